@@ -1,0 +1,1 @@
+"""Maps of a district: occupancy grid, sidewalk route graph, zones, addresses, georeference."""
