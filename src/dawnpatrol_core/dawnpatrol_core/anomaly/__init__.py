@@ -1,0 +1,1 @@
+"""Anomaly detection: people from lidar, tracking, rules, events, robot health."""

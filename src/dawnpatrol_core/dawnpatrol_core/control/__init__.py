@@ -1,0 +1,1 @@
+"""Control: path following, obstacle slow-down and stop, zone speed limits."""

@@ -1,0 +1,1 @@
+"""Deliveries: orders, stops, handover state machine, proof of delivery."""

@@ -1,0 +1,1 @@
+"""Localization: particle filter on the occupancy grid fused with odometry and GNSS."""

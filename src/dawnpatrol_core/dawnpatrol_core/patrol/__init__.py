@@ -1,0 +1,1 @@
+"""Patrol: hotspot plans, unpredictable schedules with idleness bounds, metrics."""

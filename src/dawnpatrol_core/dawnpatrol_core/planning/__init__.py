@@ -1,0 +1,1 @@
+"""Planning: route-graph search, grid search, VRPTW dispatch."""

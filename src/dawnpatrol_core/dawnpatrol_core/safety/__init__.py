@@ -1,0 +1,1 @@
+"""Safety: e-stop latch, heartbeat watchdog, operating hours, speed governor."""
