@@ -1,0 +1,1 @@
+"""DawnPatrol fleet manager node, its store, and the operator CLI."""

@@ -1,0 +1,1 @@
+"""DawnPatrol nodes that run on a robot."""

@@ -1,0 +1,25 @@
+from setuptools import find_packages, setup
+
+package_name = "dawnpatrol_robot"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="DawnPatrol developers",
+    maintainer_email="dev@dawnpatrol.dev",
+    description="DawnPatrol nodes that run on a robot.",
+    license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "talker = dawnpatrol_robot.talker_node:main",
+            "listener = dawnpatrol_robot.listener_node:main",
+        ],
+    },
+)
