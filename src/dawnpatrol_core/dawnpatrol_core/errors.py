@@ -49,3 +49,23 @@ def field_error(
 ) -> str:
     """Build a one-line message ``SOURCE[:LINE]: field 'F': got 'V', expected E``."""
     return f"{where(source, line)}: field '{field}': got {got!r}, expected {expected}"
+
+
+class AnomalyError(DawnPatrolError):
+    """An anomaly event or anomaly store record is malformed or hostile."""
+
+
+class SensorError(DawnPatrolError):
+    """A sensor reading cannot be used (e.g. a scan with no valid range); the caller skips it."""
+
+
+class SafetyError(DawnPatrolError):
+    """A safety request is refused (e.g. a resume without who/why)."""
+
+
+class HandoverError(DawnPatrolError):
+    """A delivery handover event arrived in a state where it is not allowed."""
+
+
+class MissionError(DawnPatrolError):
+    """A robot mission or its persisted state is invalid."""
