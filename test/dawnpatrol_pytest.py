@@ -32,7 +32,7 @@ def next_domain_id() -> int:
 
 @pytest.fixture(autouse=True)
 def ros_isolation(monkeypatch: pytest.MonkeyPatch) -> int:
-    """A test-unique ROS_DOMAIN_ID and loopback-only discovery, for this process and its children."""
+    """A test-unique ROS_DOMAIN_ID and loopback-only discovery, for this process and children."""
     domain = next_domain_id()
     monkeypatch.setenv("ROS_DOMAIN_ID", str(domain))
     monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
@@ -69,7 +69,10 @@ class LaunchedGraph:
         cmd = [sys.executable, "-m", "dawnpatrol_core.launcher.cli", str(launch_file)]
         cmd += [f"{k}:={v}" for k, v in args.items()]
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             cwd=REPO,
         )
         self.lines: list[str] = []
@@ -95,7 +98,9 @@ class LaunchedGraph:
         return out
 
     def wait_output(self, pattern: str, timeout: float = 30.0) -> None:
-        wait_for(lambda: re.search(pattern, self.output), timeout, f"output /{pattern}/\n{self.output}")
+        wait_for(
+            lambda: re.search(pattern, self.output), timeout, f"output /{pattern}/\n{self.output}"
+        )
 
     def interrupt(self, timeout: float = 20.0) -> int:
         """Ctrl-C the launcher and wait for it; returns its exit code."""

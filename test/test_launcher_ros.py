@@ -54,8 +54,12 @@ def test_respawned_node_is_restarted(launch, tmp_path: Path) -> None:
 def test_bad_launch_file_exits_nonzero_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.launch.xml"
     bad.write_text('<launch>\n  <node pkg="dawnpatrol_robot" exec="no_such_exe"/>\n</launch>\n')
-    res = subprocess.run([sys.executable, "-m", "dawnpatrol_core.launcher.cli", str(bad)],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "dawnpatrol_core.launcher.cli", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and f"{bad}:2:" in lines[0] and "no such executable" in lines[0]
@@ -63,10 +67,16 @@ def test_bad_launch_file_exits_nonzero_with_one_line(tmp_path: Path) -> None:
 
 def test_required_node_failure_gives_nonzero_exit(tmp_path: Path) -> None:
     f = tmp_path / "req.launch.xml"
-    f.write_text('<launch>\n  <node pkg="dawnpatrol_robot" exec="talker" on_exit="shutdown">\n'
-                 '    <param name="rate_hz" value="1000.0"/>\n  </node>\n'
-                 '  <node pkg="dawnpatrol_robot" exec="listener"/>\n</launch>\n')
-    res = subprocess.run([sys.executable, "-m", "dawnpatrol_core.launcher.cli", str(f)],
-                         capture_output=True, text=True, timeout=90)
+    f.write_text(
+        '<launch>\n  <node pkg="dawnpatrol_robot" exec="talker" on_exit="shutdown">\n'
+        '    <param name="rate_hz" value="1000.0"/>\n  </node>\n'
+        '  <node pkg="dawnpatrol_robot" exec="listener"/>\n</launch>\n'
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "dawnpatrol_core.launcher.cli", str(f)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert res.returncode == 1, res.stdout
     assert "required node talker ended" in res.stdout

@@ -17,8 +17,6 @@ setup(
     description="DawnPatrol built-in simulator: a headless 2-D engine and its ROS node.",
     license="Apache-2.0",
     entry_points={
-        "console_scripts": [
-
-        ],
+        "console_scripts": [],
     },
 )

@@ -28,8 +28,9 @@ def fake_share(pkg: str) -> str:
 
 
 def resolver(env: dict[str, str] | None = None) -> LaunchResolver:
-    return LaunchResolver(environ=env or {"HOME": "/home/op"}, find_pkg_share=fake_share,
-                          find_executable=fake_exec)
+    return LaunchResolver(
+        environ=env or {"HOME": "/home/op"}, find_pkg_share=fake_share, find_executable=fake_exec
+    )
 
 
 def write(tmp_path: Path, body: str, name: str = "t.launch.xml") -> Path:
@@ -41,9 +42,14 @@ def write(tmp_path: Path, body: str, name: str = "t.launch.xml") -> Path:
 def test_full_subset_resolves(tmp_path: Path) -> None:
     params = tmp_path / "p.yaml"
     params.write_text("/**:\n  ros__parameters:\n    a: 1\n")
-    inner = write(tmp_path, '<arg name="who"/>\n<node pkg="demo_pkg" exec="listener" name="$(var who)"/>',
-                  "inner.launch.xml")
-    f = write(tmp_path, f"""
+    inner = write(
+        tmp_path,
+        '<arg name="who"/>\n<node pkg="demo_pkg" exec="listener" name="$(var who)"/>',
+        "inner.launch.xml",
+    )
+    f = write(
+        tmp_path,
+        f"""
 <arg name="robot" default="r1" description="ns"/>
 <arg name="use_l" default="true"/>
 <let name="full" value="$(var robot)_x"/>
@@ -61,14 +67,25 @@ def test_full_subset_resolves(tmp_path: Path) -> None:
 </group>
 <include file="{inner}"><arg name="who" value="inc"/></include>
 <node pkg="demo_pkg" exec="talker" name="abs" namespace="/fleet"/>
-""")
+""",
+    )
     nodes = resolver().resolve(str(f), {"robot": "r7"})
     assert [n.name for n in nodes] == ["r7/t", "r7/listener", "inc", "fleet/abs"]
     t = nodes[0]
     assert t.command[:3] == ("/install/demo_pkg/lib/demo_pkg/talker", "--x", "1")
     ros = list(t.command[t.command.index("--ros-args") + 1 :])
-    assert ros == ["-r", "__node:=t", "-r", "__ns:=/r7", "--params-file", str(tmp_path / "p.yaml"),
-                   "-p", "rate:=5", "-r", "a:=b"]
+    assert ros == [
+        "-r",
+        "__node:=t",
+        "-r",
+        "__ns:=/r7",
+        "--params-file",
+        str(tmp_path / "p.yaml"),
+        "-p",
+        "rate:=5",
+        "-r",
+        "a:=b",
+    ]
     assert dict(t.env) == {"FOO": "bar", "E": "r7_x"}
     assert t.respawn and t.respawn_delay == 1.5 and not t.required
     assert nodes[1].required
@@ -76,9 +93,12 @@ def test_full_subset_resolves(tmp_path: Path) -> None:
 
 
 def test_group_scope_pops_namespace(tmp_path: Path) -> None:
-    f = write(tmp_path, """
+    f = write(
+        tmp_path,
+        """
 <group><push_ros_namespace namespace="a"/><node pkg="demo_pkg" exec="talker"/></group>
-<node pkg="demo_pkg" exec="listener"/>""")
+<node pkg="demo_pkg" exec="listener"/>""",
+    )
     nodes = resolver().resolve(str(f), {})
     assert [n.name for n in nodes] == ["a/talker", "listener"]
 
@@ -86,23 +106,53 @@ def test_group_scope_pops_namespace(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "args", "line", "needle"),
     [
-        ('<node pkg="demo_pkg" exec="talker"/>\n<timer period="1"/>', {}, 3, "unsupported tag <timer>"),
+        (
+            '<node pkg="demo_pkg" exec="talker"/>\n<timer period="1"/>',
+            {},
+            3,
+            "unsupported tag <timer>",
+        ),
         ('<arg name="robot"/>', {}, 2, "launch argument 'robot' has no default"),
         ('<node pkg="nope_pkg" exec="talker"/>', {}, 2, "package not found"),
         ('<node pkg="demo_pkg" exec="nope"/>', {}, 2, "no such executable"),
-        ('<node pkg="demo_pkg" exec="talker">\n<param from="/nonexistent.yaml"/>\n</node>', {}, 3,
-         "params file is not readable"),
-        ('<node pkg="demo_pkg" exec="$(command ls)"/>', {}, 2, "substitution $(command ...) is not"),
-        ('<node pkg="demo_pkg" exec="talker" machine="m1"/>', {}, 2, "unsupported attribute(s) machine"),
+        (
+            '<node pkg="demo_pkg" exec="talker">\n<param from="/nonexistent.yaml"/>\n</node>',
+            {},
+            3,
+            "params file is not readable",
+        ),
+        (
+            '<node pkg="demo_pkg" exec="$(command ls)"/>',
+            {},
+            2,
+            "substitution $(command ...) is not",
+        ),
+        (
+            '<node pkg="demo_pkg" exec="talker" machine="m1"/>',
+            {},
+            2,
+            "unsupported attribute(s) machine",
+        ),
         ('<node pkg="demo_pkg" exec="talker" respawn="maybe"/>', {}, 2, "expected true or false"),
-        ('<node pkg="demo_pkg" exec="$(var nope)"/>', {}, 2, "$(var nope): no such launch argument"),
+        (
+            '<node pkg="demo_pkg" exec="$(var nope)"/>',
+            {},
+            2,
+            "$(var nope): no such launch argument",
+        ),
         ('<node pkg="demo_pkg" exec="$(env NOPE_X)"/>', {}, 2, "environment variable is not set"),
-        ('<node pkg="demo_pkg" exec="talker"><rosparam/></node>', {}, 2, "unsupported tag <rosparam>"),
+        (
+            '<node pkg="demo_pkg" exec="talker"><rosparam/></node>',
+            {},
+            2,
+            "unsupported tag <rosparam>",
+        ),
         ('<arg name="a" default="1"/>', {"b": "2"}, None, "unknown launch argument(s) b"),
     ],
 )
-def test_bad_launch_files_one_line(tmp_path: Path, body: str, args: dict[str, str],
-                                   line: int | None, needle: str) -> None:
+def test_bad_launch_files_one_line(
+    tmp_path: Path, body: str, args: dict[str, str], line: int | None, needle: str
+) -> None:
     f = write(tmp_path, body)
     with pytest.raises(LaunchFileError) as err:
         resolver().resolve(str(f), args)
@@ -125,9 +175,9 @@ def test_not_xml_and_wrong_root(tmp_path: Path) -> None:
 
 def test_substitution_nesting_and_dirname() -> None:
     ctx = SubstitutionContext({"a": "x", "x": "deep"}, {"H": "/h"}, "/d", fake_share)
-    assert substitute("$(var $(var a))-$(env H)-$(dirname)-$(find-pkg-share demo_pkg)", ctx, "f:1") == (
-        "deep-/h-/d-/install/demo_pkg/share/demo_pkg"
-    )
+    assert substitute(
+        "$(var $(var a))-$(env H)-$(dirname)-$(find-pkg-share demo_pkg)", ctx, "f:1"
+    ) == ("deep-/h-/d-/install/demo_pkg/share/demo_pkg")
     with pytest.raises(LaunchFileError, match="unbalanced"):
         substitute("$(var a", ctx, "f:1")
 
@@ -144,6 +194,9 @@ def test_repo_launch_files_are_in_subset() -> None:
     files = sorted((repo / "launch").glob("*.launch.xml"))
     assert files
     for f in files:
-        any_exec = LaunchResolver(environ=dict(os.environ), find_pkg_share=lambda p: f"/s/{p}",
-                                  find_executable=lambda p, e: f"/x/{p}/{e}")
+        any_exec = LaunchResolver(
+            environ=dict(os.environ),
+            find_pkg_share=lambda p: f"/s/{p}",
+            find_executable=lambda p, e: f"/x/{p}/{e}",
+        )
         any_exec.resolve(str(f), {})

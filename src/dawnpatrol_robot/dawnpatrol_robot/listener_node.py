@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
@@ -44,10 +45,8 @@ class ListenerNode(Node):
 def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     node = ListenerNode()
-    try:
+    with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
         rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
     node.destroy_node()
     rclpy.try_shutdown()
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import rclpy
@@ -16,9 +17,7 @@ class TalkerNode(Node):
     def __init__(self) -> None:
         super().__init__("talker")
         self.declare_parameter("robot_id", "r0", ParameterDescriptor(description="robot id sent"))
-        self.declare_parameter(
-            "scale", 1.0, ParameterDescriptor(description="value = scale * seq")
-        )
+        self.declare_parameter("scale", 1.0, ParameterDescriptor(description="value = scale * seq"))
         self.declare_parameter(
             "rate_hz", 5.0, ParameterDescriptor(description="publish rate, Hz (0.1 to 100)")
         )
@@ -46,10 +45,8 @@ def main(args: list[str] | None = None) -> int:
         print(f"talker: {exc}", file=sys.stderr)
         rclpy.try_shutdown()
         return 2
-    try:
+    with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
         rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
     node.destroy_node()
     rclpy.try_shutdown()
     return 0
