@@ -11,6 +11,7 @@ setup(
         ("share/" + package_name, ["package.xml"]),
     ],
     install_requires=["setuptools"],
+    package_data={"dawnpatrol_core": ["py.typed"]},
     zip_safe=True,
     maintainer="DawnPatrol developers",
     maintainer_email="dev@dawnpatrol.dev",

@@ -1,0 +1,53 @@
+"""Shared GeoJSON reading: parse a FeatureCollection with one-line, feature-naming errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from dawnpatrol_core.errors import MapError
+
+
+def read_features(path: str | Path) -> tuple[str, list[dict[str, Any]]]:
+    """(source name, features) of a GeoJSON FeatureCollection; raises ``MapError``."""
+    p = Path(path)
+    src = str(p)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MapError(f"{src}: cannot read GeoJSON: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise MapError(f"{src}:{exc.lineno}: malformed GeoJSON: {exc.msg}") from None
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        got = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
+        raise MapError(f"{src}: field 'type': got {got!r}, expected 'FeatureCollection'")
+    feats = doc.get("features")
+    if not isinstance(feats, list):
+        raise MapError(f"{src}: field 'features': got {type(feats).__name__}, expected a list")
+    for i, f in enumerate(feats):
+        if not isinstance(f, dict) or f.get("type") != "Feature":
+            raise MapError(f"{src}: feature #{i}: field 'type': expected 'Feature'")
+        if not isinstance(f.get("properties"), dict) or "id" not in f["properties"]:
+            raise MapError(f"{src}: feature #{i}: field 'properties.id': missing")
+        if not isinstance(f.get("geometry"), dict):
+            raise MapError(
+                f"{src}: feature id {f['properties']['id']!r}: field 'geometry': missing"
+            )
+    return src, feats
+
+
+def feature_error(src: str, fid: object, fieldname: str, got: object, expected: str) -> MapError:
+    """``SRC: feature id ID: field 'F': got V, expected E``."""
+    return MapError(
+        f"{src}: feature id {fid!r}: field '{fieldname}': got {got!r}, expected {expected}"
+    )
+
+
+def number(src: str, fid: object, fieldname: str, v: object, lo: float | None = None) -> float:
+    """``v`` as a float (not bool), at least ``lo`` when given."""
+    if isinstance(v, bool) or not isinstance(v, int | float) or (lo is not None and v < lo):
+        raise feature_error(
+            src, fid, fieldname, v, "a number" + (f" >= {lo}" if lo is not None else "")
+        )
+    return float(v)

@@ -1,0 +1,181 @@
+"""District zones from ``zones.geojson``: operating area, keep-out, speed limits, hotspots,
+night-restricted areas, loitering watch zones, depot and docks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import Polygon, shape
+from shapely.validation import explain_validity
+
+from dawnpatrol_core.errors import MapError
+from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.maps.geojson_io import feature_error, number, read_features
+
+ZONE_KINDS = (
+    "operating_area",
+    "keep_out",
+    "speed_limit",
+    "hotspot",
+    "night_restricted",
+    "watch",
+    "depot",
+    "dock",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityBand:
+    """Hotspot weight for local hours ``from_hour`` <= h < ``to_hour`` (wraps past midnight)."""
+
+    from_hour: float
+    to_hour: float
+    weight: float
+
+    def contains(self, hour: float) -> bool:
+        h = hour % 24.0
+        if self.from_hour <= self.to_hour:
+            return self.from_hour <= h < self.to_hour
+        return h >= self.from_hour or h < self.to_hour
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Zone:
+    """A polygon (map metres) with a ``kind`` from :data:`ZONE_KINDS` and its raw properties.
+
+    ``speed_limit``: m/s for speed_limit zones (else None). ``hours``: (from, to) local hours for
+    night_restricted zones. ``pose``: for depot/dock zones, the stand-off/docking pose.
+    """
+
+    id: str
+    kind: str
+    polygon: Polygon
+    name: str = ""
+    speed_limit: float | None = None
+    hours: tuple[float, float] | None = None
+    pose: Pose2D | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Hotspot:
+    """A crime-prevention hotspot: visit at ``observation_pose``, dwell ``dwell_s`` seconds, and
+    never leave it unvisited longer than ``max_idleness_s`` seconds."""
+
+    id: str
+    name: str
+    polygon: Polygon
+    observation_pose: Pose2D
+    priority: tuple[PriorityBand, ...]
+    max_idleness_s: float
+    dwell_s: float
+
+    def weight_at(self, hour: float) -> float:
+        """Priority weight at a local hour (0 outside every band)."""
+        return next((b.weight for b in self.priority if b.contains(hour)), 0.0)
+
+
+def _pose(src: str, fid: object, key: str, v: object) -> Pose2D:
+    if (
+        not isinstance(v, list)
+        or len(v) != 3
+        or not all(isinstance(a, int | float) and not isinstance(a, bool) for a in v)
+    ):
+        raise feature_error(src, fid, key, v, "[x, y, yaw]")
+    return Pose2D(float(v[0]), float(v[1]), float(v[2]))
+
+
+def _hour(src: str, fid: object, key: str, v: object) -> float:
+    h = number(src, fid, key, v, 0.0)
+    if h > 24.0:
+        raise feature_error(src, fid, key, v, "an hour in [0, 24]")
+    return h
+
+
+def load_zones(path: str | Path) -> tuple[tuple[Zone, ...], tuple[Hotspot, ...]]:
+    """Read ``zones.geojson`` into zones (every feature) and typed hotspots.
+
+    Raises ``MapError`` naming the file, the feature id and the problem (unknown kind,
+    self-intersecting polygon, missing hotspot field, ...).
+    """
+    src, feats = read_features(path)
+    zones: list[Zone] = []
+    hotspots: list[Hotspot] = []
+    seen: set[str] = set()
+    for f in feats:
+        props, geom = f["properties"], f["geometry"]
+        fid = props["id"]
+        if not isinstance(fid, str) or not fid or fid in seen:
+            raise feature_error(src, fid, "id", fid, "a unique non-empty string")
+        seen.add(fid)
+        kind = props.get("kind")
+        if kind not in ZONE_KINDS:
+            raise feature_error(src, fid, "kind", kind, "one of " + ", ".join(ZONE_KINDS))
+        if geom.get("type") != "Polygon":
+            raise feature_error(src, fid, "geometry.type", geom.get("type"), "'Polygon'")
+        try:
+            poly = shape(geom)
+        except (ValueError, TypeError, AttributeError, IndexError) as exc:
+            raise feature_error(
+                src, fid, "geometry.coordinates", str(exc), "polygon rings"
+            ) from None
+        if poly.is_empty or not poly.is_valid:
+            why = explain_validity(poly) if not poly.is_empty else "empty"
+            raise feature_error(
+                src, fid, "geometry", why, "a simple (non-self-intersecting) polygon"
+            )
+        speed = None
+        if kind == "speed_limit":
+            speed = number(src, fid, "speed_limit", props.get("speed_limit"), 0.0)
+            if speed <= 0:
+                raise feature_error(src, fid, "speed_limit", speed, "> 0 m/s")
+        hours = None
+        if kind == "night_restricted":
+            h = props.get("hours")
+            if not isinstance(h, dict):
+                raise feature_error(src, fid, "hours", h, "{from_hour, to_hour}")
+            hours = (
+                _hour(src, fid, "hours.from_hour", h.get("from_hour")),
+                _hour(src, fid, "hours.to_hour", h.get("to_hour")),
+            )
+        pose = _pose(src, fid, "pose", props["pose"]) if kind in ("depot", "dock") else None
+        name = str(props.get("name", ""))
+        zones.append(Zone(fid, kind, poly, name, speed, hours, pose, dict(props)))
+        if kind == "hotspot":
+            bands_raw = props.get("priority")
+            if not isinstance(bands_raw, list) or not bands_raw:
+                raise feature_error(
+                    src, fid, "priority", bands_raw, "a list of {from_hour, to_hour, weight}"
+                )
+            bands = []
+            for b in bands_raw:
+                if not isinstance(b, dict):
+                    raise feature_error(src, fid, "priority", b, "{from_hour, to_hour, weight}")
+                bands.append(
+                    PriorityBand(
+                        _hour(src, fid, "priority.from_hour", b.get("from_hour")),
+                        _hour(src, fid, "priority.to_hour", b.get("to_hour")),
+                        number(src, fid, "priority.weight", b.get("weight"), 0.0),
+                    )
+                )
+            idle = number(src, fid, "max_idleness_s", props.get("max_idleness_s"), 0.0)
+            if idle <= 0:
+                raise feature_error(src, fid, "max_idleness_s", idle, "> 0 s")
+            hotspots.append(
+                Hotspot(
+                    id=fid,
+                    name=name or fid,
+                    polygon=poly,
+                    observation_pose=_pose(
+                        src, fid, "observation_pose", props.get("observation_pose")
+                    ),
+                    priority=tuple(bands),
+                    max_idleness_s=idle,
+                    dwell_s=number(src, fid, "dwell_s", props.get("dwell_s"), 0.0),
+                )
+            )
+    if not any(z.kind == "operating_area" for z in zones):
+        raise MapError(f"{src}: no feature of kind 'operating_area'")
+    return tuple(zones), tuple(hotspots)
