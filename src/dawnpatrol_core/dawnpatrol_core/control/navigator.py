@@ -1,0 +1,387 @@
+"""Navigator core: plan (route graph + grid), follow, give way to people, recover, obey zone rules.
+
+A pure class stepped with explicit time; the ``navigator`` ROS node wraps it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from dawnpatrol_core.control.obstacles import ObstacleConfig, assess_scan
+from dawnpatrol_core.control.path_follower import FollowerConfig, PathFollower
+from dawnpatrol_core.control.zone_rules import ZoneRules, densify, first_disallowed
+from dawnpatrol_core.errors import ConfigError, PlanningError
+from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.planning.grid_planner import GridPlanner
+from dawnpatrol_core.planning.route_search import Route, RoutePlanner
+from dawnpatrol_core.safety.governor import SpeedGovernor
+
+FloatArray = npt.NDArray[np.float64]
+Status = Literal["idle", "active", "waiting", "recovering", "succeeded", "failed", "canceled"]
+Scan = tuple[FloatArray, FloatArray]
+"""(ranges (N,) m, angles (N,) rad) in the robot frame, like a LaserScan."""
+
+
+@dataclass(frozen=True, slots=True)
+class NavigatorConfig:
+    """Behaviour tuning. Times s, distances m, speeds m/s.
+
+    ``wait_timeout``: how long to wait for a blocked stop zone to clear before replanning.
+    ``backup_distance``/``backup_speed``/``recovery_wait``: the recovery sequence.
+    ``max_recoveries``: recoveries before the goal fails. ``detour_ahead``: m past the robot's
+    progress where a grid detour rejoins the path; a detour longer than ``max_detour_ratio``
+    times the stretch it replaces gives way to a reroute on the graph.
+    """
+
+    follower: FollowerConfig = field(default_factory=FollowerConfig)
+    obstacles: ObstacleConfig = field(default_factory=ObstacleConfig)
+    wait_timeout: float = 8.0
+    backup_distance: float = 0.5
+    backup_speed: float = 0.2
+    recovery_wait: float = 3.0
+    max_recoveries: int = 3
+    detour_ahead: float = 8.0
+    lookahead_check: float = 2.5
+    max_detour_ratio: float = 2.5
+
+    def __post_init__(self) -> None:
+        for name in ("wait_timeout", "backup_speed", "recovery_wait", "detour_ahead"):
+            v = getattr(self, name)
+            if not v > 0.0:
+                raise ConfigError(f"navigator: field '{name}': got {v!r}, expected > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class GoalResponse:
+    """Whether a goal was accepted, and why not (one line) when it was rejected."""
+
+    accepted: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NavCommand:
+    """Navigator output: ``v`` m/s, ``w`` rad/s, ``status``, ``distance_left`` m, ``eta`` s,
+    ``reason`` (why stopped/slowed, or the last event)."""
+
+    v: float
+    w: float
+    status: Status
+    distance_left: float
+    eta: float
+    reason: str
+
+
+class NavigatorCore:
+    """Combines route/grid planning, pure pursuit, obstacle handling, recovery and zone rules."""
+
+    def __init__(
+        self,
+        route_planner: RoutePlanner | None = None,
+        grid_planner: GridPlanner | None = None,
+        zones: ZoneRules | None = None,
+        governor: SpeedGovernor | None = None,
+        config: NavigatorConfig | None = None,
+    ) -> None:
+        self.routes = route_planner
+        self.grid = grid_planner
+        self.zones = zones
+        self.governor = governor
+        self.config = config or NavigatorConfig()
+        self.status: Status = "idle"
+        self.events: list[tuple[float, str]] = []
+        self.blocked_edges: set[int] = set()
+        self._goal: Pose2D | None = None
+        self._route: Route | None = None
+        self._follower: PathFollower | None = None
+        self._v = 0.0
+        self._w = 0.0
+        self._wait_since = 0.0
+        self._phase = ""
+        self._phase_since = 0.0
+        self._backup_from: Pose2D | None = None
+        self._recoveries = 0
+        self._reason = ""
+
+    # -- goals ---------------------------------------------------------------------------
+
+    @property
+    def path(self) -> FloatArray:
+        """(N, 2) float64 the path being followed (m), empty when idle."""
+        return self._follower.path if self._follower is not None else np.zeros((0, 2))
+
+    def set_goal(
+        self, now: float, pose: Pose2D, goal: Pose2D | Route | FloatArray
+    ) -> GoalResponse:
+        """Start navigating from ``pose`` to ``goal`` (a pose, a planned route, or an (N, 2) path).
+
+        Rejected (with a one-line reason) when the goal is outside the operating area or in a
+        keep-out zone, or cannot be reached.
+        """
+        self._reset()
+        heading: float | None = None
+        try:
+            if isinstance(goal, Pose2D):
+                reason = self._goal_rule_violation(goal.x, goal.y)
+                if reason:
+                    return self._reject(now, reason)
+                path, route = self._plan(pose, goal)
+                heading, self._goal = goal.theta, goal
+            else:
+                route = goal if isinstance(goal, Route) else None
+                path = goal.points if isinstance(goal, Route) else np.asarray(goal, np.float64)
+                if path.ndim != 2 or path.shape[1] != 2 or len(path) < 1:
+                    return self._reject(now, f"path shape {path.shape}, expected (N, 2)")
+                end = path[-1]
+                reason = self._goal_rule_violation(float(end[0]), float(end[1]))
+                if reason:
+                    return self._reject(now, reason)
+                self._goal = Pose2D(float(end[0]), float(end[1]))
+        except PlanningError as exc:
+            return self._reject(now, f"unreachable: {exc}")
+        if self.zones is not None and first_disallowed(self.zones, path, 0.2) >= 0:
+            return self._reject(now, "unreachable: the path crosses a keep-out zone or leaves "
+                                "the operating area")
+        self._route = route
+        self._follower = PathFollower(path, heading, self.config.follower)
+        self.status = "active"
+        self._event(now, "goal accepted")
+        return GoalResponse(True, "")
+
+    def cancel(self, now: float = 0.0) -> None:
+        """Stop following the current goal (the next step commands zero)."""
+        if self.status in ("active", "waiting", "recovering"):
+            self.status = "canceled"
+            self._event(now, "canceled")
+
+    # -- control loop -------------------------------------------------------------------
+
+    def step(self, now: float, pose: Pose2D, scan: Scan | None = None) -> NavCommand:
+        """One control period at time ``now`` (s) with the robot at ``pose`` and the latest scan."""
+        if self._follower is None or self.status not in ("active", "waiting", "recovering"):
+            return self._out(now, pose, 0.0, 0.0, self._reason)
+        f = self._follower
+        if self.status == "recovering":
+            return self._recover(now, pose, scan)
+
+        cmd = f.step(pose, self._v)
+        if cmd.done:
+            self.status = "succeeded"
+            self._event(now, "goal reached")
+            return self._out(now, pose, 0.0, 0.0, "goal reached")
+        v, w, reason = cmd.v, cmd.w, cmd.reason
+        # Zone rules: never command into a disallowed place along the lookahead path.
+        if self.zones is not None and v > 0.0:
+            ahead = f.lookahead_path(pose, self.config.lookahead_check)
+            if first_disallowed(self.zones, ahead, 0.1) >= 0:
+                v, reason = 0.0, "keep-out or operating-area edge ahead"
+        # People first: stop and wait while anything is in the stop zone.
+        if scan is not None:
+            # Judge at the speed we could actually reach next, not the follower's wish.
+            probe_v = min(v, max(self._v, 0.3)) if v > 0.0 else (0.3 if w == 0.0 else 0.0)
+            a = assess_scan(scan[0], scan[1], probe_v, w, self.config.obstacles)
+            if a.stop:
+                if self.status != "waiting":
+                    self.status = "waiting"
+                    self._wait_since = now
+                    self._event(now, f"stopped: obstacle {a.gap:.2f} m ahead")
+                if now - self._wait_since >= self.config.wait_timeout:
+                    return self._replan_around(now, pose, a.points)
+                return self._out(now, pose, 0.0, 0.0, f"waiting: obstacle {a.gap:.2f} m ahead")
+            if a.speed_cap < v:
+                v, reason = a.speed_cap, f"obstacle {a.gap:.1f} m ahead"
+                if abs(cmd.v) > 1e-9:
+                    w = cmd.w * v / cmd.v
+        if self.status == "waiting":
+            self.status = "active"
+            self._event(now, "resumed")
+        return self._out(now, pose, v, w, reason)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _plan(self, pose: Pose2D, goal: Pose2D) -> tuple[FloatArray, Route | None]:
+        """Plan on the route graph (off-graph legs by grid if needed), else on the grid."""
+        if self.routes is not None:
+            try:
+                route = self.routes.plan(pose, goal, self.blocked_edges)
+            except PlanningError:
+                if self.grid is None:
+                    raise
+            else:
+                lead = self.routes.join(pose.x, pose.y, self.blocked_edges).distance > 0.05
+                tail = self.routes.join(goal.x, goal.y, self.blocked_edges).distance > 0.05
+                return self._fix_legs(route.points, lead, tail), route
+        if self.grid is None:
+            raise PlanningError("navigator: field 'planners': got none, expected a route or "
+                                "grid planner")
+        return self.grid.plan(pose, goal).points, None
+
+    def _fix_legs(self, pts: FloatArray, lead: bool, tail: bool) -> FloatArray:
+        """Replace the straight join legs (pose -> graph, graph -> goal) by grid paths when the
+        straight line is not clear."""
+        if self.grid is None or len(pts) < 3:
+            return pts
+        g = self.grid
+
+        def clear(a: FloatArray, b: FloatArray) -> bool:
+            return all(g.is_free(float(x), float(y))
+                       for x, y in densify(np.vstack((a, b)), 0.1)[1:-1])
+
+        out = pts
+        if lead and not clear(pts[0], pts[1]):
+            head = g.plan((float(pts[0, 0]), float(pts[0, 1])),
+                          (float(pts[1, 0]), float(pts[1, 1]))).points
+            out = np.vstack((head, out[2:]))
+        if tail and not clear(out[-2], out[-1]):
+            end = g.plan((float(out[-2, 0]), float(out[-2, 1])),
+                         (float(out[-1, 0]), float(out[-1, 1]))).points
+            out = np.vstack((out[:-2], end))
+        return out
+
+    def _replan_around(self, now: float, pose: Pose2D, points: FloatArray) -> NavCommand:
+        """Blocked too long: detour on the grid around what the scan sees, else reroute the graph
+        without the blocked edge, else start recovery."""
+        f = self._follower
+        assert f is not None
+        c, s = math.cos(pose.theta), math.sin(pose.theta)
+        world = np.column_stack((pose.x + c * points[:, 0] - s * points[:, 1],
+                                 pose.y + s * points[:, 0] + c * points[:, 1]))
+        near = world[np.hypot(points[:, 0], points[:, 1]) < 6.0]
+        if self.grid is not None:
+            rejoin_s = f.progress + self.config.detour_ahead
+            rx, ry = f.point_at(rejoin_s)
+            try:
+                grid_path = self.grid.plan(pose, (rx, ry), extra_obstacles=near)
+                if grid_path.length > self.config.max_detour_ratio * (
+                    min(rejoin_s, f.length) - f.progress + 1.0
+                ):
+                    raise PlanningError("detour too long")
+                detour = grid_path.points
+                rest = f.path_after(rejoin_s)
+                path = np.vstack((detour, rest)) if len(rest) else detour
+                if self.zones is None or first_disallowed(self.zones, path, 0.2) < 0:
+                    self._follow(path)
+                    self.status = "active"
+                    self._reason = "blocked sidewalk: detour"
+                    self._event(now, "blocked sidewalk: detour planned on the grid")
+                    return self._out(now, pose, 0.0, 0.0, self._reason)
+            except PlanningError:
+                pass
+        if self._reroute(now, pose, near):
+            return self._out(now, pose, 0.0, 0.0, self._reason)
+        self._start_recovery(now, pose)
+        return self._out(now, pose, 0.0, 0.0, "recovering: blocked")
+
+    def _reroute(self, now: float, pose: Pose2D, blockers: FloatArray) -> bool:
+        """Close the route edges at the blockage and plan again on the graph."""
+        if self.routes is None or self._route is None or self._goal is None:
+            return False
+        if len(blockers):
+            bx, by = blockers.mean(axis=0)
+            try:
+                self.blocked_edges.add(self.routes.join(float(bx), float(by)).edge_id)
+                e = self.routes.graph.edges[self.routes.join(float(bx), float(by)).edge_id]
+                rev = [k for k in self.routes.graph.out_edges.get(e.end, ())
+                       if self.routes.graph.edges[k].end == e.start]
+                self.blocked_edges.update(rev)
+            except PlanningError:
+                return False
+        try:
+            path, route = self._plan(pose, self._goal)
+        except PlanningError:
+            return False
+        self._route = route
+        self._follow(path)
+        self.status = "active"
+        self._reason = f"blocked sidewalk: rerouted around edges {sorted(self.blocked_edges)}"
+        self._event(now, self._reason)
+        return True
+
+    def _start_recovery(self, now: float, pose: Pose2D) -> None:
+        self._recoveries += 1
+        if self._recoveries > self.config.max_recoveries:
+            self.status = "failed"
+            self._reason = "failed: blocked, recoveries exhausted"
+            self._event(now, self._reason)
+            return
+        self.status = "recovering"
+        self._phase, self._phase_since, self._backup_from = "backup", now, pose
+        self._event(now, f"recovery {self._recoveries}: back up")
+
+    def _recover(self, now: float, pose: Pose2D, scan: Scan | None) -> NavCommand:
+        """Recovery state machine: back up -> wait -> replan."""
+        cfg = self.config
+        if self._phase == "backup":
+            assert self._backup_from is not None
+            moved = pose.distance_to(self._backup_from)
+            rear_blocked = False
+            if scan is not None:
+                a = assess_scan(scan[0], scan[1], -cfg.backup_speed, 0.0, cfg.obstacles)
+                rear_blocked = a.stop
+            if moved >= cfg.backup_distance or rear_blocked or now - self._phase_since > 5.0:
+                self._phase, self._phase_since = "wait", now
+                return self._out(now, pose, 0.0, 0.0, "recovering: wait")
+            return self._out(now, pose, -cfg.backup_speed, 0.0, "recovering: back up")
+        if self._phase == "wait":
+            if now - self._phase_since < cfg.recovery_wait:
+                return self._out(now, pose, 0.0, 0.0, "recovering: wait")
+            self._phase = "replan"
+        assert self._goal is not None
+        try:
+            path, route = self._plan(pose, self._goal)
+        except PlanningError:
+            self._start_recovery(now, pose)
+            return self._out(now, pose, 0.0, 0.0, self._reason or "recovering: replan failed")
+        self._route = route
+        self._follow(path)
+        self.status = "active"
+        self._event(now, "recovery: replanned")
+        return self._out(now, pose, 0.0, 0.0, "recovery: replanned")
+
+    def _follow(self, path: FloatArray) -> None:
+        heading = self._follower.goal_heading if self._follower is not None else None
+        self._follower = PathFollower(path, heading, self.config.follower)
+
+    def _goal_rule_violation(self, x: float, y: float) -> str:
+        if self.zones is None or self.zones.is_allowed(x, y):
+            return ""
+        explain = getattr(self.zones, "disallowed_reason", None)
+        detail = explain(x, y) if callable(explain) else ""
+        return (f"goal ({x:.2f}, {y:.2f}) is "
+                f"{detail or 'outside the operating area or inside a keep-out zone'}")
+
+    def _reject(self, now: float, reason: str) -> GoalResponse:
+        self.status = "failed"
+        self._reason = f"goal rejected: {reason}"
+        self._event(now, self._reason)
+        return GoalResponse(False, reason)
+
+    def _reset(self) -> None:
+        self._follower, self._route, self._goal = None, None, None
+        self._recoveries = 0
+        self._reason = ""
+        self.blocked_edges = set()
+
+    def _event(self, now: float, text: str) -> None:
+        self.events.append((now, text))
+
+    def _out(self, now: float, pose: Pose2D, v: float, w: float, reason: str) -> NavCommand:
+        if self.governor is not None:
+            g = self.governor.filter(now, v, w, pose)
+            v, w = g.v, g.w
+            if g.reason and (g.stopped or not reason):
+                reason = g.reason
+        self._v, self._w = v, w
+        f = self._follower
+        left = 0.0
+        if f is not None and self.status not in ("succeeded", "canceled", "failed"):
+            left = max(0.0, f.length - f.progress)
+        speed = self.config.follower.max_speed * 0.8
+        if self._route is not None and self._route.length > 0.0:
+            speed = max(0.1, self._route.length / max(self._route.eta, 1e-9))
+        return NavCommand(v, w, self.status, left, left / speed, reason)

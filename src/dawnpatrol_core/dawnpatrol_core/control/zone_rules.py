@@ -1,0 +1,46 @@
+"""What navigation needs from the district zones, as a Protocol, and path checks built on it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class ZoneRules(Protocol):
+    """Zone queries (``dawnpatrol_core.maps`` provides the real implementation)."""
+
+    def speed_limit_at(self, x: float, y: float) -> float:
+        """Speed limit (m/s) in force at the map point (x, y) metres."""
+        ...
+
+    def is_allowed(self, x: float, y: float) -> bool:
+        """True when (x, y) is inside the operating area and outside every keep-out zone."""
+        ...
+
+
+def densify(points: FloatArray, step: float) -> FloatArray:
+    """Resample an (N, 2) polyline (m) so consecutive points are at most ``step`` metres apart."""
+    if len(points) < 2:
+        return points
+    seg = np.hypot(np.diff(points[:, 0]), np.diff(points[:, 1]))
+    cum = np.concatenate(([0.0], np.cumsum(seg)))
+    n = max(2, int(np.ceil(cum[-1] / step)) + 1)
+    s = np.linspace(0.0, cum[-1], n)
+    return np.column_stack((np.interp(s, cum, points[:, 0]), np.interp(s, cum, points[:, 1])))
+
+
+def first_disallowed(zones: ZoneRules, points: FloatArray, step: float = 0.1) -> int:
+    """Index into ``densify(points, step)`` of the first point not allowed, or -1 if all are."""
+    for i, (x, y) in enumerate(densify(points, step)):
+        if not zones.is_allowed(float(x), float(y)):
+            return i
+    return -1
+
+
+def speed_limits_along(zones: ZoneRules, points: FloatArray) -> FloatArray:
+    """(N,) float64 zone speed limits (m/s) at each of the (N, 2) points."""
+    return np.array([zones.speed_limit_at(float(x), float(y)) for x, y in points])

@@ -1,0 +1,177 @@
+"""Speed governor: the last filter before cmd_vel (limits, ramps, forced stops with a reason)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from dawnpatrol_core.control.zone_rules import ZoneRules
+from dawnpatrol_core.errors import ConfigError
+from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.safety.estop import EStop
+from dawnpatrol_core.safety.operating_hours import OperatingHours
+from dawnpatrol_core.safety.watchdog import HeartbeatWatchdog
+
+
+@dataclass(frozen=True, slots=True)
+class GovernorConfig:
+    """Robot limits. Speeds m/s, rates rad/s, accelerations m/s^2 (angular rad/s^2).
+
+    ``stop_decel``: deceleration used for forced stops (e-stop, watchdog, hours, keep-out ahead).
+    ``period``: s, the command period assumed on the first call.
+    ``keepout_margin``: m kept between the robot centre and a disallowed point ahead.
+    """
+
+    max_speed: float = 1.5
+    max_reverse: float = 0.3
+    max_angular: float = 1.2
+    max_accel: float = 1.0
+    max_decel: float = 1.5
+    stop_decel: float = 2.5
+    max_angular_accel: float = 3.0
+    period: float = 0.1
+    keepout_margin: float = 0.6
+
+    def __post_init__(self) -> None:
+        for name in ("max_speed", "max_angular", "max_accel", "max_decel", "stop_decel",
+                     "max_angular_accel", "period"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v > 0.0):
+                raise ConfigError(f"governor: field '{name}': got {v!r}, expected > 0")
+        if self.max_reverse < 0.0 or self.keepout_margin < 0.0:
+            raise ConfigError(
+                f"governor: field 'max_reverse'/'keepout_margin': got {self.max_reverse!r}/"
+                f"{self.keepout_margin!r}, expected >= 0"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class GovernedCommand:
+    """The command to publish: ``v`` m/s, ``w`` rad/s, ``reason`` for any limiting ("" if none).
+
+    ``stopped``: True when a safety cause (e-stop, watchdog, hours) forces zero.
+    """
+
+    v: float
+    w: float
+    reason: str
+    stopped: bool
+
+
+def _toward(current: float, target: float, up: float, down: float) -> float:
+    """Move ``current`` toward ``target``: by at most ``up`` when |value| grows, ``down`` when it
+    shrinks (``up``/``down`` are absolute steps)."""
+    if current >= 0.0 and target >= current or current <= 0.0 and target <= current:
+        step = up
+    else:
+        step = down
+    if abs(target - current) <= step:
+        return target
+    return current + math.copysign(step, target - current)
+
+
+class SpeedGovernor:
+    """Clamps every command to min(zone limit, robot limit), ramps it, and forces stops.
+
+    The zone limit is looked up ahead along the heading over the braking distance, so the robot
+    slows *before* a lower-limit zone and stops short of a disallowed point.
+    """
+
+    def __init__(
+        self,
+        config: GovernorConfig | None = None,
+        zones: ZoneRules | None = None,
+        estop: EStop | None = None,
+        watchdog: HeartbeatWatchdog | None = None,
+        hours: OperatingHours | None = None,
+    ) -> None:
+        self.config = config or GovernorConfig()
+        self.zones = zones
+        self.estop = estop
+        self.watchdog = watchdog
+        self.hours = hours
+        self._v = 0.0
+        self._w = 0.0
+        self._last: float | None = None
+
+    def reset(self, v: float = 0.0, w: float = 0.0) -> None:
+        """Forget the ramp state (e.g. after a restart), assuming the robot moves at (v, w)."""
+        self._v, self._w, self._last = v, w, None
+
+    def stop_reason(self, now: float) -> str:
+        """Why the robot must be stopped at ``now`` ("" when it may move)."""
+        if self.estop is not None and self.estop.engaged:
+            return self.estop.reason
+        if self.watchdog is not None and self.watchdog.tripped(now):
+            return self.watchdog.reason(now)
+        if self.hours is not None and not self.hours.is_open(now):
+            return self.hours.reason(now)
+        return ""
+
+    def filter(self, now: float, v: float, w: float, pose: Pose2D) -> GovernedCommand:
+        """Govern the requested (v m/s, w rad/s) at time ``now`` (s) with the robot at ``pose``."""
+        cfg = self.config
+        dt = cfg.period if self._last is None else min(max(now - self._last, 0.0), 1.0)
+        self._last = now
+        reasons: list[str] = []
+        stop = self.stop_reason(now)
+        if not (math.isfinite(v) and math.isfinite(w)):
+            v, w = 0.0, 0.0
+            reasons.append("non-finite command")
+        tv = min(max(v, -cfg.max_reverse), cfg.max_speed)
+        tw = min(max(w, -cfg.max_angular), cfg.max_angular)
+        if tv != v or tw != w:
+            reasons.append("robot limit")
+        here = math.inf
+        if self.zones is not None:
+            here = self.zones.speed_limit_at(pose.x, pose.y)
+            ahead, why = self._limit_ahead(pose, max(abs(self._v), abs(tv)), dt)
+            if tv > min(here, ahead):
+                tv = min(here, ahead)
+                reasons.append(why if ahead < here else f"zone limit {here:.2f} m/s")
+            if -tv > here:
+                tv = -here
+                reasons.append(f"zone limit {here:.2f} m/s")
+        decel = cfg.max_decel
+        if stop:
+            tv, tw, decel = 0.0, 0.0, cfg.stop_decel
+            reasons.insert(0, stop)
+        elif "keep-out ahead" in " ".join(reasons):
+            decel = cfg.stop_decel
+        out_v = _toward(self._v, tv, cfg.max_accel * dt, decel * dt)
+        out_w = _toward(self._w, tw, cfg.max_angular_accel * dt, cfg.max_angular_accel * 2 * dt)
+        # Hard cap: never above the limit where the robot is, whatever the ramp wants.
+        if abs(out_v) > here:
+            out_v = math.copysign(here, out_v)
+        if out_v != tv and not reasons:
+            reasons.append("acceleration limit")
+        self._v, self._w = out_v, out_w
+        return GovernedCommand(out_v, out_w, "; ".join(reasons), bool(stop))
+
+    def _limit_ahead(self, pose: Pose2D, speed: float, dt: float) -> tuple[float, str]:
+        """Highest speed (m/s) from which the robot can still meet every zone limit (and stop
+        short of disallowed points) over its braking distance along the heading."""
+        cfg = self.config
+        assert self.zones is not None
+        a = cfg.max_decel
+        reach = speed * dt + speed * speed / (2.0 * a) + cfg.keepout_margin + 0.3
+        n = max(2, int(math.ceil(reach / 0.2)) + 1)
+        spacing = reach / (n - 1)
+        c, s = math.cos(pose.theta), math.sin(pose.theta)
+        here_ok = self.zones.is_allowed(pose.x, pose.y)
+        best, why = math.inf, ""
+        for i in range(1, n):
+            d = reach * i / (n - 1)
+            x, y = pose.x + c * d, pose.y + s * d
+            if here_ok and not self.zones.is_allowed(x, y):
+                room = max(0.0, d - spacing - cfg.keepout_margin - speed * dt)
+                lim = math.sqrt(2.0 * cfg.stop_decel * room)
+                if lim < best:
+                    best, why = lim, f"keep-out ahead at {d:.1f} m"
+                break
+            # The zone may begin anywhere after the previous sample: assume the worst.
+            lim = math.sqrt(self.zones.speed_limit_at(x, y) ** 2
+                            + 2.0 * a * max(0.0, d - spacing - speed * dt))
+            if lim < best:
+                best, why = lim, f"zone limit ahead {self.zones.speed_limit_at(x, y):.2f} m/s"
+        return best, why

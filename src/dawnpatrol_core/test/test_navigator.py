@@ -1,0 +1,172 @@
+"""Tests for NavigatorCore in a kinematic loop with an analytic disc-world scan."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
+from dawnpatrol_core.geometry import Pose2D, wrap_angle
+from dawnpatrol_core.maps.grid import OccupancyGrid
+from dawnpatrol_core.maps.route_graph import RouteEdge, RouteGraph, RouteNode
+from dawnpatrol_core.planning.grid_planner import GridPlanner
+from dawnpatrol_core.planning.route_search import RoutePlanner
+from dawnpatrol_core.safety.governor import SpeedGovernor
+
+ANGLES = np.linspace(-math.pi, math.pi, 360, endpoint=False)
+
+
+def scan_of(pose: Pose2D, discs: list[tuple[float, float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ranges from ``pose`` to circles (x, y, r) for 360 beams; inf where nothing is hit."""
+    ranges = np.full(len(ANGLES), np.inf)
+    dirs = np.column_stack((np.cos(ANGLES + pose.theta), np.sin(ANGLES + pose.theta)))
+    for cx, cy, r in discs:
+        ox, oy = pose.x - cx, pose.y - cy
+        b = dirs[:, 0] * ox + dirs[:, 1] * oy
+        c = ox * ox + oy * oy - r * r
+        disc = b * b - c
+        t = -b - np.sqrt(np.maximum(disc, 0.0))
+        hit = (disc >= 0) & (t > 0)
+        ranges = np.where(hit, np.minimum(ranges, t), ranges)
+    return ranges, ANGLES
+
+
+def line_graph() -> RouteGraph:
+    """Sidewalk 0 -(20 m)- 1 -(20 m)- 2 along y = 5, and a parallel one 0'-1'-2' along y = 15
+    joined at both ends, all two-way, 1.5 m/s."""
+    pts = {0: (0.0, 5.0), 1: (20.0, 5.0), 2: (40.0, 5.0),
+           3: (0.0, 15.0), 4: (20.0, 15.0), 5: (40.0, 15.0)}
+    links = [(0, 1), (1, 2), (3, 4), (4, 5), (0, 3), (2, 5)]
+    nodes = [RouteNode(i, x, y) for i, (x, y) in pts.items()]
+    edges: list[RouteEdge] = []
+    for a, b in links:
+        (ax, ay), (bx, by) = pts[a], pts[b]
+        length = math.hypot(bx - ax, by - ay)
+        for s, e in ((a, b), (b, a)):
+            edges.append(RouteEdge(len(edges), s, e, length, 1.5,
+                                   points=(pts[s], pts[e])))
+    return RouteGraph.build(nodes, edges)
+
+
+def open_grid() -> OccupancyGrid:
+    data = np.zeros((400, 900), dtype=np.int8)  # 45 m x 20 m at 0.05 m
+    data[:4, :] = data[-4:, :] = 100
+    data[120:280, 40:760] = 100  # a building between the two sidewalks (y 6..14, x 2..38)
+    return OccupancyGrid(data, 0.05, -2.0, 0.0)
+
+
+class KeepOutRight:
+    """Everything allowed except x > 42 (outside the operating area) and a keep-out disc."""
+
+    def speed_limit_at(self, x: float, y: float) -> float:
+        return 0.8 if 25.0 <= x <= 30.0 else 1.5
+
+    def is_allowed(self, x: float, y: float) -> bool:
+        return x <= 42.0 and math.hypot(x - 20.0, y - 1.0) > 1.0
+
+
+def run(nav: NavigatorCore, pose: Pose2D, discs_at: object = None, t_max: float = 200.0,
+        dt: float = 0.1) -> tuple[Pose2D, list[tuple[float, str, float]]]:
+    log: list[tuple[float, str, float]] = []
+    t = 0.0
+    while t < t_max:
+        discs = discs_at(t) if callable(discs_at) else []
+        cmd = nav.step(t, pose, scan_of(pose, discs))
+        log.append((t, cmd.status, cmd.v))
+        for cx, cy, r in discs:
+            assert math.hypot(pose.x - cx, pose.y - cy) > r + 0.3, "contact"
+        if cmd.status in ("succeeded", "failed", "canceled"):
+            break
+        th = wrap_angle(pose.theta + cmd.w * dt)
+        pose = Pose2D(pose.x + cmd.v * math.cos(th) * dt, pose.y + cmd.v * math.sin(th) * dt, th)
+        t += dt
+    return pose, log
+
+
+def test_drives_to_a_pose_along_the_graph_within_tolerance() -> None:
+    zones = KeepOutRight()
+    nav = NavigatorCore(RoutePlanner(line_graph(), zones), zones=zones,
+                        governor=SpeedGovernor(zones=zones))
+    goal = Pose2D(35.0, 5.5, 0.0)
+    assert nav.set_goal(0.0, Pose2D(1.0, 5.0, 0.0), goal).accepted
+    pose, log = run(nav, Pose2D(1.0, 5.0, 0.0))
+    assert log[-1][1] == "succeeded"
+    assert pose.distance_to(goal) <= 0.25
+    # Never above the zone limit (0.8 m/s for 25 <= x <= 30) - checked via the governor.
+    assert max(v for _, _, v in log) <= 1.5
+
+
+def test_bad_goals_are_rejected_with_a_reason() -> None:
+    zones = KeepOutRight()
+    nav = NavigatorCore(RoutePlanner(line_graph(), zones), zones=zones)
+    r = nav.set_goal(0.0, Pose2D(1.0, 5.0), Pose2D(44.0, 5.0))
+    assert not r.accepted and "outside the operating area" in r.reason
+    r = nav.set_goal(0.0, Pose2D(1.0, 5.0), Pose2D(20.0, 1.2))
+    assert not r.accepted and "keep-out" in r.reason
+    r = nav.set_goal(0.0, Pose2D(1.0, 5.0), Pose2D(20.0, 60.0))
+    assert not r.accepted and r.reason.startswith("unreachable")
+    assert nav.step(1.0, Pose2D(1.0, 5.0)).v == 0.0
+
+
+def test_person_crossing_stops_the_robot_then_it_resumes() -> None:
+    nav = NavigatorCore(RoutePlanner(line_graph()))
+    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), Pose2D(30.0, 5.0)).accepted
+
+    def person(t: float) -> list[tuple[float, float, float]]:
+        # Stands on the sidewalk at x = 12 from t = 0 to t = 14 s, then walks away.
+        return [(12.0, 5.0, 0.3)] if t < 14.0 else [(12.0, 30.0, 0.3)]
+
+    pose, log = run(nav, Pose2D(0.0, 5.0, 0.0), person)
+    statuses = [s for _, s, _ in log]
+    assert "waiting" in statuses
+    first_wait = statuses.index("waiting")
+    assert all(v == 0.0 for _, s, v in log if s == "waiting")
+    assert log[first_wait][0] < 14.0
+    assert log[-1][1] == "succeeded"
+    assert any(text == "resumed" for _, text in nav.events)
+
+
+def test_blocked_sidewalk_detours_on_the_grid() -> None:
+    nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()),
+                        config=NavigatorConfig(wait_timeout=3.0))
+    goal = Pose2D(30.0, 5.0)
+    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), goal).accepted
+    # A parked scooter that never moves, blocking the middle of the sidewalk.
+    pose, log = run(nav, Pose2D(0.0, 5.0, 0.0), lambda t: [(12.0, 5.0, 0.4)])
+    assert log[-1][1] == "succeeded"
+    assert pose.distance_to(goal) <= 0.25
+    assert any("blocked sidewalk" in text for _, text in nav.events)
+
+
+def test_blocked_corridor_reroutes_through_the_graph() -> None:
+    # A barrier across the whole lower sidewalk (not in the map): the grid detour would be far
+    # longer than the blocked stretch, so the route goes round by y = 15 instead.
+    barrier = [(23.0, y, 0.35) for y in np.arange(0.3, 6.2, 0.5)]
+    nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()),
+                        config=NavigatorConfig(wait_timeout=2.0, detour_ahead=6.0))
+    goal = Pose2D(40.0, 10.0, math.pi / 2)  # on the east link, beyond the blocked edge
+    assert nav.set_goal(0.0, Pose2D(15.0, 5.0), goal).accepted
+    pose, log = run(nav, Pose2D(15.0, 5.0, 0.0), lambda t: barrier, t_max=300.0)
+    assert pose.distance_to(goal) <= 0.25
+    assert log[-1][1] == "succeeded"
+    assert any("rerouted" in text for _, text in nav.events)
+    assert nav.blocked_edges
+
+
+def test_cancel_stops() -> None:
+    nav = NavigatorCore(RoutePlanner(line_graph()))
+    nav.set_goal(0.0, Pose2D(0.0, 5.0), Pose2D(30.0, 5.0))
+    nav.step(0.0, Pose2D(0.0, 5.0))
+    nav.cancel(0.1)
+    cmd = nav.step(0.2, Pose2D(0.1, 5.0))
+    assert cmd.status == "canceled" and cmd.v == 0.0 and cmd.w == 0.0
+
+
+def test_eta_and_distance_left() -> None:
+    nav = NavigatorCore(RoutePlanner(line_graph()))
+    nav.set_goal(0.0, Pose2D(0.0, 5.0), Pose2D(30.0, 5.0))
+    cmd = nav.step(0.0, Pose2D(0.0, 5.0))
+    assert cmd.distance_left == pytest.approx(30.0)
+    assert cmd.eta == pytest.approx(20.0)
