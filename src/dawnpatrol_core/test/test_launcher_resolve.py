@@ -182,6 +182,15 @@ def test_substitution_nesting_and_dirname() -> None:
         substitute("$(var a", ctx, "f:1")
 
 
+def test_eval_subset() -> None:
+    ctx = SubstitutionContext({"n": "3"}, {}, "/d", fake_share)
+    assert substitute("$(eval '$(var n) >= 2')", ctx, "f:1") == "True"
+    assert substitute("$(eval '$(var n) * 2 + 1')", ctx, "f:1") == "7"
+    assert substitute("$(eval 'not ($(var n) > 5)')", ctx, "f:1") == "True"
+    with pytest.raises(LaunchFileError, match="only literals"):
+        substitute("$(eval '__import__(\"os\")')", ctx, "f:1")
+
+
 def test_cli_arguments() -> None:
     assert parse_arguments(["a:=1", "b:=x:=y", "c:="]) == {"a": "1", "b": "x:=y", "c": ""}
     with pytest.raises(ValueError, match="expected name:=value"):

@@ -9,7 +9,8 @@ Supported subset (anything else is rejected with FILE:LINE and the tag or attrib
 - ``<include file>`` with ``<arg name value>`` children
 - ``<set_env name value>``, ``<unset_env name>``
 - ``if`` / ``unless`` on every action; substitutions ``$(var)``, ``$(env X [default])``,
-  ``$(find-pkg-share pkg)``, ``$(dirname)``.
+  ``$(find-pkg-share pkg)``, ``$(dirname)``, ``$(eval EXPR)`` (literals, arithmetic,
+  comparisons, and/or/not only).
 
 ``on_exit="shutdown"`` marks a required node: when it exits, everything is shut down, and the
 launcher's exit code is non-zero if that node failed.

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import operator
 import os
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from dawnpatrol_core.errors import LaunchFileError
 
-SUPPORTED = ("var", "env", "find-pkg-share", "dirname")
+SUPPORTED = ("var", "env", "find-pkg-share", "dirname", "eval")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +39,18 @@ def substitute(text: str, ctx: SubstitutionContext, where: str) -> str:
             out.append(text[i:])
             break
         out.append(text[i:start])
-        depth, j = 1, start + 2
+        depth, j, quote = 1, start + 2, ""
         while j < len(text) and depth:
-            if text.startswith("$(", j):
+            ch = text[j]
+            if quote:
+                quote = "" if ch == quote else quote
+            elif ch in "'\"":
+                quote = ch
+            elif text.startswith("$(", j):
                 depth += 1
                 j += 2
                 continue
-            if text[j] == ")":
+            elif ch == ")":
                 depth -= 1
             j += 1
         if depth:
@@ -75,6 +83,8 @@ def _evaluate(expr: str, ctx: SubstitutionContext, where: str) -> str:
         return ctx.find_pkg_share(args[0])
     if name == "dirname" and not args:
         return ctx.dirname
+    if name == "eval" and len(args) == 1:
+        return safe_eval(args[0], where)
     if name in SUPPORTED:
         raise LaunchFileError(f"{where}: $({expr}): wrong number of arguments for '{name}'")
     raise LaunchFileError(
@@ -98,3 +108,48 @@ def find_pkg_prefix(package: str) -> str:
         if prefix and os.path.exists(marker):
             return prefix
     raise LookupError(package)
+
+
+_BINOPS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Mod: operator.mod,
+}
+_CMPOPS = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge,
+}
+
+
+def safe_eval(expr: str, where: str) -> str:
+    """``$(eval EXPR)`` restricted to literals, arithmetic, comparisons and and/or/not.
+
+    ``ros2 launch`` evaluates full Python here; launch files that stay within this subset behave
+    the same under both. Anything else (names, calls, attributes) is rejected.
+    """
+
+    def ev(node: ast.AST) -> object:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool)):
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return not ev(node.operand)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)  # type: ignore[operator]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.BoolOp):
+            values = [ev(v) for v in node.values]
+            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMPOPS:
+            cmp: Any = _CMPOPS[type(node.ops[0])]
+            return cmp(ev(node.left), ev(node.comparators[0]))
+        raise ValueError(type(node).__name__)
+
+    try:
+        return str(ev(ast.parse(expr, mode="eval")))
+    except (SyntaxError, ValueError, TypeError, ZeroDivisionError) as exc:
+        raise LaunchFileError(
+            f"{where}: $(eval {expr!r}): only literals, arithmetic, comparisons and and/or/not "
+            f"are supported ({exc})"
+        ) from None
