@@ -1,0 +1,446 @@
+"""Scenario files (sim/scenarios/*.yaml): robots, scripted people, obstacles and faults.
+
+Format documented in sim/scenarios/README.md. Errors are one line: ``FILE:LINE: field 'x': ...``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dawnpatrol_core.errors import ScenarioError, field_error
+from dawnpatrol_core.geometry import Pose2D
+
+PERSON_TYPES = ("walker", "loiterer", "intruder", "waiting")
+FAULT_TYPES = (
+    "lidar_dropout",
+    "gnss_dropout",
+    "odom_dropout",
+    "wheel_slip",
+    "link_loss",
+    "kidnap",
+    "battery_drop",
+)
+INTERVAL_FAULTS = ("lidar_dropout", "gnss_dropout", "odom_dropout", "wheel_slip", "link_loss")
+TOP_KEYS = (
+    "name",
+    "world",
+    "robot_model",
+    "seed",
+    "duration",
+    "world_actors",
+    "robots",
+    "people",
+    "obstacles",
+    "faults",
+    "orders",
+    "patrol",
+    "expectations",
+    "description",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RobotStart:
+    """A robot of the scenario and its start pose in the map frame (m, rad)."""
+
+    id: str
+    start: Pose2D
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSpec:
+    """A scripted person. Fields used depend on ``type``:
+
+    walker: waypoints, speed, start, loop; intruder: waypoints, speed, start (appears then),
+    dwell (s at the last waypoint, then gone; inf = stays); loiterer: center, radius, start,
+    duration; waiting: center (the stop), count, start, end. Points are (x, y) m, times s.
+    """
+
+    name: str
+    type: str
+    waypoints: tuple[tuple[float, float], ...] = ()
+    speed: float = 1.3
+    start: float = 0.0
+    loop: bool = False
+    dwell: float = math.inf
+    center: tuple[float, float] = (0.0, 0.0)
+    radius: float = 3.0
+    duration: float = 300.0
+    count: int = 1
+    end: float = math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class ObstacleSpec:
+    """A box (size m, yaw rad) placed at ``center`` at time ``at``, removed at ``until`` (s)."""
+
+    name: str
+    at: float
+    center: tuple[float, float]
+    size: tuple[float, float]
+    yaw: float = 0.0
+    until: float = math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class FaultSpec:
+    """A fault on one robot: active for [start, end) s (instant faults use ``start``).
+
+    wheel_slip: ``slip`` (0..1, share of wheel motion lost); kidnap: ``pose``;
+    battery_drop: ``drop`` (share of capacity lost at once).
+    """
+
+    type: str
+    robot: str
+    start: float
+    end: float = math.inf
+    slip: float = 0.5
+    pose: Pose2D | None = None
+    drop: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A parsed scenario. ``world``/``robot_model`` are resolved paths; ``orders``, ``patrol``
+    and ``expectations`` pass through as raw YAML for the modules that own them."""
+
+    name: str
+    world: Path
+    robots: tuple[RobotStart, ...]
+    robot_model: Path | None = None
+    seed: int = 0
+    duration: float = 600.0
+    world_actors: bool = True
+    people: tuple[PersonSpec, ...] = ()
+    obstacles: tuple[ObstacleSpec, ...] = ()
+    faults: tuple[FaultSpec, ...] = ()
+    orders: Any = None
+    patrol: Any = None
+    expectations: Any = None
+    source: str = "<scenario>"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Map(dict[Any, Any]):
+    line: int
+    lines: dict[Any, int]
+
+
+class _Seq(list[Any]):
+    line: int
+    lines: list[int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings and sequences remember their (1-based) source lines."""
+
+
+def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
+    m = _Map()
+    m.line = node.start_mark.line + 1
+    m.lines = {}
+    for knode, vnode in node.value:
+        key = loader.construct_object(knode, deep=True)
+        m[key] = loader.construct_object(vnode, deep=True)
+        m.lines[key] = vnode.start_mark.line + 1
+    return m
+
+
+def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
+    s = _Seq(loader.construct_object(v, deep=True) for v in node.value)
+    s.line = node.start_mark.line + 1
+    s.lines = [v.start_mark.line + 1 for v in node.value]
+    return s
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+
+
+class _Ctx:
+    """Field readers that raise one-line ScenarioErrors with the file and line."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, fieldname: str, got: object, expected: str, line: int | None) -> ScenarioError:
+        return ScenarioError(field_error(self.source, fieldname, got, expected, line))
+
+    def line(self, m: Any, key: Any) -> int | None:
+        if isinstance(m, _Map):
+            return m.lines.get(key, m.line)
+        if isinstance(m, _Seq) and isinstance(key, int) and key < len(m.lines):
+            return m.lines[key]
+        return getattr(m, "line", None)
+
+    def mapping(self, v: Any, fieldname: str, line: int | None) -> _Map:
+        if not isinstance(v, _Map):
+            raise self.fail(fieldname, v, "a mapping", line)
+        return v
+
+    def seq(self, v: Any, fieldname: str, line: int | None) -> _Seq:
+        if not isinstance(v, _Seq):
+            raise self.fail(fieldname, v, "a list", line)
+        return v
+
+    def get(
+        self,
+        m: _Map,
+        key: str,
+        prefix: str,
+        conv: Callable[[Any, str, int | None], Any],
+        default: Any = ...,
+    ) -> Any:
+        name = f"{prefix}{key}"
+        if key not in m:
+            if default is ...:
+                raise self.fail(name, None, "a value (required)", m.line)
+            return default
+        return conv(m[key], name, self.line(m, key))
+
+    def number(self, v: Any, name: str, line: int | None) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(float(v)):
+            raise self.fail(name, v, "a number", line)
+        return float(v)
+
+    def time(self, v: Any, name: str, line: int | None) -> float:
+        t = self.number(v, name, line)
+        if t < 0:
+            raise self.fail(name, v, "a time >= 0 s", line)
+        return t
+
+    def positive(self, v: Any, name: str, line: int | None) -> float:
+        x = self.number(v, name, line)
+        if x <= 0:
+            raise self.fail(name, v, "a number > 0", line)
+        return x
+
+    def fraction(self, v: Any, name: str, line: int | None) -> float:
+        x = self.number(v, name, line)
+        if not 0.0 <= x <= 1.0:
+            raise self.fail(name, v, "a fraction in [0, 1]", line)
+        return x
+
+    def string(self, v: Any, name: str, line: int | None) -> str:
+        if not isinstance(v, str) or not v:
+            raise self.fail(name, v, "a non-empty string", line)
+        return v
+
+    def boolean(self, v: Any, name: str, line: int | None) -> bool:
+        if not isinstance(v, bool):
+            raise self.fail(name, v, "true or false", line)
+        return v
+
+    def integer(self, v: Any, name: str, line: int | None) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise self.fail(name, v, "an integer >= 0", line)
+        return v
+
+    def vec(self, v: Any, name: str, line: int | None, n: int) -> tuple[float, ...]:
+        if not isinstance(v, list) or len(v) != n:
+            raise self.fail(name, v, f"a list of {n} numbers", line)
+        return tuple(self.number(x, name, line) for x in v)
+
+
+def load_scenario(
+    path: str | Path, bounds: tuple[float, float, float, float] | None = None
+) -> Scenario:
+    """Parse and validate a scenario file.
+
+    ``bounds`` (xmin, ymin, xmax, ymax) m bound every point; when None they come from the
+    scenario's world file (loaded with ``dawnpatrol_core.world.load_world``).
+    Raises ScenarioError with one line naming file:line and field.
+    """
+    p = Path(path)
+    src = str(p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ScenarioError(f"{src}: cannot read scenario: {e.strerror}") from None
+    try:
+        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        msg = str(getattr(e, "problem", None) or e).splitlines()[0]
+        raise ScenarioError(f"{src}:{line}: invalid YAML: {msg}") from None
+    c = _Ctx(src)
+    top = c.mapping(doc, "<top>", 1)
+    for key in top:
+        if key not in TOP_KEYS:
+            raise c.fail(str(key), key, f"one of {', '.join(TOP_KEYS)}", c.line(top, key))
+
+    def resolve(s: str) -> Path:
+        q = Path(s)
+        return q if q.is_absolute() else (p.parent / q).resolve()
+
+    world = resolve(c.get(top, "world", "", c.string))
+    model_s = c.get(top, "robot_model", "", c.string, None)
+    if bounds is None:
+        from dawnpatrol_core.world import load_world
+
+        if not world.is_file():
+            raise c.fail("world", str(world), "an existing SDF world file", c.line(top, "world"))
+        bounds = load_world(world).bounds
+
+    def point(v: Any, name: str, line: int | None) -> tuple[float, float]:
+        x, y = c.vec(v, name, line, 2)
+        xmin, ymin, xmax, ymax = bounds
+        if not (xmin <= x <= xmax and ymin <= y <= ymax):
+            box = tuple(round(b, 2) for b in bounds)
+            raise c.fail(name, v, f"a point inside the world bounds {box}", line)
+        return (x, y)
+
+    def pose(v: Any, name: str, line: int | None) -> Pose2D:
+        if not isinstance(v, list) or len(v) not in (2, 3):
+            raise c.fail(name, v, "[x, y] or [x, y, yaw]", line)
+        x, y = point(v[:2], name, line)
+        yaw = c.number(v[2], name, line) if len(v) == 3 else 0.0
+        return Pose2D(x, y, yaw)
+
+    robots: list[RobotStart] = []
+    rseq = c.get(top, "robots", "", c.seq)
+    if not rseq:
+        raise c.fail("robots", [], "at least one robot", c.line(top, "robots"))
+    for i, r in enumerate(rseq):
+        pre = f"robots[{i}]."
+        rm = c.mapping(r, f"robots[{i}]", c.line(rseq, i))
+        rid = c.get(rm, "id", pre, c.string)
+        if any(o.id == rid for o in robots):
+            raise c.fail(pre + "id", rid, "a unique robot id", c.line(rm, "id"))
+        robots.append(RobotStart(rid, c.get(rm, "start", pre, pose)))
+    ids = {r.id for r in robots}
+
+    people: list[PersonSpec] = []
+    people_seq = c.get(top, "people", "", c.seq, _Seq())
+    for i, pm_ in enumerate(people_seq):
+        pre = f"people[{i}]."
+        pm = c.mapping(pm_, f"people[{i}]", c.line(people_seq, i))
+        kind = c.get(pm, "type", pre, c.string)
+        if kind not in PERSON_TYPES:
+            raise c.fail(
+                pre + "type", kind, f"one of {', '.join(PERSON_TYPES)}", c.line(pm, "type")
+            )
+        name = c.get(pm, "name", pre, c.string, f"{kind}_{i}")
+        kw: dict[str, Any] = {"start": c.get(pm, "start", pre, c.time, 0.0)}
+        if kind in ("walker", "intruder"):
+            wseq = c.get(pm, "waypoints", pre, c.seq)
+            if len(wseq) < 1:
+                raise c.fail(pre + "waypoints", [], "at least one point", c.line(pm, "waypoints"))
+            kw["waypoints"] = tuple(
+                point(w, f"{pre}waypoints[{j}]", c.line(wseq, j)) for j, w in enumerate(wseq)
+            )
+            kw["speed"] = c.get(pm, "speed", pre, c.positive, 1.3)
+            if kind == "walker":
+                kw["loop"] = c.get(pm, "loop", pre, c.boolean, False)
+            else:
+                kw["dwell"] = c.get(pm, "dwell", pre, c.time, math.inf)
+        elif kind == "loiterer":
+            kw["center"] = c.get(pm, "center", pre, point)
+            kw["radius"] = c.get(pm, "radius", pre, c.positive, 3.0)
+            kw["duration"] = c.get(pm, "duration", pre, c.positive, 300.0)
+        else:
+            kw["center"] = c.get(pm, "at", pre, point)
+            kw["count"] = c.get(pm, "count", pre, c.integer, 3)
+            kw["end"] = c.get(pm, "end", pre, c.time, math.inf)
+        people.append(PersonSpec(name, kind, **kw))
+
+    obstacles: list[ObstacleSpec] = []
+    obstacles_seq = c.get(top, "obstacles", "", c.seq, _Seq())
+    for i, om_ in enumerate(obstacles_seq):
+        pre = f"obstacles[{i}]."
+        om = c.mapping(om_, f"obstacles[{i}]", c.line(obstacles_seq, i))
+        size = c.get(om, "size", pre, lambda v, n, ln: c.vec(v, n, ln, 2))
+        if min(size) <= 0:
+            raise c.fail(pre + "size", list(size), "two sizes > 0 m", c.line(om, "size"))
+        obstacles.append(
+            ObstacleSpec(
+                name=c.get(om, "name", pre, c.string, f"obstacle_{i}"),
+                at=c.get(om, "at", pre, c.time),
+                center=c.get(om, "center", pre, point),
+                size=(size[0], size[1]),
+                yaw=c.get(om, "yaw", pre, c.number, 0.0),
+                until=c.get(om, "until", pre, c.time, math.inf),
+            )
+        )
+
+    faults: list[FaultSpec] = []
+    faults_seq = c.get(top, "faults", "", c.seq, _Seq())
+    for i, fm_ in enumerate(faults_seq):
+        pre = f"faults[{i}]."
+        fm = c.mapping(fm_, f"faults[{i}]", c.line(faults_seq, i))
+        ftype = c.get(fm, "type", pre, c.string)
+        if ftype not in FAULT_TYPES:
+            raise c.fail(
+                pre + "type", ftype, f"one of {', '.join(FAULT_TYPES)}", c.line(fm, "type")
+            )
+        rid = c.get(fm, "robot", pre, c.string)
+        if rid not in ids:
+            raise c.fail(
+                pre + "robot",
+                rid,
+                f"a robot id of this scenario ({', '.join(sorted(ids))})",
+                c.line(fm, "robot"),
+            )
+        start = c.get(fm, "start", pre, c.time)
+        end = c.get(fm, "end", pre, c.time, math.inf) if ftype in INTERVAL_FAULTS else math.inf
+        if end <= start:
+            raise c.fail(pre + "end", end, f"a time after start ({start} s)", c.line(fm, "end"))
+        faults.append(
+            FaultSpec(
+                ftype,
+                rid,
+                start,
+                end,
+                slip=c.get(fm, "slip", pre, c.fraction, 0.5),
+                pose=c.get(fm, "pose", pre, pose) if ftype == "kidnap" else None,
+                drop=c.get(fm, "drop", pre, c.fraction, 0.0),
+            )
+        )
+
+    return Scenario(
+        name=c.get(top, "name", "", c.string, p.stem),
+        world=world,
+        robots=tuple(robots),
+        robot_model=resolve(model_s) if model_s else None,
+        seed=c.get(top, "seed", "", c.integer, 0),
+        duration=c.get(top, "duration", "", c.positive, 600.0),
+        world_actors=c.get(top, "world_actors", "", c.boolean, True),
+        people=tuple(people),
+        obstacles=tuple(obstacles),
+        faults=tuple(faults),
+        orders=_plain(top.get("orders")),
+        patrol=_plain(top.get("patrol")),
+        expectations=_plain(top.get("expectations")),
+        source=src,
+    )
+
+
+def _plain(v: Any) -> Any:
+    """Strip the line bookkeeping: plain dicts and lists for the pass-through sections."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
+
+def scenario_line(path: str | Path, *keys: str | int) -> int | None:
+    """Source line (1-based) of a nested value, e.g. ``scenario_line(p, 'orders', 0, 'address')``,
+    so modules consuming the pass-through sections can name lines in their own errors."""
+    node: Any = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+    line: int | None = getattr(node, "line", None)
+    for k in keys:
+        in_map = isinstance(node, _Map) and k in node
+        in_seq = isinstance(node, _Seq) and isinstance(k, int) and 0 <= k < len(node)
+        if not (in_map or in_seq):
+            return None
+        line = node.lines[k]
+        node = node[k]
+    return line

@@ -1,0 +1,253 @@
+"""The lockstep engine: lidar, arcs, contacts, actors, faults and determinism."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.world import load_robot_model, load_world
+from dawnpatrol_sim.engine import SimEngine
+from dawnpatrol_sim.engine.raycast import boxes_to_segments
+from dawnpatrol_sim.scenario import FaultSpec, PersonSpec, RobotStart, Scenario, load_scenario
+
+ROOT = Path(__file__).resolve().parents[3]
+YARD = ROOT / "sim/worlds/test_yard.sdf"
+MODEL = load_robot_model(ROOT / "sim/models/dawnbot/model.sdf")
+
+
+def open_world(segments: np.ndarray | None = None, circles: np.ndarray | None = None) -> Any:
+    return SimpleNamespace(
+        name="open",
+        segments=np.zeros((0, 4)) if segments is None else segments,
+        circles=np.zeros((0, 3)) if circles is None else circles,
+        footprints=(),
+        actors=(),
+        bounds=(-100.0, -100.0, 100.0, 100.0),
+    )
+
+
+def scenario(*robots: tuple[str, float, float, float], **kw: object) -> Scenario:
+    rs = tuple(RobotStart(r, Pose2D(x, y, th)) for r, x, y, th in robots)
+    return Scenario(name="t", world=Path("none"), robots=rs, **kw)  # type: ignore[arg-type]
+
+
+def run(e: SimEngine, seconds: float, cmds: dict[str, tuple[float, float]]) -> None:
+    for _ in range(int(round(seconds / e.dt))):
+        e.step(cmds)
+
+
+def test_lidar_sees_box_and_cylinder_at_analytic_ranges_within_noise() -> None:
+    box = boxes_to_segments(np.array([[10.0, 0.0, 2.0, 4.0, 0.0]]))  # face at x = 9
+    world = open_world(box, np.array([[0.0, -6.0, 0.5]]))  # cylinder 6 m to the right
+    e = SimEngine(world, MODEL, scenario(("r1", 0.0, 0.0, 0.0)), seed=3)
+    run(e, 0.1, {})
+    scan = e.sensors("r1").scan
+    assert scan is not None
+    lx = MODEL.lidar.mount_x
+    ang = scan.angle_min + np.arange(scan.ranges.shape[0]) * scan.angle_increment
+    face = np.abs(np.tan(ang) * (9.0 - lx)) < 1.9
+    face &= np.cos(ang) > 0
+    want_box = (9.0 - lx) / np.cos(ang[face])
+    got_box = scan.ranges[face]
+    ok = np.isfinite(got_box)  # dropouts are +inf
+    assert ok.sum() >= face.sum() - 2
+    sigma = MODEL.lidar.noise_std
+    assert np.max(np.abs(got_box[ok] - want_box[ok])) < 5 * sigma
+    # cylinder: beam straight at its centre from the sensor at (lx, 0)
+    k = int(np.argmin(np.abs(ang - math.atan2(-6.0, -lx))))
+    want_cyl = math.hypot(lx, 6.0) - 0.5
+    assert abs(scan.ranges[k] - want_cyl) < 5 * sigma + 0.01
+    assert np.isposinf(scan.ranges[~face & (np.abs(ang - math.atan2(-6.0, -lx)) > 0.2)]).all()
+
+
+def test_fixed_cmd_vel_follows_kinematic_arc() -> None:
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 1.0, 2.0, 0.3)), seed=1)
+    v, w = 0.8, 0.4
+    run(e, 3.0, {"r1": (v, w)})  # speed up to the command
+    centres = []
+    for _ in range(100):
+        e.step({"r1": (v, w)})
+        p = e.pose("r1")
+        r = v / w
+        centres.append((p.x - r * math.sin(p.theta), p.y + r * math.cos(p.theta)))
+    c = np.array(centres)
+    np.testing.assert_allclose(c, np.repeat(c[:1], len(c), axis=0), atol=1e-9)
+    gt = e.sensors("r1").truth
+    assert (gt.v, gt.w) == pytest.approx((v, w))
+
+
+def test_collision_is_recorded_and_stops_the_robot() -> None:
+    box = boxes_to_segments(np.array([[6.0, 0.0, 2.0, 4.0, 0.0]]))  # face at x = 5
+    e = SimEngine(open_world(box), MODEL, scenario(("r1", 0.0, 0.0, 0.0)), seed=1)
+    run(e, 12.0, {"r1": (1.0, 0.0)})
+    assert len(e.contacts) == 1
+    c = e.contacts[0]
+    assert (c.robot, c.what) == ("r1", "static")
+    p = e.pose("r1")
+    assert p.x + MODEL.footprint_length / 2 <= 5.0
+    assert p.x + MODEL.footprint_length / 2 > 5.0 - 0.1  # stopped at the wall, not before
+    f = e.sensors("r1")
+    assert f.in_contact and f.truth.v == 0.0
+    run(e, 2.0, {"r1": (-0.5, 0.0)})  # backing off is allowed
+    assert e.pose("r1").x < p.x - 0.3
+
+
+def test_person_walking_into_a_standing_robot_is_a_contact() -> None:
+    walker = PersonSpec("pat", "walker", waypoints=((5.0, 0.0), (-5.0, 0.0)), speed=1.0)
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), people=(walker,)), seed=1)
+    run(e, 6.0, {})
+    assert [(c.robot, c.what) for c in e.contacts] == [("r1", "person:pat")]
+    assert e.contacts[0].time == pytest.approx(5.0 - 0.5 - 0.3, abs=0.06)
+
+
+def test_actor_matches_sdf_trajectory_at_waypoint_times() -> None:
+    world = load_world(YARD)
+    actor = world.actors[0]
+    e = SimEngine(world, MODEL, scenario(("r1", 5.0, 20.0, 0.0)), seed=0)
+    k = e.crowd.names.index(actor.name)
+    for wp in actor.waypoints:
+        xy, on = e.crowd.positions(actor.delay_start + wp.t - actor.waypoints[0].t)
+        assert on[k]
+        assert xy[k] == pytest.approx((wp.x, wp.y), abs=1e-9)
+    for t in np.linspace(0.0, 3 * actor.duration + 7.0, 97):
+        xy, _ = e.crowd.positions(float(t))
+        assert tuple(xy[k]) == pytest.approx(actor.position_at(float(t))[:2], abs=1e-9)
+
+
+def _trace(seed: int) -> tuple[np.ndarray, ...]:
+    sc = load_scenario(ROOT / "sim/scenarios/test_yard_basic.yaml")
+    e = SimEngine(load_world(sc.world), MODEL, sc, seed=seed)
+    scans, odo, gnss = [], [], []
+    for _ in range(60):
+        e.step({"r1": (0.6, 0.2), "r2": (0.9, -0.1)})
+        f = e.sensors("r1")
+        if f.scan is not None:
+            scans.append(f.scan.ranges)
+        assert f.odom is not None
+        odo.append((f.odom.x, f.odom.y, f.odom.theta))
+        g = e.sensors("r2").gnss
+        if g is not None:
+            gnss.append((g.x, g.y))
+    return np.array(scans), np.array(odo), np.array(gnss), e.people()[1]
+
+
+def test_same_seed_same_run_and_other_seed_differs() -> None:
+    a, b, c = _trace(11), _trace(11), _trace(12)
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x, y)
+    assert not np.array_equal(a[0], c[0])
+    assert not np.array_equal(a[1], c[1])
+
+
+def test_faults_dropout_slip_link_kidnap_battery() -> None:
+    faults = (
+        FaultSpec("lidar_dropout", "r1", 1.0, 2.0),
+        FaultSpec("gnss_dropout", "r1", 1.0, 2.0),
+        FaultSpec("odom_dropout", "r1", 1.0, 2.0),
+        FaultSpec("link_loss", "r1", 1.0, 2.0),
+        FaultSpec("kidnap", "r1", 3.0, pose=Pose2D(20.0, -10.0, 1.0)),
+        FaultSpec("battery_drop", "r1", 3.0, drop=0.25),
+    )
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), faults=faults), seed=2)
+    seen: dict[str, int] = {"scan": 0, "gnss": 0, "odom": 0}
+    while e.now < 2.0 - 1e-9:
+        e.step({"r1": (0.5, 0.0)})
+        f = e.sensors("r1")
+        if 1.0 - 1e-9 < e.now < 2.0 - 1e-9:
+            assert not e.link_up("r1")
+            seen["scan"] += f.scan is not None
+            seen["gnss"] += f.gnss is not None
+            seen["odom"] += f.odom is not None
+    assert seen == {"scan": 0, "gnss": 0, "odom": 0}
+    assert e.link_up("r1", 2.5) and e.link_up("r1", 0.5)
+    soc_before = e.sensors("r1").battery.soc
+    run(e, 1.0, {"r1": (0.5, 0.0)})
+    assert e.pose("r1").as_tuple() == pytest.approx((20.0, -10.0, 1.0))
+    assert e.sensors("r1").battery.soc == pytest.approx(soc_before - 0.25, abs=0.01)
+
+
+def test_wheel_slip_makes_odometry_overestimate() -> None:
+    sc = scenario(("r1", 0.0, 0.0, 0.0), faults=(FaultSpec("wheel_slip", "r1", 0.0, 10.0, 0.5),))
+    e = SimEngine(open_world(), MODEL, sc, seed=5)
+    run(e, 10.0, {"r1": (1.0, 0.0)})
+    odom = e.sensors("r1").odom
+    assert odom is not None
+    assert e.pose("r1").x == pytest.approx(odom.x / 2.0, rel=0.05)
+
+
+def test_odometry_drifts_but_stays_close_without_faults() -> None:
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0)), seed=9)
+    run(e, 30.0, {"r1": (1.0, 0.1)})
+    odom = e.sensors("r1").odom
+    truth = e.pose("r1")
+    assert odom is not None
+    err = math.hypot(odom.x - truth.x, odom.y - truth.y)
+    assert 0.0 < err < 0.05 * 30.0
+
+
+def test_gnss_noise_grows_near_buildings() -> None:
+    bldg = boxes_to_segments(np.array([[0.0, 0.0, 20.0, 20.0, 0.0]]))
+    from shapely.geometry import box as sbox
+
+    world: Any = SimpleNamespace(
+        segments=bldg,
+        circles=np.zeros((0, 3)),
+        footprints=(sbox(-10, -10, 10, 10),),
+        actors=(),
+        bounds=(-100.0, -100.0, 100.0, 100.0),
+    )
+    e = SimEngine(
+        world,
+        MODEL,
+        scenario(("near", 11.0, 0.0, 0.0), ("far", 80.0, 80.0, 0.0)),
+        seed=4,
+    )
+    run(e, 1.0, {})
+    near, far = e.sensors("near").gnss, e.sensors("far").gnss
+    assert near is not None and far is not None
+    assert far.std == pytest.approx(MODEL.gnss.noise_std)
+    assert near.std > 2.0 * far.std
+
+
+def test_battery_drains_with_time_and_distance() -> None:
+    e = SimEngine(open_world(), MODEL, scenario(("a", 0, 0, 0), ("b", 0, 10, 0)), seed=0)
+    run(e, 60.0, {"b": (1.0, 0.0)})
+    bp = e.battery_params
+    ea, eb = e.sensors("a").battery.energy_wh, e.sensors("b").battery.energy_wh
+    assert bp.capacity_wh - ea == pytest.approx(bp.idle_w * 60 / 3600)
+    assert ea - eb == pytest.approx(bp.drive_wh_per_m * e.pose("b").x, rel=1e-6)
+
+
+def test_blocked_sidewalk_appears_at_its_time() -> None:
+    from dawnpatrol_sim.scenario import ObstacleSpec
+
+    cones = ObstacleSpec("cones", at=5.0, center=(6.0, 0.0), size=(0.5, 3.0))
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), obstacles=(cones,)), seed=1)
+    run(e, 0.1, {})
+    scan = e.sensors("r1").scan
+    assert scan is not None and np.isinf(scan.ranges[180])
+    run(e, 5.0, {})
+    scan = e.sensors("r1").scan
+    assert scan is not None
+    assert abs(scan.ranges[180] - (5.75 - MODEL.lidar.mount_x)) < 5 * MODEL.lidar.noise_std
+    run(e, 10.0, {"r1": (1.0, 0.0)})
+    assert [c.what for c in e.contacts] == ["obstacle:cones"]
+
+
+def test_lidar_in_the_sdf_test_yard_sees_the_crate_face() -> None:
+    # crate_a: a 2 m x 1 m box at (10, 10); its west face is x = 9
+    sc = scenario(("r1", 5.0, 10.0, 0.0), world_actors=False)
+    e = SimEngine(load_world(YARD), MODEL, sc, seed=8)
+    run(e, 0.1, {})
+    scan = e.sensors("r1").scan
+    assert scan is not None
+    k = int(round(-scan.angle_min / scan.angle_increment))  # the beam straight ahead
+    ang = scan.angle_min + k * scan.angle_increment
+    want = (9.0 - 5.0 - MODEL.lidar.mount_x) / math.cos(ang)
+    assert abs(scan.ranges[k] - want) < 5 * MODEL.lidar.noise_std
