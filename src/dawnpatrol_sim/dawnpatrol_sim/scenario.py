@@ -41,6 +41,7 @@ TOP_KEYS = (
     "orders",
     "patrol",
     "expectations",
+    "operator",
     "description",
 )
 
@@ -123,6 +124,7 @@ class Scenario:
     orders: Any = None
     patrol: Any = None
     expectations: Any = None
+    operator: Any = None
     source: str = "<scenario>"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -418,6 +420,7 @@ def load_scenario(
         orders=_plain(top.get("orders")),
         patrol=_plain(top.get("patrol")),
         expectations=_plain(top.get("expectations")),
+        operator=_plain(top.get("operator")),
         source=src,
     )
 

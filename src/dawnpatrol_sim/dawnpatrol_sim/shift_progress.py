@@ -1,0 +1,90 @@
+"""What the scenario runner knows about a running shift: deliveries, visits, alerts, pending PINs.
+
+Pure bookkeeping (no rclpy): the runner node feeds it events and asks it what to do next and what
+to print, so the same logic is unit-tested without a ROS graph.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+def clock(t: float) -> str:
+    """Seconds since the shift day's midnight -> 'HH:MM:SS'."""
+    return time.strftime("%H:%M:%S", time.gmtime(max(0.0, t)))
+
+
+@dataclass(slots=True)
+class PendingPin:
+    robot_id: str
+    order_id: str
+    due: float
+
+
+@dataclass(slots=True)
+class ShiftProgress:
+    """Counters and queues of one shift. ``absent``: orders whose recipient never comes."""
+
+    orders: set[str]
+    absent: set[str]
+    pin_delay_s: float
+    ack_delay_s: float
+    delivered: dict[str, float] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    returned: set[str] = field(default_factory=set)
+    visits: int = 0
+    alerts: dict[str, tuple[str, float]] = field(default_factory=dict)
+    acked: set[str] = field(default_factory=set)
+    pins: list[PendingPin] = field(default_factory=list)
+
+    def on_event(self, robot_id: str, kind: str, event: str, task_id: str, detail: str,
+                 now: float) -> str | None:
+        """Record a MissionEvent; returns a line for the operator's live view (or None)."""
+        if kind == "deliver" and event == "arrived":
+            if task_id not in self.absent:
+                self.pins.append(PendingPin(robot_id, task_id, now + self.pin_delay_s))
+            return f"{clock(now)} {robot_id} at the door for {task_id}"
+        if kind == "deliver" and event == "handed_over":
+            self.delivered[task_id] = now
+            return f"{clock(now)} {robot_id} DELIVERED {task_id} ({self.summary()})"
+        if kind == "deliver" and event == "failed":
+            self.failed[task_id] = detail
+            return f"{clock(now)} {robot_id} could not deliver {task_id}: {detail}"
+        if event == "returned":
+            self.returned.update(p for p in detail.split(",") if p.strip())
+            return f"{clock(now)} {robot_id} back at the depot {detail}".rstrip()
+        if kind in ("patrol", "investigate") and event == "dwell_done":
+            self.visits += 1
+            return f"{clock(now)} {robot_id} {kind} {task_id} done (visits: {self.visits})"
+        return None
+
+    def due_pins(self, now: float) -> list[PendingPin]:
+        """PINs whose recipient arrives now; they are removed from the queue."""
+        due = [p for p in self.pins if p.due <= now]
+        self.pins = [p for p in self.pins if p.due > now]
+        return due
+
+    def on_alert(self, uuid: str, kind: str, now: float) -> bool:
+        """Record an alert; True the first time this uuid is seen."""
+        if uuid in self.alerts:
+            return False
+        self.alerts[uuid] = (kind, now)
+        return True
+
+    def due_acks(self, now: float) -> list[str]:
+        """Alert uuids the operator acknowledges now (each once)."""
+        due = [u for u, (_, t) in self.alerts.items()
+               if u not in self.acked and now - t >= self.ack_delay_s]
+        self.acked.update(due)
+        return due
+
+    def finished(self) -> bool:
+        """Every order delivered or failed (a failed parcel still has to reach the depot)."""
+        done = set(self.delivered) | set(self.failed)
+        return self.orders <= done
+
+    def summary(self) -> str:
+        n = len(self.orders)
+        return (f"{len(self.delivered)}/{n} delivered, {len(self.failed)} failed, "
+                f"{self.visits} patrol visits, {len(self.alerts)} alerts")

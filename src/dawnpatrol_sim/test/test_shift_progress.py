@@ -1,0 +1,44 @@
+"""Scenario-runner bookkeeping: PIN queue, absent recipients, acks, completion."""
+
+from __future__ import annotations
+
+from dawnpatrol_sim.shift_progress import ShiftProgress, clock
+
+
+def make() -> ShiftProgress:
+    return ShiftProgress(orders={"O-1", "O-2"}, absent={"O-2"}, pin_delay_s=20.0, ack_delay_s=60.0)
+
+
+def test_clock() -> None:
+    assert clock(7200 + 65) == "02:01:05"
+
+
+def test_pin_only_for_present_recipients_after_delay() -> None:
+    p = make()
+    assert "at the door" in (p.on_event("r1", "deliver", "arrived", "O-1", "", 100.0) or "")
+    p.on_event("r2", "deliver", "arrived", "O-2", "", 100.0)
+    assert p.due_pins(119.0) == []
+    due = p.due_pins(120.0)
+    assert [(d.robot_id, d.order_id) for d in due] == [("r1", "O-1")]
+    assert p.due_pins(500.0) == []
+
+
+def test_completion_and_summary() -> None:
+    p = make()
+    p.on_event("r1", "deliver", "handed_over", "O-1", "", 130.0)
+    assert not p.finished()
+    p.on_event("r2", "deliver", "failed", "O-2", "absent", 400.0)
+    assert p.finished()
+    p.on_event("r2", "return", "returned", "depot", "O-2", 600.0)
+    assert p.returned == {"O-2"}
+    p.on_event("r1", "patrol", "dwell_done", "hs_park", "", 700.0)
+    assert p.summary() == "1/2 delivered, 1 failed, 1 patrol visits, 0 alerts"
+
+
+def test_alerts_acked_once_after_delay() -> None:
+    p = make()
+    assert p.on_alert("u1", "loitering", 10.0)
+    assert not p.on_alert("u1", "loitering", 15.0)
+    assert p.due_acks(69.0) == []
+    assert p.due_acks(70.0) == ["u1"]
+    assert p.due_acks(200.0) == []
