@@ -44,7 +44,7 @@ $(VENV)/.stamp-pip: requirements.txt requirements-ros.txt constraints.txt
 	  # The wheels' CMake exports name paths of the machine that built them: point them here.
 	  inc=$$($(PY) -c "import sysconfig;print(sysconfig.get_paths()['include'])")
 	  npi=$$($(PY) -c "import numpy;print(numpy.get_include())")
-	  grep -rlE '/opt/python/cp311-cp311/include/python3.11|/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include' $(VENV)/share 2>/dev/null \
+	  { grep -rlE '/opt/python/cp311-cp311/include/python3.11|/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include' $(VENV)/share 2>/dev/null || true; } \
 	    | xargs -r sed -i -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$$npi#g" \
 	                      -e "s#/opt/python/cp311-cp311/include/python3.11#$$inc#g"
 	fi
@@ -70,7 +70,10 @@ test: build lint  ## build, lint, then every test (unit, launch, end-to-end)
 
 demo: build  ## run a simulated dawn shift and write reports/<date>/
 	source ./env.sh
-	dawnpatrol-launch launch/demo.launch.xml
+	export DAWNPATROL_REPORT_DIR="$(CURDIR)/reports/$$(date +%F)"
+	rm -rf "$$DAWNPATROL_REPORT_DIR/data" && mkdir -p "$$DAWNPATROL_REPORT_DIR"
+	dawnpatrol-launch launch/demo.launch.xml $(DEMO_ARGS)
+	echo "[demo] reports in $$DAWNPATROL_REPORT_DIR:" && ls "$$DAWNPATROL_REPORT_DIR"
 
 bench: build  ## benchmarks (test/bench), tables for the README
 	$(PIP) install -q -r requirements-bench.txt -c constraints.txt
