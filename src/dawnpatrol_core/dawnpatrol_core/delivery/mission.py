@@ -1,0 +1,353 @@
+"""A robot mission as pure state: the task list and progress (persisted across restarts) and
+the per-task run (navigate, hand over or dwell, done) that emits the mission events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Literal, cast, get_args
+
+from dawnpatrol_core.delivery.handover import (
+    HandoverRules,
+    Phase,
+    StopHandover,
+    announce,
+    arrive,
+    enter_pin,
+    start_stop,
+    tick,
+)
+from dawnpatrol_core.delivery.proof import HandoverMethod
+from dawnpatrol_core.errors import ConfigError, MissionError
+
+TaskKind = Literal["deliver", "patrol", "investigate", "return", "charge"]
+TASK_KINDS: tuple[str, ...] = get_args(TaskKind)
+_MODES: dict[str, str] = {
+    "deliver": "delivering", "patrol": "patrolling", "investigate": "investigating",
+    "return": "returning", "charge": "charging",
+}
+
+
+def expected_pin(order_id: str, secret: str) -> str:
+    """The recipient's 4-digit PIN for ``order_id``: the last 4 decimal digits of the integer
+    SHA-256 of ``order_id + secret`` (shared out of band with the recipient's notification)."""
+    digest = hashlib.sha256((order_id + secret).encode()).hexdigest()
+    return f"{int(digest, 16) % 10_000:04d}"
+
+
+def robot_mode(kind: str | None, estopped: bool = False, localization: str = "OK") -> str:
+    """Robot mode: 'estopped' beats 'fault' (localization LOST) beats the task's mode
+    ('delivering', 'patrolling', …) or 'idle' when no task runs."""
+    if estopped:
+        return "estopped"
+    if localization == "LOST":
+        return "fault"
+    return "idle" if kind is None else _MODES[kind]
+
+
+@dataclass(frozen=True, slots=True)
+class MissionConfig:
+    """Validated mission node parameters (see params/mission.yaml)."""
+
+    robot_id: str
+    navigator: str
+    pin_secret: str
+    rules: HandoverRules
+    state_dir: str
+    status_rate_hz: float
+
+
+_CHECKS: tuple[tuple[str, Callable[[object], bool], str], ...] = (
+    ("robot_id", lambda v: isinstance(v, str), "a string"),
+    ("navigator", lambda v: v in ("dawnpatrol", "nav2"), "dawnpatrol or nav2"),
+    ("pin_secret", lambda v: isinstance(v, str), "a string"),
+    ("absent_after_s", lambda v: float(cast(float, v)) > 0, "a number > 0"),
+    ("pin_timeout_s", lambda v: float(cast(float, v)) > 0, "a number > 0"),
+    ("max_pin_attempts", lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
+    ("state_dir", lambda v: isinstance(v, str), "a directory path"),
+    ("status_rate_hz", lambda v: 0.1 <= float(cast(float, v)) <= 20.0, "0.1 to 20 Hz"),
+)
+
+
+def mission_config(values: Mapping[str, object], namespace: str) -> MissionConfig:
+    """Check the node's parameter ``values``; :class:`ConfigError` names the first bad one.
+    An empty robot_id comes from ``namespace``; an empty state_dir is
+    ``~/.local/state/dawnpatrol/<robot_id>``."""
+    for name, check, expected in _CHECKS:
+        try:
+            ok = check(values[name]) and not isinstance(values[name], bool)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"parameter '{name}': got {values[name]!r}, expected {expected}")
+    robot_id = str(values["robot_id"]) or namespace.strip("/") or "r0"
+    rules = HandoverRules(float(cast(float, values["absent_after_s"])),
+                          float(cast(float, values["pin_timeout_s"])),
+                          int(cast(int, values["max_pin_attempts"])))
+    return MissionConfig(robot_id, str(values["navigator"]), str(values["pin_secret"]), rules,
+                         str(values["state_dir"]) or f"~/.local/state/dawnpatrol/{robot_id}",
+                         float(cast(float, values["status_rate_hz"])))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """One mission task: target pose (map m, rad); ``dwell_s`` s for patrol/investigate;
+    ``order_id`` and handover ``method`` for deliver."""
+
+    kind: TaskKind
+    id: str
+    x: float
+    y: float
+    theta: float = 0.0
+    dwell_s: float = 0.0
+    order_id: str = ""
+    method: HandoverMethod = "pin"
+
+
+def make_task(kind: str, task_id: str, x: float, y: float, theta: float = 0.0,
+              dwell_s: float = 0.0, order_id: str = "", method: str = "pin") -> TaskSpec:
+    """Validated :class:`TaskSpec` (raises :class:`MissionError` naming the bad field)."""
+    if kind not in TASK_KINDS:
+        raise MissionError(f"task '{task_id}': field 'kind': got {kind!r}, expected one of "
+                           f"{', '.join(TASK_KINDS)}")
+    if not task_id:
+        raise MissionError(f"task of kind '{kind}': field 'id': got '', expected a non-empty id")
+    if method not in ("pin", "door"):
+        raise MissionError(f"task '{task_id}': field 'method': got {method!r}, expected pin|door")
+    if not dwell_s >= 0.0:
+        raise MissionError(f"task '{task_id}': field 'dwell_s': got {dwell_s}, expected >= 0")
+    oid = (order_id or task_id) if kind == "deliver" else order_id
+    return TaskSpec(cast(TaskKind, kind), task_id, x, y, theta, dwell_s, oid,
+                    cast(HandoverMethod, method))
+
+
+@dataclass(frozen=True, slots=True)
+class MissionState:
+    """Progress of one mission: ``index`` of the task under way, order ids on board, completed
+    task ids and (task id, reason) failures. This is what survives a node restart."""
+
+    mission_id: str
+    tasks: tuple[TaskSpec, ...]
+    index: int = 0
+    parcels: tuple[str, ...] = ()
+    completed: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def current(self) -> TaskSpec | None:
+        """The task under way, None when the mission is finished."""
+        return self.tasks[self.index] if self.index < len(self.tasks) else None
+
+    @property
+    def finished(self) -> bool:
+        """True once every task has an outcome."""
+        return self.index >= len(self.tasks)
+
+
+def new_mission(mission_id: str, tasks: tuple[TaskSpec, ...],
+                carried: tuple[str, ...] = ()) -> MissionState:
+    """A mission at its first task, with ``carried`` order ids (left from an earlier mission)
+    and the parcel of every deliver task on board."""
+    ids = [t.id for t in tasks]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise MissionError(f"mission '{mission_id}': field 'tasks': duplicate task id {dup[0]!r}")
+    parcels = tuple(dict.fromkeys((*carried, *(t.order_id for t in tasks if t.kind == "deliver"))))
+    return MissionState(mission_id, tasks, parcels=parcels)
+
+
+class Step(Enum):
+    """Where one task is."""
+
+    NAVIGATE = "navigating"
+    HANDOVER = "handover"
+    DWELL = "dwelling"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEvent:
+    """A MissionEvent to publish (``event`` is one of MissionEvent.EVENT_*) or, when
+    ``event`` is 'announce', a line for the speaker."""
+
+    event: str
+    detail: str = ""
+    method: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRun:
+    """One task in progress since ``since`` s; ``ok``/``reason`` are set once DONE."""
+
+    task: TaskSpec
+    step: Step
+    since: float
+    handover: StopHandover | None = None
+    ok: bool = False
+    reason: str = ""
+
+    @property
+    def state(self) -> str:
+        """Short state for feedback: 'navigating', 'announced', 'waiting_pin', 'dwelling', …"""
+        if self.step is Step.HANDOVER and self.handover is not None:
+            return self.handover.phase.value
+        return self.step.value
+
+
+Transition = tuple[TaskRun, tuple[TaskEvent, ...]]
+
+
+def begin_task(task: TaskSpec, now: float, resumed: bool = False) -> Transition:
+    """Start ``task`` at ``now`` s: the robot sets off (navigation is the caller's job)."""
+    detail = "resumed after restart" if resumed else ""
+    return TaskRun(task, Step.NAVIGATE, now), (TaskEvent("started", detail),)
+
+
+def finish_navigation(run: TaskRun, now: float, succeeded: bool, reason: str, x: float,
+                      y: float, robot_id: str, pin: str, rules: HandoverRules,
+                      parcels: tuple[str, ...]) -> Transition:
+    """The navigator finished the leg at (x, y) m: fail the task, or start its on-site part.
+    ``pin`` is the expected PIN (deliver); ``parcels`` are on board (listed by return)."""
+    if run.step is not Step.NAVIGATE:
+        raise MissionError(f"task '{run.task.id}': navigation finished in step {run.step.name}")
+    task = run.task
+    if not succeeded:
+        why = f"unreachable: {reason}" if reason else "unreachable"
+        return _done(run, now, False, why), (TaskEvent("failed", why),)
+    arrived = TaskEvent("arrived")
+    if task.kind == "deliver":
+        s = start_stop(task.order_id, robot_id, task.method, pin, rules, now)
+        s = announce(arrive(s, now, x, y), now)
+        say = (f"Delivery for order {task.order_id}: please enter your PIN on the robot."
+               if task.method == "pin" else f"Delivery for order {task.order_id} left at the door.")
+        run = replace(run, step=Step.HANDOVER, since=now, handover=s)
+        events = (arrived, TaskEvent("announce", say))
+        if s.phase is Phase.HANDED_OVER:
+            return _done(run, now, True, ""), (*events, TaskEvent("handed_over", method="door"))
+        return run, events
+    if task.kind in ("patrol", "investigate"):
+        say = "DawnPatrol safety patrol. This area is being observed."
+        return (replace(run, step=Step.DWELL, since=now),
+                (arrived, TaskEvent("announce", say)))
+    if task.kind == "return":
+        listed = ",".join(parcels) if parcels else "none"
+        return _done(run, now, True, ""), (arrived, TaskEvent("returned", f"parcels: {listed}"))
+    return _done(run, now, True, ""), (arrived,)
+
+
+def tick_run(run: TaskRun, now: float) -> Transition:
+    """Apply time at ``now`` s: handover timeouts (absent, PIN timeout) and the dwell's end."""
+    if run.step is Step.HANDOVER and run.handover is not None:
+        s = tick(run.handover, now)
+        if s.phase is Phase.FAILED:
+            reason = s.reason or "timeout"
+            return _done(replace(run, handover=s), now, False, reason), (
+                TaskEvent("failed", reason),)
+        return replace(run, handover=s), ()
+    if run.step is Step.DWELL and now - run.since >= run.task.dwell_s:
+        return _done(run, now, True, ""), (TaskEvent("dwell_done", f"{run.task.dwell_s:g} s"),)
+    return run, ()
+
+
+def task_eta(run: TaskRun | None, now: float, nav_distance_m: float,
+             nav_eta_s: float) -> tuple[float, float]:
+    """(distance left m, ETA s) of the current task at ``now`` s: the navigator's leg
+    (while navigating) plus the dwell still to do; (0, NaN) with no task."""
+    if run is None:
+        return 0.0, math.nan
+    if run.step is Step.NAVIGATE:
+        dwell = run.task.dwell_s if run.task.kind in ("patrol", "investigate") else 0.0
+        return nav_distance_m, nav_eta_s + dwell
+    if run.step is Step.DWELL:
+        return 0.0, max(run.task.dwell_s - (now - run.since), 0.0)
+    return 0.0, 0.0
+
+
+def submit_pin(run: TaskRun, now: float, order_id: str, pin: str) -> tuple[TaskRun, tuple[
+        TaskEvent, ...], bool, str]:
+    """A PIN typed for ``order_id``: (run, events, accepted, message for the keypad)."""
+    s = run.handover
+    if run.step is not Step.HANDOVER or s is None or s.order_id != order_id:
+        return run, (), False, f"no handover waiting for order '{order_id}'"
+    if s.phase not in (Phase.ANNOUNCED, Phase.WAITING_PIN):
+        return run, (), False, f"order '{order_id}' is {s.phase.value}"
+    s = enter_pin(s, now, pin)
+    run = replace(run, handover=s)
+    if s.phase is Phase.HANDED_OVER:
+        return _done(run, now, True, ""), (TaskEvent("handed_over", method=s.method),), True, \
+            "accepted"
+    if s.phase is Phase.FAILED:
+        reason = s.reason or "timeout"
+        return _done(run, now, False, reason), (TaskEvent("failed", reason),), False, reason
+    left = s.rules.max_pin_attempts - s.attempts
+    return run, (), False, f"wrong PIN, {left} attempt(s) left"
+
+
+def _done(run: TaskRun, now: float, ok: bool, reason: str) -> TaskRun:
+    return replace(run, step=Step.DONE, since=now, ok=ok, reason=reason)
+
+
+def record_outcome(state: MissionState, run: TaskRun) -> MissionState:
+    """Advance past a DONE task: a delivered parcel leaves the robot, a return unloads all."""
+    if run.step is not Step.DONE:
+        raise MissionError(f"task '{run.task.id}': outcome recorded in step {run.step.name}")
+    parcels = state.parcels
+    if run.ok and run.task.kind == "deliver":
+        parcels = tuple(p for p in parcels if p != run.task.order_id)
+    elif run.ok and run.task.kind == "return":
+        parcels = ()
+    if run.ok:
+        return replace(state, index=state.index + 1, parcels=parcels,
+                       completed=(*state.completed, run.task.id))
+    return replace(state, index=state.index + 1, parcels=parcels,
+                   failed=(*state.failed, (run.task.id, run.reason)))
+
+
+def cancel_mission(state: MissionState, reason: str) -> MissionState:
+    """Mark every remaining task failed with ``reason`` (parcels stay on board)."""
+    rest = tuple((t.id, reason) for t in state.tasks[state.index:])
+    return replace(state, index=len(state.tasks), failed=(*state.failed, *rest))
+
+
+def mission_to_json(state: MissionState) -> str:
+    """The persisted form of ``state`` (JSON text)."""
+    return json.dumps({
+        "version": 1, "mission_id": state.mission_id, "index": state.index,
+        "parcels": list(state.parcels), "completed": list(state.completed),
+        "failed": [list(f) for f in state.failed],
+        "tasks": [{"kind": t.kind, "id": t.id, "x": t.x, "y": t.y, "theta": t.theta,
+                   "dwell_s": t.dwell_s, "order_id": t.order_id, "method": t.method}
+                  for t in state.tasks],
+    }, indent=1)
+
+
+def mission_from_json(text: str, source: str) -> MissionState:
+    """Parse :func:`mission_to_json` text; :class:`MissionError` names ``source`` and field."""
+    field = "json"
+    try:
+        d = json.loads(text)
+        field = "version"
+        if d["version"] != 1:
+            raise ValueError(d["version"])
+        field = "tasks"
+        tasks = tuple(make_task(str(t["kind"]), str(t["id"]), float(t["x"]), float(t["y"]),
+                                float(t["theta"]), float(t["dwell_s"]), str(t["order_id"]),
+                                str(t["method"])) for t in d["tasks"])
+        field = "index"
+        index = int(d["index"])
+        if not 0 <= index <= len(tasks):
+            raise ValueError(index)
+        field = "parcels"
+        parcels = tuple(str(p) for p in d["parcels"])
+        field = "completed"
+        completed = tuple(str(c) for c in d["completed"])
+        field = "failed"
+        failed = tuple((str(f[0]), str(f[1])) for f in d["failed"])
+        return MissionState(str(d["mission_id"]), tasks, index, parcels, completed, failed)
+    except (ValueError, KeyError, TypeError, IndexError, MissionError) as exc:
+        raise MissionError(f"{source}: field '{field}': got {exc!s:.80}, expected a mission "
+                           "state written by mission_to_json") from None
