@@ -1,0 +1,156 @@
+"""Mission state, the per-task run and its events, the PIN rule and the node's parameter checks."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dawnpatrol_core.delivery.handover import HandoverRules
+from dawnpatrol_core.delivery.mission import (
+    MissionState,
+    Step,
+    begin_task,
+    cancel_mission,
+    expected_pin,
+    finish_navigation,
+    make_task,
+    mission_config,
+    mission_from_json,
+    mission_to_json,
+    new_mission,
+    record_outcome,
+    robot_mode,
+    submit_pin,
+    task_eta,
+    tick_run,
+)
+from dawnpatrol_core.errors import ConfigError, MissionError
+
+RULES = HandoverRules(absent_after_s=60.0, pin_timeout_s=30.0, max_pin_attempts=2)
+PARAMS = {"robot_id": "", "navigator": "dawnpatrol", "pin_secret": "s", "absent_after_s": 5.0,
+          "pin_timeout_s": 4.0, "max_pin_attempts": 3, "state_dir": "", "status_rate_hz": 1.0}
+
+
+def test_expected_pin_is_last_four_decimal_digits_of_sha256() -> None:
+    # int(sha256(b"O-1test-secret")) % 10000 == 5127 and int(sha256(b"A")) % 10000 == 8845
+    assert expected_pin("O-1", "test-secret") == "5127"
+    assert expected_pin("A", "") == "8845"
+
+
+def test_deliver_run_right_pin_hands_over_and_parcel_leaves() -> None:
+    t = make_task("deliver", "O-1", 3.0, 4.0)
+    state = new_mission("m", (t, make_task("return", "depot", 0.0, 0.0)))
+    assert state.parcels == ("O-1",)
+    run, ev = begin_task(t, 100.0)
+    assert [e.event for e in ev] == ["started"] and run.state == "navigating"
+    run, ev = finish_navigation(run, 110.0, True, "", 3.0, 4.0, "r1", "1234", RULES, ())
+    assert [e.event for e in ev] == ["arrived", "announce"] and run.state == "announced"
+    run, ev, ok, msg = submit_pin(run, 115.0, "O-1", "1111")
+    assert (ok, msg, ev) == (False, "wrong PIN, 1 attempt(s) left", ())
+    run, ev, ok, msg = submit_pin(run, 116.0, "O-1", "1234")
+    assert ok and run.step is Step.DONE and run.ok
+    assert [(e.event, e.method) for e in ev] == [("handed_over", "pin")]
+    assert run.handover is not None and run.handover.proof is not None
+    assert (run.handover.proof.x, run.handover.proof.y) == (3.0, 4.0)
+    state = record_outcome(state, run)
+    assert (state.index, state.parcels, state.completed) == (1, (), ("O-1",))
+
+
+def test_absent_recipient_fails_and_parcel_is_returned() -> None:
+    t = make_task("deliver", "O-2", 0.0, 0.0)
+    state = new_mission("m", (t, make_task("return", "depot", 0.0, 0.0)))
+    run, _ = begin_task(t, 0.0)
+    run, _ = finish_navigation(run, 10.0, True, "", 0.0, 0.0, "r1", "1234", RULES, ())
+    run, ev = tick_run(run, 69.9)
+    assert ev == () and run.step is Step.HANDOVER
+    run, ev = tick_run(run, 70.0)
+    assert [(e.event, e.detail) for e in ev] == [("failed", "absent")]
+    state = record_outcome(state, run)
+    assert state.parcels == ("O-2",) and state.failed == (("O-2", "absent"),)
+    ret, _ = begin_task(state.tasks[1], 71.0)
+    ret, ev = finish_navigation(ret, 90.0, True, "", 0.0, 0.0, "r1", "", RULES, state.parcels)
+    assert [(e.event, e.detail) for e in ev] == [("arrived", ""), ("returned", "parcels: O-2")]
+    state = record_outcome(state, ret)
+    assert state.finished and state.parcels == ()
+
+
+def test_door_delivery_hands_over_on_arrival_and_failed_navigation_fails() -> None:
+    t = make_task("deliver", "O-3", 0.0, 0.0, method="door")
+    run, _ = begin_task(t, 0.0)
+    done, ev = finish_navigation(run, 5.0, True, "", 0.0, 0.0, "r1", "", RULES, ())
+    assert done.ok and [e.event for e in ev] == ["arrived", "announce", "handed_over"]
+    bad, ev = finish_navigation(run, 5.0, False, "keep-out", 0.0, 0.0, "r1", "", RULES, ())
+    assert not bad.ok and [(e.event, e.detail) for e in ev] == [("failed", "unreachable: keep-out")]
+
+
+def test_patrol_dwell_and_eta() -> None:
+    t = make_task("patrol", "H-1", 1.0, 1.0, dwell_s=30.0)
+    run, _ = begin_task(t, 0.0)
+    assert task_eta(run, 0.0, 15.0, 10.0) == (15.0, 40.0)
+    run, ev = finish_navigation(run, 10.0, True, "", 1.0, 1.0, "r1", "", RULES, ())
+    assert run.step is Step.DWELL and [e.event for e in ev] == ["arrived", "announce"]
+    assert task_eta(run, 25.0, 99.0, 99.0) == (0.0, 15.0)
+    run, ev = tick_run(run, 40.0)
+    assert run.ok and [(e.event, e.detail) for e in ev] == [("dwell_done", "30 s")]
+    d, eta = task_eta(None, 0.0, 1.0, 1.0)
+    assert d == 0.0 and math.isnan(eta)
+
+
+def test_cancel_fails_the_rest_and_keeps_parcels() -> None:
+    state = new_mission("m", (make_task("patrol", "H", 0, 0), make_task("deliver", "O", 0, 0)),
+                        carried=("O-old",))
+    assert state.parcels == ("O-old", "O")
+    c = cancel_mission(state, "canceled")
+    assert c.finished and c.failed == (("H", "canceled"), ("O", "canceled"))
+    assert c.parcels == ("O-old", "O")
+
+
+def test_bad_tasks_are_rejected() -> None:
+    with pytest.raises(MissionError, match="field 'kind': got 'fly'"):
+        make_task("fly", "X", 0, 0)
+    with pytest.raises(MissionError, match="duplicate task id 'A'"):
+        new_mission("m", (make_task("patrol", "A", 0, 0), make_task("patrol", "A", 0, 0)))
+    with pytest.raises(MissionError, match="field 'dwell_s'"):
+        make_task("patrol", "A", 0, 0, dwell_s=-1.0)
+
+
+names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=8)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["deliver", "patrol", "return"]), names,
+                          st.floats(-1e4, 1e4), st.floats(0, 600)), max_size=5,
+                unique_by=lambda t: t[1]), st.integers(0, 5))
+def test_json_round_trip(raw: list[tuple[str, str, float, float]], index: int) -> None:
+    tasks = tuple(make_task(k, i, x, -x, 0.5, d) for k, i, x, d in raw)
+    state = new_mission("m-1", tasks)
+    state = MissionState(state.mission_id, tasks, min(index, len(tasks)), state.parcels,
+                         ("a",), (("b", "why"),))
+    assert mission_from_json(mission_to_json(state), "f.json") == state
+
+
+def test_corrupt_state_file_names_file_and_field() -> None:
+    with pytest.raises(MissionError, match=r"^s\.json: field 'json'"):
+        mission_from_json("{", "s.json")
+    text = mission_to_json(new_mission("m", (make_task("patrol", "H", 0, 0),)))
+    with pytest.raises(MissionError, match=r"^s\.json: field 'index'"):
+        mission_from_json(text.replace('"index": 0', '"index": 7'), "s.json")
+
+
+def test_mission_config_defaults_and_errors() -> None:
+    cfg = mission_config(PARAMS, "/r2")
+    assert (cfg.robot_id, cfg.state_dir) == ("r2", "~/.local/state/dawnpatrol/r2")
+    assert cfg.rules == HandoverRules(5.0, 4.0, 3)
+    for name, bad in (("navigator", "ros1"), ("absent_after_s", 0.0), ("max_pin_attempts", 0),
+                      ("max_pin_attempts", True), ("status_rate_hz", "fast")):
+        with pytest.raises(ConfigError, match=f"^parameter '{name}': got {bad!r}, expected"):
+            mission_config({**PARAMS, name: bad}, "/r2")
+
+
+def test_robot_mode_priorities() -> None:
+    assert robot_mode(None) == "idle"
+    assert robot_mode("deliver") == "delivering"
+    assert robot_mode("patrol", localization="LOST") == "fault"
+    assert robot_mode("patrol", estopped=True, localization="LOST") == "estopped"

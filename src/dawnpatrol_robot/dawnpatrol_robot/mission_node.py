@@ -1,0 +1,323 @@
+"""Mission node: runs the fleet's ``mission`` action task by task (deliver with PIN handover,
+patrol/investigate dwell, return, charge), publishes RobotStatus and MissionEvents, and resumes
+a mission from its persisted state after a restart. Logic: dawnpatrol_core.delivery.mission."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticStatus
+from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import BatteryState
+from std_msgs.msg import Bool, String
+
+from dawnpatrol_core.delivery import mission as core
+from dawnpatrol_core.errors import ConfigError, MissionError
+from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_interfaces.action import Mission
+from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
+from dawnpatrol_interfaces.srv import SubmitPin
+from dawnpatrol_robot.mission_state import MissionStateFile
+from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, msg_to_pose2d, pose2d_to_msg
+from dawnpatrol_robot.navigator_client import Navigator, TaskResult
+
+EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+_LOC = {"OK": RobotStatus.LOC_OK, "DEGRADED": RobotStatus.LOC_DEGRADED,
+        "LOST": RobotStatus.LOC_LOST}
+_PARAMS: dict[str, tuple[Any, str]] = {
+    "robot_id": ("", "robot id in status and events; '' = the node's namespace"),
+    "navigator": ("dawnpatrol", "dawnpatrol (our navigate action) | nav2 (BasicNavigator)"),
+    "pin_secret": ("dawnpatrol-sim", "shared secret of the PIN rule expected_pin(order, secret)"),
+    "absent_after_s": (180.0, "s after the announcement with no PIN -> recipient absent (> 0)"),
+    "pin_timeout_s": (120.0, "s to finish PIN entry once started (> 0)"),
+    "max_pin_attempts": (3, "wrong PINs allowed before the parcel is kept (>= 1)"),
+    "state_dir": ("", "persisted mission state dir; '' = ~/.local/state/dawnpatrol/<robot_id>"),
+    "status_rate_hz": (1.0, "RobotStatus publish rate, Hz (0.1 to 20)"),
+}
+
+
+@dataclass
+class _Waiter:
+    """Hands a finished mission's result to the action's execute thread."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    result: Mission.Result = field(default_factory=Mission.Result)
+
+
+def task_from_msg(t: MissionTask) -> core.TaskSpec:
+    """MissionTask message -> validated core TaskSpec (MissionError on a bad field)."""
+    p = msg_to_pose2d(t.pose)
+    return core.make_task(t.kind, t.id, p.x, p.y, p.theta, t.dwell_s, t.stop.order_id,
+                          t.stop.handover_method or "pin")
+
+
+class MissionNode(Node):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("mission", **kwargs)
+        for name, (default, text) in _PARAMS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(
+                description=text, dynamic_typing=True))
+        cfg = core.mission_config(
+            {name: self.get_parameter(name).value for name in _PARAMS}, self.get_namespace())
+        self._robot_id, self._secret, self._rules = cfg.robot_id, cfg.pin_secret, cfg.rules
+        self._store = MissionStateFile(Path(cfg.state_dir))
+        if cfg.navigator == "nav2":
+            from dawnpatrol_robot.nav2_adapter import Nav2Navigator
+            self._nav: Any = Nav2Navigator(self.get_namespace())
+        else:
+            self._nav = Navigator(self)
+        self._mission: core.MissionState | None = None
+        self._run: core.TaskRun | None = None
+        self._nav_sent = False
+        self._goal: Any = None
+        self._pending: Any = None
+        self._carried: tuple[str, ...] = ()   # parcels still on board after the last mission
+        self._waiters: dict[bytes, _Waiter] = {}
+        self._pose = Pose2D(math.nan, math.nan)
+        self._loc, self._loc_score = "OK", 0.0
+        self._battery, self._estopped, self._last_error = math.nan, False, ""
+        self._status_pub = self.create_publisher(RobotStatus, "status", LATCHED_QOS)
+        self._events_pub = self.create_publisher(MissionEvent, "mission_events", EVENTS_QOS)
+        self._announce_pub = self.create_publisher(String, "announce", RELIABLE_QOS)
+        self.create_subscription(PoseWithCovarianceStamped, "pose", lambda m: setattr(
+            self, "_pose", msg_to_pose2d(m.pose.pose)), RELIABLE_QOS)
+        self.create_subscription(DiagnosticStatus, "localization/health", self._on_health,
+                                 LATCHED_QOS)
+        self.create_subscription(BatteryState, "battery", lambda m: setattr(
+            self, "_battery", float(m.percentage) * 100.0), RELIABLE_QOS)
+        self.create_subscription(Bool, "estopped", lambda m: setattr(
+            self, "_estopped", bool(m.data)), LATCHED_QOS)
+        self.create_service(SubmitPin, "submit_pin", self._on_pin)
+        self._server = ActionServer(
+            self, Mission, "mission", execute_callback=self._execute,
+            goal_callback=self._on_goal, handle_accepted_callback=self._on_accepted,
+            cancel_callback=lambda _: CancelResponse.ACCEPT)
+        self.create_timer(0.1, self._tick)
+        self.create_timer(1.0 / cfg.status_rate_hz, self._publish_status)
+        self.get_logger().info(f"robot {cfg.robot_id}: navigator {cfg.navigator}, "
+                               f"state in {self._store.path}")
+        self._resume()
+
+    # -- mission lifecycle -----------------------------------------------------------------
+    def _resume(self) -> None:
+        try:
+            state = self._store.load()
+        except MissionError as exc:
+            self.get_logger().error(f"ignoring persisted mission: {exc}")
+            self._store.clear()
+            return
+        if state is not None and not state.finished:
+            self.get_logger().info(f"resuming mission '{state.mission_id}' at task {state.index}")
+            self._mission = state
+            self._begin_current(resumed=True)
+
+    def _on_goal(self, request: Mission.Goal) -> GoalResponse:
+        if self._goal is not None or self._pending is not None:  # a resumed one is preempted
+            self.get_logger().warning("mission rejected: another mission is in progress")
+            return GoalResponse.REJECT
+        try:
+            core.new_mission(request.mission_id, tuple(task_from_msg(t) for t in request.tasks))
+        except MissionError as exc:
+            self.get_logger().warning(f"mission rejected: {exc}")
+            self._last_error = str(exc)
+            return GoalResponse.REJECT
+        return GoalResponse.ACCEPT
+
+    def _on_accepted(self, goal_handle: Any) -> None:
+        self._waiters[bytes(goal_handle.goal_id.uuid)] = _Waiter()
+        self._pending = goal_handle   # started by the next tick, in this callback group
+        goal_handle.execute()
+
+    def _execute(self, goal_handle: Any) -> Mission.Result:
+        """Runs in an executor thread: waits until the tick loop finishes the mission."""
+        waiter = self._waiters[bytes(goal_handle.goal_id.uuid)]
+        waiter.event.wait()
+        return waiter.result
+
+    def destroy_node(self) -> None:
+        """Release waiting action threads, then destroy (the persisted mission is kept)."""
+        for waiter in self._waiters.values():
+            waiter.result = Mission.Result(success=False, message="mission node shut down")
+            waiter.event.set()
+        super().destroy_node()
+
+    def _start_pending(self) -> None:
+        goal, self._pending = self._pending, None
+        req = goal.request
+        tasks = tuple(task_from_msg(t) for t in req.tasks)
+        self._goal = goal
+        self._mission = core.new_mission(req.mission_id or str(uuid.uuid4()), tasks,
+                                         self._carried)
+        self._store.save(self._mission)
+        self._begin_current(resumed=False)
+
+    def _begin_current(self, resumed: bool) -> None:
+        assert self._mission is not None
+        task = self._mission.current
+        if task is None:
+            self._finish(canceled=False)
+            return
+        self._nav_sent = False
+        self._apply(core.begin_task(task, self._now(), resumed))
+
+    def _apply(self, transition: core.Transition) -> None:
+        """Adopt a task transition: publish its events; on DONE record and go to the next."""
+        run, events = transition
+        self._run = run
+        self._emit(run.task, events)
+        if run.step is core.Step.DONE and self._mission is not None:
+            if not run.ok:
+                self._last_error = f"{run.task.kind} {run.task.id}: {run.reason}"
+            self._mission = core.record_outcome(self._mission, run)
+            self._store.save(self._mission)
+            self._begin_current(resumed=False)
+
+    def _finish(self, canceled: bool) -> None:
+        state = self._mission
+        assert state is not None
+        if canceled:
+            self._nav.cancelTask()
+            state = core.cancel_mission(state, "canceled")
+        self._store.clear()
+        self._mission, self._run, self._carried = None, None, state.parcels
+        result = Mission.Result(
+            success=not state.failed, completed_ids=list(state.completed),
+            failed_ids=[f[0] for f in state.failed], failure_reasons=[f[1] for f in state.failed],
+            message=f"{len(state.completed)} completed, {len(state.failed)} failed")
+        self.get_logger().info(f"mission '{state.mission_id}' finished: {result.message}")
+        goal, self._goal = self._goal, None
+        if goal is not None:
+            if canceled:
+                goal.canceled()
+            elif result.success:
+                goal.succeed()
+            else:
+                goal.abort()
+            waiter = self._waiters.pop(bytes(goal.goal_id.uuid))
+            waiter.result = result
+            waiter.event.set()
+
+    # -- periodic work ---------------------------------------------------------------------
+    def _tick(self) -> None:
+        if self._pending is not None:
+            if self._mission is not None:  # a mission resumed after restart: the fleet's wins
+                self._finish(canceled=True)
+            self._start_pending()
+        run, now = self._run, self._now()
+        if run is None:
+            return
+        if self._goal is not None and self._goal.is_cancel_requested:
+            self._finish(canceled=True)
+            return
+        if run.step is core.Step.NAVIGATE:
+            if not self._nav_sent:
+                self._nav_sent = self._nav.goToPose(self._goal_pose(run.task))
+            elif self._nav.isTaskComplete():
+                ok = self._nav.getResult() is TaskResult.SUCCEEDED
+                pin = core.expected_pin(run.task.order_id, self._secret)
+                self._apply(core.finish_navigation(
+                    run, now, ok, self._nav.lastReason, self._pose.x, self._pose.y,
+                    self._robot_id, pin, self._rules, self._mission.parcels if self._mission
+                    else ()))
+        else:
+            self._apply(core.tick_run(run, now))
+        self._publish_feedback()
+
+    def _eta(self) -> tuple[float, float]:
+        """(distance left m, ETA s) of the current task."""
+        fb = self._nav.getFeedback() if self._run is not None else None
+        dist = float(getattr(fb, "distance_remaining_m", getattr(fb, "distance_remaining", 0.0)))
+        return core.task_eta(self._run, self._now(), dist, float(getattr(fb, "eta_s", 0.0)))
+
+    def _publish_feedback(self) -> None:
+        if self._goal is None or self._mission is None or self._run is None:
+            return
+        dist, eta = self._eta()
+        self._goal.publish_feedback(Mission.Feedback(
+            current_index=self._mission.index, total=len(self._mission.tasks),
+            current_id=self._run.task.id, state=self._run.state, distance_left_m=dist, eta_s=eta))
+
+    def _publish_status(self) -> None:
+        kind = self._run.task.kind if self._run is not None else None
+        mode = getattr(RobotStatus, "MODE_" + core.robot_mode(kind, self._estopped, self._loc)
+                       .upper())
+        msg = RobotStatus(robot_id=self._robot_id, mode=mode, estopped=self._estopped,
+                          latitude=math.nan, longitude=math.nan,
+                          localization_health=_LOC.get(self._loc, RobotStatus.LOC_DEGRADED),
+                          localization_quality=self._loc_score, battery_percent=self._battery,
+                          last_error=self._last_error, eta_s=self._eta()[1])
+        msg.header.stamp, msg.header.frame_id = self.get_clock().now().to_msg(), "map"
+        if math.isfinite(self._pose.x):
+            msg.pose = pose2d_to_msg(self._pose)
+        msg.parcels_on_board = list(self._mission.parcels if self._mission else self._carried)
+        msg.current_task = f"{kind} {self._run.task.id}" if self._run is not None else ""
+        self._status_pub.publish(msg)
+
+    # -- inputs and outputs ----------------------------------------------------------------
+    def _on_pin(self, req: SubmitPin.Request, res: SubmitPin.Response) -> SubmitPin.Response:
+        if self._run is None:
+            res.accepted, res.message = False, "no mission in progress"
+            return res
+        run, events, res.accepted, res.message = core.submit_pin(
+            self._run, self._now(), req.order_id, req.pin)
+        self._apply((run, events))
+        return res
+
+    def _on_health(self, msg: DiagnosticStatus) -> None:
+        self._loc = msg.message
+        score = [kv.value for kv in msg.values if kv.key == "score"]
+        try:
+            self._loc_score = float(score[0]) if score else self._loc_score
+        except ValueError:
+            self.get_logger().warning(f"localization score not a number: {score[0]!r}")
+
+    def _emit(self, task: core.TaskSpec, events: tuple[core.TaskEvent, ...]) -> None:
+        for e in events:
+            if e.event == "announce":
+                self._announce_pub.publish(String(data=e.detail))
+                continue
+            msg = MissionEvent(robot_id=self._robot_id, task_id=task.id, task_kind=task.kind,
+                               event=e.event, method=e.method, detail=e.detail)
+            msg.mission_id = self._mission.mission_id if self._mission else ""
+            msg.header.stamp, msg.header.frame_id = self.get_clock().now().to_msg(), "map"
+            msg.position.x, msg.position.y = self._pose.x, self._pose.y
+            self._events_pub.publish(msg)
+            self.get_logger().info(f"{task.kind} {task.id}: {e.event} {e.detail}".rstrip())
+
+    def _goal_pose(self, task: core.TaskSpec) -> PoseStamped:
+        msg = PoseStamped(pose=pose2d_to_msg(Pose2D(task.x, task.y, task.theta)))
+        msg.header.stamp, msg.header.frame_id = self.get_clock().now().to_msg(), "map"
+        return msg
+
+    def _now(self) -> float:
+        return float(self.get_clock().now().nanoseconds) * 1e-9
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    try:
+        node = MissionNode()
+    except ConfigError as exc:
+        print(f"mission: {exc}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    executor = MultiThreadedExecutor(num_threads=3)  # one thread waits per active mission
+    executor.add_node(node)
+    with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
+        executor.spin()
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return 0
