@@ -19,6 +19,7 @@ setup(
     entry_points={
         "console_scripts": [
             "dawnpatrol = dawnpatrol_fleet.cli:main",
+            "fleet_manager = dawnpatrol_fleet.fleet_manager_node:main",
         ],
     },
 )

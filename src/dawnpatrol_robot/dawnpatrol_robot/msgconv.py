@@ -6,6 +6,7 @@ See src/dawnpatrol_interfaces/README.md for which topic uses which profile.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -21,7 +22,15 @@ from rclpy.qos import (
 )
 from sensor_msgs.msg import LaserScan
 
+from dawnpatrol_core.anomaly.events import (
+    AnomalyEvent,
+    Severity,
+    event_from_dict,
+    event_to_dict,
+)
+from dawnpatrol_core.errors import AnomalyError
 from dawnpatrol_core.geometry import Pose2D, quaternion_to_yaw, yaw_to_quaternion
+from dawnpatrol_interfaces.msg import Anomaly
 
 SENSOR_QOS = qos_profile_sensor_data
 RELIABLE_QOS = QoSProfile(
@@ -89,3 +98,81 @@ def scan_arrays(msg: LaserScan) -> tuple[np.ndarray, np.ndarray]:
     ranges = np.asarray(msg.ranges, dtype=np.float64)
     angles = msg.angle_min + msg.angle_increment * np.arange(ranges.size, dtype=np.float64)
     return ranges, angles
+
+
+_SEVERITY_CODE = {
+    Severity.INFO: Anomaly.SEVERITY_INFO,
+    Severity.WARNING: Anomaly.SEVERITY_WARNING,
+    Severity.ALERT: Anomaly.SEVERITY_ALERT,
+    Severity.CRITICAL: Anomaly.SEVERITY_CRITICAL,
+}
+_SEVERITY_OF_CODE = {v: k for k, v in _SEVERITY_CODE.items()}
+
+
+def anomaly_event_to_msg(ev: AnomalyEvent) -> Anomaly:
+    """An outbox event as an Anomaly message. ``evidence`` is JSON
+    ``{"track": [[t, x, y]...], "scan": [[x, y]...], "revision": n}`` (the message has no
+    revision field; receivers keep the highest revision of a uuid). The anomaly monitor sends
+    track ``t`` relative to ``last_seen`` (s, <= 0); x, y are map metres."""
+    d = event_to_dict(ev)
+    evidence = dict(d["evidence"], revision=ev.revision)
+    msg = Anomaly(
+        uuid=ev.uuid,
+        robot_id=ev.robot_id,
+        kind=ev.kind,
+        severity=_SEVERITY_CODE[ev.severity],
+        latitude=math.nan if ev.lat is None else float(ev.lat),
+        longitude=math.nan if ev.lon is None else float(ev.lon),
+        zone=ev.zone,
+        confidence=float(ev.confidence),
+        first_seen=seconds_to_time(ev.first_seen),
+        last_seen=seconds_to_time(ev.last_seen),
+        count=int(ev.count),
+        description=ev.description,
+        evidence=json.dumps(evidence, separators=(",", ":"), allow_nan=False),
+    )
+    msg.position.x, msg.position.y = float(ev.x), float(ev.y)
+    return msg
+
+
+def msg_to_anomaly_event(msg: Anomaly, source: str = "<Anomaly>") -> AnomalyEvent:
+    """Validate an incoming Anomaly message (as :func:`validate_event` does: NaN, unknown kind,
+    oversize or hostile text, evidence over 16 KiB) and return the event; AnomalyError else."""
+    if len(msg.evidence) > 16 * 1024:
+        raise AnomalyError(f"{source}: field 'evidence': got {len(msg.evidence)} bytes, "
+                           "expected at most 16384")
+    try:
+        raw = json.loads(msg.evidence or "{}", parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise AnomalyError(f"{source}: field 'evidence': got invalid JSON, expected an object"
+                           ) from None
+    if not isinstance(raw, dict):
+        raise AnomalyError(f"{source}: field 'evidence': got {type(raw).__name__}, "
+                           "expected an object")
+    revision = raw.pop("revision", 0)
+    severity = _SEVERITY_OF_CODE.get(msg.severity)
+    if severity is None:
+        raise AnomalyError(f"{source}: field 'severity': got {msg.severity}, expected 0..3")
+
+    def opt(v: float) -> float | None:
+        return None if math.isnan(v) else float(v)
+
+    data = {
+        "uuid": msg.uuid, "robot_id": msg.robot_id, "kind": msg.kind,
+        "severity": severity.value, "confidence": float(msg.confidence),
+        "x": float(msg.position.x), "y": float(msg.position.y),
+        "lat": opt(msg.latitude), "lon": opt(msg.longitude), "zone": msg.zone,
+        "first_seen": time_to_seconds(msg.first_seen),
+        "last_seen": time_to_seconds(msg.last_seen),
+        "count": int(msg.count), "description": msg.description, "evidence": raw,
+        "revision": revision,
+    }
+    if not math.isfinite(msg.position.z):
+        raise AnomalyError(f"{source}: field 'position.z': got {msg.position.z}, "
+                           "expected a finite number")
+    return event_from_dict(data, source)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"non-finite number {name}")
+
