@@ -17,6 +17,9 @@ setup(
     description="DawnPatrol built-in simulator: a headless 2-D engine and its ROS node.",
     license="Apache-2.0",
     entry_points={
-        "console_scripts": [],
+        "console_scripts": [
+            "sim = dawnpatrol_sim.sim_node:main",
+            "scenario_runner = dawnpatrol_sim.scenario_runner_node:main",
+        ],
     },
 )

@@ -38,8 +38,9 @@ class ShiftProgress:
     acked: set[str] = field(default_factory=set)
     pins: list[PendingPin] = field(default_factory=list)
 
-    def on_event(self, robot_id: str, kind: str, event: str, task_id: str, detail: str,
-                 now: float) -> str | None:
+    def on_event(
+        self, robot_id: str, kind: str, event: str, task_id: str, detail: str, now: float
+    ) -> str | None:
         """Record a MissionEvent; returns a line for the operator's live view (or None)."""
         if kind == "deliver" and event == "arrived":
             if task_id not in self.absent:
@@ -74,8 +75,11 @@ class ShiftProgress:
 
     def due_acks(self, now: float) -> list[str]:
         """Alert uuids the operator acknowledges now (each once)."""
-        due = [u for u, (_, t) in self.alerts.items()
-               if u not in self.acked and now - t >= self.ack_delay_s]
+        due = [
+            u
+            for u, (_, t) in self.alerts.items()
+            if u not in self.acked and now - t >= self.ack_delay_s
+        ]
         self.acked.update(due)
         return due
 
@@ -86,5 +90,7 @@ class ShiftProgress:
 
     def summary(self) -> str:
         n = len(self.orders)
-        return (f"{len(self.delivered)}/{n} delivered, {len(self.failed)} failed, "
-                f"{self.visits} patrol visits, {len(self.alerts)} alerts")
+        return (
+            f"{len(self.delivered)}/{n} delivered, {len(self.failed)} failed, "
+            f"{self.visits} patrol visits, {len(self.alerts)} alerts"
+        )

@@ -70,6 +70,7 @@ MAX_TRACK_POINTS = 600  #: evidence track history (t, x, y) rows
 MAX_SCAN_POINTS = 720  #: evidence scan snippet (x, y) rows
 MAX_COUNT = 10_000_000  #: count: 1..MAX_COUNT
 MAX_ABS_COORD = 1.0e6  #: |x|, |y| in metres
+MAX_ABS_TIME = 1.0e11  #: |t| in seconds (epoch or simulated), for evidence time stamps
 _ID_RE = re.compile(r"[A-Za-z0-9_.:\-]*")
 _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # C0/C1 controls (tab and newline included: events are one-line), DEL, bidi overrides and
@@ -252,7 +253,10 @@ def _check_rows(source: str, name: str, rows: object, width: int, limit: int) ->
         if (
             not isinstance(row, (list, tuple))
             or len(row) != width
-            or not all(_is_real(v) and abs(v) <= MAX_ABS_COORD for v in row)
+            or not all(_is_real(v) for v in row)
+            # the last two columns are x, y metres; a leading column is a time stamp (s)
+            or not all(abs(v) <= MAX_ABS_COORD for v in row[-2:])
+            or not all(abs(v) <= MAX_ABS_TIME for v in row[:-2])
         ):
             return _bad(source, name, row, f"rows of {width} finite numbers")
     return None

@@ -96,6 +96,9 @@ class NavigatorCore:
         self.status: Status = "idle"
         self.events: list[tuple[float, str]] = []
         self.blocked_edges: set[int] = set()
+        # Edges closed from outside (fleet / operator): avoided by every plan, kept across goals;
+        # blocked_edges are the ones this navigator found blocked during the current goal.
+        self.closed_edges: set[int] = set()
         self._goal: Pose2D | None = None
         self._route: Route | None = None
         self._follower: PathFollower | None = None
@@ -106,6 +109,7 @@ class NavigatorCore:
         self._phase_since = 0.0
         self._backup_from: Pose2D | None = None
         self._recoveries = 0
+        self._stuck: tuple[float, float, int] = (math.nan, math.nan, 0)  # x, y m, replans there
         self._reason = ""
 
     # -- goals ---------------------------------------------------------------------------
@@ -207,14 +211,15 @@ class NavigatorCore:
     def _plan(self, pose: Pose2D, goal: Pose2D) -> tuple[FloatArray, Route | None]:
         """Plan on the route graph (off-graph legs by grid if needed), else on the grid."""
         if self.routes is not None:
+            closed = self.blocked_edges | self.closed_edges
             try:
-                route = self.routes.plan(pose, goal, self.blocked_edges)
+                route = self.routes.plan(pose, goal, closed)
             except PlanningError:
                 if self.grid is None:
                     raise
             else:
-                lead = self.routes.join(pose.x, pose.y, self.blocked_edges).distance > 0.05
-                tail = self.routes.join(goal.x, goal.y, self.blocked_edges).distance > 0.05
+                lead = self.routes.join(pose.x, pose.y, closed).distance > 0.05
+                tail = self.routes.join(goal.x, goal.y, closed).distance > 0.05
                 return self._fix_legs(route.points, lead, tail), route
         if self.grid is None:
             raise PlanningError("navigator: field 'planners': got none, expected a route or "
@@ -248,6 +253,13 @@ class NavigatorCore:
         without the blocked edge, else start recovery."""
         f = self._follower
         assert f is not None
+        # Replanned twice already without getting 1 m away: detours do not help, recover.
+        sx, sy, n = self._stuck
+        n = n + 1 if math.hypot(pose.x - sx, pose.y - sy) < 1.0 else 1
+        self._stuck = (pose.x, pose.y, n) if n == 1 else (sx, sy, n)
+        if n > 2:
+            self._start_recovery(now, pose)
+            return self._out(now, pose, 0.0, 0.0, "recovering: still blocked after replanning")
         c, s = math.cos(pose.theta), math.sin(pose.theta)
         world = np.column_stack((pose.x + c * points[:, 0] - s * points[:, 1],
                                  pose.y + s * points[:, 0] + c * points[:, 1]))
@@ -364,6 +376,7 @@ class NavigatorCore:
     def _reset(self) -> None:
         self._follower, self._route, self._goal = None, None, None
         self._recoveries = 0
+        self._stuck = (math.nan, math.nan, 0)
         self._reason = ""
         self.blocked_edges = set()
 
