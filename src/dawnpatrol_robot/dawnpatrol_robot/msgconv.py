@@ -80,8 +80,8 @@ def msg_to_covariance(msg: PoseWithCovarianceStamped) -> np.ndarray:
 
 
 def seconds_to_time(t: float) -> TimeMsg:
-    sec = math.floor(t)
-    return TimeMsg(sec=int(sec), nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
+    sec, nsec = divmod(round(t * 1e9), 1_000_000_000)
+    return TimeMsg(sec=int(sec), nanosec=int(nsec))
 
 
 def time_to_seconds(msg: TimeMsg) -> float:
@@ -89,8 +89,8 @@ def time_to_seconds(msg: TimeMsg) -> float:
 
 
 def seconds_to_duration(t: float) -> DurationMsg:
-    sec = math.floor(t)
-    return DurationMsg(sec=int(sec), nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
+    sec, nsec = divmod(round(t * 1e9), 1_000_000_000)
+    return DurationMsg(sec=int(sec), nanosec=int(nsec))
 
 
 def scan_arrays(msg: LaserScan) -> tuple[np.ndarray, np.ndarray]:
