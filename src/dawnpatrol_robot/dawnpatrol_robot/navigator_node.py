@@ -1,0 +1,395 @@
+"""The ``navigator`` node: the ``navigate`` action, cmd_vel through the speed governor, e-stop.
+
+A thin wrapper around ``dawnpatrol_core.control.navigator.NavigatorCore``. Rejected goals are
+accepted at the action level and finish at once with ``CODE_REJECTED`` and the reason, so clients
+always read why. E-stop, a lost fleet heartbeat and closed operating hours zero cmd_vel on the
+next control tick and end the active goal with ``CODE_FAILED`` (reason starts ``e-stop``,
+``watchdog`` or ``out of operating hours``); the mission layer re-sends it after a resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import rclpy
+from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, Twist, Vector3
+from nav_msgs.msg import Odometry, Path
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.action import ActionServer, CancelResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import LaserScan
+from std_msgs.msg import Bool, Header, Int32MultiArray
+
+from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
+from dawnpatrol_core.control.obstacles import ObstacleConfig
+from dawnpatrol_core.control.path_follower import FollowerConfig
+from dawnpatrol_core.errors import ConfigError, DawnPatrolError, SafetyError
+from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.maps.district import load_district_map
+from dawnpatrol_core.planning.grid_planner import GridPlanner, GridPlannerConfig
+from dawnpatrol_core.planning.route_search import RoutePlanner, RouteSearchConfig
+from dawnpatrol_core.safety.estop import EStop
+from dawnpatrol_core.safety.governor import GovernorConfig, SpeedGovernor
+from dawnpatrol_core.safety.operating_hours import OperatingHours
+from dawnpatrol_core.safety.watchdog import HeartbeatWatchdog
+from dawnpatrol_interfaces.action import Navigate
+from dawnpatrol_interfaces.srv import SetEStop
+from dawnpatrol_robot.msgconv import (
+    LATCHED_QOS,
+    RELIABLE_QOS,
+    SENSOR_QOS,
+    msg_to_pose2d,
+    pose2d_to_msg,
+    scan_arrays,
+)
+
+_R = Navigate.Result
+_POS = "a number > 0"
+# name -> (default, description, check, expected)
+_PARAMS: dict[str, tuple[Any, str, Any, str]] = {
+    "robot_id": ("", "robot id for logs; '' = the node's namespace", lambda v: isinstance(v, str),
+                 "a string"),
+    "map_dir": ("", "district map directory (map.yaml, routes.geojson, zones.geojson, ...)",
+                lambda v: isinstance(v, str) and v != "", "a map directory path"),
+    "control_rate_hz": (10.0, "control loop rate, Hz (1 to 50)", lambda v: 1 <= float(v) <= 50,
+                        "1 to 50 Hz"),
+    "max_speed": (1.5, "robot top speed, m/s (at most 4.17 = 15 km/h)",
+                  lambda v: 0 < float(v) <= 4.17, "0 < m/s <= 4.17"),
+    "max_angular": (1.2, "top yaw rate, rad/s", lambda v: float(v) > 0, _POS),
+    "max_accel": (1.0, "acceleration limit, m/s^2", lambda v: float(v) > 0, _POS),
+    "max_decel": (1.5, "normal deceleration, m/s^2 (zone slow-downs)", lambda v: float(v) > 0,
+                  _POS),
+    "stop_decel": (2.5, "deceleration of forced stops by the governor, m/s^2",
+                   lambda v: float(v) > 0, _POS),
+    "heartbeat_timeout_s": (3.0, "s without /fleet/heartbeat before stopping; 0 disables",
+                            lambda v: float(v) >= 0, "a number >= 0 (0 disables)"),
+    "operating_hours": ("", "daily window 'HH:MM-HH:MM' in local time; '' = always",
+                        lambda v: isinstance(v, str), "'HH:MM-HH:MM' or ''"),
+    "utc_offset_s": (32400.0, "local time minus clock time, s (Korea: 32400)",
+                     lambda v: abs(float(v)) <= 86400, "|s| <= 86400"),
+    "pose_source": ("localization", "localization (PoseWithCovarianceStamped) | ground_truth "
+                    "(Odometry)", lambda v: v in ("localization", "ground_truth"),
+                    "localization or ground_truth"),
+    "pose_topic": ("", "pose topic; '' = 'pose' (localization) or 'ground_truth'",
+                   lambda v: isinstance(v, str), "a topic name or ''"),
+    "pose_timeout_s": (1.0, "s after which a silent pose source stops the robot",
+                       lambda v: float(v) > 0, _POS),
+    "scan_offset_x": (0.3, "m the lidar sits ahead of the base centre", lambda v: abs(float(v)) < 2,
+                      "|m| < 2"),
+    "goal_tolerance": (0.25, "m from the goal counted as arrived", lambda v: float(v) > 0, _POS),
+    "wait_timeout_s": (8.0, "s to wait for people/obstacles before detouring",
+                       lambda v: float(v) > 0, _POS),
+    "crosswalk_penalty_s": (15.0, "s added per crosswalk edge in route search",
+                            lambda v: float(v) >= 0, "a number >= 0"),
+    "robot_radius": (0.4, "m, grid planner inflation", lambda v: float(v) > 0, _POS),
+    "footprint_length": (1.0, "m, for the obstacle stop zone", lambda v: float(v) > 0, _POS),
+    "footprint_width": (0.6, "m, for the obstacle stop zone", lambda v: float(v) > 0, _POS),
+    "stop_margin": (0.4, "m of clearance ahead that stops the robot", lambda v: float(v) >= 0,
+                    "a number >= 0"),
+}
+_STATUS = {"active": "following", "waiting": "waiting_for_people", "recovering": "recovering"}
+
+
+@dataclass
+class _Goal:
+    """The goal being executed; the execute thread waits on ``done``."""
+
+    handle: Any
+    remaining: list[Pose2D]
+    done: threading.Event = field(default_factory=threading.Event)
+    code: int = _R.CODE_FAILED
+    reason: str = ""
+
+
+def read_params(node: Node) -> dict[str, Any]:
+    """Declare every parameter with its description and return the validated values."""
+    for name, (default, text, _, _) in _PARAMS.items():
+        node.declare_parameter(name, default, ParameterDescriptor(
+            description=text, dynamic_typing=True))
+    p = {name: node.get_parameter(name).value for name in _PARAMS}
+    for name, (_, _, check, expected) in _PARAMS.items():
+        try:
+            ok = bool(check(p[name]))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"parameter '{name}': got {p[name]!r}, expected {expected}")
+    return p
+
+
+class NavigatorNode(Node):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("navigator", **kwargs)
+        p = read_params(self)
+        self._robot_id = str(p["robot_id"] or self.get_namespace().strip("/") or "r0")
+        self._map = dm = load_district_map(str(p["map_dir"]))
+        now = self._now()
+        hours = None
+        if p["operating_hours"]:
+            start, _, end = str(p["operating_hours"]).partition("-")
+            try:
+                hours = OperatingHours.from_strings(start, end, float(p["utc_offset_s"]))
+            except ConfigError:
+                raise ConfigError(f"parameter 'operating_hours': got {p['operating_hours']!r}, "
+                                  "expected 'HH:MM-HH:MM' or ''") from None
+        timeout = float(p["heartbeat_timeout_s"])
+        self.estop = EStop()
+        gov_cfg = GovernorConfig(max_speed=float(p["max_speed"]),
+                                 max_angular=float(p["max_angular"]),
+                                 max_accel=float(p["max_accel"]), max_decel=float(p["max_decel"]),
+                                 stop_decel=float(p["stop_decel"]),
+                                 period=1.0 / float(p["control_rate_hz"]))
+        self.governor = SpeedGovernor(gov_cfg, dm, self.estop,
+                                      HeartbeatWatchdog(timeout, now) if timeout > 0 else None,
+                                      hours)
+        cfg = NavigatorConfig(
+            follower=FollowerConfig(max_speed=float(p["max_speed"]),
+                                    max_angular=float(p["max_angular"]),
+                                    goal_tolerance=float(p["goal_tolerance"])),
+            obstacles=ObstacleConfig(length=float(p["footprint_length"]),
+                                     width=float(p["footprint_width"]),
+                                     stop_margin=float(p["stop_margin"]),
+                                     slow_max_speed=float(p["max_speed"])),
+            wait_timeout=float(p["wait_timeout_s"]))
+        self.core = NavigatorCore(
+            RoutePlanner(dm.graph, dm, RouteSearchConfig(float(p["crosswalk_penalty_s"]))),
+            GridPlanner(dm.grid, GridPlannerConfig(robot_radius=float(p["robot_radius"]))),
+            dm, self.governor, cfg)
+        self._scan_dx = float(p["scan_offset_x"])
+        self._pose_timeout = float(p["pose_timeout_s"])
+        self._lock = threading.Lock()
+        self._goal: _Goal | None = None
+        self._pose: Pose2D | None = None
+        self._pose_t = -math.inf
+        self._scan: tuple[Any, Any] | None = None
+        self._scan_t = -math.inf
+        self._closed: dict[str, set[int]] = {}
+        self._last_path: Any = None
+        self._n_events = 0
+        self._estopped: bool | None = None
+
+        self._cmd_pub = self.create_publisher(Twist, "cmd_vel", RELIABLE_QOS)
+        self._plan_pub = self.create_publisher(Path, "plan", LATCHED_QOS)
+        self._estop_pub = self.create_publisher(Bool, "estopped", LATCHED_QOS)
+        ground_truth = p["pose_source"] == "ground_truth"
+        topic = str(p["pose_topic"] or ("ground_truth" if ground_truth else "pose"))
+        self.create_subscription(Odometry if ground_truth else PoseWithCovarianceStamped, topic,
+                                 self._on_pose, RELIABLE_QOS)
+        self.create_subscription(LaserScan, "scan", self._on_scan, SENSOR_QOS)
+        self.create_subscription(Header, "/fleet/heartbeat", self._on_heartbeat, RELIABLE_QOS)
+        for t in ("/fleet/closed_edges", "closed_edges"):
+            self.create_subscription(Int32MultiArray, t,
+                                     lambda m, t=t: self._on_closed(t, m), LATCHED_QOS)
+        self.create_service(SetEStop, "estop", self._on_estop)
+        self._server = ActionServer(
+            self, Navigate, "navigate", execute_callback=self._execute,
+            cancel_callback=lambda _: CancelResponse.ACCEPT,
+            callback_group=ReentrantCallbackGroup())
+        self.create_timer(1.0 / float(p["control_rate_hz"]), self._tick)
+        self._publish_estopped()
+        self.get_logger().info(f"navigator for {self._robot_id} on map {dm.name}, pose from "
+                               f"{topic}")
+
+    # -- inputs ----------------------------------------------------------------------------
+    def _on_pose(self, msg: Any) -> None:
+        self._pose = msg_to_pose2d(msg.pose.pose)
+        self._pose_t = self._now()
+
+    def _on_scan(self, msg: LaserScan) -> None:
+        r, a = scan_arrays(msg)
+        if self._scan_dx:  # sensor frame -> robot frame
+            x, y = r * np.cos(a) + self._scan_dx, r * np.sin(a)
+            r, a = np.hypot(x, y), np.arctan2(y, x)
+        self._scan, self._scan_t = (r, a), self._now()
+
+    def _on_heartbeat(self, _msg: Header) -> None:
+        if self.governor.watchdog is not None:
+            self.governor.watchdog.beat(self._now())
+
+    def _on_closed(self, topic: str, msg: Int32MultiArray) -> None:
+        with self._lock:
+            self._closed[topic] = {int(e) for e in msg.data}
+            self.core.closed_edges = set().union(*self._closed.values())
+        self.get_logger().info(f"closed edges from {topic}: {sorted(msg.data)}")
+
+    def _on_estop(self, req: SetEStop.Request, resp: SetEStop.Response) -> SetEStop.Response:
+        if req.robot_id not in ("", "*", self._robot_id):
+            resp.success = False
+            resp.message = f"this is robot {self._robot_id}, not {req.robot_id}"
+            return resp
+        with self._lock:
+            now = self._now()
+            if req.engage:
+                self.estop.trigger(now, req.operator_name, req.reason)
+                self._stop_now()
+                self._end_goal(_R.CODE_FAILED, self.estop.reason, now)
+                resp.success, resp.message = True, self.estop.reason
+            elif not req.operator_name.strip():
+                resp.success = False
+                resp.message = ("resume refused: field 'operator_name': got '', expected who "
+                                "releases the e-stop")
+            else:
+                try:
+                    self.estop.resume(now, req.operator_name, req.reason or "resumed")
+                    resp.success, resp.message = True, f"resumed by {req.operator_name}"
+                except SafetyError as exc:
+                    resp.success, resp.message = False, str(exc)
+            self._publish_estopped()
+        self.get_logger().warning(f"estop service: {resp.message}")
+        return resp
+
+    # -- the action ------------------------------------------------------------------------
+    def _execute(self, handle: Any) -> Navigate.Result:
+        req = handle.request
+        goals = [msg_to_pose2d(m.pose) for m in (req.waypoints or [req.pose])]
+        frames = {m.header.frame_id for m in (req.waypoints or [req.pose])} - {"", "map"}
+        g = _Goal(handle, goals)
+        with self._lock:
+            now = self._now()
+            self._end_goal(_R.CODE_CANCELED, "preempted by a new goal", now)
+            reason = self.governor.stop_reason(now)
+            if frames:
+                reason = f"goal frame {sorted(frames)}, expected 'map'"
+            elif not reason and not self._pose_fresh(now):
+                reason = "no current pose (is localization running?)"
+            if not reason:
+                resp = self.core.set_goal(now, self._pose, goals[0])  # type: ignore[arg-type]
+                reason = resp.reason
+            if reason:
+                g.code, g.reason = _R.CODE_REJECTED, reason
+                self.get_logger().warning(f"goal rejected: {reason}")
+            else:
+                self._goal = g
+        while not g.done.wait(0.1) and not g.reason and self.context.ok():
+            pass
+        if g.code == _R.CODE_SUCCEEDED:
+            handle.succeed()
+        elif g.code == _R.CODE_CANCELED and handle.is_cancel_requested:
+            handle.canceled()
+        else:
+            handle.abort()
+        return Navigate.Result(code=g.code, reason=g.reason)
+
+    def _end_goal(self, code: int, reason: str, now: float) -> None:
+        """Finish the active goal (if any) with ``code``; caller holds the lock."""
+        g, self._goal = self._goal, None
+        if g is None:
+            return
+        if code != _R.CODE_SUCCEEDED:
+            self.core.cancel(now)
+        g.code, g.reason = code, reason
+        g.done.set()
+        self.get_logger().info(f"goal finished ({code}): {reason}")
+
+    # -- control loop ----------------------------------------------------------------------
+    def _tick(self) -> None:
+        with self._lock:
+            now = self._now()
+            stop = self.governor.stop_reason(now)
+            self._publish_estopped()
+            if stop:
+                self._end_goal(_R.CODE_FAILED, stop, now)
+            g = self._goal
+            if g is not None and g.handle.is_cancel_requested:
+                self._end_goal(_R.CODE_CANCELED, "canceled", now)
+                g = None
+            if not self._pose_fresh(now):
+                self._stop_now()
+                if g is not None:
+                    self._end_goal(_R.CODE_FAILED, "pose lost", now)
+                return
+            pose = self._pose
+            assert pose is not None
+            scan = self._scan if now - self._scan_t < 0.5 else None
+            cmd = self.core.step(now, pose, scan)
+            if stop:
+                self._stop_now()
+            else:
+                self._cmd_pub.publish(Twist(linear=_vec(cmd.v), angular=_vec(0.0, cmd.w)))
+            self._log_events()
+            self._publish_plan()
+            if g is None:
+                return
+            if cmd.status == "succeeded":
+                if len(g.remaining) > 1:
+                    g.remaining.pop(0)
+                    resp = self.core.set_goal(now, pose, g.remaining[0])
+                    if not resp.accepted:
+                        self._end_goal(_R.CODE_FAILED, f"waypoint: {resp.reason}", now)
+                    return
+                self._end_goal(_R.CODE_SUCCEEDED, "", now)
+            elif cmd.status in ("failed", "canceled"):
+                self._end_goal(_R.CODE_FAILED, cmd.reason, now)
+            else:
+                g.handle.publish_feedback(Navigate.Feedback(
+                    distance_remaining_m=float(cmd.distance_left), eta_s=float(cmd.eta),
+                    speed_limit=float(self._map.speed_limit_at(pose.x, pose.y)),
+                    status=_STATUS.get(cmd.status, cmd.status), current_pose=pose2d_to_msg(pose)))
+
+    # -- outputs ---------------------------------------------------------------------------
+    def _stop_now(self) -> None:
+        self._cmd_pub.publish(Twist())
+        self.governor.reset()
+
+    def _publish_estopped(self) -> None:
+        if self.estop.engaged != self._estopped:
+            self._estopped = self.estop.engaged
+            self._estop_pub.publish(Bool(data=self._estopped))
+
+    def _publish_plan(self) -> None:
+        path = self.core.path
+        if len(path) == 0 or path is self._last_path:
+            return
+        self._last_path = path
+        msg = Path()
+        msg.header.stamp, msg.header.frame_id = self.get_clock().now().to_msg(), "map"
+        for x, y in path:
+            ps = PoseStamped(pose=pose2d_to_msg(Pose2D(float(x), float(y))))
+            ps.header = msg.header
+            msg.poses.append(ps)
+        self._plan_pub.publish(msg)
+
+    def _log_events(self) -> None:
+        for t, text in self.core.events[self._n_events:]:
+            log = self.get_logger().warning if "block" in text else self.get_logger().info
+            log(f"[{t:.1f}] {text}")
+        self._n_events = len(self.core.events)
+
+    def _pose_fresh(self, now: float) -> bool:
+        return self._pose is not None and now - self._pose_t <= self._pose_timeout
+
+    def _now(self) -> float:
+        return float(self.get_clock().now().nanoseconds) * 1e-9
+
+
+def _vec(x: float, z: float = 0.0) -> Vector3:
+    return Vector3(x=float(x), y=0.0, z=float(z))
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    try:
+        node = NavigatorNode()
+    except DawnPatrolError as exc:
+        print(f"navigator: {exc}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    executor = MultiThreadedExecutor(num_threads=3)  # one thread waits in the active goal
+    executor.add_node(node)
+    with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
+        executor.spin()
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""The navigator node in a tiny fake world: a unicycle integrated from its cmd_vel on test_yard."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import rclpy
+from dawnpatrol_pytest import REPO, wait_for
+from geometry_msgs.msg import PoseStamped, Twist
+from nav_msgs.msg import Odometry, Path
+from rclpy.action import ActionClient
+from rclpy.context import Context
+from rclpy.executors import MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import LaserScan
+from std_msgs.msg import Bool, Header
+
+from dawnpatrol_core.geometry import yaw_to_quaternion
+from dawnpatrol_interfaces.action import Navigate
+from dawnpatrol_interfaces.srv import SetEStop
+from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from dawnpatrol_robot.navigator_node import NavigatorNode
+
+pytestmark = pytest.mark.ros
+NS = "/r1"
+_R = Navigate.Result
+
+
+class FakeWorld(Node):
+    """Integrates the navigator's cmd_vel (unicycle, 50 Hz wall clock) into ground_truth Odometry
+    and publishes an empty 360-beam scan; records every cmd_vel with its arrival time."""
+
+    def __init__(self, context: Context, x: float, y: float, theta: float) -> None:
+        super().__init__("fake_world", namespace=NS, context=context)
+        self.x, self.y, self.theta = x, y, theta
+        self.v = self.w = 0.0
+        self.cmds: list[tuple[float, float, float]] = []  # (monotonic s, v, w)
+        self.plans: list[Path] = []
+        self.estopped: list[bool] = []
+        self._last = time.monotonic()
+        self._odom = self.create_publisher(Odometry, "ground_truth", RELIABLE_QOS)
+        self._scan = self.create_publisher(LaserScan, "scan", SENSOR_QOS)
+        self._beat = self.create_publisher(Header, "/fleet/heartbeat", RELIABLE_QOS)
+        self.create_subscription(Twist, "cmd_vel", self._on_cmd, RELIABLE_QOS)
+        self.create_subscription(Path, "plan", self.plans.append, LATCHED_QOS)
+        self.create_subscription(Bool, "estopped", lambda m: self.estopped.append(m.data),
+                                 LATCHED_QOS)
+        self.create_timer(0.02, self._step)
+        self.create_timer(0.1, self._publish_scan)
+        self.heartbeat = self.create_timer(0.2, lambda: self._beat.publish(Header()))
+        self.heartbeat.cancel()
+        self.estop = self.create_client(SetEStop, "estop")
+        self.nav = ActionClient(self, Navigate, "navigate")
+
+    def _on_cmd(self, msg: Twist) -> None:
+        self.v, self.w = msg.linear.x, msg.angular.z
+        self.cmds.append((time.monotonic(), self.v, self.w))
+
+    def _step(self) -> None:
+        now = time.monotonic()
+        dt, self._last = now - self._last, now
+        self.theta += self.w * dt
+        self.x += self.v * dt * math.cos(self.theta)
+        self.y += self.v * dt * math.sin(self.theta)
+        msg = Odometry()
+        msg.header.frame_id = "map"
+        msg.pose.pose.position.x, msg.pose.pose.position.y = self.x, self.y
+        qx, qy, qz, qw = yaw_to_quaternion(self.theta)
+        o = msg.pose.pose.orientation
+        o.x, o.y, o.z, o.w = qx, qy, qz, qw
+        self._odom.publish(msg)
+
+    def _publish_scan(self) -> None:
+        n = 360
+        self._scan.publish(LaserScan(angle_min=-math.pi, angle_increment=2 * math.pi / n,
+                                     range_min=0.15, range_max=25.0, ranges=[math.inf] * n))
+
+
+class Graph:
+    """A private rclpy context with the navigator and the fake world, spun in the background."""
+
+    def __init__(self, start: tuple[float, float, float], **params: Any) -> None:
+        self.context = Context()
+        rclpy.init(context=self.context)
+        overrides = {"map_dir": str(REPO / "maps" / "test_yard"), "pose_source": "ground_truth",
+                     "heartbeat_timeout_s": 0.0, "scan_offset_x": 0.0, **params}
+        self.navigator = NavigatorNode(
+            namespace=NS, context=self.context,
+            parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
+        self.world = FakeWorld(self.context, *start)
+        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        self.executor.add_node(self.navigator)
+        self.executor.add_node(self.world)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+        wait_for(self.world.nav.server_is_ready, 10.0, "navigate action server")
+        # the navigator publishes cmd_vel only once it has a pose
+        wait_for(lambda: self.world.cmds, 10.0, "first cmd_vel (navigator has a pose)")
+
+    def send(self, x: float, y: float, yaw: float = 0.0) -> Any:
+        """Send a goal; returns the future of its result (the goal is always accepted)."""
+        goal = PoseStamped()
+        goal.header.frame_id = "map"
+        goal.pose.position.x, goal.pose.position.y = x, y
+        _, _, goal.pose.orientation.z, goal.pose.orientation.w = yaw_to_quaternion(yaw)
+        sent = self.world.nav.send_goal_async(Navigate.Goal(pose=goal))
+        wait_for(sent.done, 5.0, "goal response")
+        handle = sent.result()
+        assert handle.accepted
+        return handle.get_result_async()
+
+    def call_estop(self, engage: bool, who: str, why: str) -> SetEStop.Response:
+        wait_for(self.world.estop.service_is_ready, 5.0, "estop service")
+        fut = self.world.estop.call_async(
+            SetEStop.Request(engage=engage, operator_name=who, reason=why))
+        wait_for(fut.done, 5.0, "estop response")
+        return fut.result()
+
+    def wait_moving(self, speed: float, timeout: float = 10.0) -> None:
+        wait_for(lambda: self.world.cmds and self.world.cmds[-1][1] >= speed, timeout,
+                 f"cmd_vel >= {speed} m/s")
+
+    def close(self) -> None:
+        self.executor.shutdown(timeout_sec=5.0)
+        for node in (self.navigator, self.world):
+            node.destroy_node()
+        rclpy.shutdown(context=self.context)
+        self._thread.join(5.0)
+
+
+@pytest.fixture
+def graph_factory() -> Iterator[Any]:
+    made: list[Graph] = []
+
+    def make(start: tuple[float, float, float], **params: Any) -> Graph:
+        made.append(Graph(start, **params))
+        return made[-1]
+
+    yield make
+    for g in made:
+        g.close()
+
+
+def result_of(fut: Any, timeout: float) -> Navigate.Result:
+    wait_for(fut.done, timeout, "navigate result")
+    return fut.result().result
+
+
+def test_goal_on_test_yard_succeeds_within_tolerance(graph_factory: Any) -> None:
+    g = graph_factory((4.0, 3.0, 0.0))
+    res = result_of(g.send(12.0, 3.0), 25.0)
+    assert (res.code, res.reason) == (_R.CODE_SUCCEEDED, "")
+    w = g.world
+    assert math.hypot(w.x - 12.0, w.y - 3.0) <= 0.25 + 0.05  # + what one tick of motion adds
+    assert max(v for _, v, _ in w.cmds) <= 1.5 + 1e-9
+    wait_for(lambda: g.world.plans, 5.0, "latched plan")
+    last = g.world.plans[-1].poses[-1].pose.position
+    assert (last.x, last.y) == pytest.approx((12.0, 3.0))
+
+
+@pytest.mark.parametrize(("x", "y", "words"), [
+    (16.0, 14.0, "keep-out"),    # the flower bed
+    (40.0, 14.0, "operating area"),  # outside the yard
+])
+def test_goal_in_keep_out_or_outside_is_rejected_with_reason(
+    graph_factory: Any, x: float, y: float, words: str
+) -> None:
+    g = graph_factory((4.0, 3.0, 0.0))
+    res = result_of(g.send(x, y), 5.0)
+    assert res.code == _R.CODE_REJECTED
+    assert words in res.reason and f"({x:.2f}, {y:.2f})" in res.reason
+    assert all(v == 0.0 for _, v, _ in g.world.cmds)
+
+
+def test_estop_at_speed_stops_within_1s_and_latches_until_resume(graph_factory: Any) -> None:
+    g = graph_factory((3.0, 3.0, 0.0))
+    fut = g.send(27.0, 3.0)
+    g.wait_moving(1.2)
+    t_call = time.monotonic()
+    resp = g.call_estop(True, "op-kim", "crowd at the gate")
+    assert resp.success and "op-kim" in resp.message
+    w = g.world
+    wait_for(lambda: w.cmds[-1][1] == 0.0 and w.cmds[-1][0] > t_call, 2.0, "zero cmd_vel")
+    first_zero = next(t for t, v, _ in w.cmds if t > t_call and v == 0.0)
+    assert first_zero - t_call <= 1.0
+    res = result_of(fut, 5.0)
+    assert res.code == _R.CODE_FAILED and res.reason.startswith("e-stop")
+    wait_for(lambda: w.estopped and w.estopped[-1] is True, 5.0, "estopped latched true")
+    # A goal while stopped is refused, and nothing moves for 15 more control ticks.
+    assert result_of(g.send(10.0, 3.0), 5.0).code == _R.CODE_REJECTED
+    n = len(w.cmds)
+    wait_for(lambda: len(w.cmds) >= n + 15, 5.0, "15 more cmd_vel")
+    assert all(v == 0.0 and om == 0.0 for t, v, om in w.cmds if t >= first_zero)
+    refused = g.call_estop(False, "", "done")
+    assert not refused.success and "operator_name" in refused.message
+    assert g.call_estop(False, "op-kim", "crowd gone").success
+    wait_for(lambda: w.estopped[-1] is False, 5.0, "estopped latched false")
+    g.send(10.0, 3.0)
+    g.wait_moving(0.3)
+
+
+def test_lost_heartbeat_stops_after_timeout(graph_factory: Any) -> None:
+    g = graph_factory((3.0, 3.0, 0.0), heartbeat_timeout_s=1.0)
+    w = g.world
+    w.heartbeat.reset()
+    n = len(w.cmds)
+    wait_for(lambda: len(w.cmds) > n + 15, 5.0, "control ticks with heartbeats")
+    fut = g.send(27.0, 3.0)
+    g.wait_moving(0.8)
+    w.heartbeat.cancel()
+    t_lost = time.monotonic()
+    res = result_of(fut, 5.0)
+    assert res.code == _R.CODE_FAILED and res.reason.startswith("watchdog")
+    assert w.cmds[-1][1] == 0.0
+    stopped = next(t for t, v, _ in w.cmds if t > t_lost and v == 0.0)
+    # the 1 s timeout counts from the last beat (0-0.2 s before), plus a tick and DDS latency
+    assert 0.75 <= stopped - t_lost <= 2.0
+
+
+def test_bad_parameter_exits_2_with_one_line() -> None:
+    env = dict(os.environ)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dawnpatrol_robot.navigator_node", "--ros-args",
+         "-p", f"map_dir:={REPO / 'maps' / 'test_yard'}", "-p", "control_rate_hz:=0.0"],
+        capture_output=True, text=True, timeout=30, env=env)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines == ["navigator: parameter 'control_rate_hz': got 0.0, expected 1 to 50 Hz"]
