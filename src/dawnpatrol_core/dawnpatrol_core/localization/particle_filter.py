@@ -1,0 +1,469 @@
+"""Monte Carlo localization on an occupancy grid: odometry prediction, likelihood-field scans, GNSS.
+
+Adaptive particle count (KLD sampling), resampling only when the effective sample size drops,
+augmented-MCL recovery with random particles (around the last GNSS fix when there is one).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from dawnpatrol_core.errors import ConfigError, SensorError, field_error
+from dawnpatrol_core.geometry import FloatArray, Pose2D, wrap_angles
+from dawnpatrol_core.localization.gnss import gnss_consistency, gnss_log_likelihood
+from dawnpatrol_core.localization.health import HealthMonitor, HealthState, HealthThresholds
+from dawnpatrol_core.localization.likelihood_field import LikelihoodField
+from dawnpatrol_core.localization.motion_model import (
+    odometry_delta,
+    sample_motion_model_odometry,
+)
+from dawnpatrol_core.localization.params import LocalizationParams
+from dawnpatrol_core.localization.pose_sampling import sample_free_poses
+from dawnpatrol_core.localization.resampling import (
+    kld_prefix_length,
+    low_variance_resample,
+    pose_bins,
+)
+from dawnpatrol_core.maps.grid import OccupancyGrid
+
+# Below this weight fraction near a fix, the cloud is said to disagree with GNSS.
+_GNSS_INCONSISTENT = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class LocalizationEstimate:
+    """The filter's answer: pose in the map frame and its covariance.
+
+    ``cov``: (3, 3) over (x m, y m, theta rad). ``ess``: effective sample size.
+    ``score``: weighted mean per-beam hit score of the last scan in [0, 1].
+    ``spread``: 1-sigma position radius (m), the square root of the largest eigenvalue of the
+    position covariance.
+    """
+
+    pose: Pose2D
+    cov: FloatArray
+    n_particles: int
+    ess: float
+    score: float
+    spread: float
+    health: HealthState
+
+
+@dataclass(frozen=True, slots=True)
+class _Fix:
+    x: float
+    y: float
+    std: float
+    stamp: float
+
+
+class ParticleFilter:
+    """Particle filter over poses in ``grid``'s frame; call ``init_pose``/``init_global`` first."""
+
+    def __init__(
+        self,
+        grid: OccupancyGrid,
+        params: LocalizationParams,
+        rng: np.random.Generator,
+        field: LikelihoodField | None = None,
+    ) -> None:
+        self.grid = grid
+        self.params = params
+        self._rng = rng
+        self.field = field or LikelihoodField.from_grid(
+            grid,
+            params.z_hit,
+            params.z_rand,
+            params.sigma_hit,
+            params.laser_max_range,
+            params.likelihood_max_dist,
+        )
+        p = params
+        self._health = HealthMonitor(
+            HealthThresholds(
+                p.health_ok_score, p.health_ok_score_exit, p.health_lost_score,
+                p.health_lost_score_exit, p.health_ok_spread, p.health_ok_spread_exit,
+                p.health_lost_spread, p.health_lost_spread_exit, p.health_enter_dwell,
+                p.health_exit_dwell,
+            )
+        )
+        self._particles: FloatArray = np.zeros((0, 3))
+        self._n_old = 0
+        self._weights: FloatArray = np.zeros(0)
+        self._w_slow = 0.0
+        self._w_fast = 0.0
+        self._moved_d = math.inf
+        self._moved_a = math.inf
+        self._score = 0.0
+        self._fix: _Fix | None = None
+        self._gnss_bad = 0
+        self._gnss_fault = False
+        self._w_ratio = 1.0  # last scan's likelihood relative to the long-term average
+        # Resampling (and any re-seeding) is deferred to the next weighted scan, so that freshly
+        # injected particles are weighted before they enter an estimate.
+        self._resample_due = False
+        self._reseed_due = 0.0
+
+    # ---------------------------------------------------------------- state access
+    @property
+    def particles(self) -> FloatArray:
+        """(N, 3) particle poses [x m, y m, theta rad] (a read-only view)."""
+        view = self._particles.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def weights(self) -> FloatArray:
+        """(N,) normalized particle weights (a read-only view)."""
+        view = self._weights.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def initialized(self) -> bool:
+        return bool(self._particles.shape[0] > 0)
+
+    def set_particles(self, particles: FloatArray, weights: FloatArray | None = None) -> None:
+        """Replace the cloud (tests, restoring state): ``particles`` (N, 3), ``weights`` (N,)."""
+        n = particles.shape[0]
+        self._particles = np.array(particles, dtype=np.float64).reshape(n, 3)
+        self._n_old = n  # leading particles that are not freshly injected
+        if weights is None:
+            self._weights = np.full(n, 1.0 / n)
+        else:
+            w = np.asarray(weights, dtype=np.float64)
+            self._weights = w / w.sum()
+
+    # ---------------------------------------------------------------- initialization
+    def init_pose(self, pose: Pose2D, cov: FloatArray) -> None:
+        """Start from a gaussian around ``pose`` with ``cov`` (3, 3) over (x m, y m, theta rad).
+
+        Raises ConfigError when the pose is outside the map or the covariance is malformed.
+        """
+        xmin, ymin, xmax, ymax = self.grid.extent
+        if not (
+            math.isfinite(pose.x) and math.isfinite(pose.y) and math.isfinite(pose.theta)
+            and xmin <= pose.x < xmax and ymin <= pose.y < ymax
+        ):
+            raise ConfigError(
+                field_error("initial pose", "position", (pose.x, pose.y),
+                            f"inside the map [{xmin}, {xmax}) x [{ymin}, {ymax})")
+            )
+        c = np.asarray(cov, dtype=np.float64)
+        if c.shape != (3, 3) or not np.all(np.isfinite(c)) or np.any(np.linalg.eigvalsh(
+            0.5 * (c + c.T)) < -1e-12):
+            raise ConfigError(
+                field_error("initial pose", "covariance", c.tolist(),
+                            "a finite symmetric positive semi-definite 3x3 matrix")
+            )
+        n = self.params.max_particles
+        draws = self._rng.multivariate_normal(np.zeros(3), 0.5 * (c + c.T), size=n,
+                                              method="eigh")
+        parts = draws + np.array([pose.x, pose.y, pose.theta])
+        parts[:, 2] = wrap_angles(parts[:, 2])
+        self.set_particles(parts)
+        self._reset_tracking()
+        self._health.reset(HealthState.DEGRADED)
+
+    def init_global(self, gnss_xy: tuple[float, float] | None = None, std: float = 5.0) -> None:
+        """Global localization: particles in free space, around ``gnss_xy`` (m) with ``std`` (m)
+        when a fix is known, else uniform over the whole map; headings uniform."""
+        n = self.params.max_particles
+        parts = sample_free_poses(self.grid, n, self._rng, center=gnss_xy, std=std)
+        self.set_particles(parts)
+        self._reset_tracking()
+        self._health.reset(HealthState.LOST)
+
+    def _reset_tracking(self) -> None:
+        self._w_slow = 0.0
+        self._w_fast = 0.0
+        self._moved_d = math.inf
+        self._moved_a = math.inf
+        self._gnss_bad = 0
+        self._gnss_fault = False
+        self._w_ratio = 1.0  # last scan's likelihood relative to the long-term average
+        # Resampling (and any re-seeding) is deferred to the next weighted scan, so that freshly
+        # injected particles are weighted before they enter an estimate.
+        self._resample_due = False
+        self._reseed_due = 0.0
+
+    # ---------------------------------------------------------------- prediction
+    def predict(self, odom_prev: Pose2D, odom_cur: Pose2D) -> None:
+        """Move the cloud by the odometry increment from ``odom_prev`` to ``odom_cur``.
+
+        Call at scan rate (the noise model assumes increments of about one scan period or more).
+        """
+        self._require_init()
+        delta = odometry_delta(odom_prev, odom_cur)
+        p = self.params
+        self._particles = sample_motion_model_odometry(
+            self._particles, delta, (p.alpha1, p.alpha2, p.alpha3, p.alpha4), self._rng
+        )
+        self._moved_d += delta.trans
+        self._moved_a += abs(delta.rot1) + abs(delta.rot2)
+
+    # ---------------------------------------------------------------- scan update
+    def update_scan(
+        self,
+        ranges: FloatArray,
+        angle_min: float,
+        angle_increment: float,
+        range_min: float,
+        range_max: float,
+        lidar_mount: Pose2D,
+        now: float,
+    ) -> bool:
+        """Weight the cloud by a 2-D scan; returns True if the weights were updated.
+
+        ``ranges``: (N,) float64 metres, beam ``i`` at ``angle_min + i * angle_increment`` rad in
+        the lidar frame; ``lidar_mount``: lidar pose in the robot frame. NaN, ±inf and readings
+        outside ``[range_min, range_max)`` are ignored (max-range returns carry no end point).
+        Weights change only after the robot moved ``update_min_d``/``update_min_a`` since the
+        last weighted scan; the match score and health are refreshed on every scan.
+        Raises SensorError when fewer than ``min_valid_beams`` readings are usable.
+        """
+        self._require_init()
+        p = self.params
+        r = np.asarray(ranges, dtype=np.float64).reshape(-1)
+        max_r = min(range_max, p.laser_max_range)
+        with np.errstate(invalid="ignore"):
+            valid = np.isfinite(r) & (r >= range_min) & (r < max_r)
+        idx = np.flatnonzero(valid)
+        if idx.size < p.min_valid_beams:
+            raise SensorError(
+                field_error("scan", "ranges", f"{idx.size} of {r.size} usable",
+                            f"at least {p.min_valid_beams} finite readings in "
+                            f"[{range_min}, {max_r}) m")
+            )
+        if idx.size > p.max_beams:
+            idx = idx[np.rint(np.linspace(0, idx.size - 1, p.max_beams)).astype(np.int64)]
+        moved = self._moved_d >= p.update_min_d or self._moved_a >= p.update_min_a
+        if moved:
+            self._apply_pending(now)
+        angles = angle_min + idx.astype(np.float64) * angle_increment
+        log_p = self._beam_log_likelihood(r[idx], angles, lidar_mount, self._particles)
+        hit_nb = self.field.hit_score(log_p)
+        hit = hit_nb.mean(axis=1)
+        # Beam skipping: a beam that ends far from any obstacle for most of the cloud hit
+        # something unmapped (a person, a parked van); leave it out, unless most beams disagree,
+        # which means the cloud, not the world, is wrong. Only while tracking (health OK): a
+        # cloud that is still searching must not vote beams away.
+        use = np.ones(idx.size, dtype=bool)
+        if self._health.state is HealthState.OK:
+            support = self._weights @ (hit_nb > 0.5)
+            use = support >= p.beam_skip_support
+            if use.sum() < p.beam_skip_min_share * use.size:
+                use[:] = True
+        log_p = log_p[:, use]
+        b = int(use.sum())
+        sum_ll = log_p.sum(axis=1, dtype=np.float64)
+        if moved:
+            # Per-beam geometric-mean likelihood relative to a perfect match, in (0, 1], averaged
+            # over the particles that were not just injected (random ones would drag it down
+            # and feed back into more injection).
+            rel = np.exp(sum_ll / b - self.field.log_p_max)
+            old = self._weights[: self._n_old]
+            w_avg = float(old @ rel[: self._n_old]) / max(float(old.sum()), 1e-300)
+            self._w_ratio = w_avg / self._w_slow if self._w_slow > 0.0 else 1.0
+            if self._w_slow <= 0.0:
+                self._w_slow = self._w_fast = w_avg
+            else:
+                self._w_slow += p.alpha_slow * (w_avg - self._w_slow)
+                self._w_fast += p.alpha_fast * (w_avg - self._w_fast)
+            self._reweight(p.likelihood_gain * sum_ll)
+            self._n_old = self._particles.shape[0]
+            self._moved_d = 0.0
+            self._moved_a = 0.0
+            self._check_resample()
+        self._score = float(self._weights @ hit)
+        self._update_health(now)
+        return moved
+
+    def _beam_log_likelihood(
+        self, r: FloatArray, angles: FloatArray, mount: Pose2D, particles: FloatArray
+    ) -> npt.NDArray[np.float32]:
+        """(N, B) end-point log-likelihoods of beams ``r`` (B,) at ``angles`` (B,) for each pose."""
+        ex = mount.x + r * np.cos(mount.theta + angles)  # end points in the robot frame
+        ey = mount.y + r * np.sin(mount.theta + angles)
+        c = np.cos(particles[:, 2])[:, None]
+        s = np.sin(particles[:, 2])[:, None]
+        wx = particles[:, 0:1] + c * ex - s * ey
+        wy = particles[:, 1:2] + s * ex + c * ey
+        return self.field.lookup(wx, wy)
+
+    def scan_log_likelihood(
+        self,
+        poses: FloatArray,
+        ranges: FloatArray,
+        angles: FloatArray,
+        lidar_mount: Pose2D,
+    ) -> FloatArray:
+        """(M,) summed beam log-likelihood of a scan (already filtered) for poses (M, 3)."""
+        ll = self._beam_log_likelihood(ranges, angles, lidar_mount, poses)
+        return np.asarray(ll.sum(axis=1, dtype=np.float64))
+
+    def _reweight(self, log_l: FloatArray) -> None:
+        logw = np.log(np.maximum(self._weights, 1e-300)) + log_l
+        logw -= logw.max()
+        w = np.exp(logw)
+        self._weights = w / w.sum()
+
+    # ---------------------------------------------------------------- GNSS
+    def update_gnss(self, x: float, y: float, std: float, now: float) -> None:
+        """Weight the cloud by a GNSS fix at (``x``, ``y``) m in the map frame, 1-sigma ``std`` m.
+
+        When the cloud keeps disagreeing with the fixes (``gnss_reinit_count`` fixes in a row
+        with almost no weight within ``gnss_reinit_sigma`` sigmas), part of the cloud is
+        re-seeded around the fix and health reports LOST until the two agree again.
+        """
+        self._require_init()
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(std) and std > 0.0):
+            raise SensorError(
+                field_error("gnss", "fix", (x, y, std), "finite x, y and a positive std")
+            )
+        p = self.params
+        sigma = max(std, p.gnss_min_std)
+        self._fix = _Fix(x, y, sigma, now)
+        xy = self._particles[:, :2]
+        near = gnss_consistency(xy, self._weights, x, y, p.gnss_reinit_sigma * sigma)
+        if near < _GNSS_INCONSISTENT:
+            self._gnss_bad += 1
+        else:
+            self._gnss_bad = 0
+            self._gnss_fault = False
+        if self._gnss_bad >= p.gnss_reinit_count:
+            self._gnss_fault = True
+            self._gnss_bad = 0
+            self._reseed_due = p.gnss_reinit_fraction
+            return
+        if p.gnss_gain > 0.0:
+            self._reweight(p.gnss_gain * gnss_log_likelihood(xy, x, y, sigma, p.gnss_outlier_prob))
+            self._check_resample()
+
+    def _recent_fix(self, now: float) -> _Fix | None:
+        fix = self._fix
+        if fix is None or now - fix.stamp > self.params.gnss_max_age:
+            return None
+        return fix
+
+    def _reseed_around_fix(self, fix: _Fix, fraction: float) -> None:
+        """Grow the cloud to ``max_particles``, ``fraction`` of them fresh around the fix."""
+        n = self.params.max_particles
+        n_new = int(round(fraction * n))
+        keep = low_variance_resample(self._weights, n - n_new, self._rng)
+        fresh = self._random_poses(n_new, fix.stamp)
+        self.set_particles(np.vstack((self._particles[keep], fresh)))
+        self._n_old = n - n_new
+        # w_slow keeps its long-term level so augmented MCL goes on injecting until the new
+        # cloud matches scans as well as tracking did.
+
+    # ---------------------------------------------------------------- resampling
+    def _inject_probability(self) -> float:
+        p = self.params
+        if self._w_slow <= 0.0:
+            return 0.0
+        inject = min(max(0.0, 1.0 - self._w_fast / self._w_slow), p.inject_max_fraction)
+        return inject if inject >= p.inject_min_prob else 0.0
+
+    def _check_resample(self) -> None:
+        """Mark a resample due when the ESS is low or augmented MCL wants random particles."""
+        n = self._particles.shape[0]
+        ess = 1.0 / float(np.sum(self._weights**2))
+        if ess < self.params.resample_ess_ratio * n or self._inject_probability() > 0.0:
+            self._resample_due = True
+
+    def _apply_pending(self, now: float) -> None:
+        fix = self._recent_fix(now)
+        if self._reseed_due > 0.0 and fix is not None:
+            self._reseed_around_fix(fix, self._reseed_due)
+            self._reseed_due = 0.0
+            self._resample_due = False
+            return
+        self._reseed_due = 0.0
+        if self._resample_due:
+            self._resample(now)
+            self._resample_due = False
+
+    def _resample(self, now: float) -> None:
+        """KLD-sized low-variance resample, replacing a share of particles by random ones."""
+        p = self.params
+        inject = self._inject_probability()
+        m = p.max_particles
+        idx = low_variance_resample(self._weights, m, self._rng)
+        cand = self._particles[self._rng.permutation(idx)]
+        keep = kld_prefix_length(
+            pose_bins(cand, p.kld_bin_xy, p.kld_bin_theta),
+            p.min_particles, p.max_particles, p.kld_err, p.kld_z,
+        )
+        # Random particles come on top of the KLD count, sized from max_particles: a collapse
+        # needs a dense search, not a share of an already shrunken cloud.
+        n_inject = min(int(self._rng.binomial(m, inject)), m - keep) if inject > 0.0 else 0
+        parts = cand[:keep]
+        if n_inject > 0:
+            parts = np.vstack((parts, self._random_poses(n_inject, now)))
+        self.set_particles(parts)
+        self._n_old = keep
+
+    def _random_poses(self, n: int, now: float) -> FloatArray:
+        """``n`` poses in free space, around the last fix if recent; half keep the current
+        heading estimate (drift and aliasing rarely flip the heading), half are uniform."""
+        p = self.params
+        fix = self._recent_fix(now)
+        if fix is None:
+            fresh = sample_free_poses(self.grid, n, self._rng)
+        else:
+            fresh = sample_free_poses(self.grid, n, self._rng, center=(fix.x, fix.y),
+                                      std=fix.std * p.inject_std_scale)
+        pose, cov = self._moments()
+        half = n // 2
+        sd = min(math.sqrt(max(float(cov[2, 2]), 0.0)) + 0.05, math.pi)
+        fresh[:half, 2] = wrap_angles(pose.theta + sd * self._rng.standard_normal(half))
+        return fresh
+
+    # ---------------------------------------------------------------- estimate
+    def _moments(self) -> tuple[Pose2D, FloatArray]:
+        w = self._weights
+        pts = self._particles
+        mx = float(w @ pts[:, 0])
+        my = float(w @ pts[:, 1])
+        mt = math.atan2(float(w @ np.sin(pts[:, 2])), float(w @ np.cos(pts[:, 2])))
+        d = np.column_stack((pts[:, 0] - mx, pts[:, 1] - my, wrap_angles(pts[:, 2] - mt)))
+        cov = (d * w[:, None]).T @ d
+        return Pose2D(mx, my, mt), np.asarray(cov, dtype=np.float64)
+
+    @staticmethod
+    def _spread(cov: FloatArray) -> float:
+        return math.sqrt(max(float(np.linalg.eigvalsh(cov[:2, :2])[-1]), 0.0))
+
+    def _update_health(self, now: float) -> None:
+        _, cov = self._moments()
+        fault = self._gnss_fault and self._recent_fix(now) is not None
+        if self._w_ratio < self.params.health_collapse_ratio:
+            fault = True  # the scan likelihood collapsed: the cloud is not where the robot is
+        self._health.update(self._spread(cov), self._score, now, fault)
+
+    def estimate(self) -> LocalizationEstimate:
+        """Weighted mean pose (circular mean heading), covariance, and health."""
+        self._require_init()
+        pose, cov = self._moments()
+        ess = 1.0 / float(np.sum(self._weights**2))
+        return LocalizationEstimate(
+            pose=pose,
+            cov=cov,
+            n_particles=int(self._particles.shape[0]),
+            ess=ess,
+            score=self._score,
+            spread=self._spread(cov),
+            health=self._health.state,
+        )
+
+    def _require_init(self) -> None:
+        if not self.initialized:
+            raise ConfigError(
+                field_error("particle filter", "initial pose", None,
+                            "init_pose() or init_global() before use")
+            )

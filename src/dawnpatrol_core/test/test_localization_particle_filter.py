@@ -1,0 +1,231 @@
+"""Particle filter: GNSS pull, bad input, estimates, and short converging runs on a synthetic yard.
+
+Scans are synthesized by a small grid ray-marcher (below), not the simulator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dawnpatrol_core.errors import ConfigError, SensorError
+from dawnpatrol_core.geometry import FloatArray, Pose2D
+from dawnpatrol_core.localization.health import HealthState
+from dawnpatrol_core.localization.params import LocalizationParams
+from dawnpatrol_core.localization.particle_filter import ParticleFilter
+from dawnpatrol_core.maps.grid import OccupancyGrid
+
+RES = 0.05
+MOUNT = Pose2D(0.2, 0.0, 0.0)
+N_BEAMS = 360
+ANGLE_MIN = -math.pi
+ANGLE_INC = 2 * math.pi / N_BEAMS
+
+
+def yard() -> OccupancyGrid:
+    """A 20 m × 15 m walled yard with a few boxes (no symmetry)."""
+    h, w = int(15 / RES), int(20 / RES)
+    d = np.zeros((h, w), dtype=np.int8)
+    d[:2, :] = d[-2:, :] = d[:, :2] = d[:, -2:] = 100
+
+    def box(x0: float, y0: float, x1: float, y1: float) -> None:
+        d[int(y0 / RES) : int(y1 / RES), int(x0 / RES) : int(x1 / RES)] = 100
+
+    box(4, 3, 5, 7)
+    box(9, 10, 13, 11)
+    box(14, 2, 15.5, 3.5)
+    box(3, 11, 3.6, 11.6)
+    box(16, 8, 16.4, 13)
+    return OccupancyGrid(d, RES, 0.0, 0.0)
+
+
+def ray_march(grid: OccupancyGrid, robot: Pose2D, max_range: float = 20.0) -> FloatArray:
+    """(N_BEAMS,) ranges (m) from the lidar at ``robot ⊕ MOUNT``; inf where nothing is hit."""
+    lidar = robot.compose(MOUNT)
+    a = lidar.theta + ANGLE_MIN + ANGLE_INC * np.arange(N_BEAMS)
+    steps = np.arange(0.0, max_range, RES / 4)
+    xs = lidar.x + np.cos(a)[:, None] * steps
+    ys = lidar.y + np.sin(a)[:, None] * steps
+    r, c = grid.world_to_cell(xs, ys)
+    inside = grid.in_bounds(r, c)
+    occ = np.zeros(inside.shape, dtype=bool)
+    occ[inside] = grid.occupied[r[inside], c[inside]]
+    hit = occ.any(axis=1)
+    return np.where(hit, steps[occ.argmax(axis=1)], np.inf)
+
+
+def _filter(seed: int = 0, **kw: float) -> ParticleFilter:
+    params = LocalizationParams(min_particles=300, max_particles=3000, laser_max_range=20.0, **kw)
+    return ParticleFilter(yard(), params, np.random.default_rng(seed))
+
+
+def _drive(pf: ParticleFilter, start: Pose2D, steps: int, rng: np.random.Generator,
+           t0: float = 0.0) -> tuple[Pose2D, list[float]]:
+    """Drive a 3 m-radius circle around the yard's open middle (start on it, heading along it).
+
+    Returns the final truth and the position error after each step.
+    """
+    truth, odom, errors = start, Pose2D(0.0, 0.0, 0.0), []
+    grid = pf.grid
+    move = Pose2D(0.08, 0.0, 0.08 / 3.0)
+    for k in range(steps):
+        truth = truth.compose(move)
+        noisy = Pose2D(move.x * (1 + rng.normal(0, 0.03)), 0.0, move.theta + rng.normal(0, 0.01))
+        new_odom = odom.compose(noisy)
+        pf.predict(odom, new_odom)
+        odom = new_odom
+        ranges = ray_march(grid, truth) + rng.normal(0.0, 0.01, N_BEAMS)
+        pf.update_scan(ranges, ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT, t0 + 0.1 * k)
+        est = pf.estimate().pose
+        errors.append(math.hypot(est.x - truth.x, est.y - truth.y))
+    return truth, errors
+
+
+def test_tracks_from_initial_pose() -> None:
+    pf = _filter(1)
+    start = Pose2D(10.0, 3.5, 0.0)
+    pf.init_pose(Pose2D(10.3, 3.3, 0.1), np.diag([0.1, 0.1, 0.02]))
+    truth, errors = _drive(pf, start, 80, np.random.default_rng(2))
+    est = pf.estimate()
+    assert max(errors[20:]) < 0.1
+    assert abs(math.remainder(est.pose.theta - truth.theta, 2 * math.pi)) < math.radians(3)
+    assert est.health is HealthState.OK
+    assert est.n_particles == 300  # KLD shrinks a converged cloud to the minimum
+
+
+def test_global_localization_seeded_by_gnss_converges() -> None:
+    pf = _filter(3)
+    start = Pose2D(13.0, 6.5, math.pi / 2)
+    pf.init_global(gnss_xy=(12.0, 5.5), std=2.0)
+    assert pf.estimate().health is HealthState.LOST
+    _, errors = _drive(pf, start, 80, np.random.default_rng(4))
+    assert errors[-1] < 0.1
+    assert pf.estimate().health is HealthState.OK
+
+
+def test_gnss_pulls_spread_cloud_toward_fix() -> None:
+    pf = _filter(5, gnss_gain=1.0, gnss_outlier_prob=0.0)
+    rng = np.random.default_rng(6)
+    cloud = np.column_stack((rng.uniform(4, 14, 3000), rng.uniform(3, 12, 3000),
+                             rng.uniform(-math.pi, math.pi, 3000)))
+    pf.set_particles(cloud)
+    before = pf.estimate().pose
+    pf.update_gnss(6.0, 5.0, 1.0, 0.0)
+    after = pf.estimate()
+    assert math.hypot(before.x - 6.0, before.y - 5.0) > 3.0
+    assert math.hypot(after.pose.x - 6.0, after.pose.y - 5.0) < 0.5
+    assert after.spread < 2.0
+
+
+def test_gnss_far_from_cloud_reseeds_and_reports_lost() -> None:
+    pf = _filter(7)
+    pf.init_pose(Pose2D(5.0, 10.0, 0.0), np.diag([0.01, 0.01, 0.001]))
+    for k in range(3):
+        pf.update_gnss(15.0, 5.0, 1.0, 0.2 * k)
+    assert np.all(np.hypot(pf.particles[:, 0] - 5.0, pf.particles[:, 1] - 10.0) < 1.0)
+    ranges = ray_march(pf.grid, Pose2D(15.0, 5.0, 0.0))
+    # the re-seeding happens with the next weighted scan, before that scan weighs the cloud
+    pf.update_scan(ranges, ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT, 0.4)
+    near = np.hypot(pf.particles[:, 0] - 15.0, pf.particles[:, 1] - 5.0) < 6.0
+    assert 0.3 < near.mean() < 0.7
+    state = HealthState.OK
+    for k in range(15):
+        pf.update_scan(ranges, ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT, 0.5 + 0.1 * k)
+        state = pf.estimate().health
+    assert state is HealthState.LOST
+
+
+def test_estimate_uses_circular_mean_and_wrapped_covariance() -> None:
+    pf = _filter()
+    pf.set_particles(np.array([[1.0, 2.0, math.pi - 0.1], [3.0, 2.0, -math.pi + 0.1]]))
+    est = pf.estimate()
+    assert (est.pose.x, est.pose.y) == pytest.approx((2.0, 2.0))
+    assert abs(math.remainder(est.pose.theta - math.pi, 2 * math.pi)) < 1e-9
+    assert est.cov[2, 2] == pytest.approx(0.01)
+    assert est.cov[0, 0] == pytest.approx(1.0)
+    assert est.spread == pytest.approx(1.0)
+    assert est.ess == pytest.approx(2.0)
+
+
+def test_nan_and_inf_ranges_are_ignored() -> None:
+    pf = _filter(8)
+    truth = Pose2D(7.0, 6.0, 0.0)
+    pf.init_pose(truth, np.diag([1e-4, 1e-4, 1e-5]))
+    ranges = ray_march(pf.grid, truth)
+    ranges[::3] = np.nan
+    ranges[1::3] = np.inf
+    assert pf.update_scan(ranges, ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT, 0.0)
+    assert np.all(np.isfinite(pf.weights))
+    assert pf.estimate().score > 0.8
+
+
+def test_scan_without_usable_ranges_is_rejected() -> None:
+    pf = _filter()
+    pf.init_pose(Pose2D(7.0, 6.0, 0.0), np.eye(3) * 0.01)
+    bad = np.full(N_BEAMS, np.nan)
+    bad[:3] = np.inf
+    with pytest.raises(SensorError, match="field 'ranges': got '0 of 360 usable'"):
+        pf.update_scan(bad, ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT, 0.0)
+
+
+def test_no_weight_change_without_motion() -> None:
+    pf = _filter(9)
+    truth = Pose2D(7.0, 6.0, 0.0)
+    pf.init_pose(truth, np.diag([0.04, 0.04, 0.01]))
+    ranges = ray_march(pf.grid, truth)
+    assert pf.update_scan(ranges, ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT, 0.0)
+    w = pf.weights.copy()
+    assert not pf.update_scan(ranges, ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT, 0.1)
+    np.testing.assert_array_equal(pf.weights, w)
+
+
+@pytest.mark.parametrize("pose", [Pose2D(-1.0, 5.0, 0.0), Pose2D(5.0, 99.0, 0.0),
+                                  Pose2D(math.nan, 5.0, 0.0)])
+def test_initial_pose_outside_map_rejected(pose: Pose2D) -> None:
+    with pytest.raises(ConfigError, match="initial pose: field 'position'"):
+        _filter().init_pose(pose, np.eye(3) * 0.01)
+
+
+def test_bad_covariance_and_use_before_init_rejected() -> None:
+    pf = _filter()
+    with pytest.raises(ConfigError, match="particle filter: field 'initial pose'"):
+        pf.predict(Pose2D(0, 0, 0), Pose2D(1, 0, 0))
+    with pytest.raises(ConfigError, match="field 'covariance'"):
+        pf.init_pose(Pose2D(5.0, 5.0, 0.0), -np.eye(3))
+
+
+def test_bad_gnss_fix_rejected() -> None:
+    pf = _filter()
+    pf.init_pose(Pose2D(7.0, 6.0, 0.0), np.eye(3) * 0.01)
+    with pytest.raises(SensorError, match="gnss"):
+        pf.update_gnss(math.nan, 1.0, 1.0, 0.0)
+
+
+def test_kidnapped_robot_reports_lost_then_relocalizes_with_gnss() -> None:
+    pf = _filter(11)
+    rng = np.random.default_rng(12)
+    start = Pose2D(10.0, 3.5, 0.0)
+    pf.init_pose(start, np.diag([0.01, 0.01, 0.001]))
+    truth, _ = _drive(pf, start, 20, rng)
+    # teleport to the other side of the circle, facing the other way
+    truth = Pose2D(10.0, 9.5, math.pi)
+    states, errors = [], []
+    odom = Pose2D(0.0, 0.0, 0.0)
+    move = Pose2D(0.08, 0.0, 0.08 / 3.0)
+    for k in range(60):
+        now = 10.0 + 0.1 * k
+        truth = truth.compose(move)
+        new_odom = odom.compose(move)
+        pf.predict(odom, new_odom)
+        odom = new_odom
+        if k % 2 == 0:
+            pf.update_gnss(truth.x + rng.normal(0, 1.0), truth.y + rng.normal(0, 1.0), 1.0, now)
+        pf.update_scan(ray_march(pf.grid, truth), ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT, now)
+        est = pf.estimate()
+        states.append(est.health)
+        errors.append(math.hypot(est.pose.x - truth.x, est.pose.y - truth.y))
+    assert HealthState.LOST in states[:5]
+    assert max(errors[-10:]) < 0.2
+    assert states[-1] is HealthState.OK
