@@ -220,7 +220,11 @@ class FleetManagerNode(Node):
     def _beat(self) -> None:
         # Its own thread: a long solver run in a service callback must not starve the robots'
         # watchdogs.
-        while not self._stop.wait(self.hb_period):
+        # Under simulated time the rate is kept in wall time fast enough (10 Hz) that even a
+        # fast simulation sees a beat every simulated second or two.
+        period = min(self.hb_period, 0.1) if self.get_parameter("use_sim_time").value else (
+            self.hb_period)
+        while not self._stop.wait(period):
             with contextlib.suppress(Exception):
                 self._heartbeat.publish(Header(stamp=self.get_clock().now().to_msg(),
                                                frame_id="fleet"))
@@ -633,7 +637,7 @@ class FleetManagerNode(Node):
                 raise AnomalyError(f"{source}: field 'evidence': got {len(msg.evidence)} bytes, "
                                    "expected at most 16 KiB")
             ev = event_from_dict(_anomaly_dict(msg), source)
-        except (AnomalyError, ValueError, TypeError) as exc:
+        except (AnomalyError, ValueError, TypeError, RecursionError) as exc:
             self.get_logger().warning(f"anomaly dropped: {str(exc).splitlines()[0][:300]}")
             return
         result = self.inbox.upsert(ev, self._now())
@@ -768,6 +772,9 @@ def _task_msg(t: fl.TaskPlan) -> MissionTask:
 
 def _anomaly_dict(m: Anomaly) -> dict[str, Any]:
     evidence = json.loads(m.evidence) if m.evidence.strip() else {}
+    # Robots send their event revision inside the evidence JSON (msgconv.anomaly_event_to_msg);
+    # it is not evidence, and validate_event rejects any key but track and scan.
+    revision = evidence.pop("revision", None) if isinstance(evidence, dict) else None
     if m.severity >= len(SEVERITIES):
         raise AnomalyError(f"/{m.robot_id}/anomalies: field 'severity': got {m.severity}, "
                            "expected 0..3")
@@ -779,8 +786,8 @@ def _anomaly_dict(m: Anomaly) -> dict[str, Any]:
         "x": m.position.x, "y": m.position.y, "lat": lat, "lon": lon, "zone": m.zone,
         "first_seen": time_to_seconds(m.first_seen), "last_seen": time_to_seconds(m.last_seen),
         "count": int(m.count), "description": m.description, "evidence": evidence,
-        # The wire has no revision: the merge count grows with every update, so it orders them.
-        "revision": min(int(m.count), 10_000_000),
+        # Without a sent revision the merge count, which grows with every update, orders them.
+        "revision": min(int(m.count), 10_000_000) if revision is None else revision,
     }
 
 

@@ -22,7 +22,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import BatteryState, Imu, LaserScan
-from std_msgs.msg import Bool, Header, Int32MultiArray
+from std_msgs.msg import Header, Int32MultiArray
 
 from dawnpatrol_core.anomaly.events import Detection, EventManager, Evidence
 from dawnpatrol_core.anomaly.health import HealthConfig, HealthMonitor
@@ -39,19 +39,17 @@ from dawnpatrol_core.errors import DawnPatrolError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.store.outbox import Backoff, Outbox
-from dawnpatrol_interfaces.msg import Anomaly, AnomalyAck, RobotStatus
+from dawnpatrol_interfaces.msg import RobotStatus
+from dawnpatrol_robot.alert_sender import AlertSender
 from dawnpatrol_robot.msgconv import (
-    ALERT_QOS,
     LATCHED_QOS,
     RELIABLE_QOS,
     SENSOR_QOS,
-    anomaly_event_to_msg,
     msg_to_pose2d,
     scan_arrays,
 )
 
 _ID = re.compile(r"[A-Za-z0-9_]{1,64}")
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_BEAMS = 20_000
 # name -> (default, description, (lo, hi) for numbers)
 _PARAMS: dict[str, tuple[Any, str, tuple[float, float] | None]] = {
@@ -153,13 +151,12 @@ class AnomalyMonitorNode(Node):
             stuck_time=p["stuck_time_s"], stale_scan_s=p["stale_s"], stale_odom_s=p["stale_s"],
             required_sensors=tuple(p["required_sensors"]), link_timeout=p["link_timeout_s"],
             localization_lost_time=p["localization_lost_s"]))
+        self._clock_started = self._now() > 0.0 and not self.get_parameter("use_sim_time").value
         self._pose: Pose2D | None = None
         self._fleet: dict[str, tuple[float, float]] = {}
-        self._link_up = True
-        self._sent_rev: dict[str, int] = {}
         self._closed: set[int] = set()
 
-        self._pub = self.create_publisher(Anomaly, "anomalies", ALERT_QOS)
+        self._sender = AlertSender(self, self._outbox, rid, p["publish_rate_hz"])
         self._closed_pub = self.create_publisher(Int32MultiArray, "closed_edges", LATCHED_QOS)
         self.create_subscription(LaserScan, "scan", self._on_scan, SENSOR_QOS)
         self.create_subscription(PoseWithCovarianceStamped, "pose", self._on_pose, RELIABLE_QOS)
@@ -170,13 +167,10 @@ class AnomalyMonitorNode(Node):
         self.create_subscription(Twist, "cmd_vel", self._on_cmd, RELIABLE_QOS)
         self.create_subscription(Imu, "imu", self._on_imu, SENSOR_QOS)
         self.create_subscription(Header, "/fleet/heartbeat", self._on_heartbeat, RELIABLE_QOS)
-        self.create_subscription(Bool, "sim/link_up", self._on_link, LATCHED_QOS)
-        self.create_subscription(AnomalyAck, "/fleet/anomaly_acks", self._on_ack, RELIABLE_QOS)
         for other in p["fleet_robot_ids"]:
             if other != rid:
                 self.create_subscription(RobotStatus, f"/{other}/status",
                                          lambda m, o=other: self._on_status(o, m), LATCHED_QOS)
-        self.create_timer(1.0 / p["publish_rate_hz"], self._publish_due)
         self.create_timer(1.0 / p["health_rate_hz"], self._check_health)
         self.get_logger().info(f"watching {len(zones.watch)} watch zones, "
                                f"{len(zones.restricted)} restricted areas; outbox {outbox_path} "
@@ -247,18 +241,8 @@ class AnomalyMonitorNode(Node):
         self._health.on_imu(a.x, a.y, roll, pitch, self._now())
 
     def _on_heartbeat(self, msg: Header) -> None:
-        if self._link_up:
+        if self._sender.link_up:
             self._health.on_heartbeat(self._now())
-
-    def _on_link(self, msg: Bool) -> None:
-        self._link_up = bool(msg.data)
-
-    def _on_ack(self, msg: AnomalyAck) -> None:
-        if msg.robot_id != self._rid or not self._link_up:
-            return
-        if not _UUID.fullmatch(msg.uuid):
-            return self._drop("ack", f"uuid {msg.uuid[:40]!r}")
-        self._outbox.ack(msg.uuid, self._sent_rev.pop(msg.uuid, None))
 
     def _on_status(self, other: str, msg: RobotStatus) -> None:
         pos = msg.pose.position
@@ -282,23 +266,15 @@ class AnomalyMonitorNode(Node):
 
     def _check_health(self) -> None:
         now = self._now()
+        if now <= 0.0:  # simulated clock not started yet: nothing can be late
+            return
+        if not self._clock_started:
+            # Silence is measured from when time starts, not from the epoch of the sim clock.
+            self._clock_started = True
+            self._health = HealthMonitor(now, self._health.config)
         x, y = (self._pose.x, self._pose.y) if self._pose else (0.0, 0.0)
         for fault in self._health.check(now).active:
             self._report(fault.to_detection(x, y), now)
-
-    def _publish_due(self) -> None:
-        if not self._link_up:
-            return
-        now = self._now()
-        try:
-            items = self._outbox.pending(now)
-        except DawnPatrolError as exc:
-            self.get_logger().error(f"outbox: {exc}", throttle_duration_sec=5.0)
-            return
-        for item in items:
-            self._pub.publish(anomaly_event_to_msg(item.event))
-            self._sent_rev[item.event.uuid] = item.event.revision
-        self._outbox.mark_sent([i.event.uuid for i in items], now)
 
     def close(self) -> None:
         self._outbox.close()

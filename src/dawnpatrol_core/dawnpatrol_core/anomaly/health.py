@@ -40,6 +40,7 @@ class HealthConfig:
     stale_gnss_s: float = 3.0
     required_sensors: tuple[str, ...] = SENSORS
     link_timeout: float = 3.0
+    startup_grace: float = 10.0
     impact_accel: float = 15.0
     impact_hold: float = 5.0
     tilt_angle: float = math.radians(20.0)
@@ -188,7 +189,9 @@ class HealthMonitor:
         if stale:
             onset = min(t for t, _ in stale)
             cond["sensor_stale"] = (onset, "no data from " + ", ".join(n for _, n in stale))
-        hb = self._heartbeat if self._heartbeat is not None else self._start
+        # Before the first heartbeat the link gets a start-up grace of its own (DDS discovery
+        # on a busy robot can take seconds); after it, ``link_timeout`` of silence is a loss.
+        hb = self._heartbeat if self._heartbeat is not None else self._start + cfg.startup_grace
         if now - hb >= cfg.link_timeout:
             cond["link_lost"] = (hb + cfg.link_timeout, f"no fleet heartbeat for {now - hb:.0f} s")
         if self._impact_at is not None and now - self._impact_at <= cfg.impact_hold:
