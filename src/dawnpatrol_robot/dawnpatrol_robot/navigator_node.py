@@ -185,6 +185,9 @@ class NavigatorNode(Node):
                                  self._on_pose, RELIABLE_QOS)
         self.create_subscription(LaserScan, "scan", self._on_scan, SENSOR_QOS)
         self.create_subscription(Header, "/fleet/heartbeat", self._on_heartbeat, RELIABLE_QOS)
+        # Simulator fault injection: while the operator link is down no heartbeat reaches us.
+        self._link_up = True
+        self.create_subscription(Bool, "sim/link_up", self._on_link, LATCHED_QOS)
         for t in ("/fleet/closed_edges", "closed_edges"):
             self.create_subscription(Int32MultiArray, t,
                                      lambda m, t=t: self._on_closed(t, m), LATCHED_QOS)
@@ -210,8 +213,11 @@ class NavigatorNode(Node):
             r, a = np.hypot(x, y), np.arctan2(y, x)
         self._scan, self._scan_t = (r, a), self._now()
 
+    def _on_link(self, msg: Bool) -> None:
+        self._link_up = bool(msg.data)
+
     def _on_heartbeat(self, _msg: Header) -> None:
-        if self.governor.watchdog is not None:
+        if self._link_up and self.governor.watchdog is not None:
             self.governor.watchdog.beat(self._now())
 
     def _on_closed(self, topic: str, msg: Int32MultiArray) -> None:

@@ -328,7 +328,9 @@ class LaunchResolver:
                     ros_args += ["--params-file", pfile]
                 else:
                     pname = self._attr(child, "name", path, scope)
-                    ros_args += ["-p", f"{pname}:={self._attr(child, 'value', path, scope)}"]
+                    # rcl reads -p values as YAML; an empty value must be spelt '' to stay a string.
+                    pvalue = self._attr(child, "value", path, scope) or "''"
+                    ros_args += ["-p", f"{pname}:={pvalue}"]
             elif child.tag == "remap":
                 src = self._attr(child, "from", path, scope)
                 ros_args += ["-r", f"{src}:={self._attr(child, 'to', path, scope)}"]

@@ -1,0 +1,141 @@
+"""Every launch file is in the supported ROS 2 XML subset, names executables and params files that
+exist, and every parameter in a params file is declared by the node it is given to."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dawnpatrol_core.launcher.resolve import LaunchResolver
+
+REPO = Path(__file__).resolve().parents[1]
+LAUNCH_FILES = sorted((REPO / "launch").glob("*.launch.xml"))
+# Packages that exist only where Gazebo + ros_gz are installed (gazebo.launch.xml).
+EXTERNAL = {"ros_gz_sim": {"gzserver", "create"}, "ros_gz_bridge": {"parameter_bridge"}}
+
+
+def entry_points() -> dict[tuple[str, str], Path]:
+    """(package, executable) -> module source file, from each package's setup.py."""
+    out: dict[tuple[str, str], Path] = {}
+    for setup in (REPO / "src").glob("*/setup.py"):
+        pkg = setup.parent.name
+        for exe, module in re.findall(r'"([\w-]+)\s*=\s*([\w.]+):main"', setup.read_text()):
+            out[(pkg, exe)] = setup.parent / (module.replace(".", "/") + ".py")
+    return out
+
+
+def _module_file(module: str) -> Path | None:
+    pkg = module.split(".")[0]
+    f = REPO / "src" / pkg / (module.replace(".", "/") + ".py")
+    return f if f.is_file() else None
+
+
+def declared_parameters(source: Path) -> set[str]:
+    """Parameter names a node can declare: string literals given to declare_parameter, names in
+    parameter tables, and fields of the (core) dataclasses it validates parameters with.
+
+    Static on purpose (no node is started); a params-file key that appears nowhere in the node's
+    code or in the dawnpatrol modules it imports is certainly not declared.
+    """
+    names: set[str] = set()
+    files = [source]
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("dawnpatrol"):
+            f = _module_file(node.module)
+            if f is not None:
+                files.append(f)
+    ident = re.compile(r"^[a-z][a-z0-9_]*$")
+    for f in files:
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if ident.match(node.value):
+                    names.add(node.value)
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names.add(node.target.id)
+    return names
+
+
+def resolve(path: Path) -> list:  # type: ignore[type-arg]
+    eps = entry_points()
+
+    def find_exec(pkg: str, exe: str) -> str | None:
+        if pkg in EXTERNAL:
+            return f"/opt/ros/jazzy/lib/{pkg}/{exe}" if exe in EXTERNAL[pkg] else None
+        if not (REPO / "src" / pkg).is_dir():
+            raise LookupError(pkg)
+        return str(eps[(pkg, exe)]) if (pkg, exe) in eps else None
+
+    def find_share(pkg: str) -> str:
+        if pkg in EXTERNAL or (REPO / "src" / pkg).is_dir():
+            return f"/share/{pkg}"
+        raise LookupError(pkg)
+
+    return LaunchResolver(environ={"HOME": "/home/op"}, find_pkg_share=find_share,
+                          find_executable=find_exec).resolve(str(path), {})
+
+
+@pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
+def test_launch_file_resolves_with_existing_executables_and_params(path: Path) -> None:
+    nodes = resolve(path)
+    assert nodes, f"{path.name} starts no node"
+    for n in nodes:
+        cmd = list(n.command)
+        for i, tok in enumerate(cmd):
+            if tok == "--params-file":
+                assert Path(cmd[i + 1]).is_file(), f"{n.source}: missing {cmd[i + 1]}"
+
+
+@pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
+def test_params_files_only_set_declared_parameters(path: Path) -> None:
+    for n in resolve(path):
+        if n.package in EXTERNAL:
+            continue
+        declared = declared_parameters(Path(n.command[0])) | {"use_sim_time"}
+        cmd = list(n.command)
+        given = {cmd[i + 1].split(":=")[0] for i, t in enumerate(cmd) if t == "-p"}
+        for i, tok in enumerate(cmd):
+            if tok == "--params-file":
+                data = yaml.safe_load(Path(cmd[i + 1]).read_text()) or {}
+                for section in data.values():
+                    given |= set((section or {}).get("ros__parameters", {}))
+        unknown = sorted(given - declared)
+        assert not unknown, f"{n.source}: {n.name} does not declare {unknown}"
+
+
+def test_every_params_file_is_used_by_a_launch_file() -> None:
+    used: set[str] = set()
+    for path in LAUNCH_FILES:
+        for n in resolve(path):
+            cmd = list(n.command)
+            used |= {Path(t.split(":=")[-1]).name for t in cmd if t.endswith(".yaml")}
+    files = {p.name for p in (REPO / "params").glob("*.yaml")}
+    assert files - used == set()
+
+
+def test_launch_files_use_only_ros2_xml_tags() -> None:
+    """Our subset is a subset of ROS 2's XML format: no ROS 1 tags or attributes sneak in."""
+    ros1 = re.compile(r"<(rosparam|machine|test|remap\s+ns=)|\stype=\"|\sns=\"|\$\((find|optenv|arg) ")
+    for path in LAUNCH_FILES:
+        assert not ros1.search(path.read_text()), path.name
+
+
+def test_gazebo_bridge_topics_match_our_nodes() -> None:
+    """Every ROS topic the Gazebo bridge serves is one our nodes use, with the same type."""
+    bridge = yaml.safe_load((REPO / "params" / "gz_bridge.yaml").read_text())
+    contract = (REPO / "src" / "dawnpatrol_interfaces" / "README.md").read_text()
+    sources = "\n".join(p.read_text() for p in (REPO / "src").glob("*/*/*_node.py"))
+    for entry in bridge:
+        name = entry["ros_topic_name"]
+        rel = name.split("/")[-1]
+        pkg, _, typ = entry["ros_type_name"].split("/")
+        assert f"`{rel}`" in contract or f"`{name}`" in contract, name
+        assert f"{pkg}/{typ}" in contract, (name, entry["ros_type_name"])
+        assert re.search(rf'["\']/?(\{{\w+\}}/)?{re.escape(rel)}["\']', sources), (
+            f"no node uses topic {rel!r}")
+        assert typ in sources, f"no node imports {typ}"
+    robots = {e["ros_topic_name"].split("/")[1] for e in bridge if e["ros_topic_name"] != "/clock"}
+    assert robots == {"r1", "r2", "r3"}
