@@ -365,8 +365,11 @@ class NavigatorNode(Node):
 
     def _log_events(self) -> None:
         for t, text in self.core.events[self._n_events:]:
-            log = self.get_logger().warning if "block" in text else self.get_logger().info
-            log(f"[{t:.1f}] {text}")
+            # rclpy forbids changing the severity at one call site: two call sites.
+            if "block" in text:
+                self.get_logger().warning(f"[{t:.1f}] {text}")
+            else:
+                self.get_logger().info(f"[{t:.1f}] {text}")
         self._n_events = len(self.core.events)
 
     def _pose_fresh(self, now: float) -> bool:

@@ -121,7 +121,10 @@ class ScenarioRunnerNode(Node):
         self.get_logger().info(line)
 
     def _finish(self, code: int, why: str) -> None:
-        (self.get_logger().info if code == 0 else self.get_logger().error)(why)
+        if code == 0:
+            self.get_logger().info(why)
+        else:
+            self.get_logger().error(why)
         self.exit_code = code
 
     # -- subscriptions -----------------------------------------------------------------------------
