@@ -2,6 +2,8 @@
 # venv (or a sourced system ROS 2 Jazzy), the colcon install space, and DDS kept on this machine.
 # `--no-install` skips the install space (used by the build itself).
 _dp_root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The colcon and venv scripts read unset variables: relax `set -u` while sourcing them.
+case $- in *u*) _dp_nounset=1; set +u ;; *) _dp_nounset=0 ;; esac
 if [ -f "$_dp_root/.venv/bin/activate" ]; then
   # shellcheck disable=SC1091
   VIRTUAL_ENV_DISABLE_PROMPT=1 source "$_dp_root/.venv/bin/activate"
@@ -25,4 +27,5 @@ fi
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-42}"
 export RMW_IMPLEMENTATION="${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
-unset _dp_root _p
+[ "$_dp_nounset" = 1 ] && set -u
+unset _dp_root _p _dp_nounset
