@@ -196,10 +196,12 @@ class AnomalyMonitorNode(Node):
         try:
             seg = segment_scan(ranges, angles, self._pose.compose(self._mount), self._filter,
                                self._seg_cfg)
-            people = drop_near(seg.people, list(self._fleet.values()), self._own_radius)
+            fleet = list(self._fleet.values())  # our own robots are neither people nor litter
+            people = drop_near(seg.people, fleet, self._own_radius)
+            objects = drop_near(seg.objects, fleet, self._own_radius)
             xy = np.array([[c.x, c.y] for c in people]).reshape(-1, 2)
             tracks = self._tracker.update(xy, now)
-            dets = self._rules.evaluate(tracks, seg.objects, now, seg.unexplained)
+            dets = self._rules.evaluate(tracks, objects, now, seg.unexplained)
         except (DawnPatrolError, ValueError, FloatingPointError) as exc:
             return self._drop("scan", str(exc)[:120])
         for det in dets:

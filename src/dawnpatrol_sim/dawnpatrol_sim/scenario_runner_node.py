@@ -165,8 +165,11 @@ class ScenarioRunnerNode(Node):
         self._place_robots()
         if self.state == "waiting":
             self._wall_waited += 0.5
+            self._poll_status()
             if (
                 now > 0
+                and self.placed == set(self.robots)
+                and self.online >= set(self.robots)
                 and self.dispatch.service_is_ready()
                 and all(c.service_is_ready() for c in self.pin.values())
             ):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
-from geometry_msgs.msg import PoseArray, Twist
+from geometry_msgs.msg import PoseArray, PoseWithCovarianceStamped, Twist
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
@@ -58,6 +58,9 @@ PARAMS: dict[str, tuple[Any, str]] = {
     "wait_subscribers": (0, "start stepping once /clock has this many subscribers (0 = at once)"),
     "record": ("", "MCAP file to record every published message to; '' = off"),
     "map_dir": ("", "map directory whose georef.yaml converts GNSS fixes to lat/lon"),
+    "max_lag_s": (0.0, "hold the clock while a robot's cmd_vel or pose is older than this many "
+                       "sim s (0 = never: a loaded machine then starves the robots' nodes)"),
+    "ground_truth_period_s": (0.1, "sim s between ground_truth messages (>= dt)"),
 }
 
 
@@ -123,6 +126,13 @@ class SimNode(Node):
         self._msgs: dict[str, dict[str, Any]] = {}  # reused per topic: publish serializes at once
         self._cmd: dict[str, tuple[float, float, float]] = {}  # rid -> v, w, engine time
         self._link: dict[str, bool] = {}
+        # Lockstep with the robots' nodes: (robot, topic) -> engine time last heard, and since
+        # when (wall) the clock has been held for it.
+        self.max_lag = float(p["max_lag_s"])
+        self._heard: dict[tuple[str, str], float] = {}
+        self._held_since: dict[tuple[str, str], float] = {}
+        self._gt_period = max(float(p["ground_truth_period_s"]), float(p["dt"]))
+        self._next_gt = 0.0
         self._last_gnss_ns: dict[str, int] = {}
         for rid in self.engine.robot_ids:
             self._pubs[rid] = {
@@ -143,6 +153,8 @@ class SimNode(Node):
                 "gt": Odometry(),
             }
             self.create_subscription(Twist, f"/{rid}/cmd_vel", self._on_cmd(rid), RELIABLE_QOS)
+            self.create_subscription(PoseWithCovarianceStamped, f"/{rid}/pose",
+                                     self._on_heard(rid, "pose"), RELIABLE_QOS)
             self._last_gnss_ns[rid] = self.start_ns
         self._n_contacts = 0
         self._next_battery = self._next_people = 0.0
@@ -238,8 +250,31 @@ class SimNode(Node):
     def _on_cmd(self, rid: str) -> Callable[[Twist], None]:
         def store(msg: Twist) -> None:
             self._cmd[rid] = (msg.linear.x, msg.angular.z, self.engine.now)
+            self._heard[(rid, "cmd_vel")] = self.engine.now
 
         return store
+
+    def _on_heard(self, rid: str, topic: str) -> Callable[[Any], None]:
+        def store(_msg: Any) -> None:
+            self._heard[(rid, topic)] = self.engine.now
+
+        return store
+
+    def _lagging(self, wall: float) -> bool:
+        """True while some robot node that has spoken is more than max_lag_s of sim time
+        behind; a node silent for 5 s of wall time is presumed dead (restarting) and not
+        waited for until it speaks again."""
+        if self.max_lag <= 0:
+            return False
+        now, held = self.engine.now, False
+        for key, t in self._heard.items():
+            if now - t <= self.max_lag:
+                self._held_since.pop(key, None)
+                continue
+            since = self._held_since.setdefault(key, wall)
+            if wall - since < 5.0:
+                held = True
+        return held
 
     # --------------------------------------------------------------------------- stepping
     def _tick(self) -> None:
@@ -248,6 +283,11 @@ class SimNode(Node):
         if self._wall0 < 0:
             if self._clock_pub.get_subscription_count() < self.wait_subscribers:
                 return
+            if self.max_lag > 0 and not all(
+                self.count_publishers(f"/{rid}/{topic}") > 0
+                for rid in self.engine.robot_ids for topic in ("cmd_vel", "pose")
+            ):
+                return  # lockstep: wait until every robot's navigator and localization are up
             self._wall0 = self._report_wall = wall
         n = self.max_steps
         if self.rtf > 0:
@@ -258,6 +298,11 @@ class SimNode(Node):
             n = min(due, self.max_steps)
         for _ in range(max(n, 0)):
             if self.finished.done() or not self.context.ok():
+                return
+            if self._lagging(wall):
+                # Let the robots catch up; restart the real-time reference so that the time
+                # spent waiting is not made up later in a burst.
+                self._wall0, self._ref_steps = wall, self._steps
                 return
             try:
                 self.step_once()
@@ -303,6 +348,9 @@ class SimNode(Node):
         battery_due = e.now >= self._next_battery - 1e-9
         if battery_due:
             self._next_battery = e.now + BATTERY_PERIOD_S
+        gt_due = e.now >= self._next_gt - 1e-9
+        if gt_due:
+            self._next_gt = e.now + self._gt_period
         for rid in e.robot_ids:
             pubs, f, top, out = self._pubs[rid], e.sensors(rid), f"/{rid}/", self._msgs[rid]
             base = f"{rid}/base_link"
@@ -323,8 +371,9 @@ class SimNode(Node):
             if battery_due:
                 msg = rc.battery_to_msg(f.battery, stamp, base)
                 self._emit(pubs["battery"], top + "battery", msg, ns)
-            msg = rc.truth_to_msg(f.truth, stamp, base, out["gt"])
-            self._emit(pubs["ground_truth"], top + "ground_truth", msg, ns)
+            if gt_due:
+                msg = rc.truth_to_msg(f.truth, stamp, base, out["gt"])
+                self._emit(pubs["ground_truth"], top + "ground_truth", msg, ns)
             up = e.link_up(rid)
             if self._link.get(rid) != up:
                 self._link[rid] = up
