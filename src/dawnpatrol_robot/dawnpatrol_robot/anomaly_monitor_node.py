@@ -171,6 +171,11 @@ class AnomalyMonitorNode(Node):
             if other != rid:
                 self.create_subscription(RobotStatus, f"/{other}/status",
                                          lambda m, o=other: self._on_status(o, m), LATCHED_QOS)
+                # The other robots' localization poses (several Hz) keep up with a robot
+                # driving past; the 1 Hz status alone lags it by more than a metre.
+                self.create_subscription(PoseWithCovarianceStamped, f"/{other}/pose",
+                                         lambda m, o=other: self._on_other_pose(o, m),
+                                         RELIABLE_QOS)
         self.create_timer(1.0 / p["health_rate_hz"], self._check_health)
         self.get_logger().info(f"watching {len(zones.watch)} watch zones, "
                                f"{len(zones.restricted)} restricted areas; outbox {outbox_path} "
@@ -245,6 +250,12 @@ class AnomalyMonitorNode(Node):
     def _on_heartbeat(self, msg: Header) -> None:
         if self._sender.link_up:
             self._health.on_heartbeat(self._now())
+
+    def _on_other_pose(self, other: str, msg: PoseWithCovarianceStamped) -> None:
+        pos = msg.pose.pose.position
+        if not _finite(pos.x, pos.y):
+            return self._drop(f"/{other}/pose", "non-finite position")
+        self._fleet[other] = (pos.x, pos.y)
 
     def _on_status(self, other: str, msg: RobotStatus) -> None:
         pos = msg.pose.position
