@@ -19,15 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import PointStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionClient
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.task import Future
 from std_msgs.msg import Header, Int32MultiArray
@@ -74,6 +71,7 @@ from dawnpatrol_robot.msgconv import (
     seconds_to_time,
     time_to_seconds,
 )
+from dawnpatrol_robot.node_main import run_node
 
 SEVERITIES = [s.value for s in Severity]
 PARAMS: dict[str, tuple[Any, str]] = {
@@ -806,19 +804,7 @@ def _anomaly_msg(r: InboxRecord) -> Anomaly:
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = FleetManagerNode()
-    except (DawnPatrolError, OSError, ParameterException) as exc:
-        print(f"fleet_manager: {str(exc).splitlines()[0]}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
-        rclpy.spin(node)
-    node.close()
-    node.destroy_node()
-    rclpy.try_shutdown()
-    return 0
+    return run_node("fleet_manager", FleetManagerNode, args)
 
 
 if __name__ == "__main__":

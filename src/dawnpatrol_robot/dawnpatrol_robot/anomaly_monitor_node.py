@@ -3,7 +3,6 @@ the outbox is resent on `anomalies` until the fleet acknowledges each event."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 import sys
@@ -12,13 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseWithCovarianceStamped, Twist
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.exceptions import ParameterException, ParameterUninitializedException
-from rclpy.executors import ExternalShutdownException
+from rclpy.exceptions import ParameterUninitializedException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import BatteryState, Imu, LaserScan
@@ -48,6 +45,7 @@ from dawnpatrol_robot.msgconv import (
     msg_to_pose2d,
     scan_arrays,
 )
+from dawnpatrol_robot.node_main import run_node
 
 _ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 MAX_BEAMS = 20_000
@@ -294,19 +292,7 @@ class AnomalyMonitorNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = AnomalyMonitorNode()
-    except (DawnPatrolError, ParameterException, OSError) as exc:
-        print(f"anomaly_monitor: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
-        rclpy.spin(node)
-    node.close()
-    node.destroy_node()
-    rclpy.try_shutdown()
-    return 0
+    return run_node("anomaly_monitor", AnomalyMonitorNode, args)
 
 
 if __name__ == "__main__":

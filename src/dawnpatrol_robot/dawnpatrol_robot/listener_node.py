@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 
-import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from dawnpatrol_interfaces.msg import Greeting
+from dawnpatrol_robot.node_main import run_node
 
 
 class ListenerNode(Node):
@@ -43,10 +41,5 @@ class ListenerNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = ListenerNode()
-    with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
-        rclpy.spin(node)
-    node.destroy_node()
-    rclpy.try_shutdown()
-    return 0
+    return run_node("listener", ListenerNode, args)
+

@@ -5,25 +5,21 @@ Publishes the pose, the map→odom correction and the health. Logic: dawnpatrol_
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
 from collections import deque
 from dataclasses import fields
 from typing import Any
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseWithCovarianceStamped, TransformStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import LaserScan, NavSatFix, NavSatStatus
 
-from dawnpatrol_core.errors import ConfigError, MapError, SensorError
+from dawnpatrol_core.errors import ConfigError, SensorError
 from dawnpatrol_core.geometry import Pose2D, wrap_angle
 from dawnpatrol_core.localization.health import HealthState
 from dawnpatrol_core.localization.params import _RANGES, LocalizationParams
@@ -31,6 +27,7 @@ from dawnpatrol_core.localization.particle_filter import LocalizationEstimate, P
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 from dawnpatrol_robot import msgconv as mc
 from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from dawnpatrol_robot.node_main import run_node
 
 _PI = math.pi
 # name -> (default, description, (low, high)); the filter's own tuning comes from
@@ -326,15 +323,5 @@ class LocalizationNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = LocalizationNode()
-    except (ConfigError, MapError) as exc:
-        print(f"localization: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
-        rclpy.spin(node)
-    node.destroy_node()
-    rclpy.try_shutdown()
-    return 0
+    return run_node("localization", LocalizationNode, args)
+

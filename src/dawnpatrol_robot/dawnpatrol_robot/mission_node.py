@@ -4,28 +4,24 @@ a mission from its persisted state after a restart. Logic: dawnpatrol_core.deliv
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool, String
 
 from dawnpatrol_core.delivery import mission as core
-from dawnpatrol_core.errors import ConfigError, MissionError
+from dawnpatrol_core.errors import MissionError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
@@ -33,6 +29,7 @@ from dawnpatrol_interfaces.srv import SubmitPin
 from dawnpatrol_robot.mission_state import MissionStateFile
 from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, msg_to_pose2d, pose2d_to_msg
 from dawnpatrol_robot.navigator_client import Navigator, TaskResult
+from dawnpatrol_robot.node_main import run_node
 
 EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 _LOC = {"OK": RobotStatus.LOC_OK, "DEGRADED": RobotStatus.LOC_DEGRADED,
@@ -307,17 +304,5 @@ class MissionNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = MissionNode()
-    except ConfigError as exc:
-        print(f"mission: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    executor = MultiThreadedExecutor(num_threads=3)  # one thread waits per active mission
-    executor.add_node(node)
-    with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
-        executor.spin()
-    node.destroy_node()
-    rclpy.try_shutdown()
-    return 0
+    return run_node("mission", MissionNode, args, threads=3)
+

@@ -9,7 +9,6 @@ next control tick and end the active goal with ``CODE_FAILED`` (reason starts ``
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import threading
@@ -17,13 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, Twist, Vector3
 from nav_msgs.msg import Odometry, Path
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Bool, Header, Int32MultiArray
@@ -31,7 +28,7 @@ from std_msgs.msg import Bool, Header, Int32MultiArray
 from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
 from dawnpatrol_core.control.obstacles import ObstacleConfig
 from dawnpatrol_core.control.path_follower import FollowerConfig
-from dawnpatrol_core.errors import ConfigError, DawnPatrolError, SafetyError
+from dawnpatrol_core.errors import ConfigError, SafetyError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.planning.grid_planner import GridPlanner, GridPlannerConfig
@@ -50,6 +47,7 @@ from dawnpatrol_robot.msgconv import (
     pose2d_to_msg,
     scan_arrays,
 )
+from dawnpatrol_robot.node_main import run_node
 
 _R = Navigate.Result
 _POS = "a number > 0"
@@ -384,20 +382,7 @@ def _vec(x: float, z: float = 0.0) -> Vector3:
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = NavigatorNode()
-    except DawnPatrolError as exc:
-        print(f"navigator: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    executor = MultiThreadedExecutor(num_threads=3)  # one thread waits in the active goal
-    executor.add_node(node)
-    with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
-        executor.spin()
-    node.destroy_node()
-    rclpy.try_shutdown()
-    return 0
+    return run_node("navigator", NavigatorNode, args, threads=3)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,57 @@
+"""The one ``main()`` every DawnPatrol node shares: start, refuse bad configuration in one line,
+spin, and shut down cleanly on Ctrl-C, SIGTERM or the launcher's shutdown."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import rclpy
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+
+from dawnpatrol_core.errors import DawnPatrolError
+
+#: What a node constructor raises for bad parameters, maps or files: one line, exit code 2.
+CONFIG_ERRORS: tuple[type[BaseException], ...] = (
+    DawnPatrolError, ParameterException, OSError, ValueError,
+)
+
+
+def run_node(name: str, factory: Callable[[], Node], args: list[str] | None = None,
+             threads: int = 0) -> int:
+    """Run the node ``factory()`` builds until shutdown; return the process exit code.
+
+    ``threads`` > 0 spins a MultiThreadedExecutor with that many threads (action servers that
+    wait inside a goal need one). A node with a ``close()`` method has it called before the node
+    is destroyed (databases, recordings).
+    """
+    rclpy.init(args=args)
+    try:
+        node = factory()
+    except CONFIG_ERRORS as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"{name}: {first}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    try:
+        if threads > 0:
+            executor = MultiThreadedExecutor(num_threads=threads)
+            executor.add_node(node)
+            executor.spin()
+        else:
+            rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        # A callback interrupted by the shutdown itself (a take or publish on a context that is
+        # going away) is not a failure; anything while still running is.
+        if rclpy.ok():
+            raise
+    close = getattr(node, "close", None)
+    if callable(close):
+        close()
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return 0
