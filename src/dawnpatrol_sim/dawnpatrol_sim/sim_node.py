@@ -60,7 +60,7 @@ PARAMS: dict[str, tuple[Any, str]] = {
     "map_dir": ("", "map directory whose georef.yaml converts GNSS fixes to lat/lon"),
     "max_lag_s": (0.0, "hold the clock while a robot's cmd_vel or pose is older than this many "
                        "sim s (0 = never: a loaded machine then starves the robots' nodes)"),
-    "ground_truth_period_s": (0.1, "sim s between ground_truth messages (>= dt)"),
+    "ground_truth_period_s": (0.0, "sim s between ground_truth messages (0 = every step)"),
 }
 
 
