@@ -44,7 +44,7 @@ def test_commands_against_a_running_fleet(tmp_path: Path) -> None:
             return list(res.connection) == ["online"]
 
         wait_for(online, 20, "r1 online")
-        p = cli("status", "--json")
+        p = cli("status", "--timeout", "15", "--json")
         assert p.returncode == 0, p.stderr
         data = json.loads(p.stdout)
         assert [r["robot_id"] for r in data["robots"]] == ["r1"]
@@ -52,27 +52,27 @@ def test_commands_against_a_running_fleet(tmp_path: Path) -> None:
 
         robot.anomaly_pub.publish(anomaly(UUID))
         wait_for(lambda: robot.acks, 10, "receipt")
-        p = cli("anomalies", "--json")
+        p = cli("anomalies", "--timeout", "15", "--json")
         assert p.returncode == 0, p.stderr
         items = json.loads(p.stdout)
         assert [(a["uuid"], a["kind"], a["acknowledged"]) for a in items] == [
             (UUID, "loitering", False)]
 
-        p = cli("ack", UUID, "--note", "patrol car sent")
+        p = cli("ack", "--timeout", "15", UUID, "--note", "patrol car sent")
         assert p.returncode == 0, p.stderr
-        p = cli("anomalies", "--unacked", "--json")
+        p = cli("anomalies", "--timeout", "15", "--unacked", "--json")
         assert json.loads(p.stdout) == []
-        assert cli("ack", "no-such-id").returncode == 1
+        assert cli("ack", "--timeout", "15", "no-such-id").returncode == 1
 
         bad = tmp_path / "bad.csv"
         bad.write_text("id,address_id,window_start,window_end\nX-1,nowhere,02:10,03:00\n"
                        "X-2,101-1,03:00,02:00\n")
-        p = cli("deliver", str(bad))
+        p = cli("deliver", "--timeout", "15", str(bad))
         assert p.returncode == 2
         assert "unknown address" in p.stderr and "X-2" not in p.stdout
         assert sum(line.startswith(str(bad)) for line in p.stderr.splitlines()) == 2
 
-        p = cli("estop", "--all", "--reason", "drill")
+        p = cli("estop", "--timeout", "15", "--all", "--reason", "drill")
         assert p.returncode == 0, p.stderr + p.stdout
         assert [r.engage for r in robot.estops] == [True]
         assert robot.estops[0].operator_name == "lee"

@@ -211,16 +211,16 @@ def test_converges_to_ground_truth_and_reports_ok(ros: Ros) -> None:
     errs = drive.errors(20)
     assert max(e for e, _ in errs) < 0.3, errs
     assert max(a for _, a in errs) < 0.1, errs
-    wait_for(lambda: sensors.health and sensors.health[-1].message == "OK", 5.0, "health OK")
+    wait_for(lambda: sensors.health and sensors.health[-1].message == "OK", 30.0, "health OK")
     h = sensors.health[-1]
     assert h.level == DiagnosticStatus.OK
     values = {kv.key: float(kv.value) for kv in h.values}
     assert set(values) == {"score", "spread", "n_particles", "ess"}
     assert 300 <= values["n_particles"] <= 1500 and values["spread"] < 0.3
-    wait_for(lambda: sensors.diagnostics, 5.0, "/diagnostics")
+    wait_for(lambda: sensors.diagnostics, 30.0, "/diagnostics")
     assert sensors.diagnostics[-1].status[0].message in ("OK", "DEGRADED")
     # map_to_odom composed with the odometry pose at the same stamp is the published pose
-    wait_for(lambda: len(sensors.tfs) >= len(sensors.poses), 5.0, "every map_to_odom")
+    wait_for(lambda: len(sensors.tfs) >= len(sensors.poses), 30.0, "every map_to_odom")
     pose = sensors.poses[-1]
     tf = next(t for t in reversed(sensors.tfs) if t.header.stamp == pose.header.stamp)
     assert tf.header.frame_id == "map" and tf.child_frame_id == "r1/odom"
@@ -252,15 +252,15 @@ def test_bad_initial_pose_is_logged_and_ignored(ros: Ros, capfd: pytest.CaptureF
     log = Log(capfd)
     sensors = ros.add(Sensors(ros))
     node = start(ros, initial_x=500.0)  # outside the 34 m map: logged, not initialized
-    wait_for(lambda: log.has("parameter initial pose ignored"), 10.0, "log of the bad param")
-    wait_for(lambda: sensors.health and sensors.health[-1].message == "LOST", 5.0, "LOST")
+    wait_for(lambda: log.has("parameter initial pose ignored"), 30.0, "log of the bad param")
+    wait_for(lambda: sensors.health and sensors.health[-1].message == "LOST", 30.0, "LOST")
     drive = Drive(sensors)
     for x, y in ((500.0, 5.0), (math.nan, 1.0)):
         sensors.initialpose.publish(initialpose_msg(Pose2D(x, y)))
     wait_for(lambda: log.count("initialpose initial pose ignored") == 2, 10.0,
              "two bad initial poses logged")
     sensors.initialpose.publish(initialpose_msg(Pose2D(5.2, 10.1, 0.0)))
-    wait_for(lambda: log.count("from initialpose") == 1, 10.0, "initialized from initialpose")
+    wait_for(lambda: log.count("from initialpose") == 1, 30.0, "initialized from initialpose")
     drive.run(8.0)
     assert max(e for e, _ in drive.errors(10)) < 0.3
     assert node.context.ok()
@@ -277,12 +277,12 @@ def test_nan_inputs_are_dropped_and_logged(ros: Ros, capfd: pytest.CaptureFixtur
     nan_odom = odom_msg(f)
     nan_odom.pose.pose.position.x = math.nan
     sensors.odom.publish(nan_odom)
-    wait_for(lambda: log.has("odom dropped"), 10.0, "NaN odom logged")
+    wait_for(lambda: log.has("odom dropped"), 30.0, "NaN odom logged")
     for _ in range(3):  # all invalid: skipped, logged once per invalid_log_every (100)
         scan = drive_scan(drive)
         scan.ranges = [math.nan] * len(scan.ranges)
         drive.publish_scan(scan)
-    wait_for(lambda: log.has("scan dropped (1 so far)"), 10.0, "all-NaN scan logged")
+    wait_for(lambda: log.has("scan dropped (1 so far)"), 30.0, "all-NaN scan logged")
     assert log.count("scan dropped") == 1
     scan = drive_scan(drive)
     ranges = np.array(scan.ranges)
@@ -295,7 +295,7 @@ def test_nan_inputs_are_dropped_and_logged(ros: Ros, capfd: pytest.CaptureFixtur
     nan_fix = drive.gnss_msg(10.0, 10.0, 1.0)
     nan_fix.latitude = math.nan
     sensors.gnss.publish(nan_fix)
-    wait_for(lambda: log.has("gnss dropped"), 10.0, "NaN fix logged")
+    wait_for(lambda: log.has("gnss dropped"), 30.0, "NaN fix logged")
     assert log.count("gnss dropped") == 1
     drive.run(6.0)
     assert max(e for e, _ in drive.errors(10)) < 0.3
