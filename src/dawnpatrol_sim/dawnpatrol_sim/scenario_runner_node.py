@@ -231,6 +231,12 @@ class ScenarioRunnerNode(Node):
 
     def _on_dispatched(self, fut: Any) -> None:
         res = fut.result()
+        if res is not None and not res.success and not res.problems and (
+                self._wall_waited < self.ready_deadline):
+            # The batch is fine but no robot is free yet (status not in): ask again shortly.
+            self.get_logger().info(f"dispatch deferred: {res.message}")
+            self.state = "waiting"
+            return
         if res is None or not res.success:
             for line in getattr(res, "problems", []):
                 self.get_logger().error(line)
