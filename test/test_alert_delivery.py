@@ -20,7 +20,7 @@ import pytest
 import rclpy
 from dawnpatrol_pytest import wait_for
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -128,7 +128,7 @@ class Harness:
         self.node.create_subscription(AnomalyAck, "/fleet/anomaly_acks", self._on_ack, ACKS_QOS)
         self.node.create_timer(0.01, self._tick)
         self.query = self.node.create_client(QueryAnomalies, "/fleet/query_anomalies")
-        self.executor = MultiThreadedExecutor(num_threads=2, context=self.ctx)
+        self.executor = SingleThreadedExecutor(context=self.ctx)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()

@@ -5,7 +5,6 @@ a mission from its persisted state after a restart. Logic: dawnpatrol_core.deliv
 from __future__ import annotations
 
 import math
-import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool, String
 
@@ -48,10 +48,15 @@ _PARAMS: dict[str, tuple[Any, str]] = {
 
 @dataclass
 class _Waiter:
-    """Hands a finished mission's result to the action's execute thread."""
+    """Hands a finished mission's result to the action's execute coroutine."""
 
-    event: threading.Event = field(default_factory=threading.Event)
+    done: Future = field(default_factory=Future)
     result: Mission.Result = field(default_factory=Mission.Result)
+
+    def release(self, result: Mission.Result) -> None:
+        self.result = result
+        if not self.done.done():
+            self.done.set_result(True)
 
 
 def task_from_msg(t: MissionTask) -> core.TaskSpec:
@@ -138,17 +143,16 @@ class MissionNode(Node):
         self._pending = goal_handle   # started by the next tick, in this callback group
         goal_handle.execute()
 
-    def _execute(self, goal_handle: Any) -> Mission.Result:
-        """Runs in an executor thread: waits until the tick loop finishes the mission."""
+    async def _execute(self, goal_handle: Any) -> Mission.Result:
+        """Awaits the tick loop's end of the mission (a coroutine: one executor thread)."""
         waiter = self._waiters[bytes(goal_handle.goal_id.uuid)]
-        waiter.event.wait()
+        await waiter.done
         return waiter.result
 
     def destroy_node(self) -> None:
         """Release waiting action threads, then destroy (the persisted mission is kept)."""
         for waiter in self._waiters.values():
-            waiter.result = Mission.Result(success=False, message="mission node shut down")
-            waiter.event.set()
+            waiter.release(Mission.Result(success=False, message="mission node shut down"))
         super().destroy_node()
 
     def _start_pending(self) -> None:
@@ -203,9 +207,7 @@ class MissionNode(Node):
                 goal.succeed()
             else:
                 goal.abort()
-            waiter = self._waiters.pop(bytes(goal.goal_id.uuid))
-            waiter.result = result
-            waiter.event.set()
+            self._waiters.pop(bytes(goal.goal_id.uuid)).release(result)
 
     # -- periodic work ---------------------------------------------------------------------
     def _tick(self) -> None:
@@ -304,5 +306,5 @@ class MissionNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node("mission", MissionNode, args, threads=3)
+    return run_node("mission", MissionNode, args)
 

@@ -20,8 +20,8 @@ from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, Twist, Vec
 from nav_msgs.msg import Odometry, Path
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse
-from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
+from rclpy.task import Future
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Bool, Header, Int32MultiArray
 
@@ -98,11 +98,11 @@ _STATUS = {"active": "following", "waiting": "waiting_for_people", "recovering":
 
 @dataclass
 class _Goal:
-    """The goal being executed; the execute thread waits on ``done``."""
+    """The goal being executed; the execute coroutine awaits ``done``."""
 
     handle: Any
     remaining: list[Pose2D]
-    done: threading.Event = field(default_factory=threading.Event)
+    done: Future = field(default_factory=Future)
     code: int = _R.CODE_FAILED
     reason: str = ""
 
@@ -192,8 +192,7 @@ class NavigatorNode(Node):
         self.create_service(SetEStop, "estop", self._on_estop)
         self._server = ActionServer(
             self, Navigate, "navigate", execute_callback=self._execute,
-            cancel_callback=lambda _: CancelResponse.ACCEPT,
-            callback_group=ReentrantCallbackGroup())
+            cancel_callback=lambda _: CancelResponse.ACCEPT)
         self.create_timer(1.0 / float(p["control_rate_hz"]), self._tick)
         self._publish_estopped()
         self.get_logger().info(f"navigator for {self._robot_id} on map {dm.name}, pose from "
@@ -251,7 +250,9 @@ class NavigatorNode(Node):
         return resp
 
     # -- the action ------------------------------------------------------------------------
-    def _execute(self, handle: Any) -> Navigate.Result:
+    async def _execute(self, handle: Any) -> Navigate.Result:
+        """Start the goal (or refuse it with a reason), then await the control loop's verdict:
+        a coroutine, so one executor thread serves the loop and the action alike."""
         req = handle.request
         goals = [msg_to_pose2d(m.pose) for m in (req.waypoints or [req.pose])]
         frames = {m.header.frame_id for m in (req.waypoints or [req.pose])} - {"", "map"}
@@ -272,8 +273,8 @@ class NavigatorNode(Node):
                 self.get_logger().warning(f"goal rejected: {reason}")
             else:
                 self._goal = g
-        while not g.done.wait(0.1) and not g.reason and self.context.ok():
-            pass
+        if not g.reason:
+            await g.done
         if g.code == _R.CODE_SUCCEEDED:
             handle.succeed()
         elif g.code == _R.CODE_CANCELED and handle.is_cancel_requested:
@@ -290,7 +291,7 @@ class NavigatorNode(Node):
         if code != _R.CODE_SUCCEEDED:
             self.core.cancel(now)
         g.code, g.reason = code, reason
-        g.done.set()
+        g.done.set_result(code)
         self.get_logger().info(f"goal finished ({code}): {reason}")
 
     # -- control loop ----------------------------------------------------------------------
@@ -382,7 +383,7 @@ def _vec(x: float, z: float = 0.0) -> Vector3:
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node("navigator", NavigatorNode, args, threads=3)
+    return run_node("navigator", NavigatorNode, args)
 
 
 if __name__ == "__main__":

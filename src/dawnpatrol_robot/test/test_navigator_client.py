@@ -14,8 +14,9 @@ from dawnpatrol_pytest import wait_for
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.task import Future
 
 from dawnpatrol_interfaces.action import Navigate
 from dawnpatrol_robot.msgconv import RELIABLE_QOS
@@ -41,8 +42,14 @@ class FakeNavServer(Node):
         self.goals.append(goal)
         return GoalResponse.REJECT if self.mode == "reject" else GoalResponse.ACCEPT
 
-    def _execute(self, handle: Any) -> Navigate.Result:
-        step = threading.Event()  # paces the simulated drive; not test synchronization
+    async def _pause(self, seconds: float) -> None:
+        """Paces the simulated drive without blocking the (single) executor thread."""
+        done = Future()
+        timer = self.create_timer(seconds, lambda: done.done() or done.set_result(None))
+        await done
+        self.destroy_timer(timer)
+
+    async def _execute(self, handle: Any) -> Navigate.Result:
         for i in range(1500):
             if handle.is_cancel_requested:
                 handle.canceled()
@@ -51,7 +58,7 @@ class FakeNavServer(Node):
                 break
             handle.publish_feedback(Navigate.Feedback(
                 distance_remaining_m=10.0 - i, eta_s=(10.0 - i) / 1.5, status="following"))
-            step.wait(0.02)
+            await self._pause(0.02)
         if self.mode == "fail":
             handle.abort()
             return Navigate.Result(code=Navigate.Result.CODE_FAILED, reason="blocked sidewalk")
@@ -60,12 +67,13 @@ class FakeNavServer(Node):
 
 
 class Ros:
-    """A private rclpy context spun by a multi-threaded executor in a background thread."""
+    """A private rclpy context spun by one executor thread in the background (as the nodes'
+    own processes are: see dawnpatrol_robot.node_main)."""
 
     def __init__(self) -> None:
         self.context = Context()
         rclpy.init(context=self.context)
-        self.executor = MultiThreadedExecutor(num_threads=6, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
         self.nodes: list[Node] = []
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()
@@ -81,11 +89,13 @@ class Ros:
         node.destroy_node()
 
     def close(self) -> None:
-        for node in list(self.nodes):
-            self.remove(node)
+        # Stop spinning first, so no callback runs on a node being destroyed.
         self.executor.shutdown(timeout_sec=5.0)
-        rclpy.shutdown(context=self.context)
         self._thread.join(5.0)
+        for node in self.nodes:
+            node.destroy_node()
+        self.nodes.clear()
+        rclpy.shutdown(context=self.context)
 
 
 @pytest.fixture

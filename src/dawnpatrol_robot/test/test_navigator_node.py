@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,17 +16,20 @@ from dawnpatrol_pytest import REPO, wait_for
 from geometry_msgs.msg import PoseStamped, Twist
 from nav_msgs.msg import Odometry, Path
 from rclpy.action import ActionClient
+from rclpy.clock import Clock as RosClock
+from rclpy.clock import ClockType
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Bool, Header
 
 from dawnpatrol_core.geometry import yaw_to_quaternion
 from dawnpatrol_interfaces.action import Navigate
 from dawnpatrol_interfaces.srv import SetEStop
-from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS, seconds_to_time
 from dawnpatrol_robot.navigator_node import NavigatorNode
 
 pytestmark = pytest.mark.ros
@@ -36,17 +38,25 @@ _R = Navigate.Result
 
 
 class FakeWorld(Node):
-    """Integrates the navigator's cmd_vel (unicycle, 50 Hz wall clock) into ground_truth Odometry
-    and publishes an empty 360-beam scan; records every cmd_vel with its arrival time."""
+    """The navigator's world in simulated time: a unicycle integrated from cmd_vel, an empty
+    360-beam scan, and /clock. Every step (20 ms of wall time) advances the clock by 20 ms, but
+    only while the navigator keeps up (a cmd_vel in the last 0.25 s of simulated time): a
+    starved navigator stops the clock instead of missing deadlines, so the times these tests
+    check are the navigator's, not the machine's. Records every cmd_vel with its sim time."""
+
+    DT = 0.02
 
     def __init__(self, context: Context, x: float, y: float, theta: float) -> None:
         super().__init__("fake_world", namespace=NS, context=context)
         self.x, self.y, self.theta = x, y, theta
         self.v = self.w = 0.0
-        self.cmds: list[tuple[float, float, float]] = []  # (monotonic s, v, w)
+        self.t = 0.0  # simulated time, s
+        self.steps = 0
+        self.beating = False
+        self.cmds: list[tuple[float, float, float]] = []  # (sim s, v, w)
         self.plans: list[Path] = []
         self.estopped: list[bool] = []
-        self._last = time.monotonic()
+        self._clock = self.create_publisher(Clock, "/clock", 10)
         self._odom = self.create_publisher(Odometry, "ground_truth", RELIABLE_QOS)
         self._scan = self.create_publisher(LaserScan, "scan", SENSOR_QOS)
         self._beat = self.create_publisher(Header, "/fleet/heartbeat", RELIABLE_QOS)
@@ -54,35 +64,36 @@ class FakeWorld(Node):
         self.create_subscription(Path, "plan", self.plans.append, LATCHED_QOS)
         self.create_subscription(Bool, "estopped", lambda m: self.estopped.append(m.data),
                                  LATCHED_QOS)
-        self.create_timer(0.02, self._step)
-        self.create_timer(0.1, self._publish_scan)
-        self.heartbeat = self.create_timer(0.2, lambda: self._beat.publish(Header()))
-        self.heartbeat.cancel()
+        self.create_timer(self.DT, self._step, clock=RosClock(clock_type=ClockType.STEADY_TIME))
         self.estop = self.create_client(SetEStop, "estop")
         self.nav = ActionClient(self, Navigate, "navigate")
 
     def _on_cmd(self, msg: Twist) -> None:
         self.v, self.w = msg.linear.x, msg.angular.z
-        self.cmds.append((time.monotonic(), self.v, self.w))
+        self.cmds.append((self.t, self.v, self.w))
 
     def _step(self) -> None:
-        now = time.monotonic()
-        dt, self._last = now - self._last, now
-        self.theta += self.w * dt
-        self.x += self.v * dt * math.cos(self.theta)
-        self.y += self.v * dt * math.sin(self.theta)
+        if self.cmds and self.t - self.cmds[-1][0] > 0.25:
+            return  # the navigator lags: hold the clock
+        self.theta += self.w * self.DT
+        self.x += self.v * self.DT * math.cos(self.theta)
+        self.y += self.v * self.DT * math.sin(self.theta)
+        self.steps += 1
+        self.t = self.steps * self.DT
+        self._clock.publish(Clock(clock=seconds_to_time(self.t)))
         msg = Odometry()
-        msg.header.frame_id = "map"
+        msg.header.stamp, msg.header.frame_id = seconds_to_time(self.t), "map"
         msg.pose.pose.position.x, msg.pose.pose.position.y = self.x, self.y
         qx, qy, qz, qw = yaw_to_quaternion(self.theta)
         o = msg.pose.pose.orientation
         o.x, o.y, o.z, o.w = qx, qy, qz, qw
         self._odom.publish(msg)
-
-    def _publish_scan(self) -> None:
-        n = 360
-        self._scan.publish(LaserScan(angle_min=-math.pi, angle_increment=2 * math.pi / n,
-                                     range_min=0.15, range_max=25.0, ranges=[math.inf] * n))
+        if self.steps % 5 == 0:
+            n = 360
+            self._scan.publish(LaserScan(angle_min=-math.pi, angle_increment=2 * math.pi / n,
+                                         range_min=0.15, range_max=25.0, ranges=[math.inf] * n))
+        if self.beating and self.steps % 10 == 0:
+            self._beat.publish(Header(stamp=seconds_to_time(self.t)))
 
 
 class Graph:
@@ -92,12 +103,13 @@ class Graph:
         self.context = Context()
         rclpy.init(context=self.context)
         overrides = {"map_dir": str(REPO / "maps" / "test_yard"), "pose_source": "ground_truth",
-                     "heartbeat_timeout_s": 0.0, "scan_offset_x": 0.0, **params}
+                     "heartbeat_timeout_s": 0.0, "scan_offset_x": 0.0, "use_sim_time": True,
+                     **params}
         self.navigator = NavigatorNode(
             namespace=NS, context=self.context,
             parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
         self.world = FakeWorld(self.context, *start)
-        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.navigator)
         self.executor.add_node(self.world)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
@@ -130,11 +142,12 @@ class Graph:
                  f"cmd_vel >= {speed} m/s")
 
     def close(self) -> None:
+        # Stop spinning first, so no callback runs on a node being destroyed.
         self.executor.shutdown(timeout_sec=5.0)
+        self._thread.join(5.0)
         for node in (self.navigator, self.world):
             node.destroy_node()
         rclpy.shutdown(context=self.context)
-        self._thread.join(5.0)
 
 
 @pytest.fixture
@@ -188,7 +201,7 @@ def test_estop_at_speed_stops_within_1s_and_latches_until_resume(graph_factory: 
     g = graph_factory((3.0, 3.0, 0.0))
     fut = g.send(27.0, 3.0)
     g.wait_moving(1.2)
-    t_call = time.monotonic()
+    t_call = g.world.t  # simulated time, as every time below
     resp = g.call_estop(True, "op-kim", "crowd at the gate")
     assert resp.success and "op-kim" in resp.message
     w = g.world
@@ -214,19 +227,19 @@ def test_estop_at_speed_stops_within_1s_and_latches_until_resume(graph_factory: 
 def test_lost_heartbeat_stops_after_timeout(graph_factory: Any) -> None:
     g = graph_factory((3.0, 3.0, 0.0), heartbeat_timeout_s=1.0)
     w = g.world
-    w.heartbeat.reset()
+    w.beating = True
     n = len(w.cmds)
     wait_for(lambda: len(w.cmds) > n + 15, 5.0, "control ticks with heartbeats")
     fut = g.send(27.0, 3.0)
     g.wait_moving(0.8)
-    w.heartbeat.cancel()
-    t_lost = time.monotonic()
+    w.beating = False
+    t_lost = w.t
     res = result_of(fut, 5.0)
     assert res.code == _R.CODE_FAILED and res.reason.startswith("watchdog")
     assert w.cmds[-1][1] == 0.0
     stopped = next(t for t, v, _ in w.cmds if t > t_lost and v == 0.0)
-    # the 1 s timeout counts from the last beat (0-0.2 s before), plus a tick and DDS latency
-    assert 0.75 <= stopped - t_lost <= 2.0
+    # the 1 s timeout counts from the last beat (0-0.2 s before), plus a 0.1 s control tick
+    assert 0.75 <= stopped - t_lost <= 1.35
 
 
 def test_bad_parameter_exits_2_with_one_line() -> None:
