@@ -229,3 +229,34 @@ def test_kidnapped_robot_reports_lost_then_relocalizes_with_gnss() -> None:
     assert HealthState.LOST in states[:5]
     assert max(errors[-10:]) < 0.2
     assert states[-1] is HealthState.OK
+
+
+def _junk_scan(pf: ParticleFilter, truth: Pose2D, odom: Pose2D, now: float,
+               rng: np.random.Generator) -> Pose2D:
+    """Move 0.3 m and weight a scan that matches nothing (every beam a random short range)."""
+    new_odom = odom.compose(Pose2D(0.3, 0.0, 0.0))
+    pf.predict(odom, new_odom)
+    pf.update_scan(rng.uniform(0.3, 1.5, N_BEAMS), ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT, now)
+    return new_odom
+
+
+@pytest.mark.parametrize(("severe", "junk_scans", "lost"), [
+    (0.06, 1, True),   # one scan far below its average: LOST at once (kidnapping)
+    (0.0, 1, False),   # severe rule off: one collapsed scan is a passing crowd ...
+    (0.0, 2, False),
+    (0.0, 3, True),    # ... three in a row are not
+])
+def test_likelihood_collapse_goes_lost_by_severity_or_persistence(
+    severe: float, junk_scans: int, lost: bool
+) -> None:
+    pf = _filter(5, health_collapse_severe_ratio=severe)
+    rng = np.random.default_rng(6)
+    start = Pose2D(10.0, 3.5, 0.0)
+    pf.init_pose(start, np.diag([0.01, 0.01, 0.001]))
+    truth, _ = _drive(pf, start, 30, rng)
+    assert pf.estimate().health is HealthState.OK
+    odom = Pose2D(0.0, 0.0, 0.0)
+    for k in range(junk_scans):
+        odom = _junk_scan(pf, truth, odom, 20.0 + 0.1 * k, rng)
+        assert pf.likelihood_ratio < 0.06
+    assert (pf.estimate().health is HealthState.LOST) == lost

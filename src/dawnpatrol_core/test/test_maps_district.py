@@ -158,3 +158,22 @@ def test_suwon_queries() -> None:
     )
     assert sum(e.crosswalk for e in dm.graph.edges.values()) >= 8
     assert dm.to_wgs84(0.0, 0.0) == pytest.approx((37.2850, 127.0450), abs=1e-12)
+
+
+def test_array_queries_agree_with_the_zones_at_each_point(dm: DistrictMap) -> None:
+    """allowed_xy / speed_limits_xy (one shapely call per zone) say what zones_at says."""
+    rng = np.random.default_rng(7)
+    x0, y0, x1, y1 = dm.grid.extent
+    xy = np.column_stack((rng.uniform(x0 - 5, x1 + 5, 3000), rng.uniform(y0 - 5, y1 + 5, 3000)))
+    # points exactly on zone boundaries count as inside (intersects)
+    edge = np.array([z.polygon.exterior.coords[0] for z in dm.zones], dtype=float)
+    xy = np.vstack((xy, edge))
+    allowed, limits = dm.allowed_xy(xy), dm.speed_limits_xy(xy)
+    for (x, y), ok, lim in zip(xy, allowed, limits, strict=True):
+        zs = dm.zones_at(float(x), float(y))
+        kinds = {z.kind for z in zs}
+        assert ok == ("operating_area" in kinds and "keep_out" not in kinds), (x, y)
+        want = min((z.speed_limit for z in zs if z.speed_limit is not None),
+                   default=DEFAULT_SIDEWALK_SPEED)
+        assert lim == want, (x, y)
+    assert allowed.any() and not allowed.all()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
+from dawnpatrol_core.control.zone_rules import PointwiseZoneRules
 from dawnpatrol_core.geometry import Pose2D, wrap_angle
 from dawnpatrol_core.maps.grid import OccupancyGrid
 from dawnpatrol_core.maps.route_graph import RouteEdge, RouteGraph, RouteNode
@@ -57,7 +58,7 @@ def open_grid() -> OccupancyGrid:
     return OccupancyGrid(data, 0.05, -2.0, 0.0)
 
 
-class KeepOutRight:
+class KeepOutRight(PointwiseZoneRules):
     """Everything allowed except x > 42 (outside the operating area) and a keep-out disc."""
 
     def speed_limit_at(self, x: float, y: float) -> float:

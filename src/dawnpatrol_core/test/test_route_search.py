@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from dawnpatrol_core.control.zone_rules import PointwiseZoneRules
 from dawnpatrol_core.errors import ConfigError, PlanningError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.route_graph import RouteEdge, RouteGraph, RouteNode
@@ -54,7 +55,7 @@ def test_crosswalk_penalty_changes_the_choice() -> None:
     assert route.eta == pytest.approx(24.0)
 
 
-class SlowBelowY5:
+class SlowBelowY5(PointwiseZoneRules):
     """Zone rules: 0.25 m/s where y < 5, otherwise 10 m/s."""
 
     def speed_limit_at(self, x: float, y: float) -> float:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from dawnpatrol_core.control.zone_rules import PointwiseZoneRules
 from dawnpatrol_core.errors import ConfigError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.safety.governor import GovernorConfig, SpeedGovernor
 
 
-class Strip:
+class Strip(PointwiseZoneRules):
     """x < 10: 1.5 m/s; 10 <= x < 20: school zone 0.5 m/s; x >= 30: keep-out."""
 
     def speed_limit_at(self, x: float, y: float) -> float:

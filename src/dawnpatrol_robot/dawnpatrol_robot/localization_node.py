@@ -52,6 +52,8 @@ _NODE_PARAMS: dict[str, tuple[Any, str, tuple[float, float] | None]] = {
     "lidar_y": (0.0, "lidar position left of base_link, m", (-10.0, 10.0)),
     "lidar_yaw": (0.0, "lidar heading relative to base_link, rad", (-_PI, _PI)),
     "invalid_log_every": (100, "log every N-th unusable scan / bad message", (1, 1_000_000)),
+    "odom_match_tolerance_s": (0.06, "a scan is used only with odometry stamped this close to "
+                               "it, s", (0.001, 1.0)),
 }
 _KIND = {float: "a number with a decimal point", bool: "true or false", str: "a string"}
 _FILTER_DOC = "particle-filter tuning (see LocalizationParams and params/localization.yaml)"
@@ -94,6 +96,7 @@ class LocalizationNode(Node):
         self._last_weighted = -math.inf
         self._est: LocalizationEstimate | None = None
         self._m2o: Pose2D | None = None
+        self._last_pose_stamp = -math.inf
         self._bad: dict[str, int] = {}
         self._pose_pub = self.create_publisher(PoseWithCovarianceStamped, "pose", RELIABLE_QOS)
         self._tf_pub = self.create_publisher(TransformStamped, "map_to_odom", RELIABLE_QOS)
@@ -213,6 +216,12 @@ class LocalizationNode(Node):
         if not all(math.isfinite(v) for v in head):
             self._drop("scan", f"non-finite angles or range limits {head}")
             return
+        if abs(odom[0] - stamp) > self._p["odom_match_tolerance_s"]:
+            # Pairing a scan with odometry from another moment moves the cloud to the wrong
+            # place (at 1.5 m/s, 0.1 s is 15 cm and a turn's worth of heading): skip it.
+            self._drop("scan", f"no odometry within {self._p['odom_match_tolerance_s']} s of the "
+                               f"scan (nearest {odom[0] - stamp:+.3f} s)")
+            return
         cur = odom[1]
         if self._odom_used is not None:
             self._pf.predict(self._odom_used, cur)
@@ -280,15 +289,24 @@ class LocalizationNode(Node):
         self._m2o = self._est.pose.compose(odom[1].inverse())
         self._publish_pose(self._est.pose, odom)
         if self._est.health != prev:
+            e = self._est
+            self.get_logger().info(
+                f"health {prev.value if prev else '-'} -> {e.health.value} at ({e.pose.x:.1f}, "
+                f"{e.pose.y:.1f}): score {e.score:.2f}, spread {e.spread:.2f} m, likelihood "
+                f"ratio {self._pf.likelihood_ratio:.2f}"
+                + (", GNSS disagrees" if self._pf.gnss_disagrees else ""))
             self._publish_health()
 
     def _publish_between_scans(self) -> None:
+        """Odometry-extrapolated pose when scans lag (nothing new to say while they keep up)."""
         if self._m2o is not None and self._odom and self._pf.initialized:
             odom = self._odom[-1]
-            self._publish_pose(self._m2o.compose(odom[1]), odom)
+            if odom[0] > self._last_pose_stamp + 1e-6:
+                self._publish_pose(self._m2o.compose(odom[1]), odom)
 
     def _publish_pose(self, pose: Pose2D, odom: tuple[float, Pose2D, str]) -> None:
         assert self._est is not None and self._m2o is not None
+        self._last_pose_stamp = odom[0]
         stamp = mc.seconds_to_time(odom[0])
         msg = PoseWithCovarianceStamped()
         msg.header.stamp, msg.header.frame_id = stamp, "map"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, Twist, Vector3
 from nav_msgs.msg import Odometry, Path
 from rcl_interfaces.msg import ParameterDescriptor
@@ -35,6 +36,7 @@ from dawnpatrol_core.planning.grid_planner import GridPlanner, GridPlannerConfig
 from dawnpatrol_core.planning.route_search import RoutePlanner, RouteSearchConfig
 from dawnpatrol_core.safety.estop import EStop
 from dawnpatrol_core.safety.governor import GovernorConfig, SpeedGovernor
+from dawnpatrol_core.safety.localization_gate import Gate, LocalizationGate
 from dawnpatrol_core.safety.operating_hours import OperatingHours
 from dawnpatrol_core.safety.watchdog import HeartbeatWatchdog
 from dawnpatrol_interfaces.action import Navigate
@@ -83,6 +85,9 @@ _PARAMS: dict[str, tuple[Any, str, Any, str]] = {
     "scan_offset_x": (0.3, "m the lidar sits ahead of the base centre", lambda v: abs(float(v)) < 2,
                       "|m| < 2"),
     "goal_tolerance": (0.25, "m from the goal counted as arrived", lambda v: float(v) > 0, _POS),
+    "localization_lost_timeout_s": (60.0, "s a goal waits, standing still, for LOST "
+                                   "localization to recover before it fails",
+                                   lambda v: float(v) > 0, _POS),
     "wait_timeout_s": (8.0, "s to wait for people/obstacles before detouring",
                        lambda v: float(v) > 0, _POS),
     "crosswalk_penalty_s": (15.0, "s added per crosswalk edge in route search",
@@ -102,6 +107,7 @@ class _Goal:
 
     handle: Any
     remaining: list[Pose2D]
+    planned: bool = True  # False while waiting for localization to plan from
     done: Future = field(default_factory=Future)
     code: int = _R.CODE_FAILED
     reason: str = ""
@@ -161,6 +167,7 @@ class NavigatorNode(Node):
             RoutePlanner(dm.graph, dm, RouteSearchConfig(float(p["crosswalk_penalty_s"]))),
             GridPlanner(dm.grid, GridPlannerConfig(robot_radius=float(p["robot_radius"]))),
             dm, self.governor, cfg)
+        self._gate = LocalizationGate(float(p["localization_lost_timeout_s"]))
         self._scan_dx = float(p["scan_offset_x"])
         self._pose_timeout = float(p["pose_timeout_s"])
         self._lock = threading.Lock()
@@ -181,6 +188,9 @@ class NavigatorNode(Node):
         topic = str(p["pose_topic"] or ("ground_truth" if ground_truth else "pose"))
         self.create_subscription(Odometry if ground_truth else PoseWithCovarianceStamped, topic,
                                  self._on_pose, RELIABLE_QOS)
+        if not ground_truth:
+            self.create_subscription(DiagnosticStatus, "localization/health", self._on_health,
+                                     LATCHED_QOS)
         self.create_subscription(LaserScan, "scan", self._on_scan, SENSOR_QOS)
         self.create_subscription(Header, "/fleet/heartbeat", self._on_heartbeat, RELIABLE_QOS)
         # Simulator fault injection: while the operator link is down no heartbeat reaches us.
@@ -209,6 +219,13 @@ class NavigatorNode(Node):
             x, y = r * np.cos(a) + self._scan_dx, r * np.sin(a)
             r, a = np.hypot(x, y), np.arctan2(y, x)
         self._scan, self._scan_t = (r, a), self._now()
+
+    def _on_health(self, msg: DiagnosticStatus) -> None:
+        lost = msg.message.strip().upper() == "LOST"
+        if lost != self._gate.lost:
+            self.get_logger().warning("localization LOST: standing still" if lost else
+                                      "localization recovered")
+        self._gate.update(self._now(), lost)
 
     def _on_link(self, msg: Bool) -> None:
         self._link_up = bool(msg.data)
@@ -265,7 +282,9 @@ class NavigatorNode(Node):
                 reason = f"goal frame {sorted(frames)}, expected 'map'"
             elif not reason and not self._pose_fresh(now):
                 reason = "no current pose (is localization running?)"
-            if not reason:
+            if not reason and self._gate.lost:
+                g.planned = False  # planned once localization has recovered
+            elif not reason:
                 resp = self.core.set_goal(now, self._pose, goals[0])  # type: ignore[arg-type]
                 reason = resp.reason
             if reason:
@@ -313,6 +332,8 @@ class NavigatorNode(Node):
                 return
             pose = self._pose
             assert pose is not None
+            if not self._gate_open(now, pose, g):
+                return
             scan = self._scan if now - self._scan_t < 0.5 else None
             cmd = self.core.step(now, pose, scan)
             if stop:
@@ -338,6 +359,32 @@ class NavigatorNode(Node):
                     distance_remaining_m=float(cmd.distance_left), eta_s=float(cmd.eta),
                     speed_limit=float(self._map.speed_limit_at(pose.x, pose.y)),
                     status=_STATUS.get(cmd.status, cmd.status), current_pose=pose2d_to_msg(pose)))
+
+    def _gate_open(self, now: float, pose: Pose2D, g: _Goal | None) -> bool:
+        """Hold still while localization is LOST (caller holds the lock); replan on recovery."""
+        gate = self._gate.state(now)
+        if gate is Gate.OPEN:
+            if g is not None and not g.planned:
+                resp = self.core.set_goal(now, pose, g.remaining[0])
+                g.planned = resp.accepted
+                if not resp.accepted:
+                    self._end_goal(_R.CODE_FAILED, resp.reason, now)
+            return True
+        self._stop_now()
+        if g is None:
+            return False
+        if gate is Gate.EXPIRED:
+            self._end_goal(_R.CODE_FAILED, f"localization lost for "
+                           f"{self._gate.lost_for(now):.0f} s", now)
+            return False
+        if g.planned:
+            self.core.cancel(now)
+            g.planned = False
+        g.handle.publish_feedback(Navigate.Feedback(
+            distance_remaining_m=0.0, eta_s=0.0, status="localization_lost",
+            speed_limit=float(self._map.speed_limit_at(pose.x, pose.y)),
+            current_pose=pose2d_to_msg(pose)))
+        return False
 
     # -- outputs ---------------------------------------------------------------------------
     def _stop_now(self) -> None:

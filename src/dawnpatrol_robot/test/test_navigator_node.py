@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import rclpy
 from dawnpatrol_pytest import REPO, wait_for
-from geometry_msgs.msg import PoseStamped, Twist
+from diagnostic_msgs.msg import DiagnosticStatus
+from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, Twist
 from nav_msgs.msg import Odometry, Path
 from rclpy.action import ActionClient
 from rclpy.clock import Clock as RosClock
@@ -46,8 +47,13 @@ class FakeWorld(Node):
 
     DT = 0.02
 
-    def __init__(self, context: Context, x: float, y: float, theta: float) -> None:
+    def __init__(self, context: Context, x: float, y: float, theta: float,
+                 as_localization: bool = False) -> None:
         super().__init__("fake_world", namespace=NS, context=context)
+        # as_localization: the pose goes out as localization's PoseWithCovarianceStamped "pose",
+        # with its health on "localization/health" (self.health, "OK" or "LOST")
+        self.as_localization = as_localization
+        self.health = "OK"
         self.x, self.y, self.theta = x, y, theta
         self.v = self.w = 0.0
         self.t = 0.0  # simulated time, s
@@ -58,6 +64,9 @@ class FakeWorld(Node):
         self.estopped: list[bool] = []
         self._clock = self.create_publisher(Clock, "/clock", 10)
         self._odom = self.create_publisher(Odometry, "ground_truth", RELIABLE_QOS)
+        self._pose = self.create_publisher(PoseWithCovarianceStamped, "pose", RELIABLE_QOS)
+        self._health = self.create_publisher(DiagnosticStatus, "localization/health",
+                                             LATCHED_QOS)
         self._scan = self.create_publisher(LaserScan, "scan", SENSOR_QOS)
         self._beat = self.create_publisher(Header, "/fleet/heartbeat", RELIABLE_QOS)
         self.create_subscription(Twist, "cmd_vel", self._on_cmd, RELIABLE_QOS)
@@ -87,7 +96,12 @@ class FakeWorld(Node):
         qx, qy, qz, qw = yaw_to_quaternion(self.theta)
         o = msg.pose.pose.orientation
         o.x, o.y, o.z, o.w = qx, qy, qz, qw
-        self._odom.publish(msg)
+        if self.as_localization:
+            self._pose.publish(PoseWithCovarianceStamped(header=msg.header, pose=msg.pose))
+            if self.steps % 10 == 0:
+                self._health.publish(DiagnosticStatus(message=self.health))
+        else:
+            self._odom.publish(msg)
         if self.steps % 5 == 0:
             n = 360
             self._scan.publish(LaserScan(angle_min=-math.pi, angle_increment=2 * math.pi / n,
@@ -99,16 +113,18 @@ class FakeWorld(Node):
 class Graph:
     """A private rclpy context with the navigator and the fake world, spun in the background."""
 
-    def __init__(self, start: tuple[float, float, float], **params: Any) -> None:
+    def __init__(self, start: tuple[float, float, float], as_localization: bool = False,
+                 **params: Any) -> None:
         self.context = Context()
         rclpy.init(context=self.context)
-        overrides = {"map_dir": str(REPO / "maps" / "test_yard"), "pose_source": "ground_truth",
+        source = "localization" if as_localization else "ground_truth"
+        overrides = {"map_dir": str(REPO / "maps" / "test_yard"), "pose_source": source,
                      "heartbeat_timeout_s": 0.0, "scan_offset_x": 0.0, "use_sim_time": True,
                      **params}
         self.navigator = NavigatorNode(
             namespace=NS, context=self.context,
             parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
-        self.world = FakeWorld(self.context, *start)
+        self.world = FakeWorld(self.context, *start, as_localization=as_localization)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.navigator)
         self.executor.add_node(self.world)
@@ -240,6 +256,24 @@ def test_lost_heartbeat_stops_after_timeout(graph_factory: Any) -> None:
     stopped = next(t for t, v, _ in w.cmds if t > t_lost and v == 0.0)
     # the 1 s timeout counts from the last beat (0-0.2 s before), plus a 0.1 s control tick
     assert 0.75 <= stopped - t_lost <= 1.35
+
+
+def test_lost_localization_holds_the_goal_then_resumes_or_fails(graph_factory: Any) -> None:
+    g = graph_factory((3.0, 3.0, 0.0), as_localization=True, localization_lost_timeout_s=3.0)
+    w = g.world
+    fut = g.send(27.0, 3.0)
+    g.wait_moving(0.8)
+    w.health, t_lost = "LOST", w.t
+    wait_for(lambda: w.cmds[-1][0] > t_lost + 1.5, 30.0, "1.5 s of LOST")
+    # standing still from the first tick after the LOST report (0.2 s apart) on
+    assert all(v == 0.0 for t, v, _ in w.cmds if t > t_lost + 0.5)
+    assert not fut.done()  # the goal waits
+    w.health = "OK"
+    g.wait_moving(0.8)  # replanned from where it stood, and driving again
+    w.health, t_lost = "LOST", w.t
+    res = result_of(fut, 30.0)
+    assert res.code == _R.CODE_FAILED and res.reason.startswith("localization lost for 3")
+    assert 3.0 <= w.t - t_lost <= 4.5  # the 3 s timeout, a tick and the result's way back
 
 
 def test_bad_parameter_exits_2_with_one_line() -> None:

@@ -50,7 +50,7 @@ PARAMS: dict[str, tuple[Any, str]] = {
     "robot_ids": (["r1"], "robot namespaces when no scenario is given"),
     "start_poses": ([1.0, 1.0, 0.0], "x y yaw (m, m, rad) per robot, flattened; no scenario only"),
     "seed": (-1, "random seed; -1 = the scenario's seed (0 without a scenario)"),
-    "dt": (0.02, "physics step, s (0.001 to 0.05); /clock is published every step"),
+    "dt": (0.02, "physics step, s (0.001 to 0.05)"),
     "real_time_factor": (1.0, "sim s per wall s (0 = as fast as possible, up to 1000)"),
     "max_steps_per_tick": (20, "cap on steps per timer tick when catching up (1 to 1000)"),
     "start_time_s": (7200.0, "sim clock at start: s since the shift day's midnight (7200 = 02:00)"),
@@ -61,7 +61,24 @@ PARAMS: dict[str, tuple[Any, str]] = {
     "max_lag_s": (0.0, "hold the clock while a robot's cmd_vel or pose is older than this many "
                        "sim s (0 = never: a loaded machine then starves the robots' nodes)"),
     "ground_truth_period_s": (0.0, "sim s between ground_truth messages (0 = every step)"),
+    "clock_period_s": (0.0, "sim s between /clock messages (0 = every step); every node wakes "
+                            "for each, and ROS-time timers fire at most this often"),
+    "odom_period_s": (0.0, "sim s between odom messages (0 = every step)"),
+    "imu_period_s": (0.0, "sim s between imu messages (0 = every step)"),
 }
+
+
+class _Every:
+    """Due every ``period`` s of engine time (at every step when the period is under dt)."""
+
+    def __init__(self, period: float) -> None:
+        self.period, self._next = period, 0.0
+
+    def due(self, now: float) -> bool:
+        if now < self._next - 1e-9:
+            return False
+        self._next = now + self.period
+        return True
 
 
 def _fail(name: str, got: object, expected: str) -> ConfigError:
@@ -131,8 +148,10 @@ class SimNode(Node):
         self.max_lag = float(p["max_lag_s"])
         self._heard: dict[tuple[str, str], float] = {}
         self._held_since: dict[tuple[str, str], float] = {}
-        self._gt_period = max(float(p["ground_truth_period_s"]), float(p["dt"]))
-        self._next_gt = 0.0
+        self._every = {name: _Every(float(p[f"{name}_period_s"]))
+                       for name in ("clock", "odom", "imu", "ground_truth")}
+        self._every["battery"] = _Every(BATTERY_PERIOD_S)
+        self._every["people"] = _Every(PEOPLE_PERIOD_S)
         self._last_gnss_ns: dict[str, int] = {}
         for rid in self.engine.robot_ids:
             self._pubs[rid] = {
@@ -157,15 +176,10 @@ class SimNode(Node):
                                      self._on_heard(rid, "pose"), RELIABLE_QOS)
             self._last_gnss_ns[rid] = self.start_ns
         self._n_contacts = 0
-        self._next_battery = self._next_people = 0.0
         self._next_report = REPORT_PERIOD_S
         self._wall0, self._report_wall = -1.0, time.monotonic()
         self._ref_steps = self._report_steps = self._steps = 0
         self._publish(self.start_ns)  # t = start: ground truth, battery, link state, clock
-        if self.dt > 0.02 + 1e-12:
-            self.get_logger().warning(
-                f"/clock at {1 / self.dt:.0f} Hz of sim time: dt <= 0.02 gives 50 Hz"
-            )
         period = 1e-4 if self.rtf == 0 else max(self.dt / self.rtf, 0.002)
         self.create_timer(period, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
@@ -190,6 +204,9 @@ class SimNode(Node):
             raise _fail("real_time_factor", rtf, "0 (max) or a factor in (0, 1000]")
         if not 1 <= int(p["max_steps_per_tick"]) <= 1000:
             raise _fail("max_steps_per_tick", p["max_steps_per_tick"], "an integer in [1, 1000]")
+        for name in ("ground_truth_period_s", "clock_period_s", "odom_period_s", "imu_period_s"):
+            if not 0.0 <= float(p[name]) <= 10.0:
+                raise _fail(name, p[name], "a period in [0, 10] s (0 = every step)")
         for name in ("start_time_s", "duration_s"):
             if not 0.0 <= float(p[name]) < 1e8:
                 raise _fail(name, p[name], "a time >= 0 s")
@@ -255,8 +272,12 @@ class SimNode(Node):
         return store
 
     def _on_heard(self, rid: str, topic: str) -> Callable[[Any], None]:
-        def store(_msg: Any) -> None:
-            self._heard[(rid, topic)] = self.engine.now
+        def store(msg: Any) -> None:
+            # A pose is as recent as the sensor data it was computed from (its stamp), not as
+            # its arrival: a localization node working through a backlog lags by the backlog.
+            st = msg.header.stamp
+            stamp = (st.sec * 1_000_000_000 + st.nanosec - self.start_ns) * 1e-9
+            self._heard[(rid, topic)] = min(stamp, self.engine.now)
 
         return store
 
@@ -344,23 +365,19 @@ class SimNode(Node):
     def _publish(self, ns: int) -> None:
         e = self.engine
         stamp = rc.time_msg(ns)
-        self._emit(self._clock_pub, "/clock", ClockMsg(clock=stamp), ns)
-        battery_due = e.now >= self._next_battery - 1e-9
-        if battery_due:
-            self._next_battery = e.now + BATTERY_PERIOD_S
-        gt_due = e.now >= self._next_gt - 1e-9
-        if gt_due:
-            self._next_gt = e.now + self._gt_period
+        due = {name: every.due(e.now) for name, every in self._every.items()}
+        if due["clock"]:
+            self._emit(self._clock_pub, "/clock", ClockMsg(clock=stamp), ns)
         for rid in e.robot_ids:
             pubs, f, top, out = self._pubs[rid], e.sensors(rid), f"/{rid}/", self._msgs[rid]
             base = f"{rid}/base_link"
             if f.scan is not None:
                 msg: Any = rc.scan_to_msg(f.scan, stamp, f"{rid}/base_scan", out["scan"])
                 self._emit(pubs["scan"], top + "scan", msg, ns)
-            if f.odom is not None:
+            if f.odom is not None and due["odom"]:
                 msg = rc.odom_to_msg(f.odom, stamp, f"{rid}/odom", base, out["odom"])
                 self._emit(pubs["odom"], top + "odom", msg, ns)
-            if f.imu is not None:
+            if f.imu is not None and due["imu"]:
                 msg = rc.imu_to_msg(f.imu, stamp, f"{rid}/imu_link", self._gyro_std, out["imu"])
                 self._emit(pubs["imu"], top + "imu", msg, ns)
             no_fix = ns - self._last_gnss_ns[rid] >= self._gnss_period_ns and self._gnss_out(rid)
@@ -368,18 +385,17 @@ class SimNode(Node):
                 self._last_gnss_ns[rid] = ns
                 msg = rc.gnss_to_msg(f.gnss, self.georef, stamp, f"{rid}/gnss_link")
                 self._emit(pubs["gnss"], top + "gnss", msg, ns)
-            if battery_due:
+            if due["battery"]:
                 msg = rc.battery_to_msg(f.battery, stamp, base)
                 self._emit(pubs["battery"], top + "battery", msg, ns)
-            if gt_due:
+            if due["ground_truth"]:
                 msg = rc.truth_to_msg(f.truth, stamp, base, out["gt"])
                 self._emit(pubs["ground_truth"], top + "ground_truth", msg, ns)
             up = e.link_up(rid)
             if self._link.get(rid) != up:
                 self._link[rid] = up
                 self._emit(pubs["sim/link_up"], top + "sim/link_up", Bool(data=up), ns)
-        if e.now >= self._next_people - 1e-9:
-            self._next_people = e.now + PEOPLE_PERIOD_S
+        if due["people"]:
             _, xy, on = e.people()
             self._emit(self._people_pub, "/sim/people", rc.people_to_msg(xy, on, stamp), ns)
         for c in e.contacts[self._n_contacts :]:

@@ -21,6 +21,31 @@ class ZoneRules(Protocol):
         """True when (x, y) is inside the operating area and outside every keep-out zone."""
         ...
 
+    def speed_limits_xy(self, xy: FloatArray) -> FloatArray:
+        """(N,) speed limits (m/s) at the (N, 2) map points."""
+        ...
+
+    def allowed_xy(self, xy: FloatArray) -> npt.NDArray[np.bool_]:
+        """(N,) bool: ``is_allowed`` at each of the (N, 2) map points."""
+        ...
+
+
+class PointwiseZoneRules:
+    """Base for simple zone rules written point by point (test worlds, synthetic maps): the
+    array queries call the scalar ones."""
+
+    def speed_limit_at(self, x: float, y: float) -> float:
+        raise NotImplementedError
+
+    def is_allowed(self, x: float, y: float) -> bool:
+        raise NotImplementedError
+
+    def speed_limits_xy(self, xy: FloatArray) -> FloatArray:
+        return np.array([self.speed_limit_at(float(x), float(y)) for x, y in xy], dtype=float)
+
+    def allowed_xy(self, xy: FloatArray) -> npt.NDArray[np.bool_]:
+        return np.array([self.is_allowed(float(x), float(y)) for x, y in xy], dtype=bool)
+
 
 def densify(points: FloatArray, step: float) -> FloatArray:
     """Resample an (N, 2) polyline (m) so consecutive points are at most ``step`` metres apart."""
@@ -35,12 +60,13 @@ def densify(points: FloatArray, step: float) -> FloatArray:
 
 def first_disallowed(zones: ZoneRules, points: FloatArray, step: float = 0.1) -> int:
     """Index into ``densify(points, step)`` of the first point not allowed, or -1 if all are."""
-    for i, (x, y) in enumerate(densify(points, step)):
-        if not zones.is_allowed(float(x), float(y)):
-            return i
-    return -1
+    dense = densify(np.asarray(points, dtype=np.float64).reshape(-1, 2), step)
+    if len(dense) == 0:
+        return -1
+    bad = np.flatnonzero(~zones.allowed_xy(dense))
+    return int(bad[0]) if len(bad) else -1
 
 
 def speed_limits_along(zones: ZoneRules, points: FloatArray) -> FloatArray:
     """(N,) float64 zone speed limits (m/s) at each of the (N, 2) points."""
-    return np.array([zones.speed_limit_at(float(x), float(y)) for x, y in points])
+    return zones.speed_limits_xy(np.asarray(points, dtype=np.float64).reshape(-1, 2))

@@ -57,6 +57,8 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "health_lost_spread": (0.0, 1000.0, False, True),
     "health_lost_spread_exit": (0.0, 1000.0, False, True),
     "health_collapse_ratio": (0.0, 1.0, True, True),
+    "health_collapse_scans": (1, 100, True, True),
+    "health_collapse_severe_ratio": (0.0, 1.0, True, True),
     "health_enter_dwell": (0.0, 3600.0, True, True),
     "health_exit_dwell": (0.0, 3600.0, True, True),
 }
@@ -78,9 +80,11 @@ class LocalizationParams:
     *enter* threshold is crossed for ``health_enter_dwell`` s and left when the stricter
     *exit* threshold holds for ``health_exit_dwell`` s. Scores are mean per-beam hit
     likelihoods in [0, 1]; spreads are the 1-sigma position radius (m) of the particle cloud.
-    LOST is also entered at once when a scan's likelihood falls below ``health_collapse_ratio``
-    times its long-term average (augmented MCL's w_slow; kidnapping gives < 0.06, normal
-    driving > 0.6 on suwon_dawn) or the cloud keeps disagreeing with GNSS.
+    LOST is also entered at once when a weighted scan's likelihood falls below
+    ``health_collapse_severe_ratio`` times its long-term average (augmented MCL's w_slow;
+    kidnapping gives < 0.06), or below ``health_collapse_ratio`` in ``health_collapse_scans``
+    weighted scans in a row (a passing crowd or another robot can pull one scan under 0.2), or
+    when the cloud keeps disagreeing with GNSS.
     """
 
     alpha1: float = 0.05
@@ -127,6 +131,8 @@ class LocalizationParams:
     health_lost_spread: float = 3.0
     health_lost_spread_exit: float = 1.0
     health_collapse_ratio: float = 0.2
+    health_collapse_scans: int = 3
+    health_collapse_severe_ratio: float = 0.06
     health_enter_dwell: float = 1.0
     health_exit_dwell: float = 2.0
 

@@ -103,6 +103,7 @@ class ParticleFilter:
         self._gnss_bad = 0
         self._gnss_fault = False
         self._w_ratio = 1.0  # last scan's likelihood relative to the long-term average
+        self._collapsed = 0  # weighted scans in a row with a collapsed likelihood
         # Resampling (and any re-seeding) is deferred to the next weighted scan, so that freshly
         # injected particles are weighted before they enter an estimate.
         self._resample_due = False
@@ -122,6 +123,17 @@ class ParticleFilter:
         view = self._weights.view()
         view.flags.writeable = False
         return view
+
+    @property
+    def likelihood_ratio(self) -> float:
+        """The last weighted scan's likelihood over its long-term average (1 when typical;
+        below ``health_collapse_ratio`` health goes LOST at once)."""
+        return self._w_ratio
+
+    @property
+    def gnss_disagrees(self) -> bool:
+        """True while the cloud disagrees with the recent GNSS fixes (a re-seed is under way)."""
+        return self._gnss_fault
 
     @property
     def initialized(self) -> bool:
@@ -186,6 +198,7 @@ class ParticleFilter:
         self._gnss_bad = 0
         self._gnss_fault = False
         self._w_ratio = 1.0  # last scan's likelihood relative to the long-term average
+        self._collapsed = 0  # weighted scans in a row with a collapsed likelihood
         # Resampling (and any re-seeding) is deferred to the next weighted scan, so that freshly
         # injected particles are weighted before they enter an estimate.
         self._resample_due = False
@@ -269,6 +282,12 @@ class ParticleFilter:
             old = self._weights[: self._n_old]
             w_avg = float(old @ rel[: self._n_old]) / max(float(old.sum()), 1e-300)
             self._w_ratio = w_avg / self._w_slow if self._w_slow > 0.0 else 1.0
+            if self._w_ratio < p.health_collapse_severe_ratio:
+                self._collapsed = max(self._collapsed + 1, p.health_collapse_scans)
+            elif self._w_ratio < p.health_collapse_ratio:
+                self._collapsed += 1
+            else:
+                self._collapsed = 0
             if self._w_slow <= 0.0:
                 self._w_slow = self._w_fast = w_avg
             else:
@@ -442,7 +461,7 @@ class ParticleFilter:
     def _update_health(self, now: float) -> None:
         _, cov = self._moments()
         fault = self._gnss_fault and self._recent_fix(now) is not None
-        if self._w_ratio < self.params.health_collapse_ratio:
+        if self._collapsed >= self.params.health_collapse_scans:
             fault = True  # the scan likelihood collapsed: the cloud is not where the robot is
         self._health.update(self._spread(cov), self._score, now, fault)
 

@@ -39,6 +39,11 @@ class DistrictMap:
     _tree: shapely.STRtree
     _node_ids: npt.NDArray[np.int64]
     _node_xy: npt.NDArray[np.float64]
+    # Prepared unions and speed zones for the vectorized point queries (control loops ask for
+    # hundreds of points a tick; one shapely call per zone kind instead of one per point).
+    _operating: object
+    _keep_out: object
+    _speed_zones: tuple[tuple[object, float], ...]
 
     @staticmethod
     def build(
@@ -53,6 +58,17 @@ class DistrictMap:
         """Assemble a district map and its spatial indexes (no validation)."""
         ids = np.array(sorted(graph.nodes), dtype=np.int64)
         xy = np.array([[graph.nodes[i].x, graph.nodes[i].y] for i in ids], dtype=np.float64)
+
+        def union(kind: str) -> object:
+            geom = shapely.union_all([z.polygon for z in zones if z.kind == kind])
+            shapely.prepare(geom)
+            return geom
+
+        speed: list[tuple[object, float]] = []
+        for z in zones:
+            if z.speed_limit is not None:
+                shapely.prepare(z.polygon)
+                speed.append((z.polygon, float(z.speed_limit)))
         return DistrictMap(
             name,
             grid,
@@ -64,6 +80,9 @@ class DistrictMap:
             shapely.STRtree([z.polygon for z in zones]),
             ids,
             xy.reshape(-1, 2),
+            union("operating_area"),
+            union("keep_out"),
+            tuple(speed),
         )
 
     def zones_at(self, x: float, y: float) -> tuple[Zone, ...]:
@@ -77,13 +96,28 @@ class DistrictMap:
 
     def speed_limit_at(self, x: float, y: float) -> float:
         """Lowest speed_limit (m/s) over the zones covering (x, y); the sidewalk default else."""
-        limits = [z.speed_limit for z in self.zones_at(x, y) if z.speed_limit is not None]
-        return min(limits, default=DEFAULT_SIDEWALK_SPEED)
+        return float(self.speed_limits_xy(np.array([[x, y]], dtype=np.float64))[0])
 
     def is_allowed(self, x: float, y: float) -> bool:
         """True inside an operating area and outside every keep-out zone."""
-        kinds = {z.kind for z in self.zones_at(x, y)}
-        return "operating_area" in kinds and "keep_out" not in kinds
+        return bool(self.allowed_xy(np.array([[x, y]], dtype=np.float64))[0])
+
+    def speed_limits_xy(self, xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """(N,) speed limits (m/s) at the (N, 2) map points: as ``speed_limit_at`` for each."""
+        x, y = xy[:, 0], xy[:, 1]
+        out = np.full(len(xy), np.inf)
+        for poly, limit in self._speed_zones:
+            out = np.where(shapely.intersects_xy(poly, x, y), np.minimum(out, limit), out)
+        return np.where(np.isinf(out), DEFAULT_SIDEWALK_SPEED, out)
+
+    def allowed_xy(self, xy: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """(N,) bool: each of the (N, 2) map points inside the operating area and outside every
+        keep-out zone (boundaries count as inside, as in ``zones_at``)."""
+        x, y = xy[:, 0], xy[:, 1]
+        inside = np.asarray(shapely.intersects_xy(self._operating, x, y), dtype=bool)
+        keep_out = np.asarray(shapely.intersects_xy(self._keep_out, x, y), dtype=bool)
+        ok: npt.NDArray[np.bool_] = inside & ~keep_out
+        return ok
 
     def nearest_node(self, x: float, y: float) -> RouteNode:
         """The route node closest to (x, y) (Euclidean, metres)."""

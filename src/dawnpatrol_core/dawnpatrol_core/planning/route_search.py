@@ -144,9 +144,7 @@ class RoutePlanner:
             if zones is not None:
                 mids = 0.5 * (pts[1:] + pts[:-1])
                 probe = np.vstack((pts, mids))
-                speed = min(
-                    [speed] + [zones.speed_limit_at(float(x), float(y)) for x, y in probe]
-                )
+                speed = min(speed, float(np.min(zones.speed_limits_xy(probe))))
             if speed <= 0.0 or e.length < 0.0:
                 raise PlanningError(
                     f"route graph: edge {eid}: field 'speed_limit': got {speed!r}, expected > 0"

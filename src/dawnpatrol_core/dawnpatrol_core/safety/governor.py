@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from dawnpatrol_core.control.zone_rules import ZoneRules
 from dawnpatrol_core.errors import ConfigError
 from dawnpatrol_core.geometry import Pose2D
@@ -157,21 +159,21 @@ class SpeedGovernor:
         reach = speed * dt + speed * speed / (2.0 * a) + cfg.keepout_margin + 0.3
         n = max(2, int(math.ceil(reach / 0.2)) + 1)
         spacing = reach / (n - 1)
-        c, s = math.cos(pose.theta), math.sin(pose.theta)
+        d = reach * np.arange(1, n) / (n - 1)
+        xy = np.column_stack((pose.x + math.cos(pose.theta) * d, pose.y + math.sin(pose.theta) * d))
         here_ok = self.zones.is_allowed(pose.x, pose.y)
+        allowed = self.zones.allowed_xy(xy)
+        limits = self.zones.speed_limits_xy(xy)
         best, why = math.inf, ""
-        for i in range(1, n):
-            d = reach * i / (n - 1)
-            x, y = pose.x + c * d, pose.y + s * d
-            if here_ok and not self.zones.is_allowed(x, y):
-                room = max(0.0, d - spacing - cfg.keepout_margin - speed * dt)
+        for i in range(n - 1):
+            if here_ok and not allowed[i]:
+                room = max(0.0, d[i] - spacing - cfg.keepout_margin - speed * dt)
                 lim = math.sqrt(2.0 * cfg.stop_decel * room)
                 if lim < best:
-                    best, why = lim, f"keep-out ahead at {d:.1f} m"
+                    best, why = lim, f"keep-out ahead at {d[i]:.1f} m"
                 break
             # The zone may begin anywhere after the previous sample: assume the worst.
-            lim = math.sqrt(self.zones.speed_limit_at(x, y) ** 2
-                            + 2.0 * a * max(0.0, d - spacing - speed * dt))
+            lim = math.sqrt(limits[i] ** 2 + 2.0 * a * max(0.0, d[i] - spacing - speed * dt))
             if lim < best:
-                best, why = lim, f"zone limit ahead {self.zones.speed_limit_at(x, y):.2f} m/s"
+                best, why = lim, f"zone limit ahead {limits[i]:.2f} m/s"
         return best, why
