@@ -66,3 +66,18 @@ def yaw_to_quaternion(yaw: float) -> tuple[float, float, float, float]:
 def quaternion_to_yaw(x: float, y: float, z: float, w: float) -> float:
     """Yaw (rad) of a quaternion, ignoring roll and pitch."""
     return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def drive_arc(pose: Pose2D, v: float, w: float, dt: float) -> Pose2D:
+    """Where a unicycle at ``pose`` ends after driving (v m/s, w rad/s) for ``dt`` s (exact arc).
+
+    Used to bring a pose computed from older sensor data up to the present (latency
+    compensation) with the velocity commanded since.
+    """
+    if abs(w) < 1e-9:
+        return Pose2D(pose.x + v * dt * math.cos(pose.theta),
+                      pose.y + v * dt * math.sin(pose.theta), pose.theta)
+    th = pose.theta + w * dt
+    r = v / w
+    return Pose2D(pose.x + r * (math.sin(th) - math.sin(pose.theta)),
+                  pose.y - r * (math.cos(th) - math.cos(pose.theta)), wrap_angle(th))

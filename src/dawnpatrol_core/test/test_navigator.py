@@ -171,3 +171,27 @@ def test_eta_and_distance_left() -> None:
     cmd = nav.step(0.0, Pose2D(0.0, 5.0))
     assert cmd.distance_left == pytest.approx(30.0)
     assert cmd.eta == pytest.approx(20.0)
+
+
+def test_nose_against_a_wall_backs_out_before_turning_round() -> None:
+    # Parked facing a wall 5 cm beyond its nose (as at a door) with the goal behind it: a turn
+    # on the spot would sweep the footprint's corners (0.58 m from the centre) into the wall.
+    wall = [(10.9, y, 0.35) for y in np.arange(3.0, 7.01, 0.25)]
+    nav = NavigatorCore(RoutePlanner(line_graph()))
+    start, goal = Pose2D(10.0, 5.0, 0.0), Pose2D(2.0, 5.0, math.pi)
+    assert nav.set_goal(0.0, start, goal).accepted
+    pose, t, backed = start, 0.0, False
+    while t < 60.0:
+        cmd = nav.step(t, pose, scan_of(pose, wall))
+        if cmd.status == "succeeded":
+            break
+        clearance = min(math.hypot(pose.x - cx, pose.y - cy) - r for cx, cy, r in wall)
+        if cmd.w != 0.0 and cmd.v == 0.0:
+            assert clearance > math.hypot(0.5, 0.3), (t, pose)  # room to turn
+        backed |= cmd.v < 0.0 and cmd.reason == "backing out to turn"
+        th = wrap_angle(pose.theta + cmd.w * 0.1)
+        pose = Pose2D(pose.x + cmd.v * math.cos(th) * 0.1, pose.y + cmd.v * math.sin(th) * 0.1,
+                      th)
+        t += 0.1
+    assert backed and cmd.status == "succeeded", nav.events
+    assert pose.distance_to(goal) <= 0.25

@@ -82,3 +82,14 @@ def test_invalid_ranges_are_ignored() -> None:
     ranges = np.array([np.nan, 0.01, 50.0])
     res = assess_scan(ranges, angles, 1.0, 0.0, CFG)
     assert len(res.points) == 0 and not res.stop
+
+
+def test_reversing_away_from_what_the_nose_touches_is_clear() -> None:
+    wall = [(0.52, y) for y in np.arange(-0.5, 0.51, 0.1)]  # 2 cm beyond the 0.5 m nose
+    r, a = scan_with(wall)
+    assert assess_scan(r, a, 0.3, 0.0, CFG).stop         # forward: into the wall
+    assert not assess_scan(r, a, -0.2, 0.0, CFG).stop    # backward: away from it
+    r, a = scan_with([(-0.8, 0.0)])                      # 0.3 m behind the 0.5 m tail
+    assert assess_scan(r, a, -0.2, 0.0, CFG).stop
+    r, a = scan_with([(0.2, 0.4)])                       # alongside the front half, 0.1 m off
+    assert assess_scan(r, a, 0.3, 0.0, CFG).stop and not assess_scan(r, a, -0.3, 0.0, CFG).stop

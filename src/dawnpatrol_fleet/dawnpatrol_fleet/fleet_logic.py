@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from dawnpatrol_core.delivery.orders import Order
+from dawnpatrol_core.delivery.orders import Order, load_orders
 from dawnpatrol_core.errors import ConfigError, PatrolError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.district import DistrictMap
@@ -27,7 +28,15 @@ from dawnpatrol_core.patrol.plan import (
     hotspots_from_district,
 )
 from dawnpatrol_core.patrol.scheduler import PatrolScheduler, PatrolTask
-from dawnpatrol_core.planning.dispatch import DispatchPlan
+from dawnpatrol_core.planning.dispatch import (
+    DispatchPlan,
+    DispatchSettings,
+    Robot,
+    RobotState,
+    TravelFn,
+    plan_dispatch,
+    replan,
+)
 from dawnpatrol_core.planning.travel import travel_time_matrix
 
 FloatArray = npt.NDArray[np.float64]
@@ -107,6 +116,27 @@ def make_travel(dm: DistrictMap) -> Callable[[FloatArray, float], tuple[FloatArr
 
 
 # -- orders and plans ----------------------------------------------------------------------------
+def load_batch(path: str | Path, dm: DistrictMap, now: float, service_time_s: float,
+               compartments: int) -> list[Order]:
+    """A batch of orders from a file, validated all-or-nothing against the map's address book
+    (orders by lat/lon are placed with the map's georeference); ``now`` in shift-day seconds.
+    Raises OrderError listing every problem."""
+    addresses = {k: a.pose for k, a in dm.addresses.items()}
+    locate = dm.from_wgs84 if dm.georef is not None else None
+    return load_orders(path, addresses, now, service_time_s, compartments, locate)
+
+
+def plan_batch(orders: Sequence[Order], robots: Sequence[Robot], depot: Pose2D,
+               travel: TravelFn, settings: DispatchSettings, now: float) -> DispatchPlan:
+    """Plan a batch at shift-day time ``now`` (s): before the shift starts, every robot leaves
+    the depot at its shift start; mid-shift, every robot loads at the depot from ``now`` on."""
+    xy = (depot.x, depot.y)
+    if all(now <= r.shift_start for r in robots):
+        return plan_dispatch(orders, robots, xy, travel, settings)
+    states = [RobotState(r, depot.x, depot.y, now) for r in robots]
+    return replan(states, orders, xy, travel, settings, now)
+
+
 def order_to_dict(o: Order) -> dict[str, Any]:
     """The stored form of an order (JSON-ready)."""
     return {

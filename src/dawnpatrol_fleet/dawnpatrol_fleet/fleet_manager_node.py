@@ -25,21 +25,14 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionClient
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
-from rclpy.node import Node
 from rclpy.task import Future
 from std_msgs.msg import Header, Int32MultiArray
 
 from dawnpatrol_core.anomaly.events import Severity, event_from_dict
-from dawnpatrol_core.delivery.orders import Order, load_orders
+from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.errors import AnomalyError, ConfigError, DawnPatrolError, OrderError
 from dawnpatrol_core.maps.district import load_district_map
-from dawnpatrol_core.planning.dispatch import (
-    DispatchSettings,
-    Robot,
-    RobotState,
-    plan_dispatch,
-    replan,
-)
+from dawnpatrol_core.planning.dispatch import DispatchSettings, Robot
 from dawnpatrol_core.store.inbox import Inbox, InboxRecord, InboxResult
 from dawnpatrol_fleet import fleet_logic as fl
 from dawnpatrol_fleet.report import write_reports
@@ -62,6 +55,7 @@ from dawnpatrol_interfaces.srv import (
     SetEStop,
     SetPatrol,
 )
+from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.msgconv import (
     ALERT_QOS,
     LATCHED_QOS,
@@ -99,7 +93,7 @@ PARAMS: dict[str, tuple[Any, str]] = {
 }
 
 
-class FleetManagerNode(Node):
+class FleetManagerNode(DawnPatrolNode):
     def __init__(self) -> None:
         super().__init__("fleet_manager")
         for name, (default, desc) in PARAMS.items():
@@ -400,13 +394,8 @@ class FleetManagerNode(Node):
     def _plan(self, orders: list[Order], robot_ids: list[str]) -> dict[str, Any]:
         settings = DispatchSettings(service_time_s=self.service_time,
                                     time_limit_s=self.time_limit)
-        now = self._shift_now()
-        dx, dy = self.depot.x, self.depot.y
-        if now <= self.shift_start:
-            plan = plan_dispatch(orders, self._robots(robot_ids), (dx, dy), self.travel, settings)
-        else:  # mid-shift: robots load at the depot from now on
-            states = [RobotState(r, dx, dy, now) for r in self._robots(robot_ids)]
-            plan = replan(states, orders, (dx, dy), self.travel, settings, now)
+        plan = fl.plan_batch(orders, self._robots(robot_ids), self.depot, self.travel, settings,
+                             self._shift_now())
         return fl.plan_to_json(plan, {o.id: o for o in orders}, self.map_dir)
 
     def _apply_plan(self, plan: dict[str, Any], orders: dict[str, Order], why: str) -> None:
@@ -552,10 +541,8 @@ class FleetManagerNode(Node):
             path = Path(d) / f"orders.{fmt}"
             path.write_text(req.orders_text, encoding="utf-8")
             self._tmp_path = str(path)
-            addresses = {k: a.pose for k, a in self.dm.addresses.items()}
-            locate = self.dm.from_wgs84 if self.dm.georef is not None else None
-            orders = load_orders(path, addresses, self._shift_now(), self.service_time,
-                                 self.compartments, locate)
+            orders = fl.load_batch(path, self.dm, self._shift_now(), self.service_time,
+                                   self.compartments)
         known = self.store.known_order_ids()
         dup = sorted(o.id for o in orders if o.id in known)
         if dup:

@@ -16,7 +16,6 @@ from geometry_msgs.msg import PoseWithCovarianceStamped, Twist
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterUninitializedException
-from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import BatteryState, Imu, LaserScan
 from std_msgs.msg import Header, Int32MultiArray
@@ -38,6 +37,7 @@ from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.store.outbox import Backoff, Outbox
 from dawnpatrol_interfaces.msg import RobotStatus
 from dawnpatrol_robot.alert_sender import AlertSender
+from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.msgconv import (
     LATCHED_QOS,
     RELIABLE_QOS,
@@ -83,7 +83,7 @@ def _finite(*v: float) -> bool:
     return all(math.isfinite(x) for x in v)
 
 
-class AnomalyMonitorNode(Node):
+class AnomalyMonitorNode(DawnPatrolNode):
     def __init__(self) -> None:
         super().__init__("anomaly_monitor")
         p = {}

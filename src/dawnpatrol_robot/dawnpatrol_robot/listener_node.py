@@ -6,13 +6,13 @@ import json
 import os
 
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.node import Node
 
 from dawnpatrol_interfaces.msg import Greeting
+from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.node_main import run_node
 
 
-class ListenerNode(Node):
+class ListenerNode(DawnPatrolNode):
     def __init__(self) -> None:
         super().__init__("listener")
         self.declare_parameter(

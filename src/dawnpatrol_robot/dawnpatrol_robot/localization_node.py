@@ -16,7 +16,6 @@ from geometry_msgs.msg import PoseWithCovarianceStamped, TransformStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException
-from rclpy.node import Node
 from sensor_msgs.msg import LaserScan, NavSatFix, NavSatStatus
 
 from dawnpatrol_core.errors import ConfigError, SensorError
@@ -26,6 +25,7 @@ from dawnpatrol_core.localization.params import _RANGES, LocalizationParams
 from dawnpatrol_core.localization.particle_filter import LocalizationEstimate, ParticleFilter
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 from dawnpatrol_robot import msgconv as mc
+from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from dawnpatrol_robot.node_main import run_node
 
@@ -71,7 +71,7 @@ def _descriptor(text: str, rng: tuple[float, float] | None, integer: bool) -> Pa
     return d
 
 
-class LocalizationNode(Node):
+class LocalizationNode(DawnPatrolNode):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("localization", **kwargs)
         p = self._declare_all()

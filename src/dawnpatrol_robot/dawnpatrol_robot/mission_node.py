@@ -14,7 +14,6 @@ from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from sensor_msgs.msg import BatteryState
@@ -26,6 +25,7 @@ from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
 from dawnpatrol_interfaces.srv import SubmitPin
+from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.mission_state import MissionStateFile
 from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, msg_to_pose2d, pose2d_to_msg
 from dawnpatrol_robot.navigator_client import Navigator, TaskResult
@@ -66,7 +66,7 @@ def task_from_msg(t: MissionTask) -> core.TaskSpec:
                           t.stop.handover_method or "pin")
 
 
-class MissionNode(Node):
+class MissionNode(DawnPatrolNode):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("mission", **kwargs)
         for name, (default, text) in _PARAMS.items():

@@ -30,7 +30,7 @@ from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
 from dawnpatrol_core.control.obstacles import ObstacleConfig
 from dawnpatrol_core.control.path_follower import FollowerConfig
 from dawnpatrol_core.errors import ConfigError, SafetyError
-from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.geometry import Pose2D, drive_arc
 from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.planning.grid_planner import GridPlanner, GridPlannerConfig
 from dawnpatrol_core.planning.route_search import RoutePlanner, RouteSearchConfig
@@ -41,6 +41,7 @@ from dawnpatrol_core.safety.operating_hours import OperatingHours
 from dawnpatrol_core.safety.watchdog import HeartbeatWatchdog
 from dawnpatrol_interfaces.action import Navigate
 from dawnpatrol_interfaces.srv import SetEStop
+from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.msgconv import (
     LATCHED_QOS,
     RELIABLE_QOS,
@@ -48,6 +49,7 @@ from dawnpatrol_robot.msgconv import (
     msg_to_pose2d,
     pose2d_to_msg,
     scan_arrays,
+    time_to_seconds,
 )
 from dawnpatrol_robot.node_main import run_node
 
@@ -129,7 +131,7 @@ def read_params(node: Node) -> dict[str, Any]:
     return p
 
 
-class NavigatorNode(Node):
+class NavigatorNode(DawnPatrolNode):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("navigator", **kwargs)
         p = read_params(self)
@@ -174,6 +176,8 @@ class NavigatorNode(Node):
         self._goal: _Goal | None = None
         self._pose: Pose2D | None = None
         self._pose_t = -math.inf
+        self._pose_stamp = -math.inf
+        self._cmd = (0.0, 0.0)  # last (v, w) sent, for latency compensation
         self._scan: tuple[Any, Any] | None = None
         self._scan_t = -math.inf
         self._closed: dict[str, set[int]] = {}
@@ -212,6 +216,7 @@ class NavigatorNode(Node):
     def _on_pose(self, msg: Any) -> None:
         self._pose = msg_to_pose2d(msg.pose.pose)
         self._pose_t = self._now()
+        self._pose_stamp = time_to_seconds(msg.header.stamp)
 
     def _on_scan(self, msg: LaserScan) -> None:
         r, a = scan_arrays(msg)
@@ -330,8 +335,12 @@ class NavigatorNode(Node):
                 if g is not None:
                     self._end_goal(_R.CODE_FAILED, "pose lost", now)
                 return
-            pose = self._pose
-            assert pose is not None
+            assert self._pose is not None
+            # The pose describes the moment of its sensor data; bring it to now with what was
+            # commanded since (localization lags by its processing time).
+            age = now - self._pose_stamp
+            pose = (drive_arc(self._pose, *self._cmd, age) if 0.0 < age <= self._pose_timeout
+                    else self._pose)
             if not self._gate_open(now, pose, g):
                 return
             scan = self._scan if now - self._scan_t < 0.5 else None
@@ -339,6 +348,7 @@ class NavigatorNode(Node):
             if stop:
                 self._stop_now()
             else:
+                self._cmd = (float(cmd.v), float(cmd.w))
                 self._cmd_pub.publish(Twist(linear=_vec(cmd.v), angular=_vec(0.0, cmd.w)))
             self._log_events()
             self._publish_plan()
@@ -388,6 +398,7 @@ class NavigatorNode(Node):
 
     # -- outputs ---------------------------------------------------------------------------
     def _stop_now(self) -> None:
+        self._cmd = (0.0, 0.0)
         self._cmd_pub.publish(Twist())
         self.governor.reset()
 

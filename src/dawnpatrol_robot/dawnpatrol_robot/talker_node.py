@@ -8,12 +8,12 @@ import sys
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
 
 from dawnpatrol_interfaces.msg import Greeting
+from dawnpatrol_robot.lean_node import DawnPatrolNode
 
 
-class TalkerNode(Node):
+class TalkerNode(DawnPatrolNode):
     def __init__(self) -> None:
         super().__init__("talker")
         self.declare_parameter("robot_id", "r0", ParameterDescriptor(description="robot id sent"))

@@ -16,7 +16,6 @@ import rclpy
 from geometry_msgs.msg import PoseWithCovarianceStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
 
 from dawnpatrol_core.delivery.mission import expected_pin
 from dawnpatrol_core.errors import DawnPatrolError
@@ -29,6 +28,7 @@ from dawnpatrol_interfaces.srv import (
     SetPatrol,
     SubmitPin,
 )
+from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.msgconv import ALERT_QOS, RELIABLE_QOS, pose2d_to_msg
 from dawnpatrol_sim.scenario import load_scenario
 from dawnpatrol_sim.shift_progress import ShiftProgress, clock
@@ -36,7 +36,7 @@ from dawnpatrol_sim.shift_progress import ShiftProgress, clock
 OPERATOR = "scenario-operator"
 
 
-class ScenarioRunnerNode(Node):
+class ScenarioRunnerNode(DawnPatrolNode):
     def __init__(self) -> None:
         super().__init__("scenario_runner")
         d = ParameterDescriptor

@@ -20,7 +20,6 @@ from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
 from rosgraph_msgs.msg import Clock as ClockMsg
@@ -31,6 +30,7 @@ from dawnpatrol_core.errors import ConfigError, DawnPatrolError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.georef import GeoReference, load_georef
 from dawnpatrol_core.world import load_robot_model, load_spherical_coordinates, load_world
+from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.msgconv import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from dawnpatrol_sim import ros_convert as rc
 from dawnpatrol_sim.engine import SimEngine
@@ -112,7 +112,7 @@ def _typed(name: str, value: Any) -> Any:
         ) from None
 
 
-class SimNode(Node):
+class SimNode(DawnPatrolNode):
     """Publishes /clock, /<rid>/{scan,odom,imu,gnss,battery,ground_truth,sim/link_up},
     /sim/people and /sim/contacts; subscribes /<rid>/cmd_vel."""
 
@@ -180,7 +180,9 @@ class SimNode(Node):
         self._wall0, self._report_wall = -1.0, time.monotonic()
         self._ref_steps = self._report_steps = self._steps = 0
         self._publish(self.start_ns)  # t = start: ground truth, battery, link state, clock
-        period = 1e-4 if self.rtf == 0 else max(self.dt / self.rtf, 0.002)
+        # At most 500 ticks a second: each runs the steps due (up to max_steps_per_tick), and a
+        # held clock (lockstep) is looked at again on the next tick, not in a busy loop.
+        period = 0.002 if self.rtf == 0 else max(self.dt / self.rtf, 0.002)
         self.create_timer(period, self._tick, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(
             f"sim: {len(self.engine.robot_ids)} robot(s) {', '.join(self.engine.robot_ids)} in "

@@ -184,6 +184,15 @@ class NavigatorCore:
             ahead = f.lookahead_path(pose, self.config.lookahead_check)
             if first_disallowed(self.zones, ahead, 0.1) >= 0:
                 v, reason = 0.0, "keep-out or operating-area edge ahead"
+        # Nose in (at a door, against a wall) with the path behind: turning on the spot would
+        # sweep the corners into it, so back out until the turn is clear.
+        if scan is not None and v == 0.0 and w != 0.0:
+            turn = assess_scan(scan[0], scan[1], 0.0, w, self.config.obstacles)
+            back = assess_scan(scan[0], scan[1], -self.config.backup_speed, 0.0,
+                               self.config.obstacles)
+            if turn.stop and not back.stop:
+                return self._out(now, pose, -self.config.backup_speed, 0.0,
+                                 "backing out to turn")
         # People first: stop and wait while anything is in the stop zone.
         if scan is not None:
             # Judge at the speed we could actually reach next, not the follower's wish.

@@ -117,7 +117,9 @@ def assess_scan(
     v_dir = v if abs(v) > 1e-3 else 1e-3
     along, lat = corridor_coordinates(pts, v_dir, w)
     ahead = along - half_l
-    behind_ok = ahead >= -cfg.length  # ignore returns behind the rear edge
+    # Only what lies ahead of the robot's centre in the direction of travel can be driven
+    # into: reversing away from a wall the nose touches is not blocked by that wall.
+    behind_ok = along > 0.0
     in_lane = (lat <= half_w + cfg.side_margin) & behind_ok
     in_slow_lane = (lat <= half_w + cfg.slow_side_margin) & behind_ok
     gap = float(np.min(np.maximum(ahead[in_lane], 0.0))) if in_lane.any() else math.inf

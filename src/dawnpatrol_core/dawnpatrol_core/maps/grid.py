@@ -6,7 +6,7 @@ Cell values follow ``nav_msgs/OccupancyGrid``: 0 free, 100 occupied, -1 unknown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,10 @@ class OccupancyGrid:
     resolution: float
     origin_x: float
     origin_y: float
+    # Masks computed on first use and kept (a district grid has ~25 M cells: one mask takes
+    # tens of ms, and localization asks on every injection). ``data`` is not to be modified.
+    _masks: dict[str, npt.NDArray[np.bool_]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def height(self) -> int:
@@ -40,13 +44,21 @@ class OccupancyGrid:
 
     @property
     def occupied(self) -> npt.NDArray[np.bool_]:
-        """(H, W) bool: cells that are occupied (unknown counts as not occupied)."""
-        return np.asarray(self.data >= 50)
+        """(H, W) bool: cells that are occupied (unknown counts as not occupied). Read-only."""
+        mask = self._masks.get("occupied")
+        if mask is None:
+            mask = self._masks["occupied"] = np.asarray(self.data >= 50)
+            mask.flags.writeable = False
+        return mask
 
     @property
     def free(self) -> npt.NDArray[np.bool_]:
-        """(H, W) bool: cells known to be free."""
-        return np.asarray((self.data >= 0) & (self.data < 50))
+        """(H, W) bool: cells known to be free. Read-only."""
+        mask = self._masks.get("free")
+        if mask is None:
+            mask = self._masks["free"] = np.asarray((self.data >= 0) & (self.data < 50))
+            mask.flags.writeable = False
+        return mask
 
     def world_to_cell(
         self, x: npt.ArrayLike, y: npt.ArrayLike
