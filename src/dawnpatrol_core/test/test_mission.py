@@ -31,7 +31,8 @@ from dawnpatrol_core.errors import ConfigError, MissionError
 
 RULES = HandoverRules(absent_after_s=60.0, pin_timeout_s=30.0, max_pin_attempts=2)
 PARAMS = {"robot_id": "", "navigator": "dawnpatrol", "pin_secret": "s", "absent_after_s": 5.0,
-          "pin_timeout_s": 4.0, "max_pin_attempts": 3, "state_dir": "", "status_rate_hz": 1.0}
+          "pin_timeout_s": 4.0, "max_pin_attempts": 3, "state_dir": "", "status_rate_hz": 1.0,
+          "feedback_period_s": 1.0}
 
 
 def test_expected_pin_is_last_four_decimal_digits_of_sha256() -> None:

@@ -30,6 +30,7 @@ from dawnpatrol_robot.mission_state import MissionStateFile
 from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, msg_to_pose2d, pose2d_to_msg
 from dawnpatrol_robot.navigator_client import Navigator, TaskResult
 from dawnpatrol_robot.node_main import run_node
+from dawnpatrol_robot.throttle import Throttle
 
 EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 _LOC = {"OK": RobotStatus.LOC_OK, "DEGRADED": RobotStatus.LOC_DEGRADED,
@@ -43,6 +44,8 @@ _PARAMS: dict[str, tuple[Any, str]] = {
     "max_pin_attempts": (3, "wrong PINs allowed before the parcel is kept (>= 1)"),
     "state_dir": ("", "persisted mission state dir; '' = ~/.local/state/dawnpatrol/<robot_id>"),
     "status_rate_hz": (1.0, "RobotStatus publish rate, Hz (0.1 to 20)"),
+    "feedback_period_s": (1.0, "s between mission feedback messages (a new task or state is "
+                               "sent at once)"),
 }
 
 
@@ -76,6 +79,7 @@ class MissionNode(DawnPatrolNode):
             {name: self.get_parameter(name).value for name in _PARAMS}, self.get_namespace())
         self._robot_id, self._secret, self._rules = cfg.robot_id, cfg.pin_secret, cfg.rules
         self._store = MissionStateFile(Path(cfg.state_dir))
+        self._feedback = Throttle(cfg.feedback_period_s)
         if cfg.navigator == "nav2":
             from dawnpatrol_robot.nav2_adapter import Nav2Navigator
             self._nav: Any = Nav2Navigator(self.get_namespace())
@@ -243,6 +247,8 @@ class MissionNode(DawnPatrolNode):
 
     def _publish_feedback(self) -> None:
         if self._goal is None or self._mission is None or self._run is None:
+            return
+        if not self._feedback.due(self._now(), (self._mission.index, self._run.state)):
             return
         dist, eta = self._eta()
         self._goal.publish_feedback(Mission.Feedback(

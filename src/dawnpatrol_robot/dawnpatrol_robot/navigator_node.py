@@ -52,6 +52,7 @@ from dawnpatrol_robot.msgconv import (
     time_to_seconds,
 )
 from dawnpatrol_robot.node_main import run_node
+from dawnpatrol_robot.throttle import Throttle
 
 _R = Navigate.Result
 _POS = "a number > 0"
@@ -90,6 +91,8 @@ _PARAMS: dict[str, tuple[Any, str, Any, str]] = {
     "localization_lost_timeout_s": (60.0, "s a goal waits, standing still, for LOST "
                                    "localization to recover before it fails",
                                    lambda v: float(v) > 0, _POS),
+    "feedback_period_s": (0.5, "s between navigate feedback messages (a status change is sent "
+                         "at once)", lambda v: float(v) >= 0, "a number >= 0"),
     "wait_timeout_s": (8.0, "s to wait for people/obstacles before detouring",
                        lambda v: float(v) > 0, _POS),
     "crosswalk_penalty_s": (15.0, "s added per crosswalk edge in route search",
@@ -170,6 +173,7 @@ class NavigatorNode(DawnPatrolNode):
             GridPlanner(dm.grid, GridPlannerConfig(robot_radius=float(p["robot_radius"]))),
             dm, self.governor, cfg)
         self._gate = LocalizationGate(float(p["localization_lost_timeout_s"]))
+        self._feedback = Throttle(float(p["feedback_period_s"]))
         self._scan_dx = float(p["scan_offset_x"])
         self._pose_timeout = float(p["pose_timeout_s"])
         self._lock = threading.Lock()
@@ -364,7 +368,7 @@ class NavigatorNode(DawnPatrolNode):
                 self._end_goal(_R.CODE_SUCCEEDED, "", now)
             elif cmd.status in ("failed", "canceled"):
                 self._end_goal(_R.CODE_FAILED, cmd.reason, now)
-            else:
+            elif self._feedback.due(now, (id(g), cmd.status)):
                 g.handle.publish_feedback(Navigate.Feedback(
                     distance_remaining_m=float(cmd.distance_left), eta_s=float(cmd.eta),
                     speed_limit=float(self._map.speed_limit_at(pose.x, pose.y)),

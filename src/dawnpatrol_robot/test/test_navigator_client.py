@@ -56,8 +56,9 @@ class FakeNavServer(Node):
                 return Navigate.Result(code=Navigate.Result.CODE_CANCELED, reason="canceled")
             if self.mode != "hold" and i >= self.steps:
                 break
+            left = max(10.0 - 0.1 * i, 1.0)  # a hold never arrives
             handle.publish_feedback(Navigate.Feedback(
-                distance_remaining_m=10.0 - i, eta_s=(10.0 - i) / 1.5, status="following"))
+                distance_remaining_m=left, eta_s=left / 1.5, status="following"))
             await self._pause(0.02)
         if self.mode == "fail":
             handle.abort()

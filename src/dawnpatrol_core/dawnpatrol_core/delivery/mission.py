@@ -59,6 +59,7 @@ class MissionConfig:
     rules: HandoverRules
     state_dir: str
     status_rate_hz: float
+    feedback_period_s: float = 1.0
 
 
 _CHECKS: tuple[tuple[str, Callable[[object], bool], str], ...] = (
@@ -70,6 +71,7 @@ _CHECKS: tuple[tuple[str, Callable[[object], bool], str], ...] = (
     ("max_pin_attempts", lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
     ("state_dir", lambda v: isinstance(v, str), "a directory path"),
     ("status_rate_hz", lambda v: 0.1 <= float(cast(float, v)) <= 20.0, "0.1 to 20 Hz"),
+    ("feedback_period_s", lambda v: 0.0 <= float(cast(float, v)) <= 60.0, "0 to 60 s"),
 )
 
 
@@ -90,7 +92,8 @@ def mission_config(values: Mapping[str, object], namespace: str) -> MissionConfi
                           int(cast(int, values["max_pin_attempts"])))
     return MissionConfig(robot_id, str(values["navigator"]), str(values["pin_secret"]), rules,
                          str(values["state_dir"]) or f"~/.local/state/dawnpatrol/{robot_id}",
-                         float(cast(float, values["status_rate_hz"])))
+                         float(cast(float, values["status_rate_hz"])),
+                         float(cast(float, values["feedback_period_s"])))
 
 
 @dataclass(frozen=True, slots=True)
