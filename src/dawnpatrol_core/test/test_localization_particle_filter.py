@@ -260,3 +260,23 @@ def test_likelihood_collapse_goes_lost_by_severity_or_persistence(
         odom = _junk_scan(pf, truth, odom, 20.0 + 0.1 * k, rng)
         assert pf.likelihood_ratio < 0.06
     assert (pf.estimate().health is HealthState.LOST) == lost
+
+
+def test_a_passed_collapse_clears_while_standing_still() -> None:
+    # LOST from three junk scans while driving; then, standing still, the world looks as mapped
+    # again: the fault clears without motion (a robot that halts when LOST must not stay LOST).
+    pf = _filter(5, health_collapse_severe_ratio=0.0, health_enter_dwell=0.0,
+                 health_exit_dwell=0.0)
+    rng = np.random.default_rng(6)
+    start = Pose2D(10.0, 3.5, 0.0)
+    pf.init_pose(start, np.diag([0.01, 0.01, 0.001]))
+    truth, _ = _drive(pf, start, 30, rng)
+    odom = Pose2D(0.0, 0.0, 0.0)
+    for k in range(3):
+        odom = _junk_scan(pf, truth, odom, 20.0 + 0.1 * k, rng)
+        truth = truth.compose(Pose2D(0.3, 0.0, 0.0))
+    assert pf.estimate().health is HealthState.LOST
+    for k in range(5):  # no motion: only the health is refreshed
+        pf.update_scan(ray_march(pf.grid, truth), ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT,
+                       21.0 + k)
+    assert pf.estimate().health is not HealthState.LOST

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from dawnpatrol_core.delivery.handover import HandoverRules
 from dawnpatrol_core.delivery.mission import (
+    HOLD_RETRY_S,
     MissionState,
     Step,
     begin_task,
@@ -85,6 +86,20 @@ def test_door_delivery_hands_over_on_arrival_and_failed_navigation_fails() -> No
     assert done.ok and [e.event for e in ev] == ["arrived", "announce", "handed_over"]
     bad, ev = finish_navigation(run, 5.0, False, "keep-out", 0.0, 0.0, "r1", "", RULES, ())
     assert not bad.ok and [(e.event, e.detail) for e in ev] == [("failed", "unreachable: keep-out")]
+
+
+@pytest.mark.parametrize("reason", [
+    "e-stop by op-kim: crowd", "watchdog: fleet heartbeat missing for 3.2 s",
+    "localization lost for 60 s", "out of operating hours (07:00-22:00)"])
+def test_safety_stop_holds_the_task_and_tries_again(reason: str) -> None:
+    t = make_task("deliver", "O-4", 1.0, 2.0)
+    run, _ = begin_task(t, 0.0)
+    held, ev = finish_navigation(run, 10.0, False, reason, 0.0, 0.0, "r1", "1234", RULES, ())
+    assert held.step is Step.HOLD and not held.ok
+    assert [(e.event, e.detail) for e in ev] == [("held", reason)]
+    assert tick_run(held, 10.0 + HOLD_RETRY_S - 0.1) == (held, ())
+    again, ev = tick_run(held, 10.0 + HOLD_RETRY_S)
+    assert again.step is Step.NAVIGATE and again.task == t and ev == ()
 
 
 def test_patrol_dwell_and_eta() -> None:

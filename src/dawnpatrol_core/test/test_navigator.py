@@ -141,6 +141,19 @@ def test_blocked_sidewalk_detours_on_the_grid() -> None:
     assert any("blocked sidewalk" in text for _, text in nav.events)
 
 
+def test_goal_occupied_by_a_parked_obstacle_fails_instead_of_circling() -> None:
+    # Another robot parked on the goal (a shared depot pose): the grid detours end next to it
+    # from alternating sides more than 1 m apart; the goal must give up, not detour for ever.
+    nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()),
+                        config=NavigatorConfig(wait_timeout=3.0))
+    goal = Pose2D(30.0, 5.0)
+    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), goal).accepted
+    _, log = run(nav, Pose2D(0.0, 5.0, 0.0), lambda t: [(30.0, 5.0, 0.45)], t_max=600.0)
+    assert log[-1][1] == "failed", nav.events[-6:]
+    assert log[-1][0] < 300.0
+    assert nav.events[-1][1] == "failed: blocked, recoveries exhausted"
+
+
 def test_blocked_corridor_reroutes_through_the_graph() -> None:
     # A barrier across the whole lower sidewalk (not in the map): the grid detour would be far
     # longer than the blocked stretch, so the route goes round by y = 15 instead.

@@ -120,6 +120,7 @@ class FleetManagerNode(DawnPatrolNode):
         self._acks = self.create_publisher(AnomalyAck, "/fleet/anomaly_acks", RELIABLE_QOS)
         self._alerts = self.create_publisher(Anomaly, "/fleet/anomalies", ALERT_QOS)
         self._closed = self.create_publisher(Int32MultiArray, "/fleet/closed_edges", LATCHED_QOS)
+        self._closed_sent: list[int] | None = None
         self._heartbeat = self.create_publisher(Header, "/fleet/heartbeat", RELIABLE_QOS)
         # The e-stop service awaits the robots' answers: it, their clients and its timeout timer
         # must not share the default (mutually exclusive) group, or the await never returns.
@@ -637,7 +638,9 @@ class FleetManagerNode(DawnPatrolNode):
                    for r in self.inbox.query(kind="blocked_sidewalk")]
         now = max([self._now()] + [t for _, _, t in reports]) if reports else self._now()
         edges = fl.closed_edges(self.dm, reports, now, self.blocked_ttl)
-        self._closed.publish(Int32MultiArray(data=edges))
+        if edges != self._closed_sent:  # a blocked sidewalk reported again changes nothing
+            self._closed_sent = edges
+            self._closed.publish(Int32MultiArray(data=edges))
 
     def _on_query(self, req: QueryAnomalies.Request, res: QueryAnomalies.Response) -> Any:
         recs = self.inbox.query(since=req.since_s or None, kind=req.kind or None,

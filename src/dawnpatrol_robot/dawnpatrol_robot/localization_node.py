@@ -91,7 +91,7 @@ class LocalizationNode(DawnPatrolNode):
             self._gnss_on = False
         self._odom: deque[tuple[float, Pose2D, str]] = deque(maxlen=100)
         self._odom_used: Pose2D | None = None
-        self._scan: LaserScan | None = None  # waiting for its odometry
+        self._scans: deque[LaserScan] = deque(maxlen=3)  # waiting for their odometry
         self._moved = (math.inf, math.inf)
         self._last_weighted = -math.inf
         self._est: LocalizationEstimate | None = None
@@ -191,18 +191,18 @@ class LocalizationNode(DawnPatrolNode):
         return min(reversed(self._odom), key=lambda o: abs(o[0] - t))
 
     def _on_scan(self, msg: LaserScan) -> None:
-        if self._scan is not None:  # its odometry never came: use the nearest there is
-            self._process_scan(self._scan)
-        self._scan = msg
+        # Scans wait for the odometry of their moment, which may come after the next scan when
+        # this node lags (the executor takes one message per topic per turn).
+        if len(self._scans) == self._scans.maxlen:  # its odometry never came: nearest there is
+            self._process_scan(self._scans.popleft())
+        self._scans.append(msg)
         self._try_scan()
 
     def _try_scan(self) -> None:
-        """Process the waiting scan once odometry at or after its stamp has arrived."""
-        scan = self._scan
-        if scan is not None and self._odom and (
-                self._odom[-1][0] >= mc.time_to_seconds(scan.header.stamp) - 1e-6):
-            self._scan = None
-            self._process_scan(scan)
+        """Process the waiting scans whose odometry (at or after their stamp) has arrived."""
+        while self._scans and self._odom and (
+                self._odom[-1][0] >= mc.time_to_seconds(self._scans[0].header.stamp) - 1e-6):
+            self._process_scan(self._scans.popleft())
 
     def _process_scan(self, msg: LaserScan) -> None:
         if not self._pf.initialized:

@@ -181,6 +181,9 @@ class MissionNode(DawnPatrolNode):
     def _apply(self, transition: core.Transition) -> None:
         """Adopt a task transition: publish its events; on DONE record and go to the next."""
         run, events = transition
+        if run.step is core.Step.NAVIGATE and (self._run is None
+                                                or self._run.step is not core.Step.NAVIGATE):
+            self._nav_sent = False  # a held task tries again
         self._run = run
         self._emit(run.task, events)
         if run.step is core.Step.DONE and self._mission is not None:

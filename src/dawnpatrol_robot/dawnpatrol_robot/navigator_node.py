@@ -102,6 +102,11 @@ _PARAMS: dict[str, tuple[Any, str, Any, str]] = {
     "footprint_width": (0.6, "m, for the obstacle stop zone", lambda v: float(v) > 0, _POS),
     "stop_margin": (0.4, "m of clearance ahead that stops the robot", lambda v: float(v) >= 0,
                     "a number >= 0"),
+    "obstacle_decel": (0.55, "m/s^2 of braking assumed when capping the speed before an "
+                       "obstacle (below max_decel: a margin for latency)",
+                       lambda v: float(v) > 0, _POS),
+    "slow_side_margin": (0.8, "m beside the path within which obstacles and people slow the "
+                         "robot", lambda v: float(v) >= 0, "a number >= 0"),
 }
 _STATUS = {"active": "following", "waiting": "waiting_for_people", "recovering": "recovering"}
 
@@ -166,11 +171,14 @@ class NavigatorNode(DawnPatrolNode):
             obstacles=ObstacleConfig(length=float(p["footprint_length"]),
                                      width=float(p["footprint_width"]),
                                      stop_margin=float(p["stop_margin"]),
+                                     decel=float(p["obstacle_decel"]),
+                                     slow_side_margin=float(p["slow_side_margin"]),
                                      slow_max_speed=float(p["max_speed"])),
             wait_timeout=float(p["wait_timeout_s"]))
         self.core = NavigatorCore(
             RoutePlanner(dm.graph, dm, RouteSearchConfig(float(p["crosswalk_penalty_s"]))),
-            GridPlanner(dm.grid, GridPlannerConfig(robot_radius=float(p["robot_radius"]))),
+            GridPlanner(dm.grid, GridPlannerConfig(robot_radius=float(p["robot_radius"]),
+                                                   snap_radius=1.5)),
             dm, self.governor, cfg)
         self._gate = LocalizationGate(float(p["localization_lost_timeout_s"]))
         self._feedback = Throttle(float(p["feedback_period_s"]))
@@ -244,10 +252,13 @@ class NavigatorNode(DawnPatrolNode):
             self.governor.watchdog.beat(self._now())
 
     def _on_closed(self, topic: str, msg: Int32MultiArray) -> None:
+        edges = {int(e) for e in msg.data}
         with self._lock:
-            self._closed[topic] = {int(e) for e in msg.data}
+            if self._closed.get(topic) == edges:
+                return
+            self._closed[topic] = edges
             self.core.closed_edges = set().union(*self._closed.values())
-        self.get_logger().info(f"closed edges from {topic}: {sorted(msg.data)}")
+        self.get_logger().info(f"closed edges from {topic}: {sorted(edges)}")
 
     def _on_estop(self, req: SetEStop.Request, resp: SetEStop.Response) -> SetEStop.Response:
         if req.robot_id not in ("", "*", self._robot_id):

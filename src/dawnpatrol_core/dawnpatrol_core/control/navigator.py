@@ -109,7 +109,7 @@ class NavigatorCore:
         self._phase_since = 0.0
         self._backup_from: Pose2D | None = None
         self._recoveries = 0
-        self._stuck: tuple[float, float, int] = (math.nan, math.nan, 0)  # x, y m, replans there
+        self._stuck: list[tuple[float, float]] = []  # where this goal replanned (x, y m)
         self._reason = ""
 
     # -- goals ---------------------------------------------------------------------------
@@ -262,10 +262,11 @@ class NavigatorCore:
         without the blocked edge, else start recovery."""
         f = self._follower
         assert f is not None
-        # Replanned twice already without getting 1 m away: detours do not help, recover.
-        sx, sy, n = self._stuck
-        n = n + 1 if math.hypot(pose.x - sx, pose.y - sy) < 1.0 else 1
-        self._stuck = (pose.x, pose.y, n) if n == 1 else (sx, sy, n)
+        # Replanned twice already within 1 m of here for this goal: detours do not help,
+        # recover. Every earlier spot counts, not only the last one, so that a robot shuttling
+        # between two spots round an obstacle parked on its goal does not detour for ever.
+        n = 1 + sum(math.hypot(pose.x - x, pose.y - y) < 1.0 for x, y in self._stuck)
+        self._stuck.append((pose.x, pose.y))
         if n > 2:
             self._start_recovery(now, pose)
             return self._out(now, pose, 0.0, 0.0, "recovering: still blocked after replanning")
@@ -385,7 +386,7 @@ class NavigatorCore:
     def _reset(self) -> None:
         self._follower, self._route, self._goal = None, None, None
         self._recoveries = 0
-        self._stuck = (math.nan, math.nan, 0)
+        self._stuck = []
         self._reason = ""
         self.blocked_edges = set()
 

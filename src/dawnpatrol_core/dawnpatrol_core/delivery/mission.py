@@ -167,6 +167,7 @@ class Step(Enum):
     """Where one task is."""
 
     NAVIGATE = "navigating"
+    HOLD = "held"  # navigation stopped for safety; tried again after HOLD_RETRY_S
     HANDOVER = "handover"
     DWELL = "dwelling"
     DONE = "done"
@@ -203,6 +204,19 @@ class TaskRun:
 
 Transition = tuple[TaskRun, tuple[TaskEvent, ...]]
 
+#: How the navigator's reason begins when it stopped the robot for safety rather than because the
+#: place cannot be reached: the task is held and tried again, not failed (the fleet sees the
+#: robot's state and may take its stops over).
+SAFETY_STOPS = ("e-stop", "watchdog", "out of operating hours", "localization lost",
+                "pose lost", "no current pose")
+#: s between tries of a held task.
+HOLD_RETRY_S = 5.0
+
+
+def is_safety_stop(reason: str) -> bool:
+    """True when a navigation failure ``reason`` is a safety stop (see SAFETY_STOPS)."""
+    return reason.startswith(SAFETY_STOPS)
+
 
 def begin_task(task: TaskSpec, now: float, resumed: bool = False) -> Transition:
     """Start ``task`` at ``now`` s: the robot sets off (navigation is the caller's job)."""
@@ -218,6 +232,8 @@ def finish_navigation(run: TaskRun, now: float, succeeded: bool, reason: str, x:
     if run.step is not Step.NAVIGATE:
         raise MissionError(f"task '{run.task.id}': navigation finished in step {run.step.name}")
     task = run.task
+    if not succeeded and is_safety_stop(reason):
+        return replace(run, step=Step.HOLD, since=now), (TaskEvent("held", reason),)
     if not succeeded:
         why = f"unreachable: {reason}" if reason else "unreachable"
         return _done(run, now, False, why), (TaskEvent("failed", why),)
@@ -243,7 +259,12 @@ def finish_navigation(run: TaskRun, now: float, succeeded: bool, reason: str, x:
 
 
 def tick_run(run: TaskRun, now: float) -> Transition:
-    """Apply time at ``now`` s: handover timeouts (absent, PIN timeout) and the dwell's end."""
+    """Apply time at ``now`` s: handover timeouts (absent, PIN timeout), the dwell's end, and
+    the retry of a held task (back to NAVIGATE: the caller sends the goal again)."""
+    if run.step is Step.HOLD:
+        if now - run.since >= HOLD_RETRY_S:
+            return replace(run, step=Step.NAVIGATE, since=now), ()
+        return run, ()
     if run.step is Step.HANDOVER and run.handover is not None:
         s = tick(run.handover, now)
         if s.phase is Phase.FAILED:

@@ -298,6 +298,13 @@ class ParticleFilter:
             self._moved_d = 0.0
             self._moved_a = 0.0
             self._check_resample()
+        elif self._collapsed and self._w_slow > 0.0:
+            # Standing still the weights are left alone, but a collapse that has passed (the
+            # crowd moved on) must be able to clear, or a robot that stops when LOST stays LOST.
+            rel = np.exp(sum_ll / b - self.field.log_p_max)
+            w_now = float(self._weights @ rel) / max(float(self._weights.sum()), 1e-300)
+            if w_now / self._w_slow >= p.health_collapse_ratio:
+                self._collapsed = 0
         self._score = float(self._weights @ hit)
         self._update_health(now)
         return moved
