@@ -140,7 +140,8 @@ class RobotModel:
     """Robot parameters read from its model.sdf.
 
     Footprint in metres (length along +x), mass kg, ``max_speed`` m/s, ``max_accel`` m/s²,
-    ``max_yaw_rate`` rad/s, wheel separation and radius in metres.
+    ``max_decel`` m/s² (braking, from the plugin's min_linear_acceleration; ``max_accel`` when
+    it has none), ``max_yaw_rate`` rad/s, wheel separation and radius in metres.
     """
 
     footprint_length: float
@@ -148,6 +149,7 @@ class RobotModel:
     mass: float
     max_speed: float
     max_accel: float
+    max_decel: float
     max_yaw_rate: float
     wheel_separation: float
     wheel_radius: float
@@ -563,12 +565,14 @@ def load_robot_model(path: str | Path) -> RobotModel:
         rate_hz=doc.child_float(nav_s, "update_rate", 0.0),
         noise_std=_noise_std(doc, nav_s.find("navsat/position_sensing/horizontal/noise")),
     )
+    accel = dd_param("max_linear_acceleration", "max_acceleration")
     return RobotModel(
         footprint_length=float(xmax - xmin),
         footprint_width=float(ymax - ymin),
         mass=float(mass),
         max_speed=dd_param("max_linear_velocity", "max_velocity"),
-        max_accel=dd_param("max_linear_acceleration", "max_acceleration"),
+        max_accel=accel,
+        max_decel=abs(doc.child_float(dd, "min_linear_acceleration", -accel)),
         max_yaw_rate=dd_param("max_angular_velocity"),
         wheel_separation=dd_param("wheel_separation"),
         wheel_radius=dd_param("wheel_radius"),

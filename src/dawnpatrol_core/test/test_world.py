@@ -180,7 +180,7 @@ def test_robot_model() -> None:
     m = load_robot_model(REPO / "sim/models/dawnbot/model.sdf")
     assert (m.footprint_length, m.footprint_width) == pytest.approx((1.0, 0.6))
     assert m.mass == pytest.approx(100.0)
-    assert (m.max_speed, m.max_accel, m.max_yaw_rate) == (1.5, 0.8, 1.2)
+    assert (m.max_speed, m.max_accel, m.max_decel, m.max_yaw_rate) == (1.5, 0.8, 2.0, 1.2)
     assert (m.wheel_separation, m.wheel_radius) == (0.5, 0.15)
     lid = m.lidar
     assert lid.samples == 360 and lid.rate_hz == 10.0 and lid.range_max == 25.0

@@ -70,7 +70,7 @@ _PARAMS: dict[str, tuple[Any, str, Any, str]] = {
     "max_accel": (1.0, "acceleration limit, m/s^2", lambda v: float(v) > 0, _POS),
     "max_decel": (1.5, "normal deceleration, m/s^2 (zone slow-downs)", lambda v: float(v) > 0,
                   _POS),
-    "stop_decel": (2.5, "deceleration of forced stops by the governor, m/s^2",
+    "stop_decel": (2.0, "deceleration of forced stops by the governor, m/s^2",
                    lambda v: float(v) > 0, _POS),
     "heartbeat_timeout_s": (3.0, "s without /fleet/heartbeat before stopping; 0 disables",
                             lambda v: float(v) >= 0, "a number >= 0 (0 disables)"),

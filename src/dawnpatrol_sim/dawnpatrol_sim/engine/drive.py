@@ -12,12 +12,14 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class DriveLimits:
-    """Limits of the drive: speeds (m/s, rad/s) and accelerations (m/s², rad/s²)."""
+    """Limits of the drive: speeds (m/s, rad/s) and accelerations (m/s², rad/s²); ``max_decel``
+    bounds braking (speed towards zero), ``max_accel`` everything else (None: the same)."""
 
     max_speed: float
     max_yaw_rate: float
     max_accel: float
     max_yaw_accel: float
+    max_decel: float | None = None
 
 
 def limit_velocity(
@@ -28,7 +30,13 @@ def limit_velocity(
     vc = np.minimum(np.maximum(v_cmd, -lim.max_speed), lim.max_speed)
     wc = np.minimum(np.maximum(w_cmd, -lim.max_yaw_rate), lim.max_yaw_rate)
     av, aw = lim.max_accel * dt, lim.max_yaw_accel * dt
-    dv = np.minimum(np.maximum(vc - v, -av), av)
+    dv = vc - v
+    if lim.max_decel is not None:
+        # braking (the change opposes the speed) at max_decel down to zero, not past it
+        a = np.where(v * dv < 0.0, np.maximum(np.minimum(lim.max_decel * dt, np.abs(v)), av), av)
+        dv = np.minimum(np.maximum(dv, -a), a)
+    else:
+        dv = np.minimum(np.maximum(dv, -av), av)
     dw = np.minimum(np.maximum(wc - w, -aw), aw)
     return v + dv, w + dw
 

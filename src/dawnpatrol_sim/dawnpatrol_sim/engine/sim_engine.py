@@ -95,7 +95,8 @@ class SimEngine:
         m = robot_model
         self._hl, self._hw = m.footprint_length / 2.0, m.footprint_width / 2.0
         self.limits = DriveLimits(
-            m.max_speed, m.max_yaw_rate, m.max_accel, 2.0 * m.max_accel / m.wheel_separation
+            m.max_speed, m.max_yaw_rate, m.max_accel, 2.0 * m.max_accel / m.wheel_separation,
+            max_decel=m.max_decel,
         )
         lid = m.lidar
         self._n_beams = int(lid.samples)
