@@ -67,8 +67,19 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]])
     _console().print(t)
 
 
-def _json(data: object) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+def _finite(data: Any) -> Any:
+    """``data`` with NaN/inf floats as None: strict JSON (jq, browsers) has no NaN."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
+
+
+def _json(data: object, indent: int | None = 2) -> str:
+    return json.dumps(_finite(data), indent=indent, sort_keys=True, default=str, allow_nan=False)
 
 
 def _with_spinner(text: str, fn: Callable[[], Any]) -> Any:
@@ -147,12 +158,12 @@ def cmd_status(args: argparse.Namespace, client: Any) -> int:
         if not robots:
             raise CliError(f"robot '{args.robot}': not known to the fleet", EXIT_BAD_INPUT)
         if args.json:
-            _json(robots[0])
+            print(_json(robots[0]))
         else:
             _table(f"robot {args.robot}", ["field", "value"], list(robots[0].items()))
         return EXIT_OK
     if args.json:
-        _json({"robots": robots, "summary": summary})
+        print(_json({"robots": robots, "summary": summary}))
         return EXIT_OK
     _table(
         "fleet",
@@ -229,7 +240,7 @@ def cmd_deliver(args: argparse.Namespace, client: Any) -> int:
     if args.out and plan:
         _plan_png(plan, args.out)
     if args.json:
-        _json(plan)
+        print(_json(plan))
     else:
         _print_plan(plan)
         print(res.message)
@@ -259,7 +270,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.out:
         _plan_png(plan, args.out)
     if args.json:
-        _json(plan)
+        print(_json(plan))
     else:
         _print_plan(plan)
     return EXIT_OK
@@ -325,7 +336,7 @@ def cmd_anomalies(args: argparse.Namespace, client: Any) -> int:
             seen[a.uuid] = a.count
             d = anomaly_to_dict(a)
             if args.json:
-                print(json.dumps(d, sort_keys=True), flush=True)
+                print(_json(d, indent=None), flush=True)
             else:
                 print(
                     f"{_clock(d['last_seen'])} {d['severity'].upper():8} {d['kind']:16} "
@@ -352,7 +363,7 @@ def cmd_anomalies(args: argparse.Namespace, client: Any) -> int:
         for a, k, n in zip(res.anomalies, res.acknowledged, res.ack_notes, strict=False)
     ]
     if args.json:
-        _json(items)
+        print(_json(items))
         return EXIT_OK
     _table(
         "anomalies",
@@ -405,7 +416,7 @@ def cmd_report(args: argparse.Namespace, client: Any) -> int:
     if not res.success:
         raise CliError(res.message, EXIT_FAILED)
     if args.json:
-        _json({"files": list(res.files)})
+        print(_json({"files": list(res.files)}))
     else:
         for f in res.files:
             print(f)

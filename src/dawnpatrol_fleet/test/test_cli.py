@@ -24,6 +24,10 @@ def cli(*args: str, timeout: float = 40) -> subprocess.CompletedProcess[str]:
                           env={**__import__("os").environ, "DAWNPATROL_OPERATOR": "lee"})
 
 
+def strict_json(name: str) -> None:
+    raise AssertionError(f"{name} in --json output: not JSON")
+
+
 def test_unreachable_fleet_exits_3_quickly() -> None:
     t0 = time.monotonic()
     p = cli("status", "--json")  # default timeout
@@ -46,7 +50,7 @@ def test_commands_against_a_running_fleet(tmp_path: Path) -> None:
         wait_for(online, 20, "r1 online")
         p = cli("status", "--timeout", "15", "--json")
         assert p.returncode == 0, p.stderr
-        data = json.loads(p.stdout)
+        data = json.loads(p.stdout, parse_constant=strict_json)
         assert [r["robot_id"] for r in data["robots"]] == ["r1"]
         assert data["robots"][0]["connection"] == "online" and "orders" in data["summary"]
 

@@ -1,0 +1,200 @@
+"""The operator's CLI end to end: the real launch file (simulator, fleet manager, two robots), and
+the test as the operator at the terminal. ``deliver`` a small order file, ``status`` shows both
+robots working, ``anomalies --follow`` prints the loiterer's alert, ``ack`` clears it, ``estop
+--all`` stops both robots within 1 s of simulated time, ``resume`` lets them go again; every
+read command's ``--json`` is parsed and checked."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import rclpy
+from dawnpatrol_pytest import REPO, wait_for
+from geometry_msgs.msg import PoseWithCovarianceStamped
+from nav_msgs.msg import Odometry
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from std_msgs.msg import Bool
+
+from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, pose2d_to_msg, time_to_seconds
+
+SCENARIO = REPO / "sim" / "scenarios" / "e2e_cli_yard.yaml"
+STARTS = {"r1": Pose2D(4.0, 7.0, math.pi / 2), "r2": Pose2D(6.5, 7.0, math.pi / 2)}
+ORDERS = ("id,address_id,window_start,window_end,size,handover,priority\n"
+          "C-01,101-1,02:00,03:00,1,door,0\nC-02,101-1,02:00,03:00,1,door,0\n")
+
+
+def cli(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAWNPATROL_OPERATOR": "op-choi"}
+    return subprocess.run([sys.executable, "-m", "dawnpatrol_fleet.cli", *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+class Watcher:
+    """The test's own eyes on the graph (simulated time): each robot's true speed and e-stop
+    latch; it also places the robots for localization, as an operator does in RViz."""
+
+    def __init__(self) -> None:
+        self.context = Context()
+        rclpy.init(context=self.context)
+        self.node = Node("e2e_cli_watcher", context=self.context,
+                         parameter_overrides=[Parameter("use_sim_time", value=True)])
+        self.lock = threading.Lock()
+        self.speed: dict[str, list[tuple[float, float]]] = {r: [] for r in STARTS}
+        self.estopped: dict[str, list[tuple[float, bool]]] = {r: [] for r in STARTS}
+        self.place = {r: self.node.create_publisher(PoseWithCovarianceStamped,
+                                                    f"/{r}/initialpose", RELIABLE_QOS)
+                      for r in STARTS}
+        for r in STARTS:
+            self.node.create_subscription(Odometry, f"/{r}/ground_truth",
+                                          lambda m, r=r: self._on_truth(r, m), RELIABLE_QOS)
+            self.node.create_subscription(Bool, f"/{r}/estopped",
+                                          lambda m, r=r: self._on_estop(r, m), LATCHED_QOS)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def _on_truth(self, rid: str, msg: Odometry) -> None:
+        with self.lock:
+            self.speed[rid].append((time_to_seconds(msg.header.stamp),
+                                    abs(msg.twist.twist.linear.x)))
+
+    def _on_estop(self, rid: str, msg: Bool) -> None:
+        now = self.node.get_clock().now().nanoseconds * 1e-9
+        with self.lock:
+            self.estopped[rid].append((now, bool(msg.data)))
+
+    def place_robots(self, robots: list[str]) -> None:
+        for rid in robots:
+            pose = STARTS[rid]
+            msg = PoseWithCovarianceStamped()
+            msg.header.frame_id = "map"
+            msg.pose.pose = pose2d_to_msg(pose)
+            self.place[rid].publish(msg)
+
+    def now(self) -> float:
+        """The latest simulated time seen on ground truth, s."""
+        with self.lock:
+            return max((s[-1][0] for s in self.speed.values() if s), default=0.0)
+
+    def latched_at(self, rid: str, value: bool) -> float | None:
+        with self.lock:
+            return next((t for t, v in reversed(self.estopped[rid]) if v is value), None)
+
+    def speeds(self, rid: str, t0: float, t1: float) -> list[float]:
+        with self.lock:
+            return [v for t, v in self.speed[rid] if t0 <= t <= t1]
+
+    def close(self) -> None:
+        self.executor.shutdown(timeout_sec=5.0)
+        self.thread.join(5.0)
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+def ok_json(*args: str) -> Any:
+    p = cli(*args, "--timeout", "15", "--json")
+    assert p.returncode == 0, (args, p.stderr)
+    return json.loads(p.stdout, parse_constant=strict_json)
+
+
+def strict_json(name: str) -> None:
+    raise AssertionError(f"{name} in --json output: not JSON")
+
+
+def test_operator_session(launch: Any, tmp_path: Path) -> None:
+    graph = launch(REPO / "launch" / "sim.launch.xml", world="test_yard", scenario=str(SCENARIO),
+                   robot_count="2", real_time_factor="4.0", run_scenario="false",
+                   report_dir=str(tmp_path), pose_source="ground_truth")
+    eyes = Watcher()
+    try:
+        def online() -> bool:
+            p = cli("status", "--timeout", "5", "--json")
+            if p.returncode != 0:
+                return False
+            robots = json.loads(p.stdout)["robots"]
+            # placed like an operator in RViz, and only while not localized: a new initial
+            # pose restarts the filter
+            eyes.place_robots([r["robot_id"] for r in robots if r["localization"] != "OK"])
+            return [(r["robot_id"], r["connection"], r["localization"], r["mode"])
+                    for r in robots] == [("r1", "online", "OK", "idle"),
+                                         ("r2", "online", "OK", "idle")]
+
+        wait_for(online, 240.0, f"both robots online and localized\n{graph.output[-3000:]}")
+
+        orders = tmp_path / "orders.csv"
+        orders.write_text(ORDERS)
+        p = cli("deliver", str(orders), "--timeout", "30")
+        assert p.returncode == 0 and "dispatched" in p.stdout, (
+            p.stdout + p.stderr + cli("status", "--timeout", "5").stdout)
+        p = cli("patrol", "start", "--timeout", "15")
+        assert p.returncode == 0, p.stderr
+
+        def working() -> bool:
+            modes = {r["robot_id"]: r["mode"] for r in ok_json("status")["robots"]}
+            return all(m in ("delivering", "patrolling", "returning") for m in modes.values())
+
+        wait_for(working, 120.0, "both robots working")
+        status = ok_json("status")
+        assert status["summary"]["orders"], status
+        detail = ok_json("robots", "r1")
+        assert detail["robot_id"] == "r1" and detail["connection"] == "online"
+        assert {"mode", "battery_percent", "parcels_on_board", "eta_s"} <= set(detail)
+
+        # The loiterer in the yard's watch zone: the alert streams to the operator.
+        follow = cli("anomalies", "--follow", "--kind", "loitering", "--max", "1", "--duration",
+                     "400", "--json", "--timeout", "15", timeout=450)
+        assert follow.returncode == 0, follow.stderr
+        alert = json.loads(follow.stdout.strip().splitlines()[0])
+        assert alert["kind"] == "loitering" and alert["zone"] == "watch_yard_corner", alert
+        p = cli("ack", alert["uuid"], "--note", "police informed", "--timeout", "15")
+        assert p.returncode == 0, p.stderr
+        unacked = ok_json("anomalies", "--unacked")
+        assert alert["uuid"] not in {a["uuid"] for a in unacked}
+        listed = {a["uuid"]: a for a in ok_json("anomalies")}
+        assert listed[alert["uuid"]]["acknowledged"] is True
+        assert listed[alert["uuid"]]["ack_note"] == "police informed"
+
+        # E-stop every robot: stationary within 1 s of simulated time, latched until resume.
+        def moving() -> bool:
+            t = eyes.now()
+            return any(max(eyes.speeds(r, t - 1.0, t), default=0.0) > 0.3 for r in STARTS)
+
+        # A second batch sets the robots driving again (the first may be done by now).
+        orders.write_text(ORDERS.replace("C-01", "C-03").replace("C-02", "C-04"))
+        p = cli("deliver", str(orders), "--timeout", "30")
+        assert p.returncode == 0 and "dispatched" in p.stdout, p.stdout + p.stderr
+        wait_for(moving, 120.0, "a robot driving before the e-stop")
+        p = cli("estop", "--all", "--reason", "drill", "--timeout", "15")
+        assert p.returncode == 0, p.stdout + p.stderr
+        wait_for(lambda: all(eyes.latched_at(r, True) is not None for r in STARTS), 10.0,
+                 "estopped latched on both robots")
+        t_stop = max(eyes.latched_at(r, True) or 0.0 for r in STARTS)
+        wait_for(lambda: eyes.now() > t_stop + 5.0, 60.0, "5 s of simulated time after e-stop")
+        for r in STARTS:
+            after = eyes.speeds(r, t_stop + 1.0, t_stop + 5.0)
+            assert after and max(after) < 0.02, (r, after)
+        modes = {r["robot_id"]: (r["mode"], r["estopped"]) for r in ok_json("status")["robots"]}
+        assert all(m == ("estopped", True) for m in modes.values()), modes
+
+        for r in STARTS:
+            p = cli("resume", r, "--timeout", "15")
+            assert p.returncode == 0, p.stdout + p.stderr
+        wait_for(lambda: all((eyes.latched_at(r, False) or 0.0) > t_stop for r in STARTS), 20.0,
+                 "e-stop released on both robots")
+        wait_for(moving, 120.0, "robots driving again after resume")
+        report = ok_json("status")["robots"]
+        assert not any(r["estopped"] for r in report)
+    finally:
+        eyes.close()
