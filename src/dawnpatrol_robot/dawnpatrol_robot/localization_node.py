@@ -231,9 +231,15 @@ class LocalizationNode(DawnPatrolNode):
         self._odom_used = cur
         now = self._now()
         prm = self._params
+        ranges, _ = mc.scan_arrays(msg)
+        try:  # an unusable scan is reported whether or not the filter would weigh it now
+            self._pf.usable_beams(ranges, msg.range_min, msg.range_max)
+        except SensorError as exc:
+            self._drop("scan", str(exc))
+            self._publish_estimate(odom)
+            return
         if (self._moved[0] >= prm.update_min_d or self._moved[1] >= prm.update_min_a
                 or now - self._last_weighted >= self._p["idle_update_period"]):
-            ranges, _ = mc.scan_arrays(msg)
             try:
                 if self._pf.update_scan(ranges, *head, self._mount, now):
                     self._moved = (0.0, 0.0)

@@ -59,6 +59,7 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "health_collapse_ratio": (0.0, 1.0, True, True),
     "health_collapse_scans": (1, 100, True, True),
     "health_collapse_severe_ratio": (0.0, 1.0, True, True),
+    "lost_update_period": (0.05, 60.0, True, True),
     "health_enter_dwell": (0.0, 3600.0, True, True),
     "health_exit_dwell": (0.0, 3600.0, True, True),
 }
@@ -133,6 +134,7 @@ class LocalizationParams:
     health_collapse_ratio: float = 0.2
     health_collapse_scans: int = 3
     health_collapse_severe_ratio: float = 0.06
+    lost_update_period: float = 0.5
     health_enter_dwell: float = 1.0
     health_exit_dwell: float = 2.0
 

@@ -104,6 +104,7 @@ class ParticleFilter:
         self._gnss_fault = False
         self._w_ratio = 1.0  # last scan's likelihood relative to the long-term average
         self._collapsed = 0  # weighted scans in a row with a collapsed likelihood
+        self._last_search = -math.inf  # last weighting of a scan without motion while LOST
         # Resampling (and any re-seeding) is deferred to the next weighted scan, so that freshly
         # injected particles are weighted before they enter an estimate.
         self._resample_due = False
@@ -199,6 +200,7 @@ class ParticleFilter:
         self._gnss_fault = False
         self._w_ratio = 1.0  # last scan's likelihood relative to the long-term average
         self._collapsed = 0  # weighted scans in a row with a collapsed likelihood
+        self._last_search = -math.inf  # last weighting of a scan without motion while LOST
         # Resampling (and any re-seeding) is deferred to the next weighted scan, so that freshly
         # injected particles are weighted before they enter an estimate.
         self._resample_due = False
@@ -220,6 +222,24 @@ class ParticleFilter:
         self._moved_a += abs(delta.rot1) + abs(delta.rot2)
 
     # ---------------------------------------------------------------- scan update
+    def usable_beams(self, ranges: npt.ArrayLike, range_min: float,
+                     range_max: float) -> npt.NDArray[np.int64]:
+        """Indices of the usable readings of a scan (finite, in ``[range_min, range_max)`` and
+        the model's range). Raises SensorError when fewer than ``min_valid_beams``."""
+        p = self.params
+        r = np.asarray(ranges, dtype=np.float64).reshape(-1)
+        max_r = min(range_max, p.laser_max_range)
+        with np.errstate(invalid="ignore"):
+            valid = np.isfinite(r) & (r >= range_min) & (r < max_r)
+        idx = np.flatnonzero(valid)
+        if idx.size < p.min_valid_beams:
+            raise SensorError(
+                field_error("scan", "ranges", f"{idx.size} of {r.size} usable",
+                            f"at least {p.min_valid_beams} finite readings in "
+                            f"[{range_min}, {max_r}) m")
+            )
+        return idx
+
     def update_scan(
         self,
         ranges: FloatArray,
@@ -242,19 +262,17 @@ class ParticleFilter:
         self._require_init()
         p = self.params
         r = np.asarray(ranges, dtype=np.float64).reshape(-1)
-        max_r = min(range_max, p.laser_max_range)
-        with np.errstate(invalid="ignore"):
-            valid = np.isfinite(r) & (r >= range_min) & (r < max_r)
-        idx = np.flatnonzero(valid)
-        if idx.size < p.min_valid_beams:
-            raise SensorError(
-                field_error("scan", "ranges", f"{idx.size} of {r.size} usable",
-                            f"at least {p.min_valid_beams} finite readings in "
-                            f"[{range_min}, {max_r}) m")
-            )
+        idx = self.usable_beams(r, range_min, range_max)
         if idx.size > p.max_beams:
             idx = idx[np.rint(np.linspace(0, idx.size - 1, p.max_beams)).astype(np.int64)]
         moved = self._moved_d >= p.update_min_d or self._moved_a >= p.update_min_a
+        # LOST, the robot stands still (the navigator will not drive blind): keep searching with
+        # the scans it has, or it would never find itself again.
+        searching = (self._health.state is HealthState.LOST
+                     and now - self._last_search >= p.lost_update_period)
+        if searching:
+            self._last_search = now
+        moved = moved or searching
         if moved:
             self._apply_pending(now)
         angles = angle_min + idx.astype(np.float64) * angle_increment
