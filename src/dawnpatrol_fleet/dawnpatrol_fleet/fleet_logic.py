@@ -349,6 +349,14 @@ def choose_investigator(dm: DistrictMap, robots: Sequence[RobotView], free: Iter
     return cands[i].id
 
 
+def investigate_dwell_s(dm: DistrictMap, x: float, y: float, base_s: float) -> float:
+    """How long to observe at (x, y) m: ``base_s``, or longer where a watch zone needs a person
+    seen for its ``max_dwell_s`` before loitering can be told (plus 30 s to be sure)."""
+    zone_dwell = [float(z.properties["max_dwell_s"]) for z in dm.zones_at(x, y)
+                  if z.kind == "watch" and "max_dwell_s" in z.properties]
+    return max([base_s] + [d + 30.0 for d in zone_dwell])
+
+
 # -- closed edges ---------------------------------------------------------------------------------
 def edges_near(dm: DistrictMap, x: float, y: float, radius_m: float) -> list[int]:
     """Ids of route edges (both directions) passing within ``radius_m`` metres of (x, y)."""

@@ -121,6 +121,8 @@ class FleetManagerNode(DawnPatrolNode):
         self._alerts = self.create_publisher(Anomaly, "/fleet/anomalies", ALERT_QOS)
         self._closed = self.create_publisher(Int32MultiArray, "/fleet/closed_edges", LATCHED_QOS)
         self._closed_sent: list[int] | None = None
+        self._investigations: list[tuple[float, float]] = []  # waiting for a free robot
+        self._reserved: dict[str, float] = {}  # robot -> when its patrol made way for a look
         self._heartbeat = self.create_publisher(Header, "/fleet/heartbeat", RELIABLE_QOS)
         # The e-stop service awaits the robots' answers: it, their clients and its timeout timer
         # must not share the default (mutually exclusive) group, or the await never returns.
@@ -275,6 +277,11 @@ class FleetManagerNode(DawnPatrolNode):
             rows, self._samples = self._samples, []
             self.store.add_samples(rows)
         self._reassign_waiting()
+        waiting, self._investigations = self._investigations, []
+        for i, (x, y) in enumerate(waiting):
+            if not self._investigate(x, y):
+                self._investigations = waiting[i:]
+                break
         self._patrol_step()
 
     # -- missions --------------------------------------------------------------------------------
@@ -321,6 +328,9 @@ class FleetManagerNode(DawnPatrolNode):
         now = self._now()
         if mission["kind"] == "patrol":
             self.coordinator.visit_done(rid, self._shift_now())
+            return
+        if mission["kind"] == "investigate" and rejected and "at" in mission:
+            self._investigations.append(tuple(mission["at"]))  # still to be looked at
             return
         if mission["kind"] != "deliver":
             return
@@ -449,9 +459,12 @@ class FleetManagerNode(DawnPatrolNode):
     # -- patrol and investigation -------------------------------------------------------------
     def _patrol_step(self) -> None:
         views = {v.id: v for v in self._views()}
+        now = self._now()
         for rid in self._free():
             if not self._patrol.get(rid) or rid not in views:
                 continue
+            if now - self._reserved.get(rid, -math.inf) < 30.0:
+                continue  # stopped for an investigation that has not gone out yet
             v = views[rid]
             task = self.coordinator.next_task(rid, self._shift_now(), v.x, v.y)
             if task is None:
@@ -486,21 +499,35 @@ class FleetManagerNode(DawnPatrolNode):
         if not (math.isfinite(x) and math.isfinite(y)) or not self.dm.is_allowed(x, y):
             self.get_logger().warning(f"investigate ({x}, {y}): outside the operating area")
             return
+        if not self._investigate(x, y):
+            # Nobody is free now (deliveries first): the request waits for the next free robot.
+            self._investigations.append((x, y))
+            self.get_logger().warning(f"investigate ({x:.1f}, {y:.1f}): no free robot yet, "
+                                      "queued")
+
+    def _investigate(self, x: float, y: float) -> bool:
+        """Send the nearest free robot (delivering robots are not) to look at (x, y)."""
         rid = fl.choose_investigator(self.dm, self._views(), self._free(include_patrol=True),
                                      x, y, self.speed)
         if rid is None:
-            self.get_logger().warning(f"investigate ({x:.1f}, {y:.1f}): no free robot")
-            return
+            return False
         if self._missions.get(rid, {}).get("kind") == "patrol":
+            # Stop the patrol first; the robot takes the investigation once it has let go of it
+            # (a robot refuses a mission while one is in progress). Held back from new patrols.
             handle = self._handles.get(rid)
             if handle is not None:
                 handle.cancel_goal_async()
             self._finish_mission(rid, None)
+            self._reserved[rid] = self._now()
+            return False
+        self._reserved.pop(rid, None)
         self._seq += 1
         task = fl.TaskPlan("investigate", f"inv-{self._seq}", fl.Pose2D(x, y, 0.0),
-                           dwell_s=self.investigate_dwell)
-        self._send_mission(rid, "investigate", [task])
-        self.get_logger().info(f"investigate ({x:.1f}, {y:.1f}): {rid} goes")
+                           dwell_s=fl.investigate_dwell_s(self.dm, x, y, self.investigate_dwell))
+        self._send_mission(rid, "investigate", [task], {"at": [x, y]})
+        self.get_logger().info(f"investigate ({x:.1f}, {y:.1f}): {rid} goes, observes "
+                               f"{task.dwell_s:.0f} s")
+        return True
 
     # -- dispatch --------------------------------------------------------------------------------
     def _on_dispatch(self, req: DispatchOrders.Request, res: DispatchOrders.Response) -> Any:

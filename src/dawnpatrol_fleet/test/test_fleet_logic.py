@@ -133,3 +133,10 @@ def test_closed_edges_near_recent_reports(suwon: DistrictMap) -> None:
     reverse = [x.id for x in suwon.graph.edges.values() if (x.start, x.end) == (e.end, e.start)]
     assert set(reverse) <= set(closed)
     assert fl.closed_edges(suwon, [(mx, my, 100.0)], now=1000.0, ttl_s=600.0) == []
+
+
+def test_investigation_watches_long_enough_to_tell_loitering() -> None:
+    dm = load_district_map(MAPS / "suwon_dawn")
+    assert fl.investigate_dwell_s(dm, 150.0, 105.0, 60.0) == 180.0 + 30.0  # park watch zone
+    assert fl.investigate_dwell_s(dm, 92.6, 100.0, 60.0) == 60.0  # school gate: no watch zone
+    assert fl.investigate_dwell_s(dm, 150.0, 105.0, 400.0) == 400.0
