@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import rclpy
-from geometry_msgs.msg import PoseWithCovarianceStamped
+from geometry_msgs.msg import PointStamped, PoseWithCovarianceStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 
@@ -31,7 +31,7 @@ from dawnpatrol_interfaces.srv import (
 from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.msgconv import ALERT_QOS, RELIABLE_QOS, pose2d_to_msg
 from dawnpatrol_sim.scenario import load_scenario
-from dawnpatrol_sim.shift_progress import ShiftProgress, clock
+from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
 
 OPERATOR = "scenario-operator"
 
@@ -75,6 +75,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
             ack_delay_s=float(op.get("ack_delay_s", 90.0)),
         )
         self.patrol_at = float((self.scenario.patrol or {}).get("start_at_s", 30.0))
+        self.calls = operator_calls(op, scenario)  # tips passed on as investigations
         self.robots = [str(r) for r in self.get_parameter("robot_ids").value]
         self.t0 = float(self.get_parameter("start_time_s").value)
         self.secret = str(self.get_parameter("pin_secret").value)
@@ -88,6 +89,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self.wall_start = self.get_clock().now()
 
         self.dispatch = self.create_client(DispatchOrders, "/fleet/dispatch_orders")
+        self.investigate = self.create_publisher(PointStamped, "/fleet/investigate", RELIABLE_QOS)
         self.patrol = self.create_client(SetPatrol, "/fleet/set_patrol")
         self.ack = self.create_client(AckAnomaly, "/fleet/ack_anomaly")
         self.report = self.create_client(GenerateReport, "/fleet/generate_report")
@@ -194,6 +196,14 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 SetPatrol.Request(active=True, robot_id="*", operator_name=OPERATOR)
             )
             self._say(f"{clock(now)} operator starts the patrol")
+        while self.calls and t >= self.calls[0].at:
+            call = self.calls.pop(0)
+            msg = PointStamped()
+            msg.header.frame_id, msg.header.stamp = "map", self.get_clock().now().to_msg()
+            msg.point.x, msg.point.y = call.x, call.y
+            self.investigate.publish(msg)
+            self._say(f"{clock(now)} operator: {call.note or 'a call'}: investigate "
+                      f"({call.x:.0f}, {call.y:.0f})")
         for p in self.progress.due_pins(now):
             pin = expected_pin(p.order_id, self.secret)
             self.pin[p.robot_id].call_async(SubmitPin.Request(order_id=p.order_id, pin=pin))

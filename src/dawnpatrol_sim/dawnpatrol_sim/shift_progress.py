@@ -6,13 +6,50 @@ to print, so the same logic is unit-tested without a ROS graph.
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from dawnpatrol_core.errors import ScenarioError, field_error
 
 
 def clock(t: float) -> str:
     """Seconds since the shift day's midnight -> 'HH:MM:SS'."""
     return time.strftime("%H:%M:%S", time.gmtime(max(0.0, t)))
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorCall:
+    """A tip the operator passes on at ``at`` s of the shift: look at (x, y) m."""
+
+    at: float
+    x: float
+    y: float
+    note: str
+
+
+def operator_calls(operator: Mapping[str, Any] | None, source: str) -> list[OperatorCall]:
+    """The scenario's ``operator.calls`` (``[{at: s, point: [x, y], note: text}]``), in time
+    order; ScenarioError names the entry and field of a bad one."""
+    raw = (operator or {}).get("calls", [])
+    if not isinstance(raw, list):
+        raise ScenarioError(field_error(source, "operator.calls", raw, "a list of calls"))
+    calls = []
+    for i, c in enumerate(raw):
+        name = f"operator.calls[{i}]"
+        if not isinstance(c, Mapping):
+            raise ScenarioError(field_error(source, name, c, "{at, point, note}"))
+        at, point = c.get("at"), c.get("point")
+        if not isinstance(at, int | float) or isinstance(at, bool) or not 0 <= at < math.inf:
+            raise ScenarioError(field_error(source, f"{name}.at", at, "a time >= 0 s"))
+        if (not isinstance(point, list) or len(point) != 2
+                or not all(isinstance(v, int | float) and math.isfinite(v) for v in point)):
+            raise ScenarioError(field_error(source, f"{name}.point", point, "[x, y] in metres"))
+        calls.append(OperatorCall(float(at), float(point[0]), float(point[1]),
+                                  str(c.get("note", ""))))
+    return sorted(calls, key=lambda k: k.at)
 
 
 @dataclass(slots=True)

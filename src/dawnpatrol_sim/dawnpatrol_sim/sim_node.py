@@ -270,6 +270,9 @@ class SimNode(DawnPatrolNode):
         def store(msg: Twist) -> None:
             self._cmd[rid] = (msg.linear.x, msg.angular.z, self.engine.now)
             self._heard[(rid, "cmd_vel")] = self.engine.now
+            if self.sink is not None:  # what the robot was told, beside what it did
+                now_ns = self.start_ns + round(self.engine.now * 1e9)
+                self.sink.write(f"/{rid}/cmd_vel", msg, now_ns)
 
         return store
 
@@ -278,8 +281,10 @@ class SimNode(DawnPatrolNode):
             # A pose is as recent as the sensor data it was computed from (its stamp), not as
             # its arrival: a localization node working through a backlog lags by the backlog.
             st = msg.header.stamp
-            stamp = (st.sec * 1_000_000_000 + st.nanosec - self.start_ns) * 1e-9
-            self._heard[(rid, topic)] = min(stamp, self.engine.now)
+            ns = st.sec * 1_000_000_000 + st.nanosec
+            self._heard[(rid, topic)] = min((ns - self.start_ns) * 1e-9, self.engine.now)
+            if self.sink is not None:  # the robot's belief, beside the ground truth
+                self.sink.write(f"/{rid}/{topic}", msg, ns)
 
         return store
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from dawnpatrol_sim.shift_progress import ShiftProgress, clock
+import re
+
+import pytest
+
+from dawnpatrol_core.errors import ScenarioError
+from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
 
 
 def make() -> ShiftProgress:
@@ -42,3 +47,17 @@ def test_alerts_acked_once_after_delay() -> None:
     assert p.due_acks(69.0) == []
     assert p.due_acks(70.0) == ["u1"]
     assert p.due_acks(200.0) == []
+
+
+def test_operator_calls_sorted_and_validated() -> None:
+    calls = operator_calls({"calls": [{"at": 900, "point": [150, 105], "note": "resident"},
+                                      {"at": 300.5, "point": [92.6, 100.0]}]}, "s.yaml")
+    assert [(c.at, c.x, c.y, c.note) for c in calls] == [
+        (300.5, 92.6, 100.0, ""), (900.0, 150.0, 105.0, "resident")]
+    assert operator_calls(None, "s.yaml") == [] and operator_calls({}, "s.yaml") == []
+    for bad, field in (({"calls": {"at": 1}}, "operator.calls"),
+                       ({"calls": [{"at": -1, "point": [0, 0]}]}, "operator.calls[0].at"),
+                       ({"calls": [{"at": 5, "point": [0]}]}, "operator.calls[0].point"),
+                       ({"calls": [{"at": True, "point": [0, 0]}]}, "operator.calls[0].at")):
+        with pytest.raises(ScenarioError, match=re.escape(f"field '{field}'")):
+            operator_calls(bad, "s.yaml")
