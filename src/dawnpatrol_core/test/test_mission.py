@@ -27,13 +27,14 @@ from dawnpatrol_core.delivery.mission import (
     submit_pin,
     task_eta,
     tick_run,
+    window_opens_at,
 )
 from dawnpatrol_core.errors import ConfigError, MissionError
 
 RULES = HandoverRules(absent_after_s=60.0, pin_timeout_s=30.0, max_pin_attempts=2)
 PARAMS = {"robot_id": "", "navigator": "dawnpatrol", "pin_secret": "s", "absent_after_s": 5.0,
           "pin_timeout_s": 4.0, "max_pin_attempts": 3, "state_dir": "", "status_rate_hz": 1.0,
-          "feedback_period_s": 1.0}
+          "feedback_period_s": 1.0, "utc_offset_s": 32400.0, "shift_end": "07:00"}
 
 
 def test_expected_pin_is_last_four_decimal_digits_of_sha256() -> None:
@@ -49,7 +50,8 @@ def test_deliver_run_right_pin_hands_over_and_parcel_leaves() -> None:
     run, ev = begin_task(t, 100.0)
     assert [e.event for e in ev] == ["started"] and run.state == "navigating"
     run, ev = finish_navigation(run, 110.0, True, "", 3.0, 4.0, "r1", "1234", RULES, ())
-    assert [e.event for e in ev] == ["arrived", "announce"] and run.state == "announced"
+    assert [e.event for e in ev] == ["arrived", "announced", "announce"]
+    assert run.state == "announced"
     run, ev, ok, msg = submit_pin(run, 115.0, "O-1", "1111")
     assert (ok, msg, ev) == (False, "wrong PIN, 1 attempt(s) left", ())
     run, ev, ok, msg = submit_pin(run, 116.0, "O-1", "1234")
@@ -83,9 +85,35 @@ def test_door_delivery_hands_over_on_arrival_and_failed_navigation_fails() -> No
     t = make_task("deliver", "O-3", 0.0, 0.0, method="door")
     run, _ = begin_task(t, 0.0)
     done, ev = finish_navigation(run, 5.0, True, "", 0.0, 0.0, "r1", "", RULES, ())
-    assert done.ok and [e.event for e in ev] == ["arrived", "announce", "handed_over"]
+    assert done.ok and [e.event for e in ev] == ["arrived", "announced", "announce", "handed_over"]
     bad, ev = finish_navigation(run, 5.0, False, "keep-out", 0.0, 0.0, "r1", "", RULES, ())
     assert not bad.ok and [(e.event, e.detail) for e in ev] == [("failed", "unreachable: keep-out")]
+
+
+def test_early_robot_waits_at_the_door_for_the_window() -> None:
+    t = make_task("deliver", "O-5", 3.0, 4.0, not_before=400.0)
+    run, _ = begin_task(t, 100.0)
+    run, ev = finish_navigation(run, 250.0, True, "", 3.0, 4.0, "r1", "1234", RULES, ())
+    assert run.step is Step.WAIT and run.state == "waiting_window"
+    assert [(e.event, e.detail) for e in ev] == [("arrived", ""),
+                                                 ("waiting", "window opens in 150 s")]
+    assert task_eta(run, 300.0, 0.0, 0.0) == (0.0, 100.0)
+    # no PIN before the announcement, and no absence clock running while it waits
+    assert submit_pin(run, 260.0, "O-5", "1234")[2] is False
+    assert tick_run(run, 399.9) == (run, ())
+    run, ev = tick_run(run, 400.0)
+    assert run.step is Step.HANDOVER and [e.event for e in ev] == ["announced", "announce"]
+    run, ev, ok, _ = submit_pin(run, 420.0, "O-5", "1234")
+    assert ok and run.ok and run.handover is not None and run.handover.proof is not None
+    assert (run.handover.proof.time, run.handover.proof.x) == (420.0, 3.0)
+    door = make_task("deliver", "O-6", 0.0, 0.0, method="door", not_before=50.0)
+    run, _ = finish_navigation(begin_task(door, 0.0)[0], 10.0, True, "", 0.0, 0.0, "r1", "",
+                               RULES, ())
+    done, ev = tick_run(run, 50.0)  # left at the door once the window opens, not before
+    assert done.ok and [e.event for e in ev] == ["announced", "announce", "handed_over"]
+    assert make_task("patrol", "H", 0, 0, not_before=9.0).not_before == 0.0
+    with pytest.raises(MissionError, match="field 'not_before'"):
+        make_task("deliver", "O-7", 0, 0, not_before=math.nan)
 
 
 @pytest.mark.parametrize("reason", [
@@ -140,7 +168,7 @@ names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_si
                           st.floats(-1e4, 1e4), st.floats(0, 600)), max_size=5,
                 unique_by=lambda t: t[1]), st.integers(0, 5))
 def test_json_round_trip(raw: list[tuple[str, str, float, float]], index: int) -> None:
-    tasks = tuple(make_task(k, i, x, -x, 0.5, d) for k, i, x, d in raw)
+    tasks = tuple(make_task(k, i, x, -x, 0.5, d, not_before=d) for k, i, x, d in raw)
     state = new_mission("m-1", tasks)
     state = MissionState(state.mission_id, tasks, min(index, len(tasks)), state.parcels,
                          ("a",), (("b", "why"),))
@@ -160,9 +188,19 @@ def test_mission_config_defaults_and_errors() -> None:
     assert (cfg.robot_id, cfg.state_dir) == ("r2", "~/.local/state/dawnpatrol/r2")
     assert cfg.rules == HandoverRules(5.0, 4.0, 3)
     for name, bad in (("navigator", "ros1"), ("absent_after_s", 0.0), ("max_pin_attempts", 0),
-                      ("max_pin_attempts", True), ("status_rate_hz", "fast")):
+                      ("max_pin_attempts", True), ("status_rate_hz", "fast"),
+                      ("shift_end", "7 am"), ("utc_offset_s", 90000.0)):
         with pytest.raises(ConfigError, match=f"^parameter '{name}': got {bad!r}, expected"):
             mission_config({**PARAMS, name: bad}, "/r2")
+
+
+def test_window_opens_at_on_sim_and_wall_clocks() -> None:
+    cfg = mission_config(PARAMS, "/r1")
+    assert (cfg.utc_offset_s, cfg.shift_end_s) == (32400.0, 7 * 3600.0)
+    assert window_opens_at(9000.0, 7300.0, cfg) == 9000.0  # a sim clock counts shift seconds
+    # 2026-01-02 01:50 KST = 2026-01-01 16:50 UTC (1767286200): a 02:30 window opens in 40 min
+    assert window_opens_at(2.5 * 3600, 1767286200.0, cfg) == 1767286200.0 + 40 * 60
+    assert window_opens_at(0.0, 1767286200.0, cfg) == 0.0
 
 
 def test_robot_mode_priorities() -> None:

@@ -15,7 +15,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from dawnpatrol_core.delivery.orders import DAY_S as DAY_S  # the time base, re-exported
+from dawnpatrol_core.delivery.orders import SIM_CLOCK_LIMIT_S as SIM_CLOCK_LIMIT_S
 from dawnpatrol_core.delivery.orders import Order, load_orders
+from dawnpatrol_core.delivery.orders import shift_seconds as shift_seconds
 from dawnpatrol_core.errors import ConfigError, PatrolError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.district import DistrictMap
@@ -40,25 +43,6 @@ from dawnpatrol_core.planning.dispatch import (
 from dawnpatrol_core.planning.travel import travel_time_matrix
 
 FloatArray = npt.NDArray[np.float64]
-DAY_S = 86_400.0
-#: ROS times below this are sim clocks already counting shift-day seconds (sim starts at e.g.
-#: 02:00 = 7200 s); above it they are Unix epoch times (wall clock).
-SIM_CLOCK_LIMIT_S = 2 * DAY_S
-
-
-# -- time base -----------------------------------------------------------------------------------
-def shift_seconds(ros_time_s: float, utc_offset_s: float, shift_end_s: float) -> float:
-    """Seconds since the current shift day's local midnight — the time base of order windows,
-    DeliveryStop windows and plan ETAs.
-
-    A simulated clock (< 2 days) already counts shift-day seconds and is returned as is. A wall
-    clock (Unix time) is turned into local time of day with ``utc_offset_s``; after the shift's
-    end the coming night's shift is meant, so the result is negative (e.g. 15:00 -> -9 h).
-    """
-    if ros_time_s < SIM_CLOCK_LIMIT_S:
-        return ros_time_s
-    tod = (ros_time_s + utc_offset_s) % DAY_S
-    return tod if tod < shift_end_s else tod - DAY_S
 
 
 def parse_clock(name: str, text: str) -> float:

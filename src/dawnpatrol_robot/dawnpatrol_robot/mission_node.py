@@ -27,7 +27,13 @@ from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
 from dawnpatrol_interfaces.srv import SubmitPin
 from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.mission_state import MissionStateFile
-from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, msg_to_pose2d, pose2d_to_msg
+from dawnpatrol_robot.msgconv import (
+    LATCHED_QOS,
+    RELIABLE_QOS,
+    msg_to_pose2d,
+    pose2d_to_msg,
+    time_to_seconds,
+)
 from dawnpatrol_robot.navigator_client import Navigator, TaskResult
 from dawnpatrol_robot.node_main import run_node
 from dawnpatrol_robot.throttle import Throttle
@@ -46,6 +52,8 @@ _PARAMS: dict[str, tuple[Any, str]] = {
     "status_rate_hz": (1.0, "RobotStatus publish rate, Hz (0.1 to 20)"),
     "feedback_period_s": (1.0, "s between mission feedback messages (a new task or state is "
                                "sent at once)"),
+    "utc_offset_s": (32400.0, "local time = UTC + this, s (order windows are local; KST)"),
+    "shift_end": ("07:00", "local end of the night shift, HH:MM (the day order windows are on)"),
 }
 
 
@@ -62,11 +70,13 @@ class _Waiter:
             self.done.set_result(True)
 
 
-def task_from_msg(t: MissionTask) -> core.TaskSpec:
-    """MissionTask message -> validated core TaskSpec (MissionError on a bad field)."""
+def task_from_msg(t: MissionTask, now: float, cfg: core.MissionConfig) -> core.TaskSpec:
+    """MissionTask message -> validated core TaskSpec (MissionError on a bad field); the
+    stop's window start (shift-day seconds) becomes a time on this node's clock (``now``)."""
     p = msg_to_pose2d(t.pose)
+    opens = core.window_opens_at(time_to_seconds(t.stop.window_start), now, cfg)
     return core.make_task(t.kind, t.id, p.x, p.y, p.theta, t.dwell_s, t.stop.order_id,
-                          t.stop.handover_method or "pin")
+                          t.stop.handover_method or "pin", not_before=opens)
 
 
 class MissionNode(DawnPatrolNode):
@@ -78,6 +88,7 @@ class MissionNode(DawnPatrolNode):
         cfg = core.mission_config(
             {name: self.get_parameter(name).value for name in _PARAMS}, self.get_namespace())
         self._robot_id, self._secret, self._rules = cfg.robot_id, cfg.pin_secret, cfg.rules
+        self._cfg = cfg
         self._store = MissionStateFile(Path(cfg.state_dir))
         self._feedback = Throttle(cfg.feedback_period_s)
         if cfg.navigator == "nav2":
@@ -135,7 +146,9 @@ class MissionNode(DawnPatrolNode):
             self.get_logger().warning("mission rejected: another mission is in progress")
             return GoalResponse.REJECT
         try:
-            core.new_mission(request.mission_id, tuple(task_from_msg(t) for t in request.tasks))
+            now = self._now()
+            core.new_mission(request.mission_id,
+                             tuple(task_from_msg(t, now, self._cfg) for t in request.tasks))
         except MissionError as exc:
             self.get_logger().warning(f"mission rejected: {exc}")
             self._last_error = str(exc)
@@ -162,7 +175,8 @@ class MissionNode(DawnPatrolNode):
     def _start_pending(self) -> None:
         goal, self._pending = self._pending, None
         req = goal.request
-        tasks = tuple(task_from_msg(t) for t in req.tasks)
+        now = self._now()
+        tasks = tuple(task_from_msg(t, now, self._cfg) for t in req.tasks)
         self._goal = goal
         self._mission = core.new_mission(req.mission_id or str(uuid.uuid4()), tasks,
                                          self._carried)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
 from dawnpatrol_interfaces.srv import SubmitPin
 from dawnpatrol_robot.mission_node import MissionNode
 from dawnpatrol_robot.mission_state import MissionStateFile
-from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS
+from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, seconds_to_time, time_to_seconds
 
 pytestmark = pytest.mark.ros
 SECRET = "test-secret"
@@ -107,8 +108,30 @@ def test_deliver_with_right_pin_hands_over(graph: tuple[Client, MissionNode]) ->
     assert result.result().result.success
     assert list(result.result().result.completed_ids) == ["O-1"]
     wait_for(lambda: "handed_over" in client.kinds("O-1"), 10.0, "handed_over event")
-    assert client.kinds("O-1") == ["started", "arrived", "handed_over"]
+    assert client.kinds("O-1") == ["started", "arrived", "announced", "handed_over"]
     assert [e.method for e in client.events if e.event == "handed_over"] == ["pin"]
+
+
+def test_early_robot_waits_at_the_door_until_the_window_opens(ros: Ros, tmp_path: Path) -> None:
+    ros.add(FakeNavServer(ros.context))
+    client = ros.add(Client(ros))
+    # A UTC offset that makes it 01:00 local now, so the night's windows are ahead (any hour).
+    now = time.time()
+    offset = (3600.0 - now % 86400.0 + 43200.0) % 86400.0 - 43200.0
+    start(ros, tmp_path, utc_offset_s=offset)
+    t = task("deliver", "O-7")
+    t.stop.handover_method = "door"
+    t.stop.window_start = seconds_to_time(3600.0 + 5.0)  # opens 5 s from now
+    opens = now + 5.0
+    result = client.send(t)
+    wait_for(lambda: "waiting" in client.kinds("O-7"), 10.0, "waiting event")
+    waiting = next(e for e in client.events if e.event == "waiting")
+    assert waiting.detail.startswith("window opens in"), waiting.detail
+    wait_for(result.done, 20.0, "mission result")
+    assert result.result().result.success
+    assert client.kinds("O-7") == ["started", "arrived", "waiting", "announced", "handed_over"]
+    handed = next(e for e in client.events if e.event == "handed_over")
+    assert time_to_seconds(handed.header.stamp) >= opens - 0.05  # not before the window
 
 
 def test_wrong_pin_three_times_keeps_parcel_and_returns_it(
@@ -143,7 +166,7 @@ def test_absent_recipient_fails_absent(ros: Ros, tmp_path: Path) -> None:
     r = result.result().result
     assert (list(r.failed_ids), list(r.failure_reasons)) == (["O-3"], ["absent"])
     wait_for(lambda: "failed" in client.kinds("O-3"), 10.0, "failed event")
-    assert client.kinds("O-3") == ["started", "arrived", "failed"]
+    assert client.kinds("O-3") == ["started", "arrived", "announced", "failed"]
     # the parcel stays on board after the mission
     wait_for(lambda: client.status and list(client.status[-1].parcels_on_board) == ["O-3"],
              10.0, "status listing the kept parcel")

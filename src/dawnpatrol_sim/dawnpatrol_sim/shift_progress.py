@@ -80,9 +80,14 @@ class ShiftProgress:
     ) -> str | None:
         """Record a MissionEvent; returns a line for the operator's live view (or None)."""
         if kind == "deliver" and event == "arrived":
+            return f"{clock(now)} {robot_id} at the door for {task_id}"
+        if kind == "deliver" and event == "waiting":
+            return f"{clock(now)} {robot_id} waits at the door for {task_id}: {detail}"
+        if kind == "deliver" and event == "announced":
+            # the recipient answers the notification (absent ones never do)
             if task_id not in self.absent:
                 self.pins.append(PendingPin(robot_id, task_id, now + self.pin_delay_s))
-            return f"{clock(now)} {robot_id} at the door for {task_id}"
+            return None
         if kind == "deliver" and event == "handed_over":
             self.delivered[task_id] = now
             return f"{clock(now)} {robot_id} DELIVERED {task_id} ({self.summary()})"

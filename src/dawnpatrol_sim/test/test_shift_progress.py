@@ -20,8 +20,11 @@ def test_clock() -> None:
 
 def test_pin_only_for_present_recipients_after_delay() -> None:
     p = make()
-    assert "at the door" in (p.on_event("r1", "deliver", "arrived", "O-1", "", 100.0) or "")
-    p.on_event("r2", "deliver", "arrived", "O-2", "", 100.0)
+    assert "at the door" in (p.on_event("r1", "deliver", "arrived", "O-1", "", 90.0) or "")
+    assert "waits" in (p.on_event("r1", "deliver", "waiting", "O-1", "", 90.0) or "")
+    assert p.due_pins(500.0) == []  # recipients answer the announcement, not the arrival
+    p.on_event("r1", "deliver", "announced", "O-1", "", 100.0)
+    p.on_event("r2", "deliver", "announced", "O-2", "", 100.0)
     assert p.due_pins(119.0) == []
     due = p.due_pins(120.0)
     assert [(d.robot_id, d.order_id) for d in due] == [("r1", "O-1")]

@@ -21,6 +21,7 @@ from dawnpatrol_core.delivery.handover import (
     start_stop,
     tick,
 )
+from dawnpatrol_core.delivery.orders import parse_time_of_day, shift_seconds
 from dawnpatrol_core.delivery.proof import HandoverMethod
 from dawnpatrol_core.errors import ConfigError, MissionError
 
@@ -60,6 +61,16 @@ class MissionConfig:
     state_dir: str
     status_rate_hz: float
     feedback_period_s: float = 1.0
+    utc_offset_s: float = 32400.0   # local time = UTC + this (order windows are local)
+    shift_end_s: float = 7 * 3600.0  # s since local midnight
+
+
+def _time_of_day(v: object) -> bool:
+    try:
+        parse_time_of_day(v)
+    except ValueError:
+        return False
+    return True
 
 
 _CHECKS: tuple[tuple[str, Callable[[object], bool], str], ...] = (
@@ -72,6 +83,8 @@ _CHECKS: tuple[tuple[str, Callable[[object], bool], str], ...] = (
     ("state_dir", lambda v: isinstance(v, str), "a directory path"),
     ("status_rate_hz", lambda v: 0.1 <= float(cast(float, v)) <= 20.0, "0.1 to 20 Hz"),
     ("feedback_period_s", lambda v: 0.0 <= float(cast(float, v)) <= 60.0, "0 to 60 s"),
+    ("utc_offset_s", lambda v: abs(float(cast(float, v))) <= 14 * 3600.0, "-50400 to 50400 s"),
+    ("shift_end", _time_of_day, '"HH:MM"'),
 )
 
 
@@ -93,13 +106,25 @@ def mission_config(values: Mapping[str, object], namespace: str) -> MissionConfi
     return MissionConfig(robot_id, str(values["navigator"]), str(values["pin_secret"]), rules,
                          str(values["state_dir"]) or f"~/.local/state/dawnpatrol/{robot_id}",
                          float(cast(float, values["status_rate_hz"])),
-                         float(cast(float, values["feedback_period_s"])))
+                         float(cast(float, values["feedback_period_s"])),
+                         float(cast(float, values["utc_offset_s"])),
+                         parse_time_of_day(values["shift_end"]))
+
+
+def window_opens_at(window_start: float, now: float, cfg: MissionConfig) -> float:
+    """The mission-clock time (s) an order window starting ``window_start`` (s since the shift
+    day's local midnight, as in DeliveryStop) opens, given the mission clock reads ``now``;
+    0 for no window (``window_start`` <= 0)."""
+    if window_start <= 0.0:
+        return 0.0
+    return now + window_start - shift_seconds(now, cfg.utc_offset_s, cfg.shift_end_s)
 
 
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
     """One mission task: target pose (map m, rad); ``dwell_s`` s for patrol/investigate;
-    ``order_id`` and handover ``method`` for deliver."""
+    ``order_id``, handover ``method`` and ``not_before`` for deliver: the time (the mission's
+    clock, s) the order's window opens; a robot there earlier waits at the door (0: no wait)."""
 
     kind: TaskKind
     id: str
@@ -109,10 +134,12 @@ class TaskSpec:
     dwell_s: float = 0.0
     order_id: str = ""
     method: HandoverMethod = "pin"
+    not_before: float = 0.0
 
 
 def make_task(kind: str, task_id: str, x: float, y: float, theta: float = 0.0,
-              dwell_s: float = 0.0, order_id: str = "", method: str = "pin") -> TaskSpec:
+              dwell_s: float = 0.0, order_id: str = "", method: str = "pin",
+              not_before: float = 0.0) -> TaskSpec:
     """Validated :class:`TaskSpec` (raises :class:`MissionError` naming the bad field)."""
     if kind not in TASK_KINDS:
         raise MissionError(f"task '{task_id}': field 'kind': got {kind!r}, expected one of "
@@ -123,9 +150,12 @@ def make_task(kind: str, task_id: str, x: float, y: float, theta: float = 0.0,
         raise MissionError(f"task '{task_id}': field 'method': got {method!r}, expected pin|door")
     if not dwell_s >= 0.0:
         raise MissionError(f"task '{task_id}': field 'dwell_s': got {dwell_s}, expected >= 0")
+    if not math.isfinite(not_before):
+        raise MissionError(f"task '{task_id}': field 'not_before': got {not_before}, expected a "
+                           "time in s (0: none)")
     oid = (order_id or task_id) if kind == "deliver" else order_id
     return TaskSpec(cast(TaskKind, kind), task_id, x, y, theta, dwell_s, oid,
-                    cast(HandoverMethod, method))
+                    cast(HandoverMethod, method), not_before if kind == "deliver" else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +198,7 @@ class Step(Enum):
 
     NAVIGATE = "navigating"
     HOLD = "held"  # navigation stopped for safety; tried again after HOLD_RETRY_S
+    WAIT = "waiting_window"  # at the door before the order's window opens
     HANDOVER = "handover"
     DWELL = "dwelling"
     DONE = "done"
@@ -239,15 +270,13 @@ def finish_navigation(run: TaskRun, now: float, succeeded: bool, reason: str, x:
         return _done(run, now, False, why), (TaskEvent("failed", why),)
     arrived = TaskEvent("arrived")
     if task.kind == "deliver":
-        s = start_stop(task.order_id, robot_id, task.method, pin, rules, now)
-        s = announce(arrive(s, now, x, y), now)
-        say = (f"Delivery for order {task.order_id}: please enter your PIN on the robot."
-               if task.method == "pin" else f"Delivery for order {task.order_id} left at the door.")
-        run = replace(run, step=Step.HANDOVER, since=now, handover=s)
-        events = (arrived, TaskEvent("announce", say))
-        if s.phase is Phase.HANDED_OVER:
-            return _done(run, now, True, ""), (*events, TaskEvent("handed_over", method="door"))
-        return run, events
+        s = arrive(start_stop(task.order_id, robot_id, task.method, pin, rules, now), now, x, y)
+        run = replace(run, handover=s)
+        if now < task.not_before:  # early: the recipient was promised the window, not before
+            return replace(run, step=Step.WAIT, since=now), (
+                arrived, TaskEvent("waiting", f"window opens in {task.not_before - now:.0f} s"))
+        run, events = _announce(run, now)
+        return run, (arrived, *events)
     if task.kind in ("patrol", "investigate"):
         say = "DawnPatrol safety patrol. This area is being observed."
         return (replace(run, step=Step.DWELL, since=now),
@@ -258,9 +287,26 @@ def finish_navigation(run: TaskRun, now: float, succeeded: bool, reason: str, x:
     return _done(run, now, True, ""), (arrived,)
 
 
+def _announce(run: TaskRun, now: float) -> Transition:
+    """At the door, the window open: announce the delivery (a door parcel is left at once)."""
+    assert run.handover is not None
+    task = run.task
+    s = announce(run.handover, now)
+    say = (f"Delivery for order {task.order_id}: please enter your PIN on the robot."
+           if task.method == "pin" else f"Delivery for order {task.order_id} left at the door.")
+    run = replace(run, step=Step.HANDOVER, since=now, handover=s)
+    events = (TaskEvent("announced"), TaskEvent("announce", say))
+    if s.phase is Phase.HANDED_OVER:
+        return _done(run, now, True, ""), (*events, TaskEvent("handed_over", method="door"))
+    return run, events
+
+
 def tick_run(run: TaskRun, now: float) -> Transition:
-    """Apply time at ``now`` s: handover timeouts (absent, PIN timeout), the dwell's end, and
-    the retry of a held task (back to NAVIGATE: the caller sends the goal again)."""
+    """Apply time at ``now`` s: the window opening for a robot waiting at the door, handover
+    timeouts (absent, PIN timeout), the dwell's end, and the retry of a held task (back to
+    NAVIGATE: the caller sends the goal again)."""
+    if run.step is Step.WAIT:
+        return _announce(run, now) if now >= run.task.not_before else (run, ())
     if run.step is Step.HOLD:
         if now - run.since >= HOLD_RETRY_S:
             return replace(run, step=Step.NAVIGATE, since=now), ()
@@ -288,6 +334,8 @@ def task_eta(run: TaskRun | None, now: float, nav_distance_m: float,
         return nav_distance_m, nav_eta_s + dwell
     if run.step is Step.DWELL:
         return 0.0, max(run.task.dwell_s - (now - run.since), 0.0)
+    if run.step is Step.WAIT:
+        return 0.0, max(run.task.not_before - now, 0.0)
     return 0.0, 0.0
 
 
@@ -344,7 +392,8 @@ def mission_to_json(state: MissionState) -> str:
         "parcels": list(state.parcels), "completed": list(state.completed),
         "failed": [list(f) for f in state.failed],
         "tasks": [{"kind": t.kind, "id": t.id, "x": t.x, "y": t.y, "theta": t.theta,
-                   "dwell_s": t.dwell_s, "order_id": t.order_id, "method": t.method}
+                   "dwell_s": t.dwell_s, "order_id": t.order_id, "method": t.method,
+                   "not_before": t.not_before}
                   for t in state.tasks],
     }, indent=1)
 
@@ -360,7 +409,8 @@ def mission_from_json(text: str, source: str) -> MissionState:
         field = "tasks"
         tasks = tuple(make_task(str(t["kind"]), str(t["id"]), float(t["x"]), float(t["y"]),
                                 float(t["theta"]), float(t["dwell_s"]), str(t["order_id"]),
-                                str(t["method"])) for t in d["tasks"])
+                                str(t["method"]), float(t.get("not_before", 0.0)))
+                      for t in d["tasks"])
         field = "index"
         index = int(d["index"])
         if not 0 <= index <= len(tasks):

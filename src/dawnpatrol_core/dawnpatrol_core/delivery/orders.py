@@ -25,6 +25,26 @@ Handover = Literal["pin", "door"]
 FIELDS = ("id", "address_id", "lat", "lon", "window_start", "window_end", "size", "handover",
           "priority")
 _MAX_TIME_S = 48 * 3600.0
+DAY_S = 86_400.0
+#: ROS times below this are sim clocks already counting shift-day seconds (sim starts at e.g.
+#: 02:00 = 7200 s); above it they are Unix epoch times (wall clock).
+SIM_CLOCK_LIMIT_S = 2 * DAY_S
+
+
+def shift_seconds(ros_time_s: float, utc_offset_s: float, shift_end_s: float) -> float:
+    """Seconds since the current shift day's local midnight — the time base of order windows,
+    DeliveryStop windows and plan ETAs.
+
+    A simulated clock (< 2 days) already counts shift-day seconds and is returned as is. A wall
+    clock (Unix time) is turned into local time of day with ``utc_offset_s``; after the shift's
+    end the coming night's shift is meant, so the result is negative (e.g. 15:00 -> -9 h).
+    """
+    if ros_time_s < SIM_CLOCK_LIMIT_S:
+        return ros_time_s
+    tod = (ros_time_s + utc_offset_s) % DAY_S
+    return tod if tod < shift_end_s else tod - DAY_S
+
+
 _TIME_RE = re.compile(r"^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?$")
 
 
