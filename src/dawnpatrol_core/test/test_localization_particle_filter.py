@@ -300,3 +300,23 @@ def test_kidnapped_robot_standing_still_finds_itself() -> None:
     est = pf.estimate()
     assert HealthState.LOST in states[:20]
     assert est.pose.distance_to(truth) < 0.2 and est.health is HealthState.OK
+
+
+def test_random_particles_stay_near_the_estimate_while_tracking_without_gnss() -> None:
+    # Scans that match nothing while tracking (not LOST: the collapse rules are off) make
+    # augmented MCL inject random particles. Without a fix they are drawn around the estimate,
+    # not over the whole map, where look-alike places could win (the demo's r2 flew 150 m).
+    pf = _filter(5, health_collapse_severe_ratio=0.0, health_collapse_scans=50,
+                 inject_local_std=1.0)
+    rng = np.random.default_rng(6)
+    start = Pose2D(10.0, 3.5, 0.0)
+    pf.init_pose(start, np.diag([0.01, 0.01, 0.001]))
+    truth, _ = _drive(pf, start, 30, rng)
+    before, odom = pf.particles.shape[0], Pose2D(0.0, 0.0, 0.0)
+    for k in range(4):
+        odom = _junk_scan(pf, truth, odom, 20.0 + 0.1 * k, rng)
+        truth = truth.compose(Pose2D(0.3, 0.0, 0.0))
+    assert pf.estimate().health is not HealthState.LOST
+    xy = pf.particles[:, :2]
+    assert xy.shape[0] > before  # random particles came in on top of the tracked cloud
+    assert float(np.hypot(xy[:, 0] - truth.x, xy[:, 1] - truth.y).max()) < 6.0

@@ -46,6 +46,7 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "gnss_reinit_count": (1, 1000, True, True),
     "gnss_reinit_fraction": (0.0, 1.0, True, True),
     "inject_std_scale": (0.0, 100.0, False, True),
+    "inject_local_std": (0.0, 1000.0, False, True),
     "inject_max_fraction": (0.0, 1.0, True, True),
     "inject_min_prob": (0.0, 1.0, False, True),
     "health_ok_score": (0.0, 1.0, True, True),
@@ -121,6 +122,7 @@ class LocalizationParams:
     gnss_reinit_count: int = 3
     gnss_reinit_fraction: float = 0.5
     inject_std_scale: float = 1.0
+    inject_local_std: float = 3.0
     inject_max_fraction: float = 0.5
     inject_min_prob: float = 0.05
     health_ok_score: float = 0.6

@@ -453,16 +453,22 @@ class ParticleFilter:
         self._n_old = keep
 
     def _random_poses(self, n: int, now: float) -> FloatArray:
-        """``n`` poses in free space, around the last fix if recent; half keep the current
-        heading estimate (drift and aliasing rarely flip the heading), half are uniform."""
+        """``n`` poses in free space: around the last fix if recent; else, while LOST, anywhere
+        on the map; else around the estimate (``inject_local_std``): the robot cannot have
+        jumped, and in a district of look-alike blocks a map-wide sample finds places that match
+        a scan as well as the true one. Half keep the current heading estimate (drift and
+        aliasing rarely flip the heading), half are uniform."""
         p = self.params
         fix = self._recent_fix(now)
-        if fix is None:
-            fresh = sample_free_poses(self.grid, n, self._rng)
-        else:
+        pose, cov = self._moments()
+        if fix is not None:
             fresh = sample_free_poses(self.grid, n, self._rng, center=(fix.x, fix.y),
                                       std=fix.std * p.inject_std_scale)
-        pose, cov = self._moments()
+        elif self._health.state is HealthState.LOST:
+            fresh = sample_free_poses(self.grid, n, self._rng)
+        else:
+            fresh = sample_free_poses(self.grid, n, self._rng, center=(pose.x, pose.y),
+                                      std=p.inject_local_std + self._spread(cov))
         half = n // 2
         sd = min(math.sqrt(max(float(cov[2, 2]), 0.0)) + 0.05, math.pi)
         fresh[:half, 2] = wrap_angles(pose.theta + sd * self._rng.standard_normal(half))
