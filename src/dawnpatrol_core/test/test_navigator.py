@@ -111,6 +111,21 @@ def test_bad_goals_are_rejected_with_a_reason() -> None:
     assert nav.step(1.0, Pose2D(1.0, 5.0)).v == 0.0
 
 
+def test_a_robot_outside_the_area_drives_back_in() -> None:
+    # Pushed (or backed) 0.8 m past the operating area's edge at x = 42: its goals are still
+    # accepted and it drives back in, rather than standing there refusing every path.
+    zones = KeepOutRight()
+    nav = NavigatorCore(RoutePlanner(line_graph(), zones), zones=zones,
+                        governor=SpeedGovernor(zones=zones))
+    start, goal = Pose2D(42.8, 5.0, math.pi), Pose2D(35.0, 5.5, math.pi)
+    r = nav.set_goal(0.0, start, goal)
+    assert r.accepted, r.reason
+    pose, log = run(nav, start)
+    assert log[-1][1] == "succeeded" and pose.distance_to(goal) <= 0.25
+    # ... but a goal out there is still refused
+    assert not nav.set_goal(0.0, start, Pose2D(43.0, 5.0)).accepted
+
+
 def test_person_crossing_stops_the_robot_then_it_resumes() -> None:
     nav = NavigatorCore(RoutePlanner(line_graph()))
     assert nav.set_goal(0.0, Pose2D(0.0, 5.0), Pose2D(30.0, 5.0)).accepted

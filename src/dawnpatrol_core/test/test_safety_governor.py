@@ -58,6 +58,19 @@ def test_never_above_zone_limit_when_driving_into_school_zone() -> None:
     assert 29.0 < x < 30.0
 
 
+def test_reversing_stops_short_of_a_keep_out_behind() -> None:
+    # Facing away from the keep-out at x = 30 and backing towards it (a robot backing out of
+    # a doorway): the rule holds behind the robot too.
+    zones = Strip()
+    gov = SpeedGovernor(GovernorConfig(max_reverse=0.3), zones=zones)
+    x, dt = 28.0, 0.1
+    for k in range(300):
+        cmd = gov.filter(k * dt, -0.3, 0.0, Pose2D(x, 0.0, 3.14159))
+        x -= cmd.v * dt  # heading -x: a negative speed moves +x
+        assert zones.is_allowed(x, 0.0)
+    assert 29.0 < x < 30.0 and "keep-out behind" in cmd.reason
+
+
 def test_non_finite_command_becomes_zero() -> None:
     gov = SpeedGovernor(GovernorConfig(max_decel=100.0))
     cmd = gov.filter(0.0, float("nan"), 0.0, Pose2D(0, 0))

@@ -148,7 +148,8 @@ class NavigatorCore:
                 self._goal = Pose2D(float(end[0]), float(end[1]))
         except PlanningError as exc:
             return self._reject(now, f"unreachable: {exc}")
-        if self.zones is not None and first_disallowed(self.zones, path, 0.2) >= 0:
+        if self.zones is not None and first_disallowed(self.zones, path, 0.2,
+                                                       self._outside(pose)) >= 0:
             return self._reject(now, "unreachable: the path crosses a keep-out zone or leaves "
                                 "the operating area")
         self._route = route
@@ -182,7 +183,7 @@ class NavigatorCore:
         # Zone rules: never command into a disallowed place along the lookahead path.
         if self.zones is not None and v > 0.0:
             ahead = f.lookahead_path(pose, self.config.lookahead_check)
-            if first_disallowed(self.zones, ahead, 0.1) >= 0:
+            if first_disallowed(self.zones, ahead, 0.1, self._outside(pose)) >= 0:
                 v, reason = 0.0, "keep-out or operating-area edge ahead"
         # Nose in (at a door, against a wall) with the path behind: turning on the spot would
         # sweep the corners into it, so back out until the turn is clear.
@@ -190,7 +191,7 @@ class NavigatorCore:
             turn = assess_scan(scan[0], scan[1], 0.0, w, self.config.obstacles)
             back = assess_scan(scan[0], scan[1], -self.config.backup_speed, 0.0,
                                self.config.obstacles)
-            if turn.stop and not back.stop:
+            if turn.stop and not back.stop and self._room_behind(pose):
                 return self._out(now, pose, -self.config.backup_speed, 0.0,
                                  "backing out to turn")
         # People first: stop and wait while anything is in the stop zone.
@@ -286,7 +287,8 @@ class NavigatorCore:
                 detour = grid_path.points
                 rest = f.path_after(rejoin_s)
                 path = np.vstack((detour, rest)) if len(rest) else detour
-                if self.zones is None or first_disallowed(self.zones, path, 0.2) < 0:
+                if self.zones is None or first_disallowed(self.zones, path, 0.2,
+                                                          self._outside(pose)) < 0:
                     self._follow(path)
                     self.status = "active"
                     self._reason = "blocked sidewalk: detour"
@@ -345,7 +347,8 @@ class NavigatorCore:
             if scan is not None:
                 a = assess_scan(scan[0], scan[1], -cfg.backup_speed, 0.0, cfg.obstacles)
                 rear_blocked = a.stop
-            if moved >= cfg.backup_distance or rear_blocked or now - self._phase_since > 5.0:
+            if (moved >= cfg.backup_distance or rear_blocked or now - self._phase_since > 5.0
+                    or not self._room_behind(pose, 0.5)):
                 self._phase, self._phase_since = "wait", now
                 return self._out(now, pose, 0.0, 0.0, "recovering: wait")
             return self._out(now, pose, -cfg.backup_speed, 0.0, "recovering: back up")
@@ -368,6 +371,19 @@ class NavigatorCore:
     def _follow(self, path: FloatArray) -> None:
         heading = self._follower.goal_heading if self._follower is not None else None
         self._follower = PathFollower(path, heading, self.config.follower)
+
+    def _room_behind(self, pose: Pose2D, distance: float = 1.0) -> bool:
+        """Backing up ``distance`` m stays in allowed places (the area, out of keep-outs)."""
+        if self.zones is None:
+            return True
+        c, s = math.cos(pose.theta), math.sin(pose.theta)
+        line = np.array([[pose.x, pose.y], [pose.x - distance * c, pose.y - distance * s]])
+        return first_disallowed(self.zones, line, 0.1, self._outside(pose)) < 0
+
+    def _outside(self, pose: Pose2D) -> bool:
+        """The robot is where it may not be (outside the area, in a keep-out): its paths may
+        start there and lead back in."""
+        return self.zones is not None and not self.zones.is_allowed(pose.x, pose.y)
 
     def _goal_rule_violation(self, x: float, y: float) -> str:
         if self.zones is None or self.zones.is_allowed(x, y):

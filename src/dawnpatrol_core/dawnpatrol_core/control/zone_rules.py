@@ -58,12 +58,22 @@ def densify(points: FloatArray, step: float) -> FloatArray:
     return np.column_stack((np.interp(s, cum, points[:, 0]), np.interp(s, cum, points[:, 1])))
 
 
-def first_disallowed(zones: ZoneRules, points: FloatArray, step: float = 0.1) -> int:
-    """Index into ``densify(points, step)`` of the first point not allowed, or -1 if all are."""
+def first_disallowed(zones: ZoneRules, points: FloatArray, step: float = 0.1,
+                     leaving: bool = False) -> int:
+    """Index into ``densify(points, step)`` of the first point not allowed, or -1 if all are.
+    ``leaving``: the path starts in a disallowed place (a robot pushed or backed out of the
+    area) and its way back in is fine: only a point disallowed after it is allowed counts."""
     dense = densify(np.asarray(points, dtype=np.float64).reshape(-1, 2), step)
     if len(dense) == 0:
         return -1
-    bad = np.flatnonzero(~zones.allowed_xy(dense))
+    ok = zones.allowed_xy(dense)
+    if leaving:
+        inside = np.flatnonzero(ok)
+        if len(inside) == 0:
+            return 0
+        ok = ok.copy()
+        ok[: inside[0]] = True
+    bad = np.flatnonzero(~ok)
     return int(bad[0]) if len(bad) else -1
 
 

@@ -131,14 +131,18 @@ class SpeedGovernor:
             if tv > min(here, ahead):
                 tv = min(here, ahead)
                 reasons.append(why if ahead < here else f"zone limit {here:.2f} m/s")
-            if -tv > here:
-                tv = -here
-                reasons.append(f"zone limit {here:.2f} m/s")
+            if tv < 0.0 or self._v < 0.0:  # reversing: the same rules behind the robot
+                behind, why = self._limit_ahead(pose, max(abs(self._v), abs(tv)), dt,
+                                                backwards=True)
+                if -tv > min(here, behind):
+                    tv = -min(here, behind)
+                    reasons.append(why.replace("ahead", "behind") if behind < here
+                                   else f"zone limit {here:.2f} m/s")
         decel = cfg.max_decel
         if stop:
             tv, tw, decel = 0.0, 0.0, cfg.stop_decel
             reasons.insert(0, stop)
-        elif "keep-out ahead" in " ".join(reasons):
+        elif "keep-out ahead" in " ".join(reasons) or "keep-out behind" in " ".join(reasons):
             decel = cfg.stop_decel
         out_v = _toward(self._v, tv, cfg.max_accel * dt, decel * dt)
         out_w = _toward(self._w, tw, cfg.max_angular_accel * dt, cfg.max_angular_accel * 2 * dt)
@@ -150,9 +154,11 @@ class SpeedGovernor:
         self._v, self._w = out_v, out_w
         return GovernedCommand(out_v, out_w, "; ".join(reasons), bool(stop))
 
-    def _limit_ahead(self, pose: Pose2D, speed: float, dt: float) -> tuple[float, str]:
+    def _limit_ahead(self, pose: Pose2D, speed: float, dt: float,
+                     backwards: bool = False) -> tuple[float, str]:
         """Highest speed (m/s) from which the robot can still meet every zone limit (and stop
-        short of disallowed points) over its braking distance along the heading."""
+        short of disallowed points) over its braking distance along the heading (``backwards``:
+        behind it, for reversing)."""
         cfg = self.config
         assert self.zones is not None
         a = cfg.max_decel
@@ -160,7 +166,8 @@ class SpeedGovernor:
         n = max(2, int(math.ceil(reach / 0.2)) + 1)
         spacing = reach / (n - 1)
         d = reach * np.arange(1, n) / (n - 1)
-        xy = np.column_stack((pose.x + math.cos(pose.theta) * d, pose.y + math.sin(pose.theta) * d))
+        heading = pose.theta + (math.pi if backwards else 0.0)
+        xy = np.column_stack((pose.x + math.cos(heading) * d, pose.y + math.sin(heading) * d))
         here_ok = self.zones.is_allowed(pose.x, pose.y)
         allowed = self.zones.allowed_xy(xy)
         limits = self.zones.speed_limits_xy(xy)
