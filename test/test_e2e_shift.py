@@ -4,11 +4,16 @@ The real launch file starts the simulator, the fleet manager, two robots (locali
 navigator, mission, anomaly monitor each) and the scenario runner, which dispatches four orders
 through the fleet, keys in the recipients' PINs (one recipient is absent), starts the patrol,
 acknowledges alerts and asks for the reports when the shift is over. The scenario also scripts a
-loiterer in the yard's watch zone, a 30 s link loss on r2 and a kidnap of r1.
+loiterer in the yard's watch zone, a 30 s link loss on r2 and a kidnap of r1; the test SIGKILLs
+a delivering robot's mission node (the launcher respawns it, and it resumes from its persisted
+state).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 from pathlib import Path
 
 from dawnpatrol_pytest import REPO
@@ -22,8 +27,15 @@ SCENARIO = REPO / "sim" / "scenarios" / "e2e_yard.yaml"
 def test_small_shift_end_to_end(launch, tmp_path: Path) -> None:
     graph = launch(REPO / "launch" / "sim.launch.xml", world="test_yard", scenario=str(SCENARIO),
                    robot_count="2", real_time_factor="4.0", report_dir=str(tmp_path))
+    # A delivering robot's mission node dies: respawned, it resumes the persisted mission.
+    graph.wait_output(r"\[r\d/mission\].*deliver Y-0\d: started", 300.0)
+    rid = re.findall(r"\[(r\d)/mission\].*deliver Y-0\d: started", graph.output)[0]
+    os.kill(graph.child_pids()[f"{rid}/mission"][-1], signal.SIGKILL)
+    graph.wait_output(f"respawning {rid}/mission", 30.0)
+    graph.wait_output(rf"\[{rid}/mission\].*resuming mission '[^']+' at task", 60.0)
     code = graph.proc.wait(timeout=900)
     out = graph.output
+    assert len(graph.child_pids()[f"{rid}/mission"]) == 2, graph.child_pids()
     assert code == 0, out[-4000:]
     # The launcher ended because the scenario runner (a required node) finished its shift.
     assert "required node scenario_runner ended" in out
@@ -54,6 +66,12 @@ def test_small_shift_end_to_end(launch, tmp_path: Path) -> None:
     # (reported from the robot's outbox once the link was back).
     assert any(k == "loitering" for k, _ in kinds), kinds
     assert ("link_lost", "r2") in kinds, kinds
+    # r1 kidnapped: its localization said LOST (an alert to the fleet), then found itself again.
+    assert ("localization_lost", "r1") in kinds, kinds
+    lost = re.search(r"\[r1/localization\].*health \w+ -> LOST", out)
+    assert lost, out[-3000:]
+    assert re.search(r"\[r1/localization\].*health LOST -> (OK|DEGRADED)", out[lost.end():]), (
+        out[-3000:])
     # Every alert was acknowledged by the (scripted) operator or is recent.
     assert sum(r.acked_at is not None for r in records) >= len(records) // 2
 

@@ -228,15 +228,22 @@ class RobotView:
     x: float
     y: float
     parcels: tuple[str, ...] = ()
+    stamp: float = 0.0  # s, when the robot published the status this view comes from
+
+
+#: Modes of a robot carrying out a mission that must not be interrupted for new work, even one
+#: the fleet does not follow any more (its mission node restarted and resumed it from disk).
+BUSY_MODES = ("delivering", "returning", "investigating", "charging")
 
 
 def free_robots(robots: Iterable[RobotView], busy: Iterable[str]) -> list[str]:
-    """Robots that may take new work: online, not e-stopped, not in fault, no mission of ours."""
+    """Robots that may take new work: online, not e-stopped, not in fault, no mission of ours,
+    and not busy with a mission of its own (BUSY_MODES)."""
     taken = set(busy)
     return sorted(
         r.id for r in robots
-        if r.connection == "online" and not r.estopped and r.mode not in ("fault", "estopped")
-        and r.id not in taken
+        if r.connection == "online" and not r.estopped
+        and r.mode not in ("fault", "estopped", *BUSY_MODES) and r.id not in taken
     )
 
 

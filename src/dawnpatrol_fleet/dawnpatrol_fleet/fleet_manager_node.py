@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from action_msgs.msg import GoalStatus
 from geometry_msgs.msg import PointStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
@@ -251,7 +252,7 @@ class FleetManagerNode(DawnPatrolNode):
                 r.id, connection_state(r.last_seen, now, self.stale_after, self.offline_after),
                 str(s.get("mode", "idle")), bool(s.get("estopped", False)),
                 float(s.get("x", 0.0)), float(s.get("y", 0.0)),
-                tuple(s.get("parcels_on_board", []))))
+                tuple(s.get("parcels_on_board", [])), float(s.get("stamp", 0.0))))
         return out
 
     def _free(self, include_patrol: bool = False) -> list[str]:
@@ -270,9 +271,13 @@ class FleetManagerNode(DawnPatrolNode):
                 if self._missions.get(v.id, {}).get("kind") == "deliver":
                     self._robot_failed(v.id, f"link lost with {v.id}")
             mission = self._missions.get(v.id)
+            # A mission whose action we no longer follow (the fleet or the robot's mission node
+            # restarted) is over when the robot says idle, in a status sent well after the
+            # mission was (not the one from before it started).
             if (mission is not None and v.id not in self._handles and v.mode == "idle"
-                    and v.connection == "online" and now - mission["sent_at"] > 5.0):
-                self._finish_mission(v.id, None)  # restored after a restart and now finished
+                    and v.connection == "online" and now - mission["sent_at"] > 5.0
+                    and v.stamp > mission["sent_at"] + 3.0):
+                self._finish_mission(v.id, None)
         if self._samples:
             rows, self._samples = self._samples, []
             self.store.add_samples(rows)
@@ -317,7 +322,18 @@ class FleetManagerNode(DawnPatrolNode):
         if self._missions.get(rid, {}).get("id") != mid:
             return
         wrapped = fut.result()
-        self._finish_mission(rid, None if wrapped is None else wrapped.result)
+        if wrapped is None or wrapped.status == GoalStatus.STATUS_UNKNOWN:
+            # The robot's mission node restarted and no longer knows this goal: it resumes the
+            # mission from its persisted state. Keep the mission; its events still count, and
+            # _tick finishes it once the robot reports idle.
+            self._handles.pop(rid, None)
+            self.get_logger().warning(f"{rid}: mission {mid}: the robot's mission node "
+                                      "restarted; following it by status until it is idle")
+            return
+        if wrapped.status != GoalStatus.STATUS_SUCCEEDED:
+            self.get_logger().info(f"{rid}: mission {mid} ended with status {wrapped.status}: "
+                                   f"{wrapped.result.message}")
+        self._finish_mission(rid, wrapped.result)
 
     def _finish_mission(self, rid: str, result: Any, rejected: bool = False) -> None:
         mission = self._missions.pop(rid, None)

@@ -56,6 +56,8 @@ def test_free_robots() -> None:
         fl.RobotView("r3", "online", "idle", True, 0, 0),
         fl.RobotView("r4", "online", "fault", False, 0, 0),
         fl.RobotView("r5", "online", "patrolling", False, 0, 0),
+        # delivering a mission the fleet no longer follows (resumed after a restart): not free
+        fl.RobotView("r6", "online", "delivering", False, 0, 0),
     ]
     assert fl.free_robots(views, busy=["r5"]) == ["r1"]
     assert fl.free_robots(views, busy=[]) == ["r1", "r5"]

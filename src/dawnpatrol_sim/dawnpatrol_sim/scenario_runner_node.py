@@ -219,7 +219,9 @@ class ScenarioRunnerNode(DawnPatrolNode):
         if t >= self.scenario.duration:
             self.state = "reporting"
             self._say(f"{clock(now)} shift over: {self.progress.summary()}; writing reports")
-            req = GenerateReport.Request(out_dir=self.report_dir, shift="", operator_name=OPERATOR)
+            req = GenerateReport.Request(out_dir=self.report_dir,
+                                         shift=f"{self.scenario.name} (simulated)",
+                                         operator_name=OPERATOR)
             self.report.call_async(req).add_done_callback(self._on_report)
 
     def _poll_status(self) -> None:

@@ -266,7 +266,8 @@ def finish_navigation(run: TaskRun, now: float, succeeded: bool, reason: str, x:
     if not succeeded and is_safety_stop(reason):
         return replace(run, step=Step.HOLD, since=now), (TaskEvent("held", reason),)
     if not succeeded:
-        why = f"unreachable: {reason}" if reason else "unreachable"
+        why = reason if reason.startswith("unreachable") else (
+            f"unreachable: {reason}" if reason else "unreachable")
         return _done(run, now, False, why), (TaskEvent("failed", why),)
     arrived = TaskEvent("arrived")
     if task.kind == "deliver":
