@@ -123,6 +123,7 @@ class FleetManagerNode(DawnPatrolNode):
         self._closed = self.create_publisher(Int32MultiArray, "/fleet/closed_edges", LATCHED_QOS)
         self._closed_sent: list[int] | None = None
         self._investigations: list[tuple[float, float]] = []  # waiting for a free robot
+        self._was_online: set[str] = set()  # robots heard from since this node started
         self._reserved: dict[str, float] = {}  # robot -> when its patrol made way for a look
         self._heartbeat = self.create_publisher(Header, "/fleet/heartbeat", RELIABLE_QOS)
         # The e-stop service awaits the robots' answers: it, their clients and its timeout timer
@@ -265,7 +266,11 @@ class FleetManagerNode(DawnPatrolNode):
         for v in self._views():
             before = self._last_conn.get(v.id)
             self._last_conn[v.id] = v.connection
-            if before is not None and before != "offline" and v.connection == "offline":
+            if v.connection == "online":
+                self._was_online.add(v.id)
+            # a link that never came up at start is not a link lost
+            if (before is not None and before != "offline" and v.connection == "offline"
+                    and v.id in self._was_online):
                 self.store.record_incident(v.id, "link_lost", "no status for "
                                            f"{self.offline_after:g} s", now)
                 if self._missions.get(v.id, {}).get("kind") == "deliver":
