@@ -1,0 +1,659 @@
+"""A whole delivery shift in lockstep on the headless engine: the fleet manager's dispatch, then per
+robot the mission core, the navigator core and the particle filter, called as the ROS nodes call
+them, with simulated time and no DDS. ``run_shift`` says what became of every order.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+
+from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
+from dawnpatrol_core.control.navigator import Scan as RobotScan
+from dawnpatrol_core.control.obstacles import ObstacleConfig
+from dawnpatrol_core.control.path_follower import FollowerConfig
+from dawnpatrol_core.delivery import mission as core
+from dawnpatrol_core.delivery.handover import HandoverRules
+from dawnpatrol_core.delivery.orders import Order
+from dawnpatrol_core.errors import ConfigError, ScenarioError, SensorError
+from dawnpatrol_core.geometry import Pose2D, wrap_angle
+from dawnpatrol_core.localization.health import HealthState
+from dawnpatrol_core.localization.likelihood_field import LikelihoodField
+from dawnpatrol_core.localization.params import LocalizationParams
+from dawnpatrol_core.localization.particle_filter import LocalizationEstimate, ParticleFilter
+from dawnpatrol_core.maps.district import DistrictMap, load_district_map
+from dawnpatrol_core.planning.dispatch import DispatchSettings, Robot
+from dawnpatrol_core.planning.grid_planner import GridPlanner
+from dawnpatrol_core.planning.route_search import RoutePlanner
+from dawnpatrol_core.safety.governor import GovernorConfig, SpeedGovernor
+from dawnpatrol_core.safety.localization_gate import Gate, LocalizationGate
+from dawnpatrol_core.world import RobotModel, World, load_robot_model, load_world
+from dawnpatrol_fleet import fleet_logic as fl
+from dawnpatrol_sim.engine import Scan, SimEngine
+from dawnpatrol_sim.scenario import RobotStart, Scenario, load_scenario
+from dawnpatrol_sim.shift_progress import ShiftProgress, clock
+
+PoseSource = Literal["localization", "ground_truth"]
+Outcome = Literal["delivered", "late", "failed", "unserved", "unfinished"]
+CONTROL_DT = 0.1  # s: navigator and mission ticks at 10 Hz, as the nodes run them
+
+
+# -- settings and inputs ---------------------------------------------------------------------------
+def ros_params(path: str | Path) -> dict[str, Any]:
+    """The ``/**: ros__parameters:`` mapping of a params file."""
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    try:
+        return dict(doc["/**"]["ros__parameters"])
+    except (KeyError, TypeError):
+        raise ConfigError(f"{path}: field '/**.ros__parameters': missing, expected a ROS "
+                          "parameter file") from None
+
+
+@dataclass(frozen=True, slots=True)
+class FleetParams:
+    """The fleet manager's dispatch parameters: shift window (shift-day s), compartments per robot,
+    planning top speed m/s, battery range m, handover service time s, solver wall time s."""
+
+    shift_start: float = 7200.0
+    shift_end: float = 25200.0
+    compartments: int = 4
+    speed: float = 1.5
+    range_m: float = math.inf
+    service_time_s: float = 60.0
+    solver_time_limit_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftSettings:
+    """How a headless shift runs. ``start_time_s``: the clock at engine time 0 (shift-day s, as
+    the sim node's ``start_time_s``); ``max_duration_s``: the run stops here even with missions
+    under way. The rest are the nodes' parameters: see :meth:`from_params`."""
+
+    pose_source: PoseSource = "localization"
+    start_time_s: float = 7200.0
+    max_duration_s: float = 5 * 3600.0
+    fleet: FleetParams = field(default_factory=FleetParams)
+    rules: HandoverRules = field(default_factory=HandoverRules)
+    pin_secret: str = "dawnpatrol-sim"
+    localization: LocalizationParams = field(default_factory=LocalizationParams)
+    lidar_mount: Pose2D = field(default_factory=lambda: Pose2D(0.3, 0.0, 0.0))
+    idle_update_period_s: float = 1.0
+    lost_timeout_s: float = 60.0
+    initial_std: tuple[float, float] = (0.05, 0.05)  # m, rad: the runner's initialpose
+
+    @classmethod
+    def from_params(cls, params_dir: str | Path, **overrides: Any) -> ShiftSettings:
+        """Settings from the params files the ROS graph reads (fleet_manager, mission,
+        localization, navigator, sim .yaml in ``params_dir``), then ``overrides`` by field."""
+        d = Path(params_dir)
+        fm = ros_params(d / "fleet_manager.yaml")
+        start = fl.parse_clock("shift_start", fm["shift_start"])
+        end = fl.parse_clock("shift_end", fm["shift_end"])
+        end += fl.DAY_S if end <= start else 0.0
+        range_m = float(fm["robot_range_m"])
+        fleet = FleetParams(start, end, int(fm["robot_compartments"]), float(fm["robot_speed"]),
+                            range_m if range_m > 0 else math.inf, float(fm["service_time_s"]),
+                            float(fm["solver_time_limit_s"]))
+        mission = core.mission_config(ros_params(d / "mission.yaml"), "/headless")
+        loc = ros_params(d / "localization.yaml")
+        names = {f.name for f in fields(LocalizationParams)}
+        params = LocalizationParams.from_mapping({k: v for k, v in loc.items() if k in names},
+                                                 str(d / "localization.yaml"))
+        t0 = float(ros_params(d / "sim.yaml")["start_time_s"])
+        base = cls(
+            start_time_s=t0, max_duration_s=end - t0, fleet=fleet, rules=mission.rules,
+            pin_secret=mission.pin_secret, localization=params,
+            lidar_mount=Pose2D(float(loc["lidar_x"]), float(loc["lidar_y"]),
+                               float(loc["lidar_yaw"])),
+            idle_update_period_s=float(loc["idle_update_period"]),
+            lost_timeout_s=float(ros_params(d / "navigator.yaml")["localization_lost_timeout_s"]))
+        return replace(base, **overrides)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """The people at the doors, as the scenario runner plays them: ``absent`` orders' recipients
+    never come; every other recipient keys in the right PIN ``pin_delay_s`` s after the robot
+    arrives."""
+
+    absent: frozenset[str] = frozenset()
+    pin_delay_s: float = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftInput:
+    """One shift to run: the scenario (world, robots, people, faults), the orders file handed to
+    the fleet, and the recipients."""
+
+    scenario: Scenario
+    orders_path: Path
+    recipients: Recipients
+
+
+def load_shift(path: str | Path) -> ShiftInput:
+    """A scenario file with an ``orders:`` section (``file`` relative to it, ``absent``,
+    ``pin_delay_s``), read as the scenario runner reads it."""
+    sc = load_scenario(path)
+    cfg = sc.orders
+    if not isinstance(cfg, dict) or "file" not in cfg:
+        raise ScenarioError(f"{path}: field 'orders.file': missing, expected a file name")
+    return ShiftInput(sc, Path(path).parent / str(cfg["file"]),
+                      Recipients(frozenset(str(a) for a in cfg.get("absent", []) or []),
+                                 float(cfg.get("pin_delay_s", 20.0))))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ShiftStage:
+    """What every run on one district shares: world, robot model, map, the stateless planners and
+    the particle filter's likelihood field (None: ground-truth runs only)."""
+
+    world: World
+    model: RobotModel
+    dm: DistrictMap
+    map_dir: Path
+    routes: RoutePlanner
+    grid: GridPlanner
+    field: LikelihoodField | None = None
+
+
+def load_stage(world: str | Path, robot_model: str | Path, map_dir: str | Path,
+               localization: LocalizationParams | None = None) -> ShiftStage:
+    """Load world, model and map; with ``localization`` also build the likelihood field."""
+    dm = load_district_map(map_dir)
+    lf = None
+    if localization is not None:
+        p = localization
+        lf = LikelihoodField.from_grid(dm.grid, p.z_hit, p.z_rand, p.sigma_hit,
+                                       p.laser_max_range, p.likelihood_max_dist)
+    return ShiftStage(load_world(world), load_robot_model(robot_model), dm, Path(map_dir),
+                      RoutePlanner(dm.graph, dm), GridPlanner(dm.grid), lf)
+
+
+# -- results ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OrderOutcome:
+    """What became of one order; times in shift-day seconds (NaN: did not happen).
+
+    ``outcome``: delivered (handed over by the window's end, as the shift report counts it) |
+    late (handed over after it) | failed (``reason`` from the mission: absent, timeout,
+    unreachable: …) | unserved (not in the plan; ``reason`` from the dispatcher) | unfinished
+    (the run ended before the stop had an outcome). ``returned_at``: the parcel was unloaded at
+    the depot by a return task. ``loaded_away``: its trip was sent after the robot's return to
+    the depot had failed, so the parcel could not really have been loaded.
+    """
+
+    order_id: str
+    address_id: str
+    robot_id: str
+    outcome: Outcome
+    reason: str
+    window_start: float
+    window_end: float
+    planned_eta: float
+    handed_over_at: float
+    returned_at: float
+    recipient_home: bool
+    loaded_away: bool = False
+
+    @property
+    def early(self) -> bool:
+        """Handed over before its window opened (robots wait at the door: never, unless broken)."""
+        return self.handed_over_at < self.window_start
+
+    @property
+    def cause(self) -> str:
+        """The reason in the acceptance's terms: absent recipient, infeasible window, robot
+        fault, or the raw reason."""
+        if self.outcome == "failed" and self.reason == "absent":
+            return "absent recipient"
+        if self.outcome == "unserved" and "window" in self.reason:
+            return "infeasible window"
+        if self.outcome == "failed" and self.reason.startswith("unreachable"):
+            return "robot fault"
+        return self.reason
+
+
+@dataclass(frozen=True, slots=True)
+class RobotReport:
+    """One robot's shift: trips started, metres driven (ground truth), what it touched
+    (``static``, ``person:<name>``, ``robot:<id>``, ``obstacle:<name>``), parcels still on board
+    at the end, localization error (median, p95, max m; NaN on ground truth), seconds LOST."""
+
+    robot_id: str
+    trips: int
+    distance_m: float
+    contacts: tuple[str, ...]
+    parcels_on_board: tuple[str, ...]
+    localization_error_m: tuple[float, float, float]
+    lost_s: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ShiftResult:
+    """A finished run: every order's outcome, every robot's report, the fleet's plan JSON, the
+    clock span (shift-day s), wall seconds, whether every mission ended before
+    ``max_duration_s``, and the shift's log lines."""
+
+    orders: tuple[OrderOutcome, ...]
+    robots: tuple[RobotReport, ...]
+    plan: Mapping[str, Any]
+    start_s: float
+    end_s: float
+    wall_time_s: float
+    finished: bool
+    log: tuple[str, ...]
+
+    @property
+    def sim_time_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def count(self, outcome: Outcome) -> int:
+        """Orders with this outcome."""
+        return sum(o.outcome == outcome for o in self.orders)
+
+
+# -- one robot: localization, navigation, mission --------------------------------------------------
+def make_navigator(stage: ShiftStage) -> NavigatorCore:
+    """Navigator core tuned to the robot model (its drive limits every ramp), as the navigation
+    benchmark tunes it."""
+    m = stage.model
+    gov = SpeedGovernor(GovernorConfig(max_speed=m.max_speed, max_angular=m.max_yaw_rate,
+                                       max_accel=m.max_accel, max_decel=m.max_accel,
+                                       stop_decel=m.max_accel, period=CONTROL_DT), zones=stage.dm)
+    cfg = NavigatorConfig(
+        follower=FollowerConfig(max_speed=m.max_speed, max_angular=m.max_yaw_rate,
+                                goal_tolerance=0.1),
+        obstacles=ObstacleConfig(length=m.footprint_length, width=m.footprint_width,
+                                 decel=0.7 * m.max_accel, slow_max_speed=m.max_speed,
+                                 slow_side_margin=0.8))
+    return NavigatorCore(stage.routes, stage.grid, stage.dm, gov, cfg)
+
+
+def robot_frame_scan(scan: Scan, mount_x: float) -> RobotScan:
+    """(ranges, angles) of a sim scan moved from the lidar frame to the robot base frame."""
+    r = np.asarray(scan.ranges, dtype=np.float64)
+    a = scan.angle_min + scan.angle_increment * np.arange(r.size)
+    x, y = r * np.cos(a) + mount_x, r * np.sin(a)
+    return np.hypot(x, y), np.arctan2(y, x)
+
+
+class _Localizer:
+    """The localization node's use of the filter: predict with the odometry at each scan, weight
+    the scan after ``update_min_d``/``update_min_a`` of motion or every idle period, GNSS fixes
+    as they come."""
+
+    def __init__(self, pf: ParticleFilter, mount: Pose2D, idle_period_s: float) -> None:
+        self.pf, self.mount, self.idle = pf, mount, idle_period_s
+        self._odom: Pose2D | None = None
+        self._moved = (math.inf, math.inf)
+        self._last_weighted = -math.inf
+        self.estimate: LocalizationEstimate = pf.estimate()
+
+    def feed(self, scan: Scan | None, odom: Pose2D | None,
+             gnss: tuple[float, float, float] | None, now: float) -> None:
+        if gnss is not None:
+            self.pf.update_gnss(gnss[0], gnss[1], gnss[2], now)
+        if scan is None or odom is None:  # no odometry at the scan's stamp: the node drops it
+            return
+        if self._odom is not None:
+            self.pf.predict(self._odom, odom)
+            rel = odom.relative_to(self._odom)
+            self._moved = (self._moved[0] + math.hypot(rel.x, rel.y),
+                           self._moved[1] + abs(wrap_angle(rel.theta)))
+        self._odom = odom
+        p = self.pf.params
+        if (self._moved[0] >= p.update_min_d or self._moved[1] >= p.update_min_a
+                or now - self._last_weighted >= self.idle):
+            try:
+                if self.pf.update_scan(scan.ranges, scan.angle_min, scan.angle_increment,
+                                       scan.range_min, scan.range_max, self.mount, now):
+                    self._moved = (0.0, 0.0)
+                self._last_weighted = now
+            except SensorError:
+                pass  # too few usable beams: the node logs and drops the scan
+        self.estimate = self.pf.estimate()
+
+
+class _Drive:
+    """The navigator node's control tick on the core: a goal in, (v, w) out, a verdict when done;
+    while localization is LOST it stands still and keeps the goal, replanning on recovery."""
+
+    def __init__(self, nav: NavigatorCore, gate: LocalizationGate | None) -> None:
+        self.nav, self.gate = nav, gate
+        self.goal: Pose2D | None = None
+        self.planned = False
+        self.result: tuple[bool, str] | None = None  # (succeeded, reason) of the last goal
+
+    def go_to(self, now: float, pose: Pose2D, goal: Pose2D) -> None:
+        self.goal, self.result, self.planned = goal, None, False
+        if self.gate is not None and self.gate.lost:
+            return  # planned once localization has recovered
+        resp = self.nav.set_goal(now, pose, goal)
+        self.planned = True
+        if not resp.accepted:
+            self._end(False, resp.reason, now)
+
+    def tick(self, now: float, pose: Pose2D, scan: RobotScan | None,
+             lost: bool) -> tuple[float, float]:
+        if self.gate is not None:
+            self.gate.update(now, lost)
+            gate = self.gate.state(now)
+            if gate is Gate.OPEN:
+                if self.goal is not None and not self.planned:
+                    resp = self.nav.set_goal(now, pose, self.goal)
+                    self.planned = resp.accepted
+                    if not resp.accepted:
+                        self._end(False, resp.reason, now)
+            else:
+                assert self.nav.governor is not None
+                self.nav.governor.reset()
+                if self.goal is not None and gate is Gate.EXPIRED:
+                    self._end(False, f"localization lost for {self.gate.lost_for(now):.0f} s", now)
+                elif self.goal is not None and self.planned:
+                    self.nav.cancel(now)
+                    self.planned = False
+                return 0.0, 0.0
+        cmd = self.nav.step(now, pose, scan)
+        if self.goal is not None and cmd.status == "succeeded":
+            self._end(True, "", now)
+        elif self.goal is not None and cmd.status in ("failed", "canceled"):
+            self._end(False, cmd.reason, now)
+        return cmd.v, cmd.w
+
+    def _end(self, ok: bool, reason: str, now: float) -> None:
+        if not ok:
+            self.nav.cancel(now)
+        self.goal, self.result = None, (ok, reason)
+
+
+@dataclass(slots=True)
+class _Robot:
+    """One robot as the mission node runs it: missions from the fleet, one task at a time."""
+
+    id: str
+    drive: _Drive
+    localizer: _Localizer | None
+    pose: Pose2D
+    rules: HandoverRules
+    secret: str
+    mission: core.MissionState | None = None
+    run: core.TaskRun | None = None
+    carried: tuple[str, ...] = ()  # parcels still on board after the last mission
+    queue: list[list[str]] = field(default_factory=list)  # the fleet's trips still to send
+    trips: int = 0
+    scan: RobotScan | None = None
+    scan_t: float = -math.inf
+    events: list[tuple[core.TaskSpec, core.TaskEvent, float]] = field(default_factory=list)
+    returned: dict[str, float] = field(default_factory=dict)  # parcel -> unloaded at depot
+    away: bool = False  # the last return to the depot failed: not reloaded since
+    loaded_away: set[str] = field(default_factory=set)  # parcels of trips sent while away
+    distance_m: float = 0.0
+    truth: Pose2D | None = None
+    loc_err: list[float] = field(default_factory=list)
+    lost_s: float = 0.0
+
+    def start_mission(self, mission_id: str, tasks: tuple[core.TaskSpec, ...], now: float) -> None:
+        self.mission = core.new_mission(mission_id, tasks, self.carried)
+        self.trips += 1
+        self._begin_current(now)
+
+    def _begin_current(self, now: float) -> None:
+        assert self.mission is not None
+        task = self.mission.current
+        if task is None:
+            self.carried, self.mission, self.run = self.mission.parcels, None, None
+            return
+        self._apply(core.begin_task(task, now), now)
+        if self.run is not None and self.run.step is core.Step.NAVIGATE:
+            self.drive.go_to(now, self.pose, Pose2D(task.x, task.y, task.theta))
+
+    def _apply(self, transition: core.Transition, now: float) -> None:
+        run, events = transition
+        self.run = run
+        self.events += [(run.task, e, now) for e in events]
+        if run.step is core.Step.DONE and self.mission is not None:
+            if run.task.kind == "return":
+                self.away = not run.ok
+                if run.ok:
+                    self.returned.update(dict.fromkeys(self.mission.parcels, now))
+            self.mission = core.record_outcome(self.mission, run)
+            self._begin_current(now)
+
+    def tick(self, now: float) -> tuple[float, float]:
+        """One control period: the navigator's command, then the mission node's tick."""
+        lost = (self.localizer is not None
+                and self.localizer.estimate.health is HealthState.LOST)
+        scan = self.scan if now - self.scan_t < 0.5 else None
+        v, w = self.drive.tick(now, self.pose, scan, lost)
+        run = self.run
+        if run is not None and run.step is core.Step.NAVIGATE:
+            if self.drive.result is not None:
+                ok, reason = self.drive.result
+                pin = core.expected_pin(run.task.order_id, self.secret)
+                parcels = self.mission.parcels if self.mission is not None else ()
+                self._apply(core.finish_navigation(run, now, ok, reason, self.pose.x,
+                                                   self.pose.y, self.id, pin, self.rules,
+                                                   parcels), now)
+        elif run is not None:
+            self._apply(core.tick_run(run, now), now)
+            if (run.step is core.Step.HOLD and self.run is not None
+                    and self.run.step is core.Step.NAVIGATE):  # a held task tries again
+                task = self.run.task
+                self.drive.go_to(now, self.pose, Pose2D(task.x, task.y, task.theta))
+        return v, w
+
+    def key_in(self, order_id: str, pin: str, now: float) -> None:
+        """A recipient types ``pin`` on the keypad (the submit_pin service)."""
+        if self.run is not None:
+            run, events, _, _ = core.submit_pin(self.run, now, order_id, pin)
+            self._apply((run, events), now)
+
+    def sense(self, eng: SimEngine, now: float) -> None:
+        """Read this step's sensors: the pose for the navigator and the latest scan."""
+        if self.localizer is None:
+            raw = eng.latest_scan(self.id)
+            self.pose = eng.pose(self.id)
+        else:
+            fr = eng.sensors(self.id)
+            raw = fr.scan
+            odom = None if fr.odom is None else Pose2D(fr.odom.x, fr.odom.y, fr.odom.theta)
+            gnss = None if fr.gnss is None else (fr.gnss.x, fr.gnss.y, fr.gnss.std)
+            self.localizer.feed(raw, odom, gnss, now)
+            self.pose = self.localizer.estimate.pose
+        if raw is not None:
+            self.scan, self.scan_t = robot_frame_scan(raw, eng.model.lidar.mount_x), now
+
+    def measure(self, truth: Pose2D) -> None:
+        """Ground-truth bookkeeping after a control period: distance, localization error."""
+        if self.truth is not None:
+            self.distance_m += math.hypot(truth.x - self.truth.x, truth.y - self.truth.y)
+        self.truth = truth
+        if self.localizer is not None:
+            self.loc_err.append(math.hypot(self.pose.x - truth.x, self.pose.y - truth.y))
+            self.lost_s += CONTROL_DT * (self.localizer.estimate.health is HealthState.LOST)
+
+    def report(self, contacts: tuple[str, ...]) -> RobotReport:
+        e = np.array(self.loc_err or [math.nan])
+        on_board = self.mission.parcels if self.mission is not None else self.carried
+        return RobotReport(self.id, self.trips, self.distance_m, contacts, on_board,
+                           (float(np.median(e)), float(np.percentile(e, 95)), float(e.max())),
+                           self.lost_s)
+
+
+def _make_robot(stage: ShiftStage, settings: ShiftSettings, start: RobotStart, index: int,
+                seed: int, lf: LikelihoodField | None) -> _Robot:
+    localizer, gate = None, None
+    if settings.pose_source == "localization":
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, index)))
+        pf = ParticleFilter(stage.dm.grid, settings.localization, rng, field=lf)
+        sxy, syaw = settings.initial_std
+        pf.init_pose(start.start, np.diag([sxy * sxy, sxy * sxy, syaw * syaw]))
+        localizer = _Localizer(pf, settings.lidar_mount, settings.idle_update_period_s)
+        gate = LocalizationGate(settings.lost_timeout_s)
+    return _Robot(start.id, _Drive(make_navigator(stage), gate), localizer, start.start,
+                  settings.rules, settings.pin_secret, truth=start.start)
+
+
+def mission_tasks(tasks: list[fl.TaskPlan]) -> tuple[core.TaskSpec, ...]:
+    """The fleet's task plans as the mission node receives them (MissionTask -> TaskSpec; the
+    simulated clock counts shift-day seconds, so a window opens at its start)."""
+    deliver = [t.kind == "deliver" for t in tasks]
+    return tuple(core.make_task(t.kind, t.id, t.pose.x, t.pose.y, t.pose.theta, t.dwell_s,
+                                t.order_id if d else "", t.method if d else "pin",
+                                not_before=max(t.window_start, 0.0) if d else 0.0)
+                 for t, d in zip(tasks, deliver, strict=True))
+
+
+# -- the shift -------------------------------------------------------------------------------------
+def dispatch_orders(stage: ShiftStage, shift: ShiftInput,
+                    settings: ShiftSettings) -> tuple[dict[str, Order], dict[str, Any]]:
+    """The fleet manager's dispatch at the shift's start with every robot free: the orders file
+    validated whole, planned, as (orders by id, plan JSON). Raises OrderError or PlanningError."""
+    fp, t0 = settings.fleet, settings.start_time_s
+    orders = fl.load_batch(shift.orders_path, stage.dm, t0, fp.service_time_s, fp.compartments)
+    by_id = {o.id: o for o in orders}
+    fleet = [Robot(r.id, fp.compartments, fp.shift_start, fp.shift_end, fp.speed, fp.range_m)
+             for r in shift.scenario.robots]
+    dispatch = DispatchSettings(service_time_s=fp.service_time_s,
+                                time_limit_s=fp.solver_time_limit_s)
+    plan = fl.plan_batch(orders, fleet, fl.depot_pose(stage.dm), fl.make_travel(stage.dm),
+                         dispatch, t0)
+    return by_id, fl.plan_to_json(plan, by_id, str(stage.map_dir))
+
+
+def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
+              on_line: Callable[[str], None] | None = None) -> ShiftResult:
+    """Dispatch the orders as the fleet manager does at the shift's start, then step every robot
+    at 10 Hz (engine dt 0.05 s) until all trips are done or ``max_duration_s`` is up.
+    ``on_line`` receives each log line as it happens (live progress).
+
+    Raises OrderError (the batch is rejected whole) or PlanningError from dispatch.
+    """
+    wall0 = time.perf_counter()
+    t0 = settings.start_time_s
+    orders, plan = dispatch_orders(stage, shift, settings)
+    served = sum(len(r["stops"]) for r in plan["routes"])
+    log = [f"{clock(t0)} dispatched: {served} of {len(orders)} orders on "
+           f"{len(shift.scenario.robots)} robots, {len(plan['unserved'])} unserved"]
+    log += [f"  unserved {u['order_id']}: {u['reason']}" for u in plan["unserved"]]
+
+    eng = SimEngine(stage.world, stage.model, shift.scenario)
+    lf = stage.field
+    if settings.pose_source == "localization" and lf is None:
+        lp = settings.localization
+        lf = LikelihoodField.from_grid(stage.dm.grid, lp.z_hit, lp.z_rand, lp.sigma_hit,
+                                       lp.laser_max_range, lp.likelihood_max_dist)
+    robots = {r.id: _make_robot(stage, settings, r, i, eng.seed, lf)
+              for i, r in enumerate(shift.scenario.robots)}
+    for route in plan["routes"]:
+        robots[route["robot_id"]].queue = fl.route_trips(route)
+    progress = ShiftProgress(set(orders), set(shift.recipients.absent),
+                             shift.recipients.pin_delay_s, ack_delay_s=math.inf)
+    depot = fl.depot_pose(stage.dm)
+    steps = max(1, round(CONTROL_DT / eng.dt))
+    finished, shown = False, 0
+    while eng.now < settings.max_duration_s - 1e-9:
+        now = t0 + eng.now
+        for r in robots.values():
+            if r.mission is None and r.queue:  # the fleet sends the next trip (_finish_mission)
+                _send_trip(r, r.queue.pop(0), orders, stage.dm, depot, now, log)
+        if all(r.mission is None and not r.queue for r in robots.values()):
+            finished = True
+            break
+        cmds = {r.id: r.tick(now) for r in robots.values()}
+        for due in progress.due_pins(now):
+            pin = core.expected_pin(due.order_id, settings.pin_secret)
+            robots[due.robot_id].key_in(due.order_id, pin, now)
+        for r in robots.values():
+            _record_events(r, progress, log)
+        if on_line is not None:
+            for line in log[shown:]:
+                on_line(line)
+            shown = len(log)
+        for _ in range(steps):
+            eng.step(cmds)
+            for r in robots.values():
+                r.sense(eng, t0 + eng.now)
+        for r in robots.values():
+            r.measure(eng.pose(r.id))
+    if not finished:
+        log.append(f"{clock(t0 + eng.now)} run stopped after {settings.max_duration_s:.0f} s "
+                   "with missions under way")
+        for r in robots.values():
+            if r.run is not None:
+                tail = "; ".join(f"[{clock(t)}] {text}" for t, text in r.drive.nav.events[-6:])
+                log.append(f"  {r.id} still on {r.run.task.kind} {r.run.task.id} "
+                           f"({r.run.state} since {clock(r.run.since)}) at ({r.pose.x:.1f}, "
+                           f"{r.pose.y:.1f}), navigator {r.drive.nav.status}: {tail}")
+    if on_line is not None:
+        for line in log[shown:]:
+            on_line(line)
+    returned = {p: t for r in robots.values() for p, t in r.returned.items()}
+    away = set().union(*(r.loaded_away for r in robots.values()))
+    return ShiftResult(
+        tuple(_outcomes(orders, plan, progress, returned, away, shift.recipients)),
+        tuple(r.report(tuple(c.what for c in eng.contacts if c.robot == r.id))
+              for r in robots.values()),
+        plan, t0, t0 + eng.now, time.perf_counter() - wall0, finished, tuple(log))
+
+
+def _send_trip(r: _Robot, ids: list[str], orders: Mapping[str, Order], dm: DistrictMap,
+               depot: Pose2D, now: float, log: list[str]) -> None:
+    """The fleet's _send_delivery: one trip's deliveries and the return, as a mission. Like the
+    fleet, it does not check that the last return reached the depot; such trips are flagged."""
+    away = ""
+    if r.away:
+        r.loaded_away.update(ids)
+        away = f" (NOT reloaded: the last return failed; at ({r.pose.x:.1f}, {r.pose.y:.1f}))"
+    log.append(f"{clock(now)} {r.id} trip {r.trips + 1}: {', '.join(ids)}{away}")
+    tasks = mission_tasks(fl.delivery_tasks(ids, orders, dm, depot))
+    r.start_mission(f"{r.id}-deliver-{int(now)}-{r.trips + 1}", tasks, now)
+
+
+def _record_events(r: _Robot, progress: ShiftProgress, log: list[str]) -> None:
+    """Feed a robot's mission events to the shift's bookkeeping (what the runner hears)."""
+    for task, e, now in r.events:
+        if e.event == "announce":  # to the speaker, not a MissionEvent
+            continue
+        line = progress.on_event(r.id, task.kind, e.event, task.id, e.detail, now)
+        if line:
+            log.append(line)
+        if e.event == "failed" and task.kind != "deliver":
+            log.append(f"{clock(now)} {r.id} {task.kind} {task.id} FAILED: {e.detail}")
+        if e.event == "failed" and e.detail.startswith("unreachable"):
+            tail = "; ".join(text for _, text in r.drive.nav.events[-4:])
+            log.append(f"  {r.id} navigator's last events: {tail}")
+    r.events.clear()
+
+
+def _outcomes(orders: Mapping[str, Order], plan: Mapping[str, Any], progress: ShiftProgress,
+              returned: Mapping[str, float], loaded_away: set[str],
+              recipients: Recipients) -> list[OrderOutcome]:
+    eta = {s["order_id"]: (r["robot_id"], float(s["eta"])) for r in plan["routes"]
+           for s in r["stops"]}
+    why = {u["order_id"]: u["reason"] for u in plan["unserved"]}
+    out = []
+    for oid, o in orders.items():
+        rid, planned = eta.get(oid, ("", math.nan))
+        at = progress.delivered.get(oid, math.nan)
+        outcome: Outcome
+        if oid in why:
+            outcome, reason = "unserved", why[oid]
+        elif math.isfinite(at):
+            outcome = "delivered" if at <= o.window_end + 1e-6 else "late"
+            reason = "" if outcome == "delivered" else f"handed over {at - o.window_end:.0f} s late"
+        elif oid in progress.failed:
+            outcome, reason = "failed", progress.failed[oid]
+        else:
+            outcome, reason = "unfinished", "the run ended before the stop had an outcome"
+        out.append(OrderOutcome(oid, o.address_id or "", rid, outcome, reason, o.window_start,
+                                o.window_end, planned, at, returned.get(oid, math.nan),
+                                oid not in recipients.absent, oid in loaded_away))
+    return out
