@@ -22,6 +22,7 @@ for pkg in ("dawnpatrol_core", "dawnpatrol_sim"):
 from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore  # noqa: E402
 from dawnpatrol_core.control.obstacles import ObstacleConfig  # noqa: E402
 from dawnpatrol_core.control.path_follower import FollowerConfig  # noqa: E402
+from dawnpatrol_core.errors import SensorError  # noqa: E402
 from dawnpatrol_core.geometry import Pose2D  # noqa: E402
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map  # noqa: E402
 from dawnpatrol_core.planning.grid_planner import GridPlanner  # noqa: E402
@@ -101,6 +102,7 @@ class PoseSource:
     def __init__(self, s: Setup, eng: SimEngine, start: Pose2D, seed: int) -> None:
         self.eng, self.pf, self.mount = eng, None, Pose2D(s.model.lidar.mount_x, 0.0, 0.0)
         self.odom_last: Pose2D | None = None
+        self.skipped = 0  # scans without enough usable beams
         if s.localization:
             from dawnpatrol_core.localization.params import LocalizationParams
             from dawnpatrol_core.localization.particle_filter import ParticleFilter
@@ -120,8 +122,11 @@ class PoseSource:
             if self.odom_last is not None and fr.scan is not None:
                 self.pf.predict(self.odom_last, cur)
                 sc = fr.scan
-                self.pf.update_scan(sc.ranges, sc.angle_min, sc.angle_increment, sc.range_min,
-                                    sc.range_max, self.mount, fr.stamp)
+                try:
+                    self.pf.update_scan(sc.ranges, sc.angle_min, sc.angle_increment,
+                                        sc.range_min, sc.range_max, self.mount, fr.stamp)
+                except SensorError:
+                    self.skipped += 1  # as the node does: an unusable scan is dropped
                 self.odom_last = cur
             elif self.odom_last is None:
                 self.odom_last = cur
