@@ -240,6 +240,25 @@ def _junk_scan(pf: ParticleFilter, truth: Pose2D, odom: Pose2D, now: float,
     return new_odom
 
 
+def _tracked(pf: ParticleFilter) -> tuple[Pose2D, np.random.Generator]:
+    """Start ``pf`` at (10, 3.5) and track 30 steps round the yard: (truth, the run's rng)."""
+    rng = np.random.default_rng(6)
+    start = Pose2D(10.0, 3.5, 0.0)
+    pf.init_pose(start, np.diag([0.01, 0.01, 0.001]))
+    truth, _ = _drive(pf, start, 30, rng)
+    return truth, rng
+
+
+def _junk_while_driving(pf: ParticleFilter, truth: Pose2D, n: int,
+                        rng: np.random.Generator) -> Pose2D:
+    """``n`` scans matching nothing, 0.3 m apart from ``truth``: the truth at the end."""
+    odom = Pose2D(0.0, 0.0, 0.0)
+    for k in range(n):
+        odom = _junk_scan(pf, truth, odom, 20.0 + 0.1 * k, rng)
+        truth = truth.compose(Pose2D(0.3, 0.0, 0.0))
+    return truth
+
+
 @pytest.mark.parametrize(("severe", "junk_scans", "lost"), [
     (0.06, 1, True),   # one scan far below its average: LOST at once (kidnapping)
     (0.0, 1, False),   # severe rule off: one collapsed scan is a passing crowd ...
@@ -250,10 +269,7 @@ def test_likelihood_collapse_goes_lost_by_severity_or_persistence(
     severe: float, junk_scans: int, lost: bool
 ) -> None:
     pf = _filter(5, health_collapse_severe_ratio=severe)
-    rng = np.random.default_rng(6)
-    start = Pose2D(10.0, 3.5, 0.0)
-    pf.init_pose(start, np.diag([0.01, 0.01, 0.001]))
-    truth, _ = _drive(pf, start, 30, rng)
+    truth, rng = _tracked(pf)
     assert pf.estimate().health is HealthState.OK
     odom = Pose2D(0.0, 0.0, 0.0)
     for k in range(junk_scans):
@@ -267,14 +283,8 @@ def test_a_passed_collapse_clears_while_standing_still() -> None:
     # again: the fault clears without motion (a robot that halts when LOST must not stay LOST).
     pf = _filter(5, health_collapse_severe_ratio=0.0, health_enter_dwell=0.0,
                  health_exit_dwell=0.0)
-    rng = np.random.default_rng(6)
-    start = Pose2D(10.0, 3.5, 0.0)
-    pf.init_pose(start, np.diag([0.01, 0.01, 0.001]))
-    truth, _ = _drive(pf, start, 30, rng)
-    odom = Pose2D(0.0, 0.0, 0.0)
-    for k in range(3):
-        odom = _junk_scan(pf, truth, odom, 20.0 + 0.1 * k, rng)
-        truth = truth.compose(Pose2D(0.3, 0.0, 0.0))
+    truth, rng = _tracked(pf)
+    truth = _junk_while_driving(pf, truth, 3, rng)
     assert pf.estimate().health is HealthState.LOST
     for k in range(5):  # no motion: only the health is refreshed
         pf.update_scan(ray_march(pf.grid, truth), ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT,
@@ -308,14 +318,9 @@ def test_random_particles_stay_near_the_estimate_while_tracking_without_gnss() -
     # not over the whole map, where look-alike places could win (the demo's r2 flew 150 m).
     pf = _filter(5, health_collapse_severe_ratio=0.0, health_collapse_scans=50,
                  inject_local_std=1.0)
-    rng = np.random.default_rng(6)
-    start = Pose2D(10.0, 3.5, 0.0)
-    pf.init_pose(start, np.diag([0.01, 0.01, 0.001]))
-    truth, _ = _drive(pf, start, 30, rng)
-    before, odom = pf.particles.shape[0], Pose2D(0.0, 0.0, 0.0)
-    for k in range(4):
-        odom = _junk_scan(pf, truth, odom, 20.0 + 0.1 * k, rng)
-        truth = truth.compose(Pose2D(0.3, 0.0, 0.0))
+    truth, rng = _tracked(pf)
+    before = pf.particles.shape[0]
+    truth = _junk_while_driving(pf, truth, 4, rng)
     assert pf.estimate().health is not HealthState.LOST
     xy = pf.particles[:, :2]
     assert xy.shape[0] > before  # random particles came in on top of the tracked cloud

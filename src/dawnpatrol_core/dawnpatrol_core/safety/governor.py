@@ -125,24 +125,22 @@ class SpeedGovernor:
         if tv != v or tw != w:
             reasons.append("robot limit")
         here = math.inf
+        keep_out = False  # a keep-out zone limits the speed: brake as hard as a forced stop
         if self.zones is not None:
             here = self.zones.speed_limit_at(pose.x, pose.y)
-            ahead, why = self._limit_ahead(pose, max(abs(self._v), abs(tv)), dt)
-            if tv > min(here, ahead):
-                tv = min(here, ahead)
-                reasons.append(why if ahead < here else f"zone limit {here:.2f} m/s")
-            if tv < 0.0 or self._v < 0.0:  # reversing: the same rules behind the robot
-                behind, why = self._limit_ahead(pose, max(abs(self._v), abs(tv)), dt,
-                                                backwards=True)
-                if -tv > min(here, behind):
-                    tv = -min(here, behind)
-                    reasons.append(why.replace("ahead", "behind") if behind < here
-                                   else f"zone limit {here:.2f} m/s")
+            speed = max(abs(self._v), abs(tv))
+            # forwards, and when reversing the same rules behind the robot
+            for sign in (1.0, -1.0) if tv < 0.0 or self._v < 0.0 else (1.0,):
+                lim, why, wall = self._limit_ahead(pose, speed, dt, backwards=sign < 0.0)
+                if sign * tv > min(here, lim):
+                    tv = sign * min(here, lim)
+                    reasons.append(why if lim < here else f"zone limit {here:.2f} m/s")
+                    keep_out = keep_out or (wall and lim < here)
         decel = cfg.max_decel
         if stop:
             tv, tw, decel = 0.0, 0.0, cfg.stop_decel
             reasons.insert(0, stop)
-        elif "keep-out ahead" in " ".join(reasons) or "keep-out behind" in " ".join(reasons):
+        elif keep_out:
             decel = cfg.stop_decel
         out_v = _toward(self._v, tv, cfg.max_accel * dt, decel * dt)
         out_w = _toward(self._w, tw, cfg.max_angular_accel * dt, cfg.max_angular_accel * 2 * dt)
@@ -155,10 +153,10 @@ class SpeedGovernor:
         return GovernedCommand(out_v, out_w, "; ".join(reasons), bool(stop))
 
     def _limit_ahead(self, pose: Pose2D, speed: float, dt: float,
-                     backwards: bool = False) -> tuple[float, str]:
-        """Highest speed (m/s) from which the robot can still meet every zone limit (and stop
-        short of disallowed points) over its braking distance along the heading (``backwards``:
-        behind it, for reversing)."""
+                     backwards: bool = False) -> tuple[float, str, bool]:
+        """(highest speed m/s from which the robot can still meet every zone limit and stop
+        short of disallowed points over its braking distance along the heading — ``backwards``:
+        behind it, for reversing —, why, whether a disallowed point sets it)."""
         cfg = self.config
         assert self.zones is not None
         a = cfg.max_decel
@@ -171,16 +169,17 @@ class SpeedGovernor:
         here_ok = self.zones.is_allowed(pose.x, pose.y)
         allowed = self.zones.allowed_xy(xy)
         limits = self.zones.speed_limits_xy(xy)
-        best, why = math.inf, ""
+        where = "behind" if backwards else "ahead"
+        best, why, wall = math.inf, "", False
         for i in range(n - 1):
             if here_ok and not allowed[i]:
                 room = max(0.0, d[i] - spacing - cfg.keepout_margin - speed * dt)
                 lim = math.sqrt(2.0 * cfg.stop_decel * room)
                 if lim < best:
-                    best, why = lim, f"keep-out ahead at {d[i]:.1f} m"
+                    best, why, wall = lim, f"keep-out {where} at {d[i]:.1f} m", True
                 break
             # The zone may begin anywhere after the previous sample: assume the worst.
             lim = math.sqrt(limits[i] ** 2 + 2.0 * a * max(0.0, d[i] - spacing - speed * dt))
             if lim < best:
-                best, why = lim, f"zone limit ahead {limits[i]:.2f} m/s"
-        return best, why
+                best, why, wall = lim, f"zone limit {where} {limits[i]:.2f} m/s", False
+        return best, why, wall
