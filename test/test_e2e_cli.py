@@ -1,14 +1,16 @@
 """The operator's CLI end to end: the real launch file (simulator, fleet manager, two robots), and
 the test as the operator at the terminal. ``deliver`` a small order file, ``status`` shows both
 robots working, ``anomalies --follow`` prints the loiterer's alert, ``ack`` clears it, ``estop
---all`` stops both robots within 1 s of simulated time, ``resume`` lets them go again; every
-read command's ``--json`` is parsed and checked."""
+--all`` stops both robots within 1 s of simulated time, ``resume`` lets them go again; a lost
+operator link (the fleet manager frozen) stops both, and they go on when it returns; every read
+command's ``--json`` is parsed and checked."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -30,6 +32,7 @@ from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, pose2d_to_msg, t
 
 SCENARIO = REPO / "sim" / "scenarios" / "e2e_cli_yard.yaml"
 STARTS = {"r1": Pose2D(4.0, 7.0, math.pi / 2), "r2": Pose2D(6.5, 7.0, math.pi / 2)}
+HEARTBEAT_TIMEOUT = 5.0  # s of simulated time without /fleet/heartbeat before a robot stops
 ORDERS = ("id,address_id,window_start,window_end,size,handover,priority\n"
           "C-01,101-1,02:00,03:00,1,door,0\nC-02,101-1,02:00,03:00,1,door,0\n")
 
@@ -116,7 +119,8 @@ def strict_json(name: str) -> None:
 def test_operator_session(launch: Any, tmp_path: Path) -> None:
     graph = launch(REPO / "launch" / "sim.launch.xml", world="test_yard", scenario=str(SCENARIO),
                    robot_count="2", real_time_factor="4.0", run_scenario="false",
-                   report_dir=str(tmp_path), pose_source="ground_truth")
+                   report_dir=str(tmp_path), pose_source="ground_truth",
+                   heartbeat_timeout_s=str(HEARTBEAT_TIMEOUT))
     eyes = Watcher()
     try:
         def online() -> bool:
@@ -196,5 +200,21 @@ def test_operator_session(launch: Any, tmp_path: Path) -> None:
         wait_for(moving, 120.0, "robots driving again after resume")
         report = ok_json("status")["robots"]
         assert not any(r["estopped"] for r in report)
+
+        # The operator link lost: the fleet manager frozen (no heartbeat). Every robot stops
+        # within the heartbeat timeout plus braking (1.5 m/s at 2 m/s²) and stays stopped;
+        # when the link comes back they drive on by themselves.
+        fleet = graph.child_pids()["fleet/fleet_manager"][-1]
+        os.kill(fleet, signal.SIGSTOP)
+        try:
+            t_lost = eyes.now()
+            t_stopped = t_lost + HEARTBEAT_TIMEOUT + 1.5
+            wait_for(lambda: eyes.now() > t_stopped + 6.0, 90.0, "simulated time, link down")
+            for r in STARTS:
+                after = eyes.speeds(r, t_stopped, t_stopped + 6.0)
+                assert after and max(after) < 0.02, (r, after)
+        finally:
+            os.kill(fleet, signal.SIGCONT)
+        wait_for(moving, 120.0, "robots driving again once the link is back")
     finally:
         eyes.close()

@@ -144,6 +144,64 @@ def test_person_crossing_stops_the_robot_then_it_resumes() -> None:
     assert any(text == "resumed" for _, text in nav.events)
 
 
+def footprint_clearance(pose: Pose2D, cx: float, cy: float, r: float) -> float:
+    """m between a disc (cx, cy, r) and the 1.0 m x 0.6 m footprint at ``pose``."""
+    c, s = math.cos(pose.theta), math.sin(pose.theta)
+    lx, ly = c * (cx - pose.x) + s * (cy - pose.y), -s * (cx - pose.x) + c * (cy - pose.y)
+    return math.hypot(max(abs(lx) - 0.5, 0.0), max(abs(ly) - 0.3, 0.0)) - r
+
+
+def drive_among(nav: NavigatorCore, pose: Pose2D, people: object,
+                t_max: float = 60.0) -> tuple[Pose2D, list[tuple[float, str, float]], float, float]:
+    """Like ``run`` with moving people; also the least clearance to them (m) and the least y."""
+    log: list[tuple[float, str, float]] = []
+    least, low_y, t, dt = math.inf, pose.y, 0.0, 0.1
+    while t < t_max:
+        discs = people(t)  # type: ignore[operator]
+        cmd = nav.step(t, pose, scan_of(pose, discs))
+        log.append((t, cmd.status, cmd.v))
+        if cmd.status in ("succeeded", "failed", "canceled"):
+            break
+        th = wrap_angle(pose.theta + cmd.w * dt)
+        pose = Pose2D(pose.x + cmd.v * math.cos(th) * dt, pose.y + cmd.v * math.sin(th) * dt, th)
+        t += dt
+        least = min([least] + [footprint_clearance(pose, *d) for d in people(t)])  # type: ignore[operator]
+        low_y = min(low_y, pose.y)
+    return pose, log, least, low_y
+
+
+def test_stops_short_of_where_a_crossing_person_is_about_to_be() -> None:
+    # Someone crosses the sidewalk at x = 12 at 0.6 m/s, reaching the robot's line just as the
+    # robot would: the robot stops before their path (not in it) and goes on once they passed.
+    nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()))
+    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), Pose2D(30.0, 5.0)).accepted
+
+    def person(t: float) -> list[tuple[float, float, float]]:
+        y = 0.5 + 0.6 * max(0.0, t - 1.5)
+        return [(12.0, y, 0.3)] if y < 9.0 else []
+
+    pose, log, least, _ = drive_among(nav, Pose2D(0.0, 5.0, 0.0), person)
+    assert log[-1][1] == "succeeded"
+    assert least > 0.3, least
+    assert any(s == "waiting" for _, s, _ in log)
+
+
+def test_steps_aside_for_a_person_coming_the_other_way() -> None:
+    # A jogger runs along the robot's sidewalk line towards it (scripted: does not swerve);
+    # the robot keeps to its right, lets them by, and is back on its path to the goal.
+    nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()))
+    goal = Pose2D(30.0, 5.0)
+    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), goal).accepted
+
+    def jogger(t: float) -> list[tuple[float, float, float]]:
+        return [(36.0 - 2.5 * t, 5.0, 0.3)]
+
+    pose, log, least, low_y = drive_among(nav, Pose2D(0.0, 5.0, 0.0), jogger)
+    assert log[-1][1] == "succeeded" and pose.distance_to(goal) <= 0.25
+    assert least > 0.1, least
+    assert low_y < 4.4  # stepped to the right of its line (y decreases to the right here)
+
+
 def test_blocked_sidewalk_detours_on_the_grid() -> None:
     nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()),
                         config=NavigatorConfig(wait_timeout=3.0))

@@ -26,6 +26,7 @@ from rclpy.task import Future
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Bool, Header, Int32MultiArray
 
+from dawnpatrol_core.control.moving import EvadeConfig
 from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
 from dawnpatrol_core.control.obstacles import ObstacleConfig
 from dawnpatrol_core.control.path_follower import FollowerConfig
@@ -107,6 +108,11 @@ _PARAMS: dict[str, tuple[Any, str, Any, str]] = {
                        lambda v: float(v) > 0, _POS),
     "slow_side_margin": (0.8, "m beside the path within which obstacles and people slow the "
                          "robot", lambda v: float(v) >= 0, "a number >= 0"),
+    "predict_movers": (True, "track people and robots in the scan: stop short of where they are "
+                       "about to be, step aside for those coming the other way",
+                       lambda v: isinstance(v, bool), "true or false"),
+    "pass_clearance": (0.95, "m between a person coming the other way and the robot's centre "
+                       "when passing them", lambda v: float(v) > 0, _POS),
 }
 _STATUS = {"active": "following", "waiting": "waiting_for_people", "recovering": "recovering"}
 
@@ -174,7 +180,10 @@ class NavigatorNode(DawnPatrolNode):
                                      decel=float(p["obstacle_decel"]),
                                      slow_side_margin=float(p["slow_side_margin"]),
                                      slow_max_speed=float(p["max_speed"])),
-            wait_timeout=float(p["wait_timeout_s"]))
+            wait_timeout=float(p["wait_timeout_s"]),
+            predict_movers=bool(p["predict_movers"]),
+            pass_clearance=float(p["pass_clearance"]),
+            evade=EvadeConfig(accel=float(p["max_accel"]), decel=float(p["stop_decel"])))
         self.core = NavigatorCore(
             RoutePlanner(dm.graph, dm, RouteSearchConfig(float(p["crosswalk_penalty_s"]))),
             GridPlanner(dm.grid, GridPlannerConfig(robot_radius=float(p["robot_radius"]),

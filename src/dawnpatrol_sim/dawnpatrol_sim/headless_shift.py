@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
+from dawnpatrol_core.control.moving import EvadeConfig
 from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
 from dawnpatrol_core.control.navigator import Scan as RobotScan
 from dawnpatrol_core.control.obstacles import ObstacleConfig
@@ -272,7 +273,8 @@ def make_navigator(stage: ShiftStage) -> NavigatorCore:
                                 goal_tolerance=0.1),
         obstacles=ObstacleConfig(length=m.footprint_length, width=m.footprint_width,
                                  decel=0.7 * m.max_accel, slow_max_speed=m.max_speed,
-                                 slow_side_margin=0.8))
+                                 slow_side_margin=0.8),
+        evade=EvadeConfig(accel=m.max_accel, decel=m.max_decel))
     return NavigatorCore(stage.routes, stage.grid, stage.dm, gov, cfg)
 
 

@@ -6,13 +6,21 @@ A pure class stepped with explicit time; the ``navigator`` ROS node wraps it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from dawnpatrol_core.control.obstacles import ObstacleConfig, assess_scan
+from dawnpatrol_core.control.moving import (
+    EvadeConfig,
+    Mover,
+    MovingConfig,
+    MovingObstacles,
+    evade,
+    points_as_scan,
+)
+from dawnpatrol_core.control.obstacles import ObstacleConfig, assess_scan, scan_points
 from dawnpatrol_core.control.path_follower import FollowerConfig, PathFollower
 from dawnpatrol_core.control.zone_rules import ZoneRules, densify, first_disallowed
 from dawnpatrol_core.errors import ConfigError, PlanningError
@@ -36,6 +44,14 @@ class NavigatorConfig:
     ``max_recoveries``: recoveries before the goal fails. ``detour_ahead``: m past the robot's
     progress where a grid detour rejoins the path; a detour longer than ``max_detour_ratio``
     times the stretch it replaces gives way to a reroute on the graph.
+    ``resume_margin``: m beyond the stop margin the way ahead must clear before a waiting robot
+    drives on (no stop-go chatter at the edge of the stop zone).
+    ``predict_movers``: track people and robots in the scan (``moving``) and stop short of
+    where they are about to be. ``pass_clearance``: m between a mover coming the other way and
+    the robot's centre line when passing it; the robot steps aside along its path (keeping
+    right when it can) at up to ``pass_speed`` m/s, starting when they would meet within
+    ``pass_horizon`` s. ``evade``: when a mover would still touch the robot — standing or
+    driving on — the robot backs or turns away from it (a short rollout of candidate commands).
     """
 
     follower: FollowerConfig = field(default_factory=FollowerConfig)
@@ -48,9 +64,17 @@ class NavigatorConfig:
     detour_ahead: float = 8.0
     lookahead_check: float = 2.5
     max_detour_ratio: float = 2.5
+    resume_margin: float = 0.15
+    predict_movers: bool = True
+    moving: MovingConfig = field(default_factory=MovingConfig)
+    pass_clearance: float = 0.95
+    pass_speed: float = 0.8
+    pass_horizon: float = 6.0
+    evade: EvadeConfig = field(default_factory=EvadeConfig)
 
     def __post_init__(self) -> None:
-        for name in ("wait_timeout", "backup_speed", "recovery_wait", "detour_ahead"):
+        for name in ("wait_timeout", "backup_speed", "recovery_wait", "detour_ahead",
+                     "pass_clearance", "pass_speed", "pass_horizon"):
             v = getattr(self, name)
             if not v > 0.0:
                 raise ConfigError(f"navigator: field '{name}': got {v!r}, expected > 0")
@@ -110,7 +134,14 @@ class NavigatorCore:
         self._backup_from: Pose2D | None = None
         self._recoveries = 0
         self._stuck: list[tuple[float, float]] = []  # where this goal replanned (x, y m)
+        self._blocked_at: tuple[float, float] | None = None  # the path point found blocked
         self._reason = ""
+        self.moving = MovingObstacles(self.config.moving) if self.config.predict_movers else None
+        self._scan_seen: Scan | None = None
+        self._offset = 0.0  # m left of the path (negative: right) the robot follows, passing
+        self._offset_hold = -math.inf  # keep the offset until then (s)
+        self._passing: set[int] = set()  # ids of the movers being passed
+        self._t_last = -math.inf
 
     # -- goals ---------------------------------------------------------------------------
 
@@ -171,18 +202,26 @@ class NavigatorCore:
         if self._follower is None or self.status not in ("active", "waiting", "recovering"):
             return self._out(now, pose, 0.0, 0.0, self._reason)
         f = self._follower
+        if scan is not None and self.moving is not None and scan is not self._scan_seen:
+            self._scan_seen = scan
+            self.moving.update(now, pose, scan[0], scan[1])
         if self.status == "recovering":
             return self._recover(now, pose, scan)
 
-        cmd = f.step(pose, self._v)
+        self._step_offset(now, pose)
+        cmd = f.step(pose, self._v, offset=self._offset)
         if cmd.done:
             self.status = "succeeded"
             self._event(now, "goal reached")
             return self._out(now, pose, 0.0, 0.0, "goal reached")
         v, w, reason = cmd.v, cmd.w, cmd.reason
+        if self._offset != 0.0:  # passing someone: at a walking pace
+            v = min(v, self.config.pass_speed)
+            if abs(cmd.v) > 1e-9:
+                w = cmd.w * v / cmd.v
         # Zone rules: never command into a disallowed place along the lookahead path.
         if self.zones is not None and v > 0.0:
-            ahead = f.lookahead_path(pose, self.config.lookahead_check)
+            ahead = f.lookahead_path(pose, self.config.lookahead_check, self._offset)
             if first_disallowed(self.zones, ahead, 0.1, self._outside(pose)) >= 0:
                 v, reason = 0.0, "keep-out or operating-area edge ahead"
         # Nose in (at a door, against a wall) with the path behind: turning on the spot would
@@ -194,12 +233,21 @@ class NavigatorCore:
             if turn.stop and not back.stop and self._room_behind(pose):
                 return self._out(now, pose, -self.config.backup_speed, 0.0,
                                  "backing out to turn")
-        # People first: stop and wait while anything is in the stop zone.
+        # Someone about to walk into the robot whatever it does on its path: give way.
+        if scan is not None and self.moving is not None and self.moving.movers():
+            ev = self._evade(pose, scan, (v, w))
+            if ev is not None:
+                return self._out(now, pose, ev[0], ev[1], "giving way to a person or robot")
+        # People first: stop and wait while anything is in the stop zone — or where a moving
+        # person or robot is about to be (those being passed are only judged where they are).
         if scan is not None:
+            scan = self._with_predictions(pose, scan)
             # Judge at the speed we could actually reach next, not the follower's wish.
             probe_v = min(v, max(self._v, 0.3)) if v > 0.0 else (0.3 if w == 0.0 else 0.0)
             a = assess_scan(scan[0], scan[1], probe_v, w, self.config.obstacles)
-            if a.stop:
+            held = (self.status == "waiting"
+                    and a.gap < self.config.obstacles.stop_margin + self.config.resume_margin)
+            if a.stop or held:
                 if self.status != "waiting":
                     self.status = "waiting"
                     self._wait_since = now
@@ -217,6 +265,115 @@ class NavigatorCore:
         return self._out(now, pose, v, w, reason)
 
     # -- internals ------------------------------------------------------------------------
+
+    def _with_predictions(self, pose: Pose2D, scan: Scan) -> Scan:
+        """The scan plus points on the predicted discs of the movers not being passed."""
+        if self.moving is None:
+            return scan
+        pts = self.moving.predicted(pose, exclude=self._passing)
+        if not len(pts):
+            return scan
+        r, a = points_as_scan(pts)
+        return np.concatenate((scan[0], r)), np.concatenate((scan[1], a))
+
+    def _evade(self, pose: Pose2D, scan: Scan,
+               wish: tuple[float, float]) -> tuple[float, float, float] | None:
+        assert self.moving is not None
+        cfg = self.config
+        ev = cfg.evade
+        if (ev.length, ev.width) != (cfg.obstacles.length, cfg.obstacles.width):
+            ev = replace(ev, length=cfg.obstacles.length, width=cfg.obstacles.width)
+        zones = self.zones
+        allowed = None
+        if zones is not None:
+            outside = self._outside(pose)
+
+            def allowed(pts: FloatArray) -> bool:
+                return first_disallowed(zones, pts, 0.1, outside) < 0
+
+        return evade(self.moving.movers(), pose, self._v, wish,
+                     scan_points(scan[0], scan[1], cfg.obstacles), ev,
+                     self.moving.config.radius, allowed)
+
+    def _step_offset(self, now: float, pose: Pose2D) -> None:
+        """Choose the lateral offset for passing movers that come the other way along the path,
+        and move the followed offset towards it (at most 0.5 m/s sideways)."""
+        f = self._follower
+        assert f is not None
+        dt = min(max(now - self._t_last, 0.0), 0.5)
+        self._t_last = now
+        target, passing = 0.0, set()
+        left = f.length - f.progress
+        if self.moving is not None and left > 3.0:
+            for m in self.moving.movers():
+                want = self._pass_offset(f, pose, m)
+                if want is not None:
+                    passing.add(m.id)
+                    if target == 0.0 or abs(want) > abs(target):
+                        target = want
+        if passing:
+            self._passing, self._offset_hold = passing, now + 1.5
+        elif now < self._offset_hold and left > 3.0:
+            target = self._offset  # hold while the mover goes by alongside
+        else:
+            self._passing = set()
+        step = 0.5 * dt
+        self._offset += max(-step, min(step, target - self._offset))
+        if abs(self._offset) < 1e-3:
+            self._offset = 0.0
+
+    def _pass_offset(self, f: PathFollower, pose: Pose2D, m: Mover) -> float | None:
+        """Offset (m, + left) to pass mover ``m`` if it comes towards the robot along the path
+        and would come too close; None when it is no concern."""
+        cfg = self.config
+        s_m = f.project(m.x, m.y, window=12.0)
+        ahead = s_m - f.progress
+        if ahead < 0.3:
+            return None
+        px, py = f.point_at(s_m)
+        nx, ny = f.normal_at(s_m)
+        tx, ty = ny, -nx
+        lat = (m.x - px) * nx + (m.y - py) * ny
+        if abs(lat) > 3.0:
+            return None  # not on this path (the projection found only its nearest point)
+        v_al, v_lat = m.vx * tx + m.vy * ty, m.vx * nx + m.vy * ny
+        if v_al > -0.3 or abs(v_lat) > abs(v_al):
+            return None  # not coming this way along the path
+        closing = max(self._v, 0.0) - v_al
+        if ahead / closing > cfg.pass_horizon:
+            return None
+        if abs(lat - self._offset) >= cfg.pass_clearance and m.id not in self._passing:
+            return None  # passes clear anyway
+        # Keep right of it when there is room, else left; as far as the sidewalk allows.
+        sides = (lat - cfg.pass_clearance, lat + cfg.pass_clearance)
+        if lat < -0.15:
+            sides = sides[::-1]
+        best = None
+        for want in sides:
+            got = self._room(f, want)
+            if abs(got - want) < 0.05:
+                return got
+            if best is None or abs(got - lat) > abs(best - lat):
+                best = got
+        return best
+
+    def _room(self, f: PathFollower, want: float) -> float:
+        """How far towards ``want`` m (+ left) the robot can shift off its path over the next
+        few metres: free on the grid and allowed by the zone rules."""
+        if want == 0.0:
+            return 0.0
+        sign = 1.0 if want > 0.0 else -1.0
+        got = 0.0
+        ss = np.arange(f.progress, min(f.progress + 6.0, f.length) + 1e-9, 0.5)
+        for mag in np.arange(0.1, abs(want) + 1e-9, 0.1):
+            off = sign * float(mag)
+            for s_ in ss:
+                x, y = f.offset_point(float(s_), off)
+                if (self.grid is not None and not self.grid.is_free(x, y)) or (
+                        self.zones is not None and not self.zones.is_allowed(x, y)):
+                    return got
+            got = off
+        return want if abs(want - got) < 0.1 else got
 
     def _plan(self, pose: Pose2D, goal: Pose2D) -> tuple[FloatArray, Route | None]:
         """Plan on the route graph (off-graph legs by grid if needed), else on the grid."""
@@ -247,15 +404,23 @@ class NavigatorCore:
             return all(g.is_free(float(x), float(y))
                        for x, y in densify(np.vstack((a, b)), 0.1)[1:-1])
 
+        def leg(a: FloatArray, b: FloatArray) -> FloatArray | None:
+            try:
+                return g.plan((float(a[0]), float(a[1])), (float(b[0]), float(b[1]))).points
+            except PlanningError:
+                # The robot stands where the inflated grid has no room (it drove in there, as
+                # it may after a detour): the straight leg, watched by the obstacle checks.
+                return None
+
         out = pts
         if lead and not clear(pts[0], pts[1]):
-            head = g.plan((float(pts[0, 0]), float(pts[0, 1])),
-                          (float(pts[1, 0]), float(pts[1, 1]))).points
-            out = np.vstack((head, out[2:]))
+            head = leg(pts[0], pts[1])
+            if head is not None:
+                out = np.vstack((head, out[2:]))
         if tail and not clear(out[-2], out[-1]):
-            end = g.plan((float(out[-2, 0]), float(out[-2, 1])),
-                         (float(out[-1, 0]), float(out[-1, 1]))).points
-            out = np.vstack((out[:-2], end))
+            end = leg(out[-2], out[-1])
+            if end is not None:
+                out = np.vstack((out[:-2], end))
         return out
 
     def _replan_around(self, now: float, pose: Pose2D, points: FloatArray) -> NavCommand:
@@ -266,7 +431,7 @@ class NavigatorCore:
         # Replanned twice already within 1 m of here for this goal: detours do not help,
         # recover. Every earlier spot counts, not only the last one, so that a robot shuttling
         # between two spots round an obstacle parked on its goal does not detour for ever.
-        n = 1 + sum(math.hypot(pose.x - x, pose.y - y) < 1.0 for x, y in self._stuck)
+        n = 1 + sum(math.hypot(pose.x - x, pose.y - y) < 3.0 for x, y in self._stuck)
         self._stuck.append((pose.x, pose.y))
         if n > 2:
             self._start_recovery(now, pose)
@@ -275,7 +440,9 @@ class NavigatorCore:
         world = np.column_stack((pose.x + c * points[:, 0] - s * points[:, 1],
                                  pose.y + s * points[:, 0] + c * points[:, 1]))
         near = world[np.hypot(points[:, 0], points[:, 1]) < 6.0]
-        if self.grid is not None:
+        # First time here: a detour on the grid; blocked again near here: the grid's way round
+        # did not work, reroute on the graph.
+        if self.grid is not None and n == 1:
             rejoin_s = f.progress + self.config.detour_ahead
             rx, ry = f.point_at(rejoin_s)
             try:
@@ -296,25 +463,28 @@ class NavigatorCore:
                     return self._out(now, pose, 0.0, 0.0, self._reason)
             except PlanningError:
                 pass
-        if self._reroute(now, pose, near):
+        # The blockage is where the first wait near here found it on the path (a detour since
+        # may have led elsewhere).
+        if n == 1:
+            self._blocked_at = f.point_at(f.progress + 1.5)
+        if self._reroute(now, pose, self._blocked_at or f.point_at(f.progress + 1.5)):
             return self._out(now, pose, 0.0, 0.0, self._reason)
         self._start_recovery(now, pose)
         return self._out(now, pose, 0.0, 0.0, "recovering: blocked")
 
-    def _reroute(self, now: float, pose: Pose2D, blockers: FloatArray) -> bool:
-        """Close the route edges at the blockage and plan again on the graph."""
+    def _reroute(self, now: float, pose: Pose2D, at: tuple[float, float]) -> bool:
+        """Close the route edge (both directions) at the blockage ``at`` (x, y m, on the path
+        just ahead) and plan again on the graph."""
         if self.routes is None or self._route is None or self._goal is None:
             return False
-        if len(blockers):
-            bx, by = blockers.mean(axis=0)
-            try:
-                self.blocked_edges.add(self.routes.join(float(bx), float(by)).edge_id)
-                e = self.routes.graph.edges[self.routes.join(float(bx), float(by)).edge_id]
-                rev = [k for k in self.routes.graph.out_edges.get(e.end, ())
-                       if self.routes.graph.edges[k].end == e.start]
-                self.blocked_edges.update(rev)
-            except PlanningError:
-                return False
+        try:
+            edge_id = self.routes.join(at[0], at[1], self.blocked_edges).edge_id
+        except PlanningError:
+            return False
+        e = self.routes.graph.edges[edge_id]
+        self.blocked_edges.add(edge_id)
+        self.blocked_edges.update(k for k in self.routes.graph.out_edges.get(e.end, ())
+                                  if self.routes.graph.edges[k].end == e.start)
         try:
             path, route = self._plan(pose, self._goal)
         except PlanningError:
@@ -403,8 +573,10 @@ class NavigatorCore:
         self._follower, self._route, self._goal = None, None, None
         self._recoveries = 0
         self._stuck = []
+        self._blocked_at = None
         self._reason = ""
         self.blocked_edges = set()
+        self._offset, self._offset_hold, self._passing = 0.0, -math.inf, set()
 
     def _event(self, now: float, text: str) -> None:
         self.events.append((now, text))
@@ -424,3 +596,4 @@ class NavigatorCore:
         if self._route is not None and self._route.length > 0.0:
             speed = max(0.1, self._route.length / max(self._route.eta, 1e-9))
         return NavCommand(v, w, self.status, left, left / speed, reason)
+

@@ -96,6 +96,23 @@ class PathFollower:
         return (float(np.interp(s, self._cum, self.path[:, 0])),
                 float(np.interp(s, self._cum, self.path[:, 1])))
 
+    def normal_at(self, s: float) -> tuple[float, float]:
+        """Unit normal (x, y) to the left of the path's direction at arc length ``s`` (m)."""
+        ax, ay = self.point_at(s - 0.25)
+        bx, by = self.point_at(s + 0.25)
+        d = math.hypot(bx - ax, by - ay)
+        if d < 1e-9:
+            return 0.0, 0.0
+        return -(by - ay) / d, (bx - ax) / d
+
+    def offset_point(self, s: float, offset: float) -> tuple[float, float]:
+        """The point ``offset`` m to the left (negative: right) of the path at arc length ``s``."""
+        x, y = self.point_at(s)
+        if offset == 0.0:
+            return x, y
+        nx, ny = self.normal_at(s)
+        return x + offset * nx, y + offset * ny
+
     def path_after(self, s: float) -> FloatArray:
         """(M, 2) path vertices strictly beyond arc length ``s`` (m)."""
         return self.path[self._cum > s]
@@ -116,14 +133,21 @@ class PathFollower:
         k = int(np.argmin((px - x) ** 2 + (py - y) ** 2))
         return float(self._cum[lo + k] + t[k] * math.sqrt(float(ll[k])))
 
-    def lookahead_path(self, pose: Pose2D, distance: float) -> FloatArray:
-        """(M, 2) path points from the robot's projection to ``distance`` m ahead."""
+    def lookahead_path(self, pose: Pose2D, distance: float, offset: float = 0.0) -> FloatArray:
+        """(M, 2) path points from the robot's projection to ``distance`` m ahead, shifted
+        ``offset`` m to the left (negative: right) as :meth:`step` follows it."""
         s0, s1 = self._s, min(self._s + distance, self.length)
+        if offset != 0.0:
+            ss = np.linspace(s0, s1, max(2, int(math.ceil((s1 - s0) / 0.25)) + 1))
+            pts = np.array([self.offset_point(float(x), offset) for x in ss])
+            return np.vstack(([[pose.x, pose.y]], pts))
         inner = self.path[(self._cum > s0) & (self._cum < s1)]
         return np.vstack(([[pose.x, pose.y]], [self.point_at(s0)], inner, [self.point_at(s1)]))
 
-    def step(self, pose: Pose2D, v_now: float, speed_cap: float = math.inf) -> FollowCommand:
-        """Command for the robot at ``pose`` moving at ``v_now`` m/s, never above ``speed_cap``."""
+    def step(self, pose: Pose2D, v_now: float, speed_cap: float = math.inf,
+             offset: float = 0.0) -> FollowCommand:
+        """Command for the robot at ``pose`` moving at ``v_now`` m/s, never above ``speed_cap``,
+        following the path shifted ``offset`` m to its left (negative: right) — stepping aside."""
         cfg = self.config
         self._s = max(self._s, self.project(pose.x, pose.y))
         left = max(0.0, self.length - self._s)
@@ -141,7 +165,7 @@ class PathFollower:
 
         lookahead = min(max(cfg.lookahead_time * abs(v_now), cfg.min_lookahead),
                         cfg.max_lookahead)
-        cx, cy = self.point_at(self._s + lookahead)
+        cx, cy = self.offset_point(self._s + lookahead, offset)
         if math.hypot(cx - pose.x, cy - pose.y) < 1e-6:
             cx, cy = gx, gy
         dx, dy = cx - pose.x, cy - pose.y
