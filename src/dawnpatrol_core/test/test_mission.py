@@ -90,6 +90,21 @@ def test_door_delivery_hands_over_on_arrival_and_failed_navigation_fails() -> No
     assert not bad.ok and [(e.event, e.detail) for e in ev] == [("failed", "unreachable: keep-out")]
 
 
+def test_blocked_just_short_of_the_door_hands_over_there() -> None:
+    # Another robot waits at the entrance: the way stays blocked 1.5 m short of it. The robot
+    # hands over where it stands (the recipient walks the last metres); 8 m away it fails.
+    t = make_task("deliver", "O-8", 40.0, 155.0)
+    run, _ = begin_task(t, 0.0)
+    why = "recovering: still blocked after replanning"
+    near, ev = finish_navigation(run, 60.0, False, why, 40.0, 153.5, "r1", "1234", RULES, ())
+    assert near.step is Step.HANDOVER
+    assert [(e.event, e.detail) for e in ev][:2] == [
+        ("arrived", "door occupied: handover 1.5 m from the entrance"), ("announced", "")]
+    far, ev = finish_navigation(run, 60.0, False, why, 40.0, 147.0, "r1", "1234", RULES, ())
+    assert far.step is Step.DONE and not far.ok
+    assert [e.event for e in ev] == ["failed"]
+
+
 def test_early_robot_waits_at_the_door_for_the_window() -> None:
     t = make_task("deliver", "O-5", 3.0, 4.0, not_before=400.0)
     run, _ = begin_task(t, 100.0)

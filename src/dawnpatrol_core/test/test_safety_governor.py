@@ -58,6 +58,27 @@ def test_never_above_zone_limit_when_driving_into_school_zone() -> None:
     assert 29.0 < x < 30.0
 
 
+def test_pose_margin_meets_a_zone_with_an_estimated_pose_that_lags() -> None:
+    # The estimate trails the true position by 0.4 m (localization): with pose_margin 0.5 the
+    # true speed is within the school zone's limit all the way in; without it, it is not.
+    zones = Strip()
+
+    def worst_excess(margin: float) -> float:
+        gov = SpeedGovernor(GovernorConfig(max_decel=1.5, pose_margin=margin), zones=zones)
+        gov.reset(v=1.5)
+        x, dt, worst = 0.0, 0.1, 0.0
+        for k in range(150):
+            cmd = gov.filter(k * dt, 1.5, 0.0, Pose2D(x - 0.4, 0.0))
+            x += cmd.v * dt
+            worst = max(worst, cmd.v - zones.speed_limit_at(x, 0.0))
+        return worst
+
+    assert worst_excess(0.5) <= 1e-9
+    assert worst_excess(0.0) > 0.1
+    with pytest.raises(ConfigError, match="pose_margin"):
+        GovernorConfig(pose_margin=-1.0)
+
+
 def test_reversing_stops_short_of_a_keep_out_behind() -> None:
     # Facing away from the keep-out at x = 30 and backing towards it (a robot backing out of
     # a doorway): the rule holds behind the robot too.

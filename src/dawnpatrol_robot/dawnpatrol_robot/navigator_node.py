@@ -108,6 +108,8 @@ _PARAMS: dict[str, tuple[Any, str, Any, str]] = {
                        lambda v: float(v) > 0, _POS),
     "slow_side_margin": (0.8, "m beside the path within which obstacles and people slow the "
                          "robot", lambda v: float(v) >= 0, "a number >= 0"),
+    "zone_pose_margin": (0.5, "m the pose estimate may be off: zone speed limits are taken as "
+                         "the lowest within it", lambda v: float(v) >= 0, "a number >= 0"),
     "predict_movers": (True, "track people and robots in the scan: stop short of where they are "
                        "about to be, step aside for those coming the other way",
                        lambda v: isinstance(v, bool), "true or false"),
@@ -166,6 +168,7 @@ class NavigatorNode(DawnPatrolNode):
                                  max_angular=float(p["max_angular"]),
                                  max_accel=float(p["max_accel"]), max_decel=float(p["max_decel"]),
                                  stop_decel=float(p["stop_decel"]),
+                                 pose_margin=float(p["zone_pose_margin"]),
                                  period=1.0 / float(p["control_rate_hz"]))
         self.governor = SpeedGovernor(gov_cfg, dm, self.estop,
                                       HeartbeatWatchdog(timeout, now) if timeout > 0 else None,

@@ -267,7 +267,9 @@ def make_navigator(stage: ShiftStage) -> NavigatorCore:
     m = stage.model
     gov = SpeedGovernor(GovernorConfig(max_speed=m.max_speed, max_angular=m.max_yaw_rate,
                                        max_accel=m.max_accel, max_decel=m.max_accel,
-                                       stop_decel=m.max_accel, period=CONTROL_DT), zones=stage.dm)
+                                       stop_decel=m.max_accel, period=CONTROL_DT,
+                                       pose_margin=0.5),  # params/navigator.yaml zone_pose_margin
+                        zones=stage.dm)
     cfg = NavigatorConfig(
         follower=FollowerConfig(max_speed=m.max_speed, max_angular=m.max_yaw_rate,
                                 goal_tolerance=0.1),

@@ -60,10 +60,6 @@ class Mover:
     vx: float
     vy: float
 
-    @property
-    def speed(self) -> float:
-        return math.hypot(self.vx, self.vy)
-
 
 class MovingObstacles:
     """Call :meth:`update` once per new scan; :meth:`movers` and :meth:`predicted` in between."""
@@ -76,10 +72,6 @@ class MovingObstacles:
             birth_hits=cfg.min_hits, birth_window=cfg.min_hits + 2, death_timeout=0.6,
             accel_sigma=3.0, max_match_distance=1.2, history_s=2.0))
         self._movers: tuple[Mover, ...] = ()
-
-    def reset(self) -> None:
-        self._tracker = MultiTargetTracker(self._tracker.config)
-        self._movers = ()
 
     def update(self, now: float, pose: Pose2D, ranges: FloatArray, angles: FloatArray) -> None:
         """Track the scan (``ranges`` (N,) m at ``angles`` (N,) rad in the robot frame) taken at
@@ -145,7 +137,7 @@ class EvadeConfig:
     accel: float = 0.8
     decel: float = 2.0
     speeds: tuple[float, ...] = (-0.3, -0.15, 0.0, 0.3, 0.6, 0.9)
-    turns: tuple[float, ...] = (-1.0, -0.5, 0.0, 0.5, 1.0)
+    turns: tuple[float, ...] = (-0.6, -0.3, 0.0, 0.3, 0.6)
     static_margin: float = 0.05
 
 
@@ -193,11 +185,12 @@ def evade(
     radius: float = 0.3,
     allowed: Callable[[FloatArray], bool] | None = None,
 ) -> tuple[float, float, float] | None:
-    """A command (v, w) and the clearance it keeps (m) when driving ``wish`` (v, w) — or
-    standing — would let a mover's disc (``radius`` m) touch the footprint within the horizon;
-    None when ``wish`` is safe. Candidates must keep clear of ``static_points`` ((K, 2) robot
-    frame, the scan without the movers) and pass ``allowed`` ((T, 2) map points, the zone rules).
-    The best candidate keeps the most clearance; among equals the one nearest ``wish``."""
+    """A command (v, w) and the clearance it keeps (m) when driving ``wish`` (v, w) and
+    standing both would let a mover's disc (``radius`` m) come within ``safe`` of the
+    footprint within the horizon; None when either is safe. Candidates must keep clear of
+    ``static_points`` ((K, 2) robot frame, the scan without the movers) and pass ``allowed``
+    ((T, 2) map points, the zone rules). The best candidate keeps the most clearance; among
+    equals the one nearest ``wish``."""
     if not movers:
         return None
     n = int(round(cfg.horizon / cfg.step))
@@ -217,8 +210,8 @@ def evade(
         poses = _rollout(v_now, v, w, cfg)
         return float((_clearance(poses, moving, cfg) - radius).min())
 
-    if clearance(*wish) >= cfg.safe:
-        return None
+    if clearance(*wish) >= cfg.safe or clearance(0.0, 0.0) >= cfg.safe:
+        return None  # driving on is fine, or stopping is (the obstacle check stops it)
     best: tuple[float, float, float, float] | None = None
     for v in cfg.speeds:
         for w in cfg.turns:

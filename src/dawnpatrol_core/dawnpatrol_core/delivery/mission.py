@@ -242,6 +242,9 @@ SAFETY_STOPS = ("e-stop", "watchdog", "out of operating hours", "localization lo
                 "pose lost", "no current pose")
 #: s between tries of a held task.
 HOLD_RETRY_S = 5.0
+#: m from the entrance within which a robot whose way to the door stays blocked (another robot
+#: waiting there, a parked scooter) hands over where it stands rather than failing the stop.
+DOOR_REACH_M = 3.0
 
 
 def is_safety_stop(reason: str) -> bool:
@@ -265,11 +268,15 @@ def finish_navigation(run: TaskRun, now: float, succeeded: bool, reason: str, x:
     task = run.task
     if not succeeded and is_safety_stop(reason):
         return replace(run, step=Step.HOLD, since=now), (TaskEvent("held", reason),)
+    near = math.hypot(x - task.x, y - task.y)
+    if not succeeded and task.kind == "deliver" and "blocked" in reason and near <= DOOR_REACH_M:
+        succeeded = True  # the door is occupied: close enough to hand over
+        reason = f"door occupied: handover {near:.1f} m from the entrance"
     if not succeeded:
         why = reason if reason.startswith("unreachable") else (
             f"unreachable: {reason}" if reason else "unreachable")
         return _done(run, now, False, why), (TaskEvent("failed", why),)
-    arrived = TaskEvent("arrived")
+    arrived = TaskEvent("arrived", reason)
     if task.kind == "deliver":
         s = arrive(start_stop(task.order_id, robot_id, task.method, pin, rules, now), now, x, y)
         run = replace(run, handover=s)

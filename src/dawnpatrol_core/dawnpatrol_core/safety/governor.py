@@ -22,6 +22,8 @@ class GovernorConfig:
     ``stop_decel``: deceleration used for forced stops (e-stop, watchdog, hours, keep-out ahead).
     ``period``: s, the command period assumed on the first call.
     ``keepout_margin``: m kept between the robot centre and a disallowed point ahead.
+    ``pose_margin``: m the estimated pose may be off (localization): the zone limit is the
+    lowest within this distance of the pose, and lower limits ahead are met this much earlier.
     """
 
     max_speed: float = 1.5
@@ -33,6 +35,7 @@ class GovernorConfig:
     max_angular_accel: float = 3.0
     period: float = 0.1
     keepout_margin: float = 0.6
+    pose_margin: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("max_speed", "max_angular", "max_accel", "max_decel", "stop_decel",
@@ -40,11 +43,10 @@ class GovernorConfig:
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0.0):
                 raise ConfigError(f"governor: field '{name}': got {v!r}, expected > 0")
-        if self.max_reverse < 0.0 or self.keepout_margin < 0.0:
-            raise ConfigError(
-                f"governor: field 'max_reverse'/'keepout_margin': got {self.max_reverse!r}/"
-                f"{self.keepout_margin!r}, expected >= 0"
-            )
+        for name in ("max_reverse", "keepout_margin", "pose_margin"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0.0):
+                raise ConfigError(f"governor: field '{name}': got {v!r}, expected >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +129,7 @@ class SpeedGovernor:
         here = math.inf
         keep_out = False  # a keep-out zone limits the speed: brake as hard as a forced stop
         if self.zones is not None:
-            here = self.zones.speed_limit_at(pose.x, pose.y)
+            here = self._limit_here(pose)
             speed = max(abs(self._v), abs(tv))
             # forwards, and when reversing the same rules behind the robot
             for sign in (1.0, -1.0) if tv < 0.0 or self._v < 0.0 else (1.0,):
@@ -152,6 +154,17 @@ class SpeedGovernor:
         self._v, self._w = out_v, out_w
         return GovernedCommand(out_v, out_w, "; ".join(reasons), bool(stop))
 
+    def _limit_here(self, pose: Pose2D) -> float:
+        """The zone limit (m/s) at ``pose`` — the lowest within ``pose_margin`` of it."""
+        assert self.zones is not None
+        m = self.config.pose_margin
+        if m <= 0.0:
+            return self.zones.speed_limit_at(pose.x, pose.y)
+        c, s = m * math.cos(pose.theta), m * math.sin(pose.theta)
+        pts = np.array([[pose.x, pose.y], [pose.x + c, pose.y + s], [pose.x - c, pose.y - s],
+                        [pose.x - s, pose.y + c], [pose.x + s, pose.y - c]])
+        return float(np.min(self.zones.speed_limits_xy(pts)))
+
     def _limit_ahead(self, pose: Pose2D, speed: float, dt: float,
                      backwards: bool = False) -> tuple[float, str, bool]:
         """(highest speed m/s from which the robot can still meet every zone limit and stop
@@ -160,7 +173,8 @@ class SpeedGovernor:
         cfg = self.config
         assert self.zones is not None
         a = cfg.max_decel
-        reach = speed * dt + speed * speed / (2.0 * a) + cfg.keepout_margin + 0.3
+        reach = (speed * dt + speed * speed / (2.0 * a) + cfg.keepout_margin + cfg.pose_margin
+                 + 0.3)
         n = max(2, int(math.ceil(reach / 0.2)) + 1)
         spacing = reach / (n - 1)
         d = reach * np.arange(1, n) / (n - 1)
@@ -179,7 +193,8 @@ class SpeedGovernor:
                     best, why, wall = lim, f"keep-out {where} at {d[i]:.1f} m", True
                 break
             # The zone may begin anywhere after the previous sample: assume the worst.
-            lim = math.sqrt(limits[i] ** 2 + 2.0 * a * max(0.0, d[i] - spacing - speed * dt))
+            lim = math.sqrt(limits[i] ** 2 + 2.0 * a * max(
+                0.0, d[i] - spacing - speed * dt - cfg.pose_margin))
             if lim < best:
                 best, why, wall = lim, f"zone limit {where} {limits[i]:.2f} m/s", False
         return best, why, wall
