@@ -16,20 +16,18 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-for pkg in ("dawnpatrol_core", "dawnpatrol_sim"):
+for pkg in ("dawnpatrol_core", "dawnpatrol_fleet", "dawnpatrol_sim"):
     sys.path.insert(0, str(ROOT / "src" / pkg))
 
-from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore  # noqa: E402
-from dawnpatrol_core.control.obstacles import ObstacleConfig  # noqa: E402
-from dawnpatrol_core.control.path_follower import FollowerConfig  # noqa: E402
+from dawnpatrol_core.control.navigator import NavigatorCore  # noqa: E402
 from dawnpatrol_core.errors import SensorError  # noqa: E402
 from dawnpatrol_core.geometry import Pose2D  # noqa: E402
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map  # noqa: E402
 from dawnpatrol_core.planning.grid_planner import GridPlanner  # noqa: E402
 from dawnpatrol_core.planning.route_search import RoutePlanner  # noqa: E402
-from dawnpatrol_core.safety.governor import GovernorConfig, SpeedGovernor  # noqa: E402
 from dawnpatrol_core.world import RobotModel, World, load_robot_model, load_world  # noqa: E402
 from dawnpatrol_sim.engine import SimEngine  # noqa: E402
+from dawnpatrol_sim.headless_shift import model_navigator  # noqa: E402
 from dawnpatrol_sim.scenario import ObstacleSpec, PersonSpec, RobotStart, Scenario  # noqa: E402
 
 ROBOT = "r1"
@@ -74,18 +72,9 @@ class Trip:
 
 
 def make_navigator(s: Setup) -> NavigatorCore:
-    """Core navigator tuned to the dawnbot model (its 0.8 m/s^2 drive limits every ramp)."""
-    m = s.model
-    gov = SpeedGovernor(GovernorConfig(max_speed=m.max_speed, max_angular=m.max_yaw_rate,
-                                       max_accel=m.max_accel, max_decel=m.max_accel,
-                                       stop_decel=m.max_accel), zones=s.dm)
-    cfg = NavigatorConfig(
-        follower=FollowerConfig(max_speed=m.max_speed, max_angular=m.max_yaw_rate,
-                                goal_tolerance=0.1),
-        obstacles=ObstacleConfig(length=m.footprint_length, width=m.footprint_width,
-                                 decel=0.7 * m.max_accel, slow_max_speed=m.max_speed,
-                                 slow_side_margin=0.8))  # slow for people beside the path
-    return NavigatorCore(s.routes, s.grid, s.dm, gov, cfg)
+    """The headless shift's navigator: tuned to the dawnbot model (its 0.8 m/s^2 drive limits
+    every ramp) and params/navigator.yaml."""
+    return model_navigator(s.model, s.dm, s.routes, s.grid)
 
 
 def robot_frame_scan(scan: object, mount_x: float) -> tuple[np.ndarray, np.ndarray]:

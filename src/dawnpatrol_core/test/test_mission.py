@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from dawnpatrol_core.delivery.handover import HandoverRules
 from dawnpatrol_core.delivery.mission import (
     HOLD_RETRY_S,
+    REJECTED_RETRIES,
     MissionState,
     Step,
     begin_task,
@@ -88,6 +89,24 @@ def test_door_delivery_hands_over_on_arrival_and_failed_navigation_fails() -> No
     assert done.ok and [e.event for e in ev] == ["arrived", "announced", "announce", "handed_over"]
     bad, ev = finish_navigation(run, 5.0, False, "keep-out", 0.0, 0.0, "r1", "", RULES, ())
     assert not bad.ok and [(e.event, e.detail) for e in ev] == [("failed", "unreachable: keep-out")]
+
+
+def test_a_goal_refused_at_once_is_tried_again_before_the_task_fails() -> None:
+    t = make_task("deliver", "O-9", 5.0, 5.0)
+    run, _ = begin_task(t, 0.0)
+    why = "the path crosses a keep-out zone or leaves the operating area"
+    events = []
+    for _ in range(REJECTED_RETRIES):
+        run, ev = finish_navigation(run, run.since + 0.1, False, why, 50.0, 50.0, "r1", "1",
+                                    RULES, ())
+        assert run.step is Step.HOLD
+        events += ev
+        run, _ = tick_run(run, run.since + HOLD_RETRY_S)
+        assert run.step is Step.NAVIGATE
+    assert [e.detail for e in events][-1] == f"retry {REJECTED_RETRIES}/{REJECTED_RETRIES}: {why}"
+    run, ev = finish_navigation(run, run.since + 0.1, False, why, 50.0, 50.0, "r1", "1",
+                                RULES, ())
+    assert run.step is Step.DONE and [e.event for e in ev] == ["failed"]
 
 
 def test_blocked_just_short_of_the_door_hands_over_there() -> None:

@@ -262,22 +262,28 @@ class ShiftResult:
 
 # -- one robot: localization, navigation, mission --------------------------------------------------
 def make_navigator(stage: ShiftStage) -> NavigatorCore:
-    """Navigator core tuned to the robot model (its drive limits every ramp), as the navigation
-    benchmark tunes it."""
-    m = stage.model
+    """Navigator core for one robot of the shift (see :func:`model_navigator`)."""
+    return model_navigator(stage.model, stage.dm, stage.routes, stage.grid)
+
+
+def model_navigator(m: RobotModel, dm: DistrictMap, routes: RoutePlanner,
+                    grid: GridPlanner) -> NavigatorCore:
+    """Navigator core tuned to the robot model (its drive limits every ramp) and, where the model
+    says nothing, to params/navigator.yaml — the headless shift and the navigation benchmark
+    both drive with it."""
     gov = SpeedGovernor(GovernorConfig(max_speed=m.max_speed, max_angular=m.max_yaw_rate,
                                        max_accel=m.max_accel, max_decel=m.max_accel,
                                        stop_decel=m.max_accel, period=CONTROL_DT,
-                                       pose_margin=0.5),  # params/navigator.yaml zone_pose_margin
-                        zones=stage.dm)
+                                       pose_margin=0.5),  # navigator.yaml zone_pose_margin
+                        zones=dm)
     cfg = NavigatorConfig(
         follower=FollowerConfig(max_speed=m.max_speed, max_angular=m.max_yaw_rate,
                                 goal_tolerance=0.1),
         obstacles=ObstacleConfig(length=m.footprint_length, width=m.footprint_width,
                                  decel=0.7 * m.max_accel, slow_max_speed=m.max_speed,
-                                 slow_side_margin=0.8),
+                                 slow_side_margin=0.8),  # slow for people beside the path
         evade=EvadeConfig(accel=m.max_accel, decel=m.max_decel))
-    return NavigatorCore(stage.routes, stage.grid, stage.dm, gov, cfg)
+    return NavigatorCore(routes, grid, dm, gov, cfg)
 
 
 def robot_frame_scan(scan: Scan, mount_x: float) -> RobotScan:

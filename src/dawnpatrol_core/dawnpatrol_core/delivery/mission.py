@@ -224,6 +224,7 @@ class TaskRun:
     handover: StopHandover | None = None
     ok: bool = False
     reason: str = ""
+    retries: int = 0  # goals refused at once so far (see REJECTED_RETRIES)
 
     @property
     def state(self) -> str:
@@ -242,6 +243,11 @@ SAFETY_STOPS = ("e-stop", "watchdog", "out of operating hours", "localization lo
                 "pose lost", "no current pose")
 #: s between tries of a held task.
 HOLD_RETRY_S = 5.0
+#: A goal refused within REJECTED_AT_ONCE_S of being sent is tried again (after HOLD_RETRY_S)
+#: up to REJECTED_RETRIES times before the task fails: the refusal may come from where the robot
+#: believes it is (a localization glitch, a robot pushed off the sidewalk), which passes.
+REJECTED_AT_ONCE_S = 2.0
+REJECTED_RETRIES = 6
 #: m from the entrance within which a robot whose way to the door stays blocked (another robot
 #: waiting there, a parked scooter) hands over where it stands rather than failing the stop.
 DOOR_REACH_M = 3.0
@@ -272,6 +278,10 @@ def finish_navigation(run: TaskRun, now: float, succeeded: bool, reason: str, x:
     if not succeeded and task.kind == "deliver" and "blocked" in reason and near <= DOOR_REACH_M:
         succeeded = True  # the door is occupied: close enough to hand over
         reason = f"door occupied: handover {near:.1f} m from the entrance"
+    if not succeeded and now - run.since < REJECTED_AT_ONCE_S and run.retries < REJECTED_RETRIES:
+        n = run.retries + 1
+        return replace(run, step=Step.HOLD, since=now, retries=n), (
+            TaskEvent("held", f"retry {n}/{REJECTED_RETRIES}: {reason or 'goal refused'}"),)
     if not succeeded:
         why = reason if reason.startswith("unreachable") else (
             f"unreachable: {reason}" if reason else "unreachable")
