@@ -5,24 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from disc_scan import scan_of
 
 from dawnpatrol_core.control.moving import EvadeConfig, Mover, MovingObstacles, evade
 from dawnpatrol_core.geometry import Pose2D
-
-ANGLES = np.linspace(-math.pi, math.pi, 360, endpoint=False)
-
-
-def scan_of(pose: Pose2D, discs: list[tuple[float, float, float]]) -> np.ndarray:
-    """Exact ranges from ``pose`` to circles (x, y, r) for 360 beams; inf where nothing is hit."""
-    ranges = np.full(len(ANGLES), np.inf)
-    dirs = np.column_stack((np.cos(ANGLES + pose.theta), np.sin(ANGLES + pose.theta)))
-    for cx, cy, r in discs:
-        ox, oy = pose.x - cx, pose.y - cy
-        b = dirs[:, 0] * ox + dirs[:, 1] * oy
-        disc = b * b - (ox * ox + oy * oy - r * r)
-        t = -b - np.sqrt(np.maximum(disc, 0.0))
-        ranges = np.where((disc >= 0) & (t > 0), np.minimum(ranges, t), ranges)
-    return ranges
 
 
 def test_a_walking_person_is_a_mover_and_a_standing_one_is_not() -> None:
@@ -30,8 +16,7 @@ def test_a_walking_person_is_a_mover_and_a_standing_one_is_not() -> None:
     pose = Pose2D(0.0, 0.0, 0.5)
     for k in range(15):  # 1.5 s at 10 Hz: one walks +x at 1.2 m/s, one stands
         t = 0.1 * k
-        mo.update(t, pose, scan_of(pose, [(2.0 + 1.2 * t, 4.0, 0.25), (5.0, -3.0, 0.25)]),
-                  ANGLES)
+        mo.update(t, pose, *scan_of(pose, [(2.0 + 1.2 * t, 4.0, 0.25), (5.0, -3.0, 0.25)]))
     movers = mo.movers()
     assert len(movers) == 1
     m = movers[0]

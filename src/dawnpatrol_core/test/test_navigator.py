@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from disc_scan import scan_of
 
 from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
 from dawnpatrol_core.control.zone_rules import PointwiseZoneRules
@@ -15,23 +16,6 @@ from dawnpatrol_core.maps.route_graph import RouteEdge, RouteGraph, RouteNode
 from dawnpatrol_core.planning.grid_planner import GridPlanner
 from dawnpatrol_core.planning.route_search import RoutePlanner
 from dawnpatrol_core.safety.governor import SpeedGovernor
-
-ANGLES = np.linspace(-math.pi, math.pi, 360, endpoint=False)
-
-
-def scan_of(pose: Pose2D, discs: list[tuple[float, float, float]]) -> tuple[np.ndarray, np.ndarray]:
-    """Exact ranges from ``pose`` to circles (x, y, r) for 360 beams; inf where nothing is hit."""
-    ranges = np.full(len(ANGLES), np.inf)
-    dirs = np.column_stack((np.cos(ANGLES + pose.theta), np.sin(ANGLES + pose.theta)))
-    for cx, cy, r in discs:
-        ox, oy = pose.x - cx, pose.y - cy
-        b = dirs[:, 0] * ox + dirs[:, 1] * oy
-        c = ox * ox + oy * oy - r * r
-        disc = b * b - c
-        t = -b - np.sqrt(np.maximum(disc, 0.0))
-        hit = (disc >= 0) & (t > 0)
-        ranges = np.where(hit, np.minimum(ranges, t), ranges)
-    return ranges, ANGLES
 
 
 def line_graph() -> RouteGraph:

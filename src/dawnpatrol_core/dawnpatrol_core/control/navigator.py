@@ -141,6 +141,8 @@ class NavigatorCore:
         self._blocked_at: tuple[float, float] | None = None  # the path point found blocked
         self._reason = ""
         self.moving = MovingObstacles(self.config.moving) if self.config.predict_movers else None
+        ob = self.config.obstacles  # the rollout's footprint is the obstacle check's
+        self._evade_cfg = replace(self.config.evade, length=ob.length, width=ob.width)
         self._scan_seen: Scan | None = None
         self._offset = 0.0  # m left of the path (negative: right) the robot follows, passing
         self._offset_hold = -math.inf  # keep the offset until then (s)
@@ -286,9 +288,6 @@ class NavigatorCore:
                wish: tuple[float, float]) -> tuple[float, float, float] | None:
         assert self.moving is not None
         cfg = self.config
-        ev = cfg.evade
-        if (ev.length, ev.width) != (cfg.obstacles.length, cfg.obstacles.width):
-            ev = replace(ev, length=cfg.obstacles.length, width=cfg.obstacles.width)
         zones = self.zones
         allowed = None
         if zones is not None:
@@ -298,7 +297,7 @@ class NavigatorCore:
                 return first_disallowed(zones, pts, 0.1, outside) < 0
 
         return evade(self.moving.movers(), pose, self._v, wish,
-                     scan_points(scan[0], scan[1], cfg.obstacles), ev,
+                     scan_points(scan[0], scan[1], cfg.obstacles), self._evade_cfg,
                      self.moving.config.radius, allowed)
 
     def _step_offset(self, now: float, pose: Pose2D) -> None:
