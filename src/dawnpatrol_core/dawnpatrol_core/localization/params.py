@@ -36,6 +36,7 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "likelihood_gain": (0.0, 10.0, False, True),
     "beam_skip_support": (0.0, 1.0, True, True),
     "beam_skip_min_share": (0.0, 1.0, True, True),
+    "beam_skip_through_share": (0.0, 1.0, True, True),
     "update_min_d": (0.0, 100.0, True, True),
     "update_min_a": (0.0, math.pi, True, True),
     "gnss_min_std": (0.0, 1000.0, False, True),
@@ -45,6 +46,8 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "gnss_reinit_sigma": (0.0, 1000.0, False, True),
     "gnss_reinit_count": (1, 1000, True, True),
     "gnss_reinit_fraction": (0.0, 1.0, True, True),
+    "gnss_bias_fixes": (2, 1000, True, True),
+    "gnss_bias_sigmas": (0.0, 100.0, False, True),
     "inject_std_scale": (0.0, 100.0, False, True),
     "inject_local_std": (0.0, 1000.0, False, True),
     "inject_max_fraction": (0.0, 1.0, True, True),
@@ -77,7 +80,10 @@ class LocalizationParams:
     ``alpha3`` trans→trans, ``alpha4`` rot→trans (variances per unit squared motion).
     Beam skipping: a beam is left out when less than ``beam_skip_support`` of the cloud's
     weight puts its end point near an obstacle, unless fewer than ``beam_skip_min_share`` of
-    the beams would remain. ``likelihood_gain`` tempers the summed beam log-likelihood.
+    the beams would remain and more than ``beam_skip_through_share`` of the left-out beams,
+    cast from the mean pose, pass through a mapped wall (a wrong cloud; a big unmapped object
+    near the robot only shortens beams). ``likelihood_gain`` tempers the summed beam
+    log-likelihood.
     Health thresholds come in enter/exit pairs for hysteresis: a state is entered when the
     *enter* threshold is crossed for ``health_enter_dwell`` s and left when the stricter
     *exit* threshold holds for ``health_exit_dwell`` s. Scores are mean per-beam hit
@@ -112,6 +118,7 @@ class LocalizationParams:
     likelihood_gain: float = 0.3
     beam_skip_support: float = 0.3
     beam_skip_min_share: float = 0.5
+    beam_skip_through_share: float = 0.2
     update_min_d: float = 0.05
     update_min_a: float = math.radians(2.0)
     gnss_min_std: float = 0.5
@@ -121,6 +128,8 @@ class LocalizationParams:
     gnss_reinit_sigma: float = 3.5
     gnss_reinit_count: int = 3
     gnss_reinit_fraction: float = 0.5
+    gnss_bias_fixes: int = 10
+    gnss_bias_sigmas: float = 4.0
     inject_std_scale: float = 1.0
     inject_local_std: float = 3.0
     inject_max_fraction: float = 0.5

@@ -7,6 +7,7 @@ augmented-MCL recovery with random particles (around the last GNSS fix when ther
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,6 +101,9 @@ class ParticleFilter:
         self._moved_a = math.inf
         self._score = 0.0
         self._fix: _Fix | None = None
+        # (fix - estimate) x, y and the fix sigma of the last gnss_bias_fixes fixes (m)
+        self._gnss_offsets: deque[tuple[float, float, float]] = deque(
+            maxlen=params.gnss_bias_fixes)
         self._gnss_bad = 0
         self._gnss_fault = False
         self._w_ratio = 1.0  # last scan's likelihood relative to the long-term average
@@ -198,6 +202,7 @@ class ParticleFilter:
         self._moved_a = math.inf
         self._gnss_bad = 0
         self._gnss_fault = False
+        self._gnss_offsets.clear()
         self._w_ratio = 1.0  # last scan's likelihood relative to the long-term average
         self._collapsed = 0  # weighted scans in a row with a collapsed likelihood
         self._last_search = -math.inf  # last weighting of a scan without motion while LOST
@@ -278,16 +283,22 @@ class ParticleFilter:
         angles = angle_min + idx.astype(np.float64) * angle_increment
         log_p = self._beam_log_likelihood(r[idx], angles, lidar_mount, self._particles)
         hit_nb = self.field.hit_score(log_p)
-        hit = hit_nb.mean(axis=1)
         # Beam skipping: a beam that ends far from any obstacle for most of the cloud hit
-        # something unmapped (a person, a parked van); leave it out, unless most beams disagree,
-        # which means the cloud, not the world, is wrong. Only while tracking (health OK): a
-        # cloud that is still searching must not vote beams away.
+        # something unmapped (a person, a parked van); leave it out. When most beams disagree,
+        # either the cloud is wrong or something big and unmapped stands close (a wall of cones
+        # across the sidewalk): only a wrong cloud makes beams pass through mapped walls, so
+        # all beams count again only if enough of the disagreeing ones do. Only while tracking
+        # (health OK): a cloud that is still searching must not vote beams away.
         use = np.ones(idx.size, dtype=bool)
         if self._health.state is HealthState.OK:
             support = self._weights @ (hit_nb > 0.5)
             use = support >= p.beam_skip_support
-            if use.sum() < p.beam_skip_min_share * use.size:
+            n_use = int(use.sum())
+            if n_use < p.beam_skip_min_share * use.size and (
+                n_use < p.min_valid_beams
+                or self._through_walls(r[idx][~use], angles[~use], lidar_mount)
+                > p.beam_skip_through_share * (use.size - n_use)
+            ):
                 use[:] = True
         log_p = log_p[:, use]
         b = int(use.sum())
@@ -323,7 +334,9 @@ class ParticleFilter:
             w_now = float(self._weights @ rel) / max(float(self._weights.sum()), 1e-300)
             if w_now / self._w_slow >= p.health_collapse_ratio:
                 self._collapsed = 0
-        self._score = float(self._weights @ hit)
+        # The match score (health) is over the beams used: a skipped beam hit something that is
+        # not in the map, which says nothing about where the robot is.
+        self._score = float(self._weights @ hit_nb[:, use].mean(axis=1))
         self._update_health(now)
         return moved
 
@@ -338,6 +351,25 @@ class ParticleFilter:
         wx = particles[:, 0:1] + c * ex - s * ey
         wy = particles[:, 1:2] + s * ex + c * ey
         return self.field.lookup(wx, wy)
+
+    def _through_walls(self, r: FloatArray, angles: FloatArray, mount: Pose2D) -> int:
+        """How many beams ``r`` (B,) at ``angles`` (B,), cast from the cloud's mean pose, cross
+        an occupied cell before their last ``2 sigma_hit`` (a beam cannot pass through a wall)."""
+        pose, _ = self._moments()
+        g = self.grid
+        c, s = math.cos(pose.theta), math.sin(pose.theta)
+        ox = pose.x + c * mount.x - s * mount.y
+        oy = pose.y + s * mount.x + c * mount.y
+        reach = r - 2.0 * self.params.sigma_hit
+        t = np.arange(0.0, max(float(reach.max(initial=0.0)), 0.0), g.resolution)
+        heading = pose.theta + mount.theta + angles
+        x = ox + np.cos(heading)[:, None] * t[None, :]
+        y = oy + np.sin(heading)[:, None] * t[None, :]
+        row, col = g.world_to_cell(x, y)
+        inside = g.in_bounds(row, col) & (t[None, :] < reach[:, None])
+        occ = np.zeros(inside.shape, dtype=bool)
+        occ[inside] = g.occupied[row[inside], col[inside]]
+        return int(occ.any(axis=1).sum())
 
     def scan_log_likelihood(
         self,
@@ -373,6 +405,8 @@ class ParticleFilter:
         sigma = max(std, p.gnss_min_std)
         self._fix = _Fix(x, y, sigma, now)
         xy = self._particles[:, :2]
+        w = self._weights
+        self._gnss_offsets.append((x - float(w @ xy[:, 0]), y - float(w @ xy[:, 1]), sigma))
         near = gnss_consistency(xy, self._weights, x, y, p.gnss_reinit_sigma * sigma)
         if near < _GNSS_INCONSISTENT:
             self._gnss_bad += 1
@@ -387,6 +421,19 @@ class ParticleFilter:
         if p.gnss_gain > 0.0:
             self._reweight(p.gnss_gain * gnss_log_likelihood(xy, x, y, sigma, p.gnss_outlier_prob))
             self._check_resample()
+
+    @property
+    def gnss_biased(self) -> bool:
+        """True when the last ``gnss_bias_fixes`` fixes lie, on average, further from the
+        estimate than their noise allows (``gnss_bias_sigmas`` standard errors of the mean): a
+        cloud that settled a few metres off along a straight street, too close for a re-seed."""
+        q = self._gnss_offsets
+        if len(q) < self.params.gnss_bias_fixes:
+            return False
+        a = np.asarray(q)
+        sem = math.sqrt(float(np.mean(a[:, 2] ** 2)) / len(q))
+        return math.hypot(float(a[:, 0].mean()), float(a[:, 1].mean())) > (
+            self.params.gnss_bias_sigmas * sem)
 
     def _recent_fix(self, now: float) -> _Fix | None:
         fix = self._fix
@@ -453,23 +500,39 @@ class ParticleFilter:
         self._n_old = keep
 
     def _random_poses(self, n: int, now: float) -> FloatArray:
-        """``n`` poses in free space: around the last fix if recent; else, while LOST, anywhere
-        on the map; else around the estimate (``inject_local_std``): the robot cannot have
-        jumped, and in a district of look-alike blocks a map-wide sample finds places that match
-        a scan as well as the true one. Half keep the current heading estimate (drift and
-        aliasing rarely flip the heading), half are uniform."""
+        """``n`` poses in free space. While tracking (health OK): around the estimate
+        (``inject_local_std``), the robot cannot have jumped; half around a recent fix too when
+        the fixes keep lying to one side (``gnss_biased``: what moves a cloud that settled a
+        few metres along a straight street). Not round every fix: one among buildings is metres
+        off, and a sample around it found a junction 17 m away that matched a scan better than
+        the true place. With health in
+        doubt: around a recent fix; else, while LOST, anywhere on the map; else around the
+        estimate, wider by the cloud's spread. While tracking all keep the current heading
+        estimate (a street between two like facades matches a turned-round robot too: a
+        benchmark robot turned round in one scan); otherwise half do (drift and aliasing rarely
+        flip the heading) and half are uniform."""
         p = self.params
         fix = self._recent_fix(now)
         pose, cov = self._moments()
-        if fix is not None:
+        tracking = self._health.state is HealthState.OK
+        fix_std = math.inf if fix is None else fix.std * p.inject_std_scale
+        if tracking:
+            k = n // 2 if fix is not None and self.gnss_biased else 0
+            fresh = sample_free_poses(self.grid, n - k, self._rng, center=(pose.x, pose.y),
+                                      std=p.inject_local_std)
+            if k:
+                assert fix is not None
+                fresh = np.vstack((fresh, sample_free_poses(
+                    self.grid, k, self._rng, center=(fix.x, fix.y), std=fix_std)))
+        elif fix is not None:
             fresh = sample_free_poses(self.grid, n, self._rng, center=(fix.x, fix.y),
-                                      std=fix.std * p.inject_std_scale)
+                                      std=fix_std)
         elif self._health.state is HealthState.LOST:
             fresh = sample_free_poses(self.grid, n, self._rng)
         else:
             fresh = sample_free_poses(self.grid, n, self._rng, center=(pose.x, pose.y),
                                       std=p.inject_local_std + self._spread(cov))
-        half = n // 2
+        half = n if tracking else n // 2
         sd = min(math.sqrt(max(float(cov[2, 2]), 0.0)) + 0.05, math.pi)
         fresh[:half, 2] = wrap_angles(pose.theta + sd * self._rng.standard_normal(half))
         return fresh
