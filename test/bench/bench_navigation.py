@@ -20,14 +20,23 @@ for pkg in ("dawnpatrol_core", "dawnpatrol_fleet", "dawnpatrol_sim"):
     sys.path.insert(0, str(ROOT / "src" / pkg))
 
 from dawnpatrol_core.control.navigator import NavigatorCore  # noqa: E402
-from dawnpatrol_core.errors import SensorError  # noqa: E402
 from dawnpatrol_core.geometry import Pose2D  # noqa: E402
+from dawnpatrol_core.localization.health import HealthState  # noqa: E402
+from dawnpatrol_core.localization.likelihood_field import LikelihoodField  # noqa: E402
+from dawnpatrol_core.localization.particle_filter import ParticleFilter  # noqa: E402
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map  # noqa: E402
 from dawnpatrol_core.planning.grid_planner import GridPlanner  # noqa: E402
 from dawnpatrol_core.planning.route_search import RoutePlanner  # noqa: E402
+from dawnpatrol_core.safety.localization_gate import LocalizationGate  # noqa: E402
 from dawnpatrol_core.world import RobotModel, World, load_robot_model, load_world  # noqa: E402
 from dawnpatrol_sim.engine import SimEngine  # noqa: E402
-from dawnpatrol_sim.headless_shift import model_navigator  # noqa: E402
+from dawnpatrol_sim.headless_shift import (  # noqa: E402
+    GatedDrive,
+    NodeLocalizer,
+    ShiftSettings,
+    model_navigator,
+    read_sensors,
+)
 from dawnpatrol_sim.scenario import ObstacleSpec, PersonSpec, RobotStart, Scenario  # noqa: E402
 
 ROBOT = "r1"
@@ -45,7 +54,8 @@ class Setup:
     routes: RoutePlanner
     grid: GridPlanner
     localization: bool
-    field: object = None
+    settings: ShiftSettings  # params/*.yaml as the nodes read them (localization, lost timeout)
+    field: LikelihoodField | None = None
 
 
 @dataclass
@@ -63,6 +73,7 @@ class Trip:
     over_limit: int = 0  # 10 Hz ground-truth samples above the zone speed limit
     max_over: float = 0.0  # m/s, worst excess
     loc_err: list[float] = field(default_factory=list)
+    lost_s: float = 0.0  # s of sim time localization reported LOST (the robot stood still)
     events: list[tuple[float, str]] = field(default_factory=list)
     wall: float = 0.0
 
@@ -77,83 +88,51 @@ def make_navigator(s: Setup) -> NavigatorCore:
     return model_navigator(s.model, s.dm, s.routes, s.grid)
 
 
-def robot_frame_scan(scan: object, mount_x: float) -> tuple[np.ndarray, np.ndarray]:
-    """(ranges, angles) of a sim Scan moved from the lidar frame to the robot base frame."""
-    r = np.asarray(scan.ranges, dtype=np.float64)  # type: ignore[attr-defined]
-    a = scan.angle_min + scan.angle_increment * np.arange(r.size)  # type: ignore[attr-defined]
-    x, y = r * np.cos(a) + mount_x, r * np.sin(a)
-    return np.hypot(x, y), np.arctan2(y, x)
-
-
-class PoseSource:
-    """Ground truth, or the particle filter fed with the simulated odometry, scan and GNSS."""
-
-    def __init__(self, s: Setup, eng: SimEngine, start: Pose2D, seed: int) -> None:
-        self.eng, self.pf, self.mount = eng, None, Pose2D(s.model.lidar.mount_x, 0.0, 0.0)
-        self.odom_last: Pose2D | None = None
-        self.skipped = 0  # scans without enough usable beams
-        if s.localization:
-            from dawnpatrol_core.localization.params import LocalizationParams
-            from dawnpatrol_core.localization.particle_filter import ParticleFilter
-            params = LocalizationParams(laser_max_range=s.model.lidar.range_max)
-            self.pf = ParticleFilter(s.dm.grid, params, np.random.default_rng(seed + 7),
-                                     field=s.field)  # type: ignore[arg-type]
-            self.pf.init_pose(start, np.diag([0.01, 0.01, 0.003]))
-
-    def pose(self) -> Pose2D:
-        if self.pf is None:
-            return self.eng.pose(ROBOT)
-        fr = self.eng.sensors(ROBOT)
-        if fr.gnss is not None:
-            self.pf.update_gnss(fr.gnss.x, fr.gnss.y, fr.gnss.std, fr.stamp)
-        if fr.odom is not None:
-            cur = Pose2D(fr.odom.x, fr.odom.y, fr.odom.theta)
-            if self.odom_last is not None and fr.scan is not None:
-                self.pf.predict(self.odom_last, cur)
-                sc = fr.scan
-                try:
-                    self.pf.update_scan(sc.ranges, sc.angle_min, sc.angle_increment,
-                                        sc.range_min, sc.range_max, self.mount, fr.stamp)
-                except SensorError:
-                    self.skipped += 1  # as the node does: an unusable scan is dropped
-                self.odom_last = cur
-            elif self.odom_last is None:
-                self.odom_last = cur
-        return self.pf.estimate().pose
+def make_localizer(s: Setup, start: Pose2D, seed: int) -> NodeLocalizer | None:
+    """The localization node's filter with params/localization.yaml, started at ``start``; None
+    for ground truth."""
+    if not s.localization:
+        return None
+    pf = ParticleFilter(s.dm.grid, s.settings.localization, np.random.default_rng(seed + 7),
+                        field=s.field)
+    pf.init_pose(start, np.diag([0.01, 0.01, 0.003]))
+    return NodeLocalizer(pf, s.settings.lidar_mount, s.settings.idle_update_period_s)
 
 
 def run(s: Setup, name: str, start: Pose2D, goal: Pose2D, seed: int,
         people: tuple[PersonSpec, ...] = (), obstacles: tuple[ObstacleSpec, ...] = (),
         cap: float | None = None) -> Trip:
-    """Drive from ``start`` to ``goal`` in a fresh simulation; measure on ground truth."""
+    """Drive from ``start`` to ``goal`` in a fresh simulation as the navigator node does (it
+    stands still while localization is LOST); measure on ground truth."""
     t_wall = time.perf_counter()
     scen = Scenario(name=name, world=Path("bench"), robots=(RobotStart(ROBOT, start),), seed=seed,
                     people=people, obstacles=obstacles)
     eng = SimEngine(s.world, s.model, scen, seed=seed)
-    src = PoseSource(s, eng, start, seed)
+    loc = make_localizer(s, start, seed)
     nav = make_navigator(s)
+    drive = GatedDrive(nav, None if loc is None else LocalizationGate(s.settings.lost_timeout_s))
     trip = Trip(name)
-    resp = nav.set_goal(0.0, start, goal)
-    if not resp.accepted:
-        trip.status, trip.events = f"rejected: {resp.reason}", list(nav.events)
+    drive.go_to(0.0, start, goal)
+    if drive.result is not None:
+        trip.status, trip.events = f"rejected: {drive.result[1]}", list(nav.events)
         return trip
     route_len = float(np.sum(np.hypot(*np.diff(nav.path, axis=0).T)))
     cap = cap or 2.5 * route_len / 1.0 + 60.0
     steps = max(1, int(round(CONTROL_DT / eng.dt)))
-    scan = None
+    pose, scan, scan_t = start, None, -math.inf
     allowed = True
     last = start
     while eng.now < cap:
-        pose = src.pose()
-        new = eng.latest_scan(ROBOT)
-        if new is not None:
-            scan = robot_frame_scan(new, s.model.lidar.mount_x)
-        cmd = nav.step(eng.now, pose, scan)
-        if cmd.status in ("succeeded", "failed", "canceled"):
-            trip.status = cmd.status
+        lost = loc is not None and loc.estimate.health is HealthState.LOST
+        v, w = drive.tick(eng.now, pose, scan if eng.now - scan_t < 0.5 else None, lost)
+        if drive.result is not None:
+            trip.status = "succeeded" if drive.result[0] else "failed"
             break
         for _ in range(steps):
-            eng.step({ROBOT: (cmd.v, cmd.w)})
+            eng.step({ROBOT: (v, w)})
+            pose, new = read_sensors(eng, ROBOT, loc, eng.now)
+            if new is not None:
+                scan, scan_t = new, eng.now
         tr = eng.sensors(ROBOT).truth
         trip.distance += math.hypot(tr.x - last.x, tr.y - last.y)
         last = Pose2D(tr.x, tr.y, tr.theta)
@@ -164,8 +143,9 @@ def run(s: Setup, name: str, start: Pose2D, goal: Pose2D, seed: int,
         ok = s.dm.is_allowed(tr.x, tr.y)
         trip.keepout_entries += int(allowed and not ok)
         allowed = ok
-        if src.pf is not None:
+        if loc is not None:
             trip.loc_err.append(math.hypot(pose.x - tr.x, pose.y - tr.y))
+            trip.lost_s += CONTROL_DT * lost
     else:
         trip.status = "timeout"
     # let the robot settle (the last command may still be ramping down)
@@ -274,8 +254,9 @@ def summary(trips: list[Trip], label: str) -> None:
           f"{sum(t.wall for t in trips):.0f} |")
     loc = [e for t in trips for e in t.loc_err]
     if loc:
-        print(f"| localization error median / p95 (m) | {np.median(loc):.3f} / "
-              f"{np.percentile(loc, 95):.3f} |")
+        print(f"| localization error median / p95 / max (m) | {np.median(loc):.3f} / "
+              f"{np.percentile(loc, 95):.3f} / {max(loc):.2f} |")
+        print(f"| LOST, standing still (s) | {sum(t.lost_s for t in trips):.1f} |")
     bad = [t for t in trips if not t.reached]
     if bad:
         print("\nNot reached: " + "; ".join(
@@ -307,16 +288,11 @@ def main() -> int:
     world = load_world(ROOT / "sim" / "worlds" / "suwon_dawn.sdf")
     model = load_robot_model(ROOT / "sim" / "models" / "dawnbot" / "model.sdf")
     dm = load_district_map(ROOT / "maps" / "suwon_dawn")
+    settings = ShiftSettings.from_params(ROOT / "params")
     s = Setup(world, model, dm, RoutePlanner(dm.graph, dm), GridPlanner(dm.grid),
-              args.localization)
+              args.localization, settings)
     if args.localization:
-        try:
-            from dawnpatrol_core.localization.likelihood_field import LikelihoodField
-            from dawnpatrol_core.localization.params import LocalizationParams
-        except ImportError as exc:
-            print(f"--localization: particle filter not importable ({exc})", file=sys.stderr)
-            return 2
-        p = LocalizationParams(laser_max_range=model.lidar.range_max)
+        p = settings.localization
         s.field = LikelihoodField.from_grid(dm.grid, p.z_hit, p.z_rand, p.sigma_hit,
                                             p.laser_max_range, p.likelihood_max_dist)
     pose = "particle filter" if args.localization else "ground truth"

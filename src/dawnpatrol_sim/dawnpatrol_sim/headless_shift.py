@@ -294,7 +294,7 @@ def robot_frame_scan(scan: Scan, mount_x: float) -> RobotScan:
     return np.hypot(x, y), np.arctan2(y, x)
 
 
-class _Localizer:
+class NodeLocalizer:
     """The localization node's use of the filter: predict with the odometry at each scan, weight
     the scan after ``update_min_d``/``update_min_a`` of motion or every idle period, GNSS fixes
     as they come."""
@@ -331,7 +331,24 @@ class _Localizer:
         self.estimate = self.pf.estimate()
 
 
-class _Drive:
+def read_sensors(eng: SimEngine, robot_id: str, localizer: NodeLocalizer | None,
+                 now: float) -> tuple[Pose2D, RobotScan | None]:
+    """One engine step's readings as the robot's nodes take them: the pose the navigator gets
+    (the localizer's estimate after feeding it this step's scan, odometry and fix; ground truth
+    without one) and this step's scan in the robot frame, if there is a new one."""
+    if localizer is None:
+        raw, pose = eng.latest_scan(robot_id), eng.pose(robot_id)
+    else:
+        fr = eng.sensors(robot_id)
+        raw = fr.scan
+        odom = None if fr.odom is None else Pose2D(fr.odom.x, fr.odom.y, fr.odom.theta)
+        gnss = None if fr.gnss is None else (fr.gnss.x, fr.gnss.y, fr.gnss.std)
+        localizer.feed(raw, odom, gnss, now)
+        pose = localizer.estimate.pose
+    return pose, None if raw is None else robot_frame_scan(raw, eng.model.lidar.mount_x)
+
+
+class GatedDrive:
     """The navigator node's control tick on the core: a goal in, (v, w) out, a verdict when done;
     while localization is LOST it stands still and keeps the goal, replanning on recovery."""
 
@@ -388,8 +405,8 @@ class _Robot:
     """One robot as the mission node runs it: missions from the fleet, one task at a time."""
 
     id: str
-    drive: _Drive
-    localizer: _Localizer | None
+    drive: GatedDrive
+    localizer: NodeLocalizer | None
     pose: Pose2D
     rules: HandoverRules
     secret: str
@@ -467,18 +484,9 @@ class _Robot:
 
     def sense(self, eng: SimEngine, now: float) -> None:
         """Read this step's sensors: the pose for the navigator and the latest scan."""
-        if self.localizer is None:
-            raw = eng.latest_scan(self.id)
-            self.pose = eng.pose(self.id)
-        else:
-            fr = eng.sensors(self.id)
-            raw = fr.scan
-            odom = None if fr.odom is None else Pose2D(fr.odom.x, fr.odom.y, fr.odom.theta)
-            gnss = None if fr.gnss is None else (fr.gnss.x, fr.gnss.y, fr.gnss.std)
-            self.localizer.feed(raw, odom, gnss, now)
-            self.pose = self.localizer.estimate.pose
-        if raw is not None:
-            self.scan, self.scan_t = robot_frame_scan(raw, eng.model.lidar.mount_x), now
+        self.pose, scan = read_sensors(eng, self.id, self.localizer, now)
+        if scan is not None:
+            self.scan, self.scan_t = scan, now
 
     def measure(self, truth: Pose2D) -> None:
         """Ground-truth bookkeeping after a control period: distance, localization error."""
@@ -505,9 +513,9 @@ def _make_robot(stage: ShiftStage, settings: ShiftSettings, start: RobotStart, i
         pf = ParticleFilter(stage.dm.grid, settings.localization, rng, field=lf)
         sxy, syaw = settings.initial_std
         pf.init_pose(start.start, np.diag([sxy * sxy, sxy * sxy, syaw * syaw]))
-        localizer = _Localizer(pf, settings.lidar_mount, settings.idle_update_period_s)
+        localizer = NodeLocalizer(pf, settings.lidar_mount, settings.idle_update_period_s)
         gate = LocalizationGate(settings.lost_timeout_s)
-    return _Robot(start.id, _Drive(make_navigator(stage), gate), localizer, start.start,
+    return _Robot(start.id, GatedDrive(make_navigator(stage), gate), localizer, start.start,
                   settings.rules, settings.pin_secret, truth=start.start)
 
 
