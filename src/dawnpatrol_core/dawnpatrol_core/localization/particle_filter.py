@@ -505,25 +505,24 @@ class ParticleFilter:
         the fixes keep lying to one side (``gnss_biased``: what moves a cloud that settled a
         few metres along a straight street). Not round every fix: one among buildings is metres
         off, and a sample around it found a junction 17 m away that matched a scan better than
-        the true place. With health in
-        doubt: around a recent fix; else, while LOST, anywhere on the map; else around the
-        estimate, wider by the cloud's spread. While tracking all keep the current heading
-        estimate (a street between two like facades matches a turned-round robot too: a
-        benchmark robot turned round in one scan); otherwise half do (drift and aliasing rarely
-        flip the heading) and half are uniform."""
+        the true place. With health in doubt: around a recent fix; else, while LOST, anywhere
+        on the map; else around the estimate, wider by the cloud's spread. While tracking all
+        keep the current heading estimate (a street between two like facades matches a
+        turned-round robot too: a benchmark robot turned round in one scan); otherwise half do
+        (drift and aliasing rarely flip the heading) and half are uniform."""
         p = self.params
         fix = self._recent_fix(now)
         pose, cov = self._moments()
         tracking = self._health.state is HealthState.OK
         fix_std = math.inf if fix is None else fix.std * p.inject_std_scale
         if tracking:
-            k = n // 2 if fix is not None and self.gnss_biased else 0
+            off = fix if fix is not None and self.gnss_biased else None
+            k = 0 if off is None else n // 2
             fresh = sample_free_poses(self.grid, n - k, self._rng, center=(pose.x, pose.y),
                                       std=p.inject_local_std)
-            if k:
-                assert fix is not None
+            if off is not None:
                 fresh = np.vstack((fresh, sample_free_poses(
-                    self.grid, k, self._rng, center=(fix.x, fix.y), std=fix_std)))
+                    self.grid, k, self._rng, center=(off.x, off.y), std=fix_std)))
         elif fix is not None:
             fresh = sample_free_poses(self.grid, n, self._rng, center=(fix.x, fix.y),
                                       std=fix_std)
