@@ -348,7 +348,7 @@ def test_random_particles_stay_near_the_estimate_while_tracking_without_gnss() -
     # ... and, while tracking, with the heading estimate: a street between two like facades
     # matches a turned-round robot as well (half of them used to take any heading)
     turn = np.abs(np.remainder(pf.particles[:, 2] - truth.theta + math.pi, 2 * math.pi) - math.pi)
-    assert float(turn.max()) < 0.5
+    assert float(turn.max()) < 0.8  # uniform headings would reach pi; the cloud spreads ~0.1
 
 
 def _unmapped_corner(grid: OccupancyGrid, robot: Pose2D) -> OccupancyGrid:
@@ -386,3 +386,46 @@ def test_big_unmapped_object_close_by_does_not_pull_the_cloud_away(seed: int) ->
     mapped = ray_march(pf.grid, truth)
     hit = np.isfinite(ranges)
     assert np.mean(np.abs(ranges[hit] - mapped[hit]) > 0.2) > 0.6  # most beams hit the walls
+
+
+def _street() -> OccupancyGrid:
+    """A 60 m street 4 m wide between two long walls, with a post every 8 m on one side: the
+    posts are all that fix the position along it."""
+    h, w = int(4 / RES), int(60 / RES)
+    d = np.zeros((h, w), dtype=np.int8)
+    d[:2, :] = d[-2:, :] = d[:, :2] = 100
+    for x in np.arange(4.0, 60.0, 8.0):
+        d[int(0.3 / RES) : int(0.6 / RES), int(x / RES) : int((x + 0.3) / RES)] = 100
+    return OccupancyGrid(d, RES, 0.0, 0.0)
+
+
+@pytest.mark.parametrize(("match_range", "worst_below", "worst_above"),
+                         [(1.0, 0.6, 0.0), (0.0, math.inf, 3.0)])
+def test_slipping_wheels_along_a_street_are_caught_by_the_local_scan_match(
+        match_range: float, worst_below: float, worst_above: float) -> None:
+    # The wheels slip (odometry says 0.16 m per step, the robot moves 0.10) for 12 m down a
+    # street where only a few posts fix the position along it. The posts' beams disagree with
+    # the whole cloud, so beam skipping took them for unmapped things and the estimate ran
+    # ahead with the odometry (metres off in the dawn shift, still "OK"). The local scan match
+    # finds the pose that explains them and moves part of the cloud there.
+    grid = _street()
+    params = LocalizationParams(min_particles=300, max_particles=3000, laser_max_range=20.0,
+                                scan_match_range=match_range)
+    pf = ParticleFilter(grid, params, np.random.default_rng(3))
+    truth, odom = Pose2D(6.0, 2.0, 0.0), Pose2D(0.0, 0.0, 0.0)
+    pf.init_pose(truth, np.diag([0.01, 0.01, 0.001]))
+    rng = np.random.default_rng(4)
+    worst = 0.0
+    for k in range(150):  # 3 m of good odometry (health settles at OK), then 12 m slipping
+        truth = truth.compose(Pose2D(0.10, 0.0, 0.0))
+        said = 0.10 if k < 30 else 0.16
+        new_odom = odom.compose(Pose2D(said * (1 + rng.normal(0, 0.02)), 0.0, rng.normal(0, 0.002)))
+        pf.predict(odom, new_odom)
+        odom = new_odom
+        ranges = ray_march(grid, truth) + rng.normal(0.0, 0.01, N_BEAMS)
+        pf.update_scan(ranges, ANGLE_MIN, ANGLE_INC, 0.1, 20.0, MOUNT, 0.1 * k)
+        est = pf.estimate()
+        if k == 29:
+            assert est.health is HealthState.OK
+        worst = max(worst, est.pose.distance_to(truth)) if k >= 30 else worst
+    assert worst_above < worst < worst_below, worst

@@ -37,6 +37,9 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "beam_skip_support": (0.0, 1.0, True, True),
     "beam_skip_min_share": (0.0, 1.0, True, True),
     "beam_skip_through_share": (0.0, 1.0, True, True),
+    "scan_match_range": (0.0, 10.0, True, True),
+    "scan_match_margin": (0.0, 100.0, False, True),
+    "scan_match_fraction": (0.0, 1.0, True, True),
     "update_min_d": (0.0, 100.0, True, True),
     "update_min_a": (0.0, math.pi, True, True),
     "gnss_min_std": (0.0, 1000.0, False, True),
@@ -83,7 +86,11 @@ class LocalizationParams:
     the beams would remain and more than ``beam_skip_through_share`` of the left-out beams,
     cast from the mean pose, pass through a mapped wall (a wrong cloud; a big unmapped object
     near the robot only shortens beams). ``likelihood_gain`` tempers the summed beam
-    log-likelihood.
+    log-likelihood. Local scan match (odometry far off, e.g. slipping wheels): before a
+    weighted scan, poses up to ``scan_match_range`` m along the heading from the mean are tried;
+    if one beats the best not moved along by more than ``scan_match_margin`` in mean beam
+    log-likelihood (nats per beam), ``scan_match_fraction`` of the cloud is redrawn round it and
+    the beams it explains count (0 range or fraction: off).
     Health thresholds come in enter/exit pairs for hysteresis: a state is entered when the
     *enter* threshold is crossed for ``health_enter_dwell`` s and left when the stricter
     *exit* threshold holds for ``health_exit_dwell`` s. Scores are mean per-beam hit
@@ -119,6 +126,9 @@ class LocalizationParams:
     beam_skip_support: float = 0.3
     beam_skip_min_share: float = 0.5
     beam_skip_through_share: float = 0.2
+    scan_match_range: float = 1.0
+    scan_match_margin: float = 0.2
+    scan_match_fraction: float = 0.3
     update_min_d: float = 0.05
     update_min_a: float = math.radians(2.0)
     gnss_min_std: float = 0.5

@@ -268,6 +268,7 @@ class ParticleFilter:
         p = self.params
         r = np.asarray(ranges, dtype=np.float64).reshape(-1)
         idx = self.usable_beams(r, range_min, range_max)
+        every = idx
         if idx.size > p.max_beams:
             idx = idx[np.rint(np.linspace(0, idx.size - 1, p.max_beams)).astype(np.int64)]
         moved = self._moved_d >= p.update_min_d or self._moved_a >= p.update_min_a
@@ -281,6 +282,14 @@ class ParticleFilter:
         if moved:
             self._apply_pending(now)
         angles = angle_min + idx.astype(np.float64) * angle_increment
+        # Odometry can be far wrong (wheels slipping on wet leaves, a push): while tracking,
+        # look for a pose close by that explains the scan much better than the cloud does, and
+        # move part of the cloud there before weighting; the beams that pose explains then
+        # count, however few of the other particles back them.
+        matched = 0
+        if moved and self._health.state is HealthState.OK:
+            matched = self._match_scan(
+                r[every], angle_min + every.astype(np.float64) * angle_increment, lidar_mount)
         log_p = self._beam_log_likelihood(r[idx], angles, lidar_mount, self._particles)
         hit_nb = self.field.hit_score(log_p)
         # Beam skipping: a beam that ends far from any obstacle for most of the cloud hit
@@ -293,6 +302,8 @@ class ParticleFilter:
         if self._health.state is HealthState.OK:
             support = self._weights @ (hit_nb > 0.5)
             use = support >= p.beam_skip_support
+            if matched:
+                use |= (hit_nb[-matched:] > 0.5).mean(axis=0) >= 0.5
             n_use = int(use.sum())
             if n_use < p.beam_skip_min_share * use.size and (
                 n_use < p.min_valid_beams
@@ -351,6 +362,43 @@ class ParticleFilter:
         wx = particles[:, 0:1] + c * ex - s * ey
         wy = particles[:, 1:2] + s * ex + c * ey
         return self.field.lookup(wx, wy)
+
+    def _match_scan(self, r: FloatArray, angles: FloatArray, mount: Pose2D) -> int:
+        """Local scan match along the heading: a small grid of poses round the cloud's mean (up
+        to ``scan_match_range`` m along the heading, a beam's width across, a little turned).
+        If the best of them beats the best that is not moved along (the cloud's own small
+        misfit across and in heading, which the filter mends itself) by more than
+        ``scan_match_margin`` in mean beam log-likelihood, and lies at least two hit sigmas
+        along (nearer ones are normal tracking jitter), ``scan_match_fraction`` of the cloud is
+        redrawn round it (the last particles) and their count is returned; else 0."""
+        p = self.params
+        if p.scan_match_range <= 0.0 or p.scan_match_fraction <= 0.0:
+            return 0
+        pose, _ = self._moments()
+        step = p.sigma_hit
+        n_along = max(1, int(round(p.scan_match_range / (step / 1.5))))
+        along = np.linspace(-p.scan_match_range, p.scan_match_range, 2 * n_along + 1)
+        a, c, t = (g.ravel() for g in np.meshgrid(along, [-step, 0.0, step], [-0.02, 0.0, 0.02],
+                                                  indexing="ij"))
+        ch, sh = math.cos(pose.theta), math.sin(pose.theta)
+        cand = np.column_stack((pose.x + ch * a - sh * c, pose.y + sh * a + ch * c,
+                                pose.theta + t))
+        ll = self._beam_log_likelihood(r, angles, mount, cand).mean(axis=1, dtype=np.float64)
+        best = int(np.argmax(ll))
+        if (abs(float(a[best])) < 2.0 * step
+                or ll[best] - float(ll[np.abs(a) < 1e-9].max()) <= p.scan_match_margin):
+            return 0
+        n = self._particles.shape[0]
+        k = max(1, int(round(p.scan_match_fraction * n)))
+        keep = low_variance_resample(self._weights, n - k, self._rng)
+        fresh = cand[best] + np.array([step / 2.0, step / 2.0, 0.01]) * self._rng.standard_normal(
+            (k, 3))
+        fresh[:, 2] = wrap_angles(fresh[:, 2])
+        # set_particles counts every particle as old: the scan's average likelihood (augmented
+        # MCL, collapse) is then judged on the moved cloud, which explains it, so no random
+        # particles are drawn besides (in a long street they find look-alike places).
+        self.set_particles(np.vstack((self._particles[keep], fresh)))
+        return k
 
     def _through_walls(self, r: FloatArray, angles: FloatArray, mount: Pose2D) -> int:
         """How many beams ``r`` (B,) at ``angles`` (B,), cast from the cloud's mean pose, cross
