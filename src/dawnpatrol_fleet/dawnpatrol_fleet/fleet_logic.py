@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from shapely.geometry import Point
 
 from dawnpatrol_core.delivery.orders import DAY_S as DAY_S  # the time base, re-exported
 from dawnpatrol_core.delivery.orders import SIM_CLOCK_LIMIT_S as SIM_CLOCK_LIMIT_S
@@ -65,6 +66,29 @@ def depot_pose(dm: DistrictMap) -> Pose2D:
         if z.pose is not None:
             return z.pose
     raise ConfigError(f"map '{dm.name}': no zone of kind 'depot' with a pose")
+
+
+BAY_SPACING_M = 4.0  # between parking bays along the depot's front
+BAY_MARGIN_M = 0.6  # a bay's centre keeps this far inside the depot zone (half the robot and more)
+
+
+def depot_bay(dm: DistrictMap, index: int) -> Pose2D:
+    """Where robot number ``index`` (0-based, in the fleet's robot order) parks at the depot:
+    the depot pose for the first, then ``BAY_SPACING_M`` to either side in turn along the
+    depot's front (across its heading), as long as the bay lies inside the depot zone; past the
+    last bay that fits, the bays are counted again. Robots that all drive back to one pose
+    block each other's return."""
+    base = depot_pose(dm)
+    zone = next(z for z in dm.zones_of_kind("depot") if z.pose is not None)
+    inner = zone.polygon.buffer(-BAY_MARGIN_M)
+    ax, ay = -math.sin(base.theta), math.cos(base.theta)  # across the heading
+    bays = [base]
+    for k in range(1, 64):
+        off = BAY_SPACING_M * ((k + 1) // 2) * (1 if k % 2 else -1)
+        x, y = base.x + off * ax, base.y + off * ay
+        if inner.contains(Point(x, y)):
+            bays.append(Pose2D(x, y, base.theta))
+    return bays[index % len(bays)]
 
 
 # -- travel --------------------------------------------------------------------------------------

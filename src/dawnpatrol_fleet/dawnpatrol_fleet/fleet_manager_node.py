@@ -384,7 +384,8 @@ class FleetManagerNode(DawnPatrolNode):
     def _send_delivery(self, rid: str, order_ids: list[str]) -> None:
         orders = {o.id: fl.order_from_dict(o.order) for o in self.store.orders()
                   if o.id in order_ids}
-        tasks = fl.delivery_tasks(order_ids, orders, self.dm, self.depot)
+        bay = fl.depot_bay(self.dm, self.robot_ids.index(rid) if rid in self.robot_ids else 0)
+        tasks = fl.delivery_tasks(order_ids, orders, self.dm, bay)
         self._send_mission(rid, "deliver", tasks, {"orders": order_ids})
 
     def _requeue(self, order_ids: list[str], why: str) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from shapely.geometry import Point
 
 from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.errors import ConfigError
@@ -42,6 +43,18 @@ def test_parse_clock() -> None:
 def test_depot_pose(suwon: DistrictMap) -> None:
     p = fl.depot_pose(suwon)
     assert (p.x, p.y) == (70.0, 6.5)
+
+
+def test_depot_bays_are_apart_inside_the_depot_and_start_at_the_depot_pose(
+        suwon: DistrictMap) -> None:
+    # Every robot used to return to the one depot pose: the first one back parked on it and
+    # the others' returns failed "still blocked" (the dawn shift's r1 and r3).
+    zone = suwon.zones_of_kind("depot")[0].polygon
+    bays = [fl.depot_bay(suwon, i) for i in range(6)]
+    assert (bays[0].x, bays[0].y) == (70.0, 6.5)
+    assert sorted(b.x for b in bays) == [62.0, 66.0, 70.0, 74.0, 78.0, 82.0]
+    assert all(zone.contains(Point(b.x, b.y)) and b.theta == bays[0].theta for b in bays)
+    assert fl.depot_bay(suwon, 6) == bays[0]  # more robots than bays: counted again
 
 
 def test_order_round_trip() -> None:

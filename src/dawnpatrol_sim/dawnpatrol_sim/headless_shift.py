@@ -574,14 +574,14 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
         robots[route["robot_id"]].queue = fl.route_trips(route)
     progress = ShiftProgress(set(orders), set(shift.recipients.absent),
                              shift.recipients.pin_delay_s, ack_delay_s=math.inf)
-    depot = fl.depot_pose(stage.dm)
+    bays = {r.id: fl.depot_bay(stage.dm, i) for i, r in enumerate(shift.scenario.robots)}
     steps = max(1, round(CONTROL_DT / eng.dt))
     finished, shown = False, 0
     while eng.now < settings.max_duration_s - 1e-9:
         now = t0 + eng.now
         for r in robots.values():
             if r.mission is None and r.queue:  # the fleet sends the next trip (_finish_mission)
-                _send_trip(r, r.queue.pop(0), orders, stage.dm, depot, now, log)
+                _send_trip(r, r.queue.pop(0), orders, stage.dm, bays[r.id], now, log)
         if all(r.mission is None and not r.queue for r in robots.values()):
             finished = True
             break
@@ -624,8 +624,9 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
 
 def _send_trip(r: _Robot, ids: list[str], orders: Mapping[str, Order], dm: DistrictMap,
                depot: Pose2D, now: float, log: list[str]) -> None:
-    """The fleet's _send_delivery: one trip's deliveries and the return, as a mission. Like the
-    fleet, it does not check that the last return reached the depot; such trips are flagged."""
+    """The fleet's _send_delivery: one trip's deliveries and the return to the robot's bay
+    ``depot``, as a mission. Like the fleet, it does not check that the last return reached
+    the depot; such trips are flagged."""
     away = ""
     if r.away:
         r.loaded_away.update(ids)
