@@ -41,7 +41,7 @@ WORLD = ROOT / "sim" / "worlds" / "suwon_dawn.sdf"
 MODEL = ROOT / "sim" / "models" / "dawnbot" / "model.sdf"
 MAP = ROOT / "maps" / "suwon_dawn"
 # Where the robots stand at the start, in the depot lot facing the sidewalk: clear of the bays
-# the first three return to (fleet_logic.depot_bay: x = 70, 66, 74), or a robot still parked
+# the first three return to (fleet_logic.depot_bays: x = 70, 66, 74), or a robot still parked
 # there blocks a return.
 BAYS = (62.0, 78.0, 86.0, 66.0, 74.0, 82.0)
 FIRST, LAST = 2 * 60, 4 * 60 + 30  # minutes since midnight: windows inside 02:00-04:30

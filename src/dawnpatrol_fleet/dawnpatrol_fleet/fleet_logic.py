@@ -72,12 +72,11 @@ BAY_SPACING_M = 4.0  # between parking bays along the depot's front
 BAY_MARGIN_M = 0.6  # a bay's centre keeps this far inside the depot zone (half the robot and more)
 
 
-def depot_bay(dm: DistrictMap, index: int) -> Pose2D:
-    """Where robot number ``index`` (0-based, in the fleet's robot order) parks at the depot:
-    the depot pose for the first, then ``BAY_SPACING_M`` to either side in turn along the
-    depot's front (across its heading), as long as the bay lies inside the depot zone; past the
-    last bay that fits, the bays are counted again. Robots that all drive back to one pose
-    block each other's return."""
+def depot_bays(dm: DistrictMap) -> tuple[Pose2D, ...]:
+    """The depot's parking bays, robot ``i`` (0-based, in the fleet's robot order) parking in
+    bay ``i % len``: the depot pose first, then ``BAY_SPACING_M`` to either side in turn along
+    the depot's front (across its heading), as long as the bay lies inside the depot zone.
+    Robots that all drive back to one pose block each other's return."""
     base = depot_pose(dm)
     zone = next(z for z in dm.zones_of_kind("depot") if z.pose is not None)
     inner = zone.polygon.buffer(-BAY_MARGIN_M)
@@ -88,7 +87,7 @@ def depot_bay(dm: DistrictMap, index: int) -> Pose2D:
         x, y = base.x + off * ax, base.y + off * ay
         if inner.contains(Point(x, y)):
             bays.append(Pose2D(x, y, base.theta))
-    return bays[index % len(bays)]
+    return tuple(bays)
 
 
 # -- travel --------------------------------------------------------------------------------------

@@ -167,6 +167,7 @@ class FleetManagerNode(DawnPatrolNode):
         self.map_dir = str(Path(str(p["map_dir"])).expanduser())
         self.dm = load_district_map(self.map_dir)
         self.depot = fl.depot_pose(self.dm)
+        self.bays = fl.depot_bays(self.dm)
         ids = [str(r) for r in p["robot_ids"]]
         if not ids or len(set(ids)) != len(ids) or not all(r.isidentifier() for r in ids):
             raise ConfigError(f"parameter 'robot_ids': got {ids!r}, expected unique names")
@@ -384,8 +385,8 @@ class FleetManagerNode(DawnPatrolNode):
     def _send_delivery(self, rid: str, order_ids: list[str]) -> None:
         orders = {o.id: fl.order_from_dict(o.order) for o in self.store.orders()
                   if o.id in order_ids}
-        bay = fl.depot_bay(self.dm, self.robot_ids.index(rid) if rid in self.robot_ids else 0)
-        tasks = fl.delivery_tasks(order_ids, orders, self.dm, bay)
+        k = self.robot_ids.index(rid) if rid in self.robot_ids else 0
+        tasks = fl.delivery_tasks(order_ids, orders, self.dm, self.bays[k % len(self.bays)])
         self._send_mission(rid, "deliver", tasks, {"orders": order_ids})
 
     def _requeue(self, order_ids: list[str], why: str) -> None:

@@ -50,11 +50,10 @@ def test_depot_bays_are_apart_inside_the_depot_and_start_at_the_depot_pose(
     # Every robot used to return to the one depot pose: the first one back parked on it and
     # the others' returns failed "still blocked" (the dawn shift's r1 and r3).
     zone = suwon.zones_of_kind("depot")[0].polygon
-    bays = [fl.depot_bay(suwon, i) for i in range(6)]
+    bays = fl.depot_bays(suwon)
     assert (bays[0].x, bays[0].y) == (70.0, 6.5)
     assert sorted(b.x for b in bays) == [62.0, 66.0, 70.0, 74.0, 78.0, 82.0]
     assert all(zone.contains(Point(b.x, b.y)) and b.theta == bays[0].theta for b in bays)
-    assert fl.depot_bay(suwon, 6) == bays[0]  # more robots than bays: counted again
 
 
 def test_order_round_trip() -> None:

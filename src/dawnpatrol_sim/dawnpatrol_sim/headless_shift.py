@@ -574,7 +574,8 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
         robots[route["robot_id"]].queue = fl.route_trips(route)
     progress = ShiftProgress(set(orders), set(shift.recipients.absent),
                              shift.recipients.pin_delay_s, ack_delay_s=math.inf)
-    bays = {r.id: fl.depot_bay(stage.dm, i) for i, r in enumerate(shift.scenario.robots)}
+    depot_bays = fl.depot_bays(stage.dm)
+    bays = {r.id: depot_bays[i % len(depot_bays)] for i, r in enumerate(shift.scenario.robots)}
     steps = max(1, round(CONTROL_DT / eng.dt))
     finished, shown = False, 0
     while eng.now < settings.max_duration_s - 1e-9:
