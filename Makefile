@@ -17,7 +17,7 @@ APT_PKGS  := cmake g++ ignition-tools libsdformat-dev sqlite3
 SUDO      := $(if $(filter 0,$(shell id -u)),,sudo)
 # This machine's pip configuration names local indexes that may not exist; pip warns per package.
 PIP_NOISE := /^WARNING: Location .* is ignored/d
-SRC_FILES := $(shell find src -type f -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
+SRC_FILES := $(shell find src test/fixtures -type f -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
 # Every ROS 2 process started from make stays on this machine (see README "DDS").
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
 export ROS_DOMAIN_ID ?= $(shell echo $$(( $$$$ % 100 + 100 )))

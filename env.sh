@@ -19,7 +19,7 @@ if [ "${1:-}" != "--no-install" ] && [ -f "$_dp_root/install/setup.bash" ]; then
   if [ "${ROS_DISTRO:-}" != "jazzy" ]; then
     export AMENT_PREFIX_PATH="$AMENT_PREFIX_PATH:$VIRTUAL_ENV"
   fi
-  for _p in dawnpatrol_core dawnpatrol_fleet; do
+  for _p in dawnpatrol_launch dawnpatrol_fleet; do
     export PATH="$_dp_root/install/$_p/lib/$_p:$PATH"
   done
 fi

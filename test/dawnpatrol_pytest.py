@@ -66,7 +66,7 @@ class LaunchedGraph:
     """A ``dawnpatrol-launch`` process started by a test, with its output captured."""
 
     def __init__(self, launch_file: str | Path, args: dict[str, str]) -> None:
-        cmd = [sys.executable, "-m", "dawnpatrol_core.launcher.cli", str(launch_file)]
+        cmd = [sys.executable, "-m", "dawnpatrol_launch.cli", str(launch_file)]
         cmd += [f"{k}:={v}" for k, v in args.items()]
         self.proc = subprocess.Popen(
             cmd,

@@ -32,7 +32,8 @@ from dawnpatrol_core.store.outbox import Outbox
 from dawnpatrol_interfaces.msg import AnomalyAck
 from dawnpatrol_interfaces.srv import QueryAnomalies
 from dawnpatrol_robot.alert_sender import AlertSender
-from dawnpatrol_robot.msgconv import LATCHED_QOS, seconds_to_time
+from dawnpatrol_ros.convert import seconds_to_time
+from dawnpatrol_ros.qos import LATCHED_QOS
 
 pytestmark = pytest.mark.ros
 

@@ -28,7 +28,8 @@ from rclpy.parameter import Parameter
 from std_msgs.msg import Bool
 
 from dawnpatrol_core.geometry import Pose2D
-from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, pose2d_to_msg, time_to_seconds
+from dawnpatrol_ros.convert import pose2d_to_msg, time_to_seconds
+from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS
 
 SCENARIO = REPO / "sim" / "scenarios" / "e2e_cli_yard.yaml"
 STARTS = {"r1": Pose2D(4.0, 7.0, math.pi / 2), "r2": Pose2D(6.5, 7.0, math.pi / 2)}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dawnpatrol_core.launcher.resolve import LaunchResolver
+from dawnpatrol_launch.resolve import LaunchResolver
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCH_FILES = sorted((REPO / "launch").glob("*.launch.xml"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dawnpatrol_pytest import REPO, pid_alive, wait_for
 
-DEMO = REPO / "launch" / "talker_listener.launch.xml"
+DEMO = REPO / "test" / "fixtures" / "talker_listener.launch.xml"
 
 
 def _rows(path: Path) -> list[dict[str, object]]:
@@ -55,7 +55,7 @@ def test_bad_launch_file_exits_nonzero_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.launch.xml"
     bad.write_text('<launch>\n  <node pkg="dawnpatrol_robot" exec="no_such_exe"/>\n</launch>\n')
     res = subprocess.run(
-        [sys.executable, "-m", "dawnpatrol_core.launcher.cli", str(bad)],
+        [sys.executable, "-m", "dawnpatrol_launch.cli", str(bad)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -68,12 +68,12 @@ def test_bad_launch_file_exits_nonzero_with_one_line(tmp_path: Path) -> None:
 def test_required_node_failure_gives_nonzero_exit(tmp_path: Path) -> None:
     f = tmp_path / "req.launch.xml"
     f.write_text(
-        '<launch>\n  <node pkg="dawnpatrol_robot" exec="talker" on_exit="shutdown">\n'
+        '<launch>\n  <node pkg="dawnpatrol_test_fixtures" exec="talker" on_exit="shutdown">\n'
         '    <param name="rate_hz" value="1000.0"/>\n  </node>\n'
-        '  <node pkg="dawnpatrol_robot" exec="listener"/>\n</launch>\n'
+        '  <node pkg="dawnpatrol_test_fixtures" exec="listener"/>\n</launch>\n'
     )
     res = subprocess.run(
-        [sys.executable, "-m", "dawnpatrol_core.launcher.cli", str(f)],
+        [sys.executable, "-m", "dawnpatrol_launch.cli", str(f)],
         capture_output=True,
         text=True,
         timeout=90,

@@ -17,9 +17,4 @@ setup(
     maintainer_email="dev@dawnpatrol.dev",
     description="DawnPatrol core: every algorithm of the stack as plain Python, free of ROS.",
     license="Apache-2.0",
-    entry_points={
-        "console_scripts": [
-            "dawnpatrol-launch = dawnpatrol_core.launcher.cli:main",
-        ],
-    },
 )

@@ -18,8 +18,6 @@ setup(
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
-            "talker = dawnpatrol_robot.talker_node:main",
-            "listener = dawnpatrol_robot.listener_node:main",
             "navigator = dawnpatrol_robot.navigator_node:main",
             "anomaly_monitor = dawnpatrol_robot.anomaly_monitor_node:main",
             "mission = dawnpatrol_robot.mission_node:main",

@@ -27,7 +27,7 @@ from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import BatteryState, Imu, LaserScan, NavSatFix
 
-from dawnpatrol_robot.msgconv import RELIABLE_QOS, SENSOR_QOS
+from dawnpatrol_ros.qos import RELIABLE_QOS, SENSOR_QOS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "sim/scenarios/dawn_shift.yaml"

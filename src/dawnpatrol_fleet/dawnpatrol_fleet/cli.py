@@ -20,18 +20,6 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNREACHABLE = 0, 1, 2, 3
-MODES = [
-    "idle",
-    "delivering",
-    "patrolling",
-    "investigating",
-    "returning",
-    "charging",
-    "estopped",
-    "fault",
-]
-LOC = ["OK", "DEGRADED", "LOST"]
-SEVERITY = ["info", "warning", "alert", "critical"]
 
 
 class CliError(Exception):
@@ -93,38 +81,29 @@ def _with_spinner(text: str, fn: Callable[[], Any]) -> Any:
 
 # -- message -> plain data -----------------------------------------------------------------------
 def status_to_dict(s: Any, conn: str) -> dict[str, Any]:
-    from dawnpatrol_robot.msgconv import msg_to_pose2d
+    """A RobotStatus message for people and --json (rounded; localization in capitals)."""
+    from dawnpatrol_ros.codecs import status_to_dict as decode
 
-    p = msg_to_pose2d(s.pose)
-    return {
-        "robot_id": s.robot_id,
-        "connection": conn,
-        "mode": MODES[s.mode] if s.mode < len(MODES) else str(s.mode),
-        "x": round(p.x, 2),
-        "y": round(p.y, 2),
-        "yaw": round(p.theta, 3),
-        "latitude": s.latitude,
-        "longitude": s.longitude,
-        "localization": LOC[s.localization_health] if s.localization_health < 3 else "?",
-        "localization_quality": round(float(s.localization_quality), 3),
-        "battery_percent": round(float(s.battery_percent), 1),
-        "speed": round(float(s.speed), 2),
-        "current_task": s.current_task,
-        "parcels_on_board": list(s.parcels_on_board),
-        "eta_s": None if math.isnan(s.eta_s) else round(s.eta_s, 1),
-        "estopped": bool(s.estopped),
-        "last_error": s.last_error,
-    }
+    d = decode(s)
+    d.pop("stamp")
+    for key, digits in (("x", 2), ("y", 2), ("yaw", 3), ("localization_quality", 3),
+                        ("battery_percent", 1), ("speed", 2), ("eta_s", 1)):
+        if d[key] is not None:
+            d[key] = round(d[key], digits)
+    d["localization"] = d["localization"].upper()
+    return {"robot_id": d.pop("robot_id"), "connection": conn, **d}
 
 
 def anomaly_to_dict(a: Any, acked: bool | None = None, note: str = "") -> dict[str, Any]:
-    from dawnpatrol_robot.msgconv import time_to_seconds
+    """An Anomaly message for people and --json (no evidence)."""
+    from dawnpatrol_ros.codecs import SEVERITY_NAMES
+    from dawnpatrol_ros.convert import time_to_seconds
 
     d = {
         "uuid": a.uuid,
         "robot_id": a.robot_id,
         "kind": a.kind,
-        "severity": SEVERITY[a.severity] if a.severity < 4 else str(a.severity),
+        "severity": SEVERITY_NAMES.get(a.severity, str(a.severity)),
         "x": round(a.position.x, 2),
         "y": round(a.position.y, 2),
         "latitude": a.latitude,
@@ -134,6 +113,7 @@ def anomaly_to_dict(a: Any, acked: bool | None = None, note: str = "") -> dict[s
         "first_seen": time_to_seconds(a.first_seen),
         "last_seen": time_to_seconds(a.last_seen),
         "count": a.count,
+        "revision": a.revision,
         "description": a.description,
     }
     if acked is not None:

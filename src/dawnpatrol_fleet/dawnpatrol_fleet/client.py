@@ -15,7 +15,7 @@ from rclpy.node import Node
 
 from dawnpatrol_interfaces.msg import Anomaly
 from dawnpatrol_interfaces.srv import SetEStop
-from dawnpatrol_robot.msgconv import ALERT_QOS
+from dawnpatrol_ros.qos import ALERT_QOS
 
 
 class FleetUnreachableError(Exception):

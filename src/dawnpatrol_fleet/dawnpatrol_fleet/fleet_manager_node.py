@@ -29,12 +29,11 @@ from rclpy.clock import Clock, ClockType
 from rclpy.task import Future
 from std_msgs.msg import Header, Int32MultiArray
 
-from dawnpatrol_core.anomaly.events import Severity, event_from_dict
 from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.errors import AnomalyError, ConfigError, DawnPatrolError, OrderError
 from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.planning.dispatch import DispatchSettings, Robot
-from dawnpatrol_core.store.inbox import Inbox, InboxRecord, InboxResult
+from dawnpatrol_core.store.inbox import Inbox, InboxResult
 from dawnpatrol_fleet import fleet_logic as fl
 from dawnpatrol_fleet.report import write_reports
 from dawnpatrol_fleet.store import FleetStore, connection_state
@@ -56,19 +55,16 @@ from dawnpatrol_interfaces.srv import (
     SetEStop,
     SetPatrol,
 )
-from dawnpatrol_robot.lean_node import DawnPatrolNode
-from dawnpatrol_robot.msgconv import (
-    ALERT_QOS,
-    LATCHED_QOS,
-    RELIABLE_QOS,
-    msg_to_pose2d,
-    pose2d_to_msg,
-    seconds_to_time,
-    time_to_seconds,
+from dawnpatrol_ros.codecs import (
+    anomaly_from_msg,
+    anomaly_to_msg,
+    status_from_dict,
+    status_to_dict,
 )
-from dawnpatrol_robot.node_main import run_node
+from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, seconds_to_time, time_to_seconds
+from dawnpatrol_ros.node import DawnPatrolNode, run_node
+from dawnpatrol_ros.qos import ALERT_QOS, EVENTS_QOS, LATCHED_QOS, RELIABLE_QOS
 
-SEVERITIES = [s.value for s in Severity]
 PARAMS: dict[str, tuple[Any, str]] = {
     "map_dir": ("", "district map directory (map.yaml, routes, zones, addresses)"),
     "data_dir": ("~/.dawnpatrol/fleet", "directory of fleet.db and anomalies.db"),
@@ -148,7 +144,7 @@ class FleetManagerNode(DawnPatrolNode):
         self._hb_thread = threading.Thread(target=self._beat, daemon=True)
         self._hb_thread.start()
         for rec in self.inbox.query(unacked=True):  # restart: operators still see open alerts
-            self._alerts.publish(_anomaly_msg(rec))
+            self._alerts.publish(anomaly_to_msg(rec.event))
         self._publish_closed_edges()
         self.get_logger().info(
             f"fleet manager up: robots {self.robot_ids}, map {self.dm.name}, data {self.data_dir}, "
@@ -200,7 +196,7 @@ class FleetManagerNode(DawnPatrolNode):
     def _add_robot(self, rid: str) -> None:
         self.create_subscription(RobotStatus, f"/{rid}/status", self._on_robot_status, LATCHED_QOS)
         self.create_subscription(MissionEvent, f"/{rid}/mission_events", self._on_event,
-                                 _depth(100))
+                                 EVENTS_QOS)
         self.create_subscription(Anomaly, f"/{rid}/anomalies", self._on_anomaly, ALERT_QOS)
         self.create_subscription(Odometry, f"/{rid}/ground_truth",
                                  lambda m, r=rid: self._on_ground_truth(r, m), RELIABLE_QOS)
@@ -232,7 +228,7 @@ class FleetManagerNode(DawnPatrolNode):
         rid = msg.robot_id
         if rid not in self.robot_ids:
             return
-        self.store.upsert_robot(rid, _status_dict(msg), self._now())
+        self.store.upsert_robot(rid, status_to_dict(msg), self._now())
         pose = msg_to_pose2d(msg.pose)
         self._samples.append((self._now(), rid, pose.x, pose.y, abs(float(msg.speed)), "status"))
 
@@ -669,10 +665,7 @@ class FleetManagerNode(DawnPatrolNode):
     def _on_anomaly(self, msg: Anomaly) -> None:
         source = f"/{msg.robot_id or '?'}/anomalies"
         try:
-            if len(msg.evidence) > 16 * 1024:
-                raise AnomalyError(f"{source}: field 'evidence': got {len(msg.evidence)} bytes, "
-                                   "expected at most 16 KiB")
-            ev = event_from_dict(_anomaly_dict(msg), source)
+            ev = anomaly_from_msg(msg, source)
         except (AnomalyError, ValueError, TypeError, RecursionError) as exc:
             self.get_logger().warning(f"anomaly dropped: {str(exc).splitlines()[0][:300]}")
             return
@@ -695,7 +688,7 @@ class FleetManagerNode(DawnPatrolNode):
     def _on_query(self, req: QueryAnomalies.Request, res: QueryAnomalies.Response) -> Any:
         recs = self.inbox.query(since=req.since_s or None, kind=req.kind or None,
                                 unacked=req.unacknowledged_only)
-        res.anomalies = [_anomaly_msg(r) for r in recs]
+        res.anomalies = [anomaly_to_msg(r.event) for r in recs]
         res.acknowledged = [r.acked_at is not None for r in recs]
         res.ack_notes = [r.ack_note or "" for r in recs]
         return res
@@ -731,7 +724,7 @@ class FleetManagerNode(DawnPatrolNode):
     def _on_status(self, req: FleetStatus.Request, res: FleetStatus.Response) -> Any:
         now = self._now()
         for r in self.store.robots():
-            res.robots.append(_status_msg(r.id, r.status))
+            res.robots.append(status_from_dict(r.id, r.status))
             res.connection.append(
                 connection_state(r.last_seen, now, self.stale_after, self.offline_after))
         res.summary_json = json.dumps({
@@ -755,48 +748,6 @@ class FleetManagerNode(DawnPatrolNode):
 
 
 # -- message conversions ------------------------------------------------------------------
-def _depth(n: int) -> Any:
-    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-
-    return QoSProfile(depth=n, reliability=ReliabilityPolicy.RELIABLE,
-                      history=HistoryPolicy.KEEP_LAST)
-
-
-def _status_dict(m: RobotStatus) -> dict[str, Any]:
-    p = msg_to_pose2d(m.pose)
-    return {
-        "mode": fl.MODES[m.mode] if m.mode < len(fl.MODES) else "fault", "mode_code": m.mode,
-        "x": p.x, "y": p.y, "yaw": p.theta, "latitude": _num(m.latitude),
-        "longitude": _num(m.longitude), "localization_health": m.localization_health,
-        "localization_quality": float(m.localization_quality),
-        "battery_percent": float(m.battery_percent), "speed": float(m.speed),
-        "current_task": m.current_task, "parcels_on_board": list(m.parcels_on_board),
-        "eta_s": _num(m.eta_s), "estopped": bool(m.estopped), "last_error": m.last_error,
-        "stamp": time_to_seconds(m.header.stamp),
-    }
-
-
-def _num(v: float) -> float | None:
-    return float(v) if math.isfinite(v) else None
-
-
-def _status_msg(rid: str, s: dict[str, Any]) -> RobotStatus:
-    m = RobotStatus(robot_id=rid, mode=int(s.get("mode_code", 0)),
-                    localization_health=int(s.get("localization_health", 0)),
-                    localization_quality=float(s.get("localization_quality", 0.0)),
-                    battery_percent=float(s.get("battery_percent", 0.0)),
-                    speed=float(s.get("speed", 0.0)), current_task=s.get("current_task", ""),
-                    parcels_on_board=list(s.get("parcels_on_board", [])),
-                    estopped=bool(s.get("estopped", False)), last_error=s.get("last_error", ""))
-    m.header.stamp = seconds_to_time(float(s.get("stamp", 0.0)))
-    m.header.frame_id = "map"
-    m.pose = pose2d_to_msg(fl.Pose2D(s.get("x", 0.0), s.get("y", 0.0), s.get("yaw", 0.0)))
-    for name in ("latitude", "longitude", "eta_s"):
-        v = s.get(name)
-        setattr(m, name, math.nan if v is None else float(v))
-    return m
-
-
 def _task_msg(t: fl.TaskPlan) -> MissionTask:
     m = MissionTask(kind=t.kind, id=t.id, pose=pose2d_to_msg(t.pose), dwell_s=float(t.dwell_s))
     if t.kind == MissionTask.KIND_DELIVER:
@@ -805,41 +756,6 @@ def _task_msg(t: fl.TaskPlan) -> MissionTask:
             window_start=seconds_to_time(max(0.0, t.window_start)),
             window_end=seconds_to_time(max(0.0, t.window_end)),
             handover_method=t.method, compartments=t.compartments)
-    return m
-
-
-def _anomaly_dict(m: Anomaly) -> dict[str, Any]:
-    evidence = json.loads(m.evidence) if m.evidence.strip() else {}
-    # Robots send their event revision inside the evidence JSON (msgconv.anomaly_event_to_msg);
-    # it is not evidence, and validate_event rejects any key but track and scan.
-    revision = evidence.pop("revision", None) if isinstance(evidence, dict) else None
-    if m.severity >= len(SEVERITIES):
-        raise AnomalyError(f"/{m.robot_id}/anomalies: field 'severity': got {m.severity}, "
-                           "expected 0..3")
-    lat = m.latitude if math.isfinite(m.latitude) else None
-    lon = m.longitude if math.isfinite(m.longitude) else None
-    return {
-        "uuid": m.uuid, "robot_id": m.robot_id, "kind": m.kind,
-        "severity": SEVERITIES[m.severity], "confidence": float(m.confidence),
-        "x": m.position.x, "y": m.position.y, "lat": lat, "lon": lon, "zone": m.zone,
-        "first_seen": time_to_seconds(m.first_seen), "last_seen": time_to_seconds(m.last_seen),
-        "count": int(m.count), "description": m.description, "evidence": evidence,
-        # Without a sent revision the merge count, which grows with every update, orders them.
-        "revision": min(int(m.count), 10_000_000) if revision is None else revision,
-    }
-
-
-def _anomaly_msg(r: InboxRecord) -> Anomaly:
-    e = r.event
-    m = Anomaly(uuid=e.uuid, robot_id=e.robot_id, kind=e.kind,
-                severity=SEVERITIES.index(e.severity.value), zone=e.zone,
-                confidence=float(e.confidence), count=e.count, description=e.description,
-                latitude=math.nan if e.lat is None else e.lat,
-                longitude=math.nan if e.lon is None else e.lon,
-                first_seen=seconds_to_time(e.first_seen), last_seen=seconds_to_time(e.last_seen))
-    m.position.x, m.position.y = e.x, e.y
-    m.evidence = json.dumps({"track": [list(t) for t in e.evidence.track],
-                             "scan": [list(s) for s in e.evidence.scan]}, separators=(",", ":"))
     return m
 
 

@@ -25,13 +25,8 @@ from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import Anomaly, AnomalyAck, MissionEvent, RobotStatus
 from dawnpatrol_interfaces.srv import SetEStop
-from dawnpatrol_robot.msgconv import (
-    ALERT_QOS,
-    LATCHED_QOS,
-    RELIABLE_QOS,
-    pose2d_to_msg,
-    seconds_to_time,
-)
+from dawnpatrol_ros.convert import pose2d_to_msg, seconds_to_time
+from dawnpatrol_ros.qos import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS
 
 REPO = Path(__file__).resolve().parents[3]
 SUWON = REPO / "maps" / "suwon_dawn"

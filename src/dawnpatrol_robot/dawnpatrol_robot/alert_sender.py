@@ -12,7 +12,8 @@ from std_msgs.msg import Bool
 from dawnpatrol_core.errors import DawnPatrolError
 from dawnpatrol_core.store.outbox import Outbox
 from dawnpatrol_interfaces.msg import Anomaly, AnomalyAck
-from dawnpatrol_robot.msgconv import ALERT_QOS, LATCHED_QOS, anomaly_event_to_msg
+from dawnpatrol_ros.codecs import anomaly_to_msg
+from dawnpatrol_ros.qos import ALERT_QOS, LATCHED_QOS
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Receipts come in bursts (one per event of a resent batch): a deep reader queue keeps the
@@ -84,7 +85,7 @@ class AlertSender:
             self._node.get_logger().error(f"outbox: {exc}", throttle_duration_sec=5.0)
             return 0
         for item in items:
-            self._pub.publish(anomaly_event_to_msg(item.event))
+            self._pub.publish(anomaly_to_msg(item.event))
             self._sent_rev[item.event.uuid] = item.event.revision
         self._outbox.mark_sent([i.event.uuid for i in items], now)
         self.published += len(items)

@@ -37,15 +37,9 @@ from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.store.outbox import Backoff, Outbox
 from dawnpatrol_interfaces.msg import RobotStatus
 from dawnpatrol_robot.alert_sender import AlertSender
-from dawnpatrol_robot.lean_node import DawnPatrolNode
-from dawnpatrol_robot.msgconv import (
-    LATCHED_QOS,
-    RELIABLE_QOS,
-    SENSOR_QOS,
-    msg_to_pose2d,
-    scan_arrays,
-)
-from dawnpatrol_robot.node_main import run_node
+from dawnpatrol_ros.convert import msg_to_pose2d, scan_arrays
+from dawnpatrol_ros.node import DawnPatrolNode, run_node
+from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 
 _ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 MAX_BEAMS = 20_000

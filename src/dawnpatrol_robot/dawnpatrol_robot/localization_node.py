@@ -24,10 +24,9 @@ from dawnpatrol_core.localization.health import HealthState
 from dawnpatrol_core.localization.params import _RANGES, LocalizationParams
 from dawnpatrol_core.localization.particle_filter import LocalizationEstimate, ParticleFilter
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
-from dawnpatrol_robot import msgconv as mc
-from dawnpatrol_robot.lean_node import DawnPatrolNode
-from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
-from dawnpatrol_robot.node_main import run_node
+from dawnpatrol_ros import convert as mc
+from dawnpatrol_ros.node import DawnPatrolNode, run_node
+from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 
 _PI = math.pi
 # name -> (default, description, (low, high)); the filter's own tuning comes from

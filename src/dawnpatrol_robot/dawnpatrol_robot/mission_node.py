@@ -14,7 +14,6 @@ from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool, String
@@ -25,22 +24,14 @@ from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
 from dawnpatrol_interfaces.srv import SubmitPin
-from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.mission_state import MissionStateFile
-from dawnpatrol_robot.msgconv import (
-    LATCHED_QOS,
-    RELIABLE_QOS,
-    msg_to_pose2d,
-    pose2d_to_msg,
-    time_to_seconds,
-)
 from dawnpatrol_robot.navigator_client import Navigator, TaskResult
-from dawnpatrol_robot.node_main import run_node
 from dawnpatrol_robot.throttle import Throttle
+from dawnpatrol_ros.codecs import LOC_CODES, MODE_CODES
+from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, time_to_seconds
+from dawnpatrol_ros.node import DawnPatrolNode, run_node
+from dawnpatrol_ros.qos import EVENTS_QOS, LATCHED_QOS, RELIABLE_QOS
 
-EVENTS_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
-_LOC = {"OK": RobotStatus.LOC_OK, "DEGRADED": RobotStatus.LOC_DEGRADED,
-        "LOST": RobotStatus.LOC_LOST}
 _PARAMS: dict[str, tuple[Any, str]] = {
     "robot_id": ("", "robot id in status and events; '' = the node's namespace"),
     "navigator": ("dawnpatrol", "dawnpatrol (our navigate action) | nav2 (BasicNavigator)"),
@@ -274,11 +265,11 @@ class MissionNode(DawnPatrolNode):
 
     def _publish_status(self) -> None:
         kind = self._run.task.kind if self._run is not None else None
-        mode = getattr(RobotStatus, "MODE_" + core.robot_mode(kind, self._estopped, self._loc)
-                       .upper())
+        mode = MODE_CODES[core.robot_mode(kind, self._estopped, self._loc)]
         msg = RobotStatus(robot_id=self._robot_id, mode=mode, estopped=self._estopped,
                           latitude=math.nan, longitude=math.nan,
-                          localization_health=_LOC.get(self._loc, RobotStatus.LOC_DEGRADED),
+                          localization_health=LOC_CODES.get(self._loc.lower(),
+                                                            RobotStatus.LOC_DEGRADED),
                           localization_quality=self._loc_score, battery_percent=self._battery,
                           last_error=self._last_error, eta_s=self._eta()[1])
         msg.header.stamp, msg.header.frame_id = self.get_clock().now().to_msg(), "map"

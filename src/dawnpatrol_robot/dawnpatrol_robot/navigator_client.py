@@ -14,7 +14,7 @@ from rclpy.node import Node
 from rclpy.task import Future
 
 from dawnpatrol_interfaces.action import Navigate
-from dawnpatrol_robot.msgconv import RELIABLE_QOS
+from dawnpatrol_ros.qos import RELIABLE_QOS
 
 
 class TaskResult(IntEnum):

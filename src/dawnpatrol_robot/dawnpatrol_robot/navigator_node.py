@@ -42,18 +42,10 @@ from dawnpatrol_core.safety.operating_hours import OperatingHours
 from dawnpatrol_core.safety.watchdog import HeartbeatWatchdog
 from dawnpatrol_interfaces.action import Navigate
 from dawnpatrol_interfaces.srv import SetEStop
-from dawnpatrol_robot.lean_node import DawnPatrolNode
-from dawnpatrol_robot.msgconv import (
-    LATCHED_QOS,
-    RELIABLE_QOS,
-    SENSOR_QOS,
-    msg_to_pose2d,
-    pose2d_to_msg,
-    scan_arrays,
-    time_to_seconds,
-)
-from dawnpatrol_robot.node_main import run_node
 from dawnpatrol_robot.throttle import Throttle
+from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, scan_arrays, time_to_seconds
+from dawnpatrol_ros.node import DawnPatrolNode, run_node
+from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 
 _R = Navigate.Result
 _POS = "a number > 0"

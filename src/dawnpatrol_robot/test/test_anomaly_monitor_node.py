@@ -24,14 +24,9 @@ from std_msgs.msg import Bool, Header
 from dawnpatrol_core.errors import AnomalyError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_interfaces.msg import Anomaly, AnomalyAck, RobotStatus
-from dawnpatrol_robot.msgconv import (
-    ALERT_QOS,
-    LATCHED_QOS,
-    RELIABLE_QOS,
-    SENSOR_QOS,
-    msg_to_anomaly_event,
-    pose2d_to_msg,
-)
+from dawnpatrol_ros.codecs import anomaly_from_msg
+from dawnpatrol_ros.convert import pose2d_to_msg
+from dawnpatrol_ros.qos import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "test"))
@@ -178,7 +173,7 @@ def test_loiterer_reported_resent_until_acked(monitor: Callable[..., Harness]) -
     assert first.zone == "watch_yard_corner" and first.robot_id == "r1"
     assert abs(first.position.x - PERSON[0]) < 0.5 and abs(first.position.y - PERSON[1]) < 0.5
     assert not math.isnan(first.latitude)
-    ev = msg_to_anomaly_event(first)  # the wire form passes the fleet's validation
+    ev = anomaly_from_msg(first)  # the wire form passes the fleet's validation
     assert ev.kind == "loitering" and ev.evidence.track
     wait_for(lambda: len([m for m in h.of_kind("loitering") if m.uuid == first.uuid]) >= 3,
              5.0, "resends of the unacknowledged event")
@@ -230,8 +225,8 @@ def test_hostile_inputs_dropped_node_keeps_running(monitor: Callable[..., Harnes
 
 def test_hostile_anomaly_messages_rejected() -> None:
     good = Anomaly(uuid="0f8fad5b-d9cb-469f-a165-70867728950e", robot_id="r1", kind="loitering",
-                   confidence=0.9, count=1, evidence='{"track":[],"scan":[],"revision":0}')
-    assert msg_to_anomaly_event(good).kind == "loitering"
+                   confidence=0.9, count=1, revision=0, evidence='{"track":[],"scan":[]}')
+    assert anomaly_from_msg(good).kind == "loitering"
     bad = [
         Anomaly(**{**_fields(good), "kind": "alien"}),
         Anomaly(**{**_fields(good), "description": "x" * 513}),
@@ -246,7 +241,7 @@ def test_hostile_anomaly_messages_rejected() -> None:
     bad.append(nan_pos)
     for msg in bad:
         with pytest.raises(AnomalyError):
-            msg_to_anomaly_event(msg)
+            anomaly_from_msg(msg)
 
 
 def _fields(msg: Anomaly) -> dict[str, object]:

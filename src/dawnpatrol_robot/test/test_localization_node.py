@@ -31,15 +31,8 @@ from dawnpatrol_core.localization.params import LocalizationParams
 from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.world import load_robot_model, load_world
 from dawnpatrol_robot.localization_node import _NODE_PARAMS, LocalizationNode
-from dawnpatrol_robot.msgconv import (
-    LATCHED_QOS,
-    RELIABLE_QOS,
-    SENSOR_QOS,
-    msg_to_pose2d,
-    pose2d_to_msg,
-    seconds_to_time,
-    time_to_seconds,
-)
+from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, seconds_to_time, time_to_seconds
+from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from dawnpatrol_sim.engine.readings import SensorFrame
 from dawnpatrol_sim.engine.sim_engine import SimEngine
 from dawnpatrol_sim.scenario import load_scenario

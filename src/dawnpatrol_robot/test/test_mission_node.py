@@ -26,7 +26,8 @@ from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
 from dawnpatrol_interfaces.srv import SubmitPin
 from dawnpatrol_robot.mission_node import MissionNode
 from dawnpatrol_robot.mission_state import MissionStateFile
-from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, seconds_to_time, time_to_seconds
+from dawnpatrol_ros.convert import seconds_to_time, time_to_seconds
+from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS
 
 pytestmark = pytest.mark.ros
 SECRET = "test-secret"

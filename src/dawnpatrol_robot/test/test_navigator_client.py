@@ -19,8 +19,8 @@ from rclpy.node import Node
 from rclpy.task import Future
 
 from dawnpatrol_interfaces.action import Navigate
-from dawnpatrol_robot.msgconv import RELIABLE_QOS
 from dawnpatrol_robot.navigator_client import Navigator, TaskResult
+from dawnpatrol_ros.qos import RELIABLE_QOS
 
 pytestmark = pytest.mark.ros
 

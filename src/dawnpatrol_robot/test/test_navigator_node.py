@@ -30,8 +30,9 @@ from std_msgs.msg import Bool, Header
 from dawnpatrol_core.geometry import yaw_to_quaternion
 from dawnpatrol_interfaces.action import Navigate
 from dawnpatrol_interfaces.srv import SetEStop
-from dawnpatrol_robot.msgconv import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS, seconds_to_time
 from dawnpatrol_robot.navigator_node import NavigatorNode
+from dawnpatrol_ros.convert import seconds_to_time
+from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 
 pytestmark = pytest.mark.ros
 NS = "/r1"

@@ -28,8 +28,9 @@ from dawnpatrol_interfaces.srv import (
     SetPatrol,
     SubmitPin,
 )
-from dawnpatrol_robot.lean_node import DawnPatrolNode
-from dawnpatrol_robot.msgconv import ALERT_QOS, RELIABLE_QOS, pose2d_to_msg
+from dawnpatrol_ros.convert import pose2d_to_msg
+from dawnpatrol_ros.node import DawnPatrolNode
+from dawnpatrol_ros.qos import ALERT_QOS, RELIABLE_QOS
 from dawnpatrol_sim.scenario import load_scenario
 from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
 

@@ -30,8 +30,8 @@ from dawnpatrol_core.errors import ConfigError, DawnPatrolError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.georef import GeoReference, load_georef
 from dawnpatrol_core.world import load_robot_model, load_spherical_coordinates, load_world
-from dawnpatrol_robot.lean_node import DawnPatrolNode
-from dawnpatrol_robot.msgconv import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from dawnpatrol_ros.node import DawnPatrolNode
+from dawnpatrol_ros.qos import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from dawnpatrol_sim import ros_convert as rc
 from dawnpatrol_sim.engine import SimEngine
 from dawnpatrol_sim.scenario import RobotStart, Scenario, load_scenario

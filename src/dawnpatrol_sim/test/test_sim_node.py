@@ -28,7 +28,7 @@ from std_msgs.msg import Bool, String
 
 from dawnpatrol_core.maps.georef import load_georef
 from dawnpatrol_core.world import load_robot_model
-from dawnpatrol_robot.msgconv import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from dawnpatrol_ros.qos import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from dawnpatrol_sim.recording import topic_counts
 from dawnpatrol_sim.sim_node import SimNode
 

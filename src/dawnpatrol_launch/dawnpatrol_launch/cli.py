@@ -9,8 +9,8 @@ import sys
 from types import FrameType
 
 from dawnpatrol_core.errors import LaunchFileError
-from dawnpatrol_core.launcher.resolve import LaunchResolver
-from dawnpatrol_core.launcher.runner import LaunchRunner
+from dawnpatrol_launch.resolve import LaunchResolver
+from dawnpatrol_launch.runner import LaunchRunner
 
 
 def parse_arguments(pairs: list[str]) -> dict[str, str]:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="dawnpatrol-launch",
         description="Run a ROS 2 XML launch file (the subset documented in "
-        "dawnpatrol_core.launcher.resolve) where `ros2 launch` is not installed.",
+        "dawnpatrol_launch.resolve) where `ros2 launch` is not installed.",
     )
     parser.add_argument("file", help="path to a *.launch.xml file")
     parser.add_argument("arguments", nargs="*", help="launch arguments as name:=value")

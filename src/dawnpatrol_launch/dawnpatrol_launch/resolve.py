@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from dawnpatrol_core.errors import LaunchFileError
-from dawnpatrol_core.launcher.substitution import (
+from dawnpatrol_launch.substitution import (
     SubstitutionContext,
     default_find_pkg_share,
     find_pkg_prefix,

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from dawnpatrol_core.launcher.resolve import NodeSpec
+from dawnpatrol_launch.resolve import NodeSpec
 
 #: Variables forced into every child: DDS discovery stays on this machine.
 FORCED_ENV = {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}

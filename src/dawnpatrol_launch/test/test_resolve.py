@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from dawnpatrol_core.errors import LaunchFileError
-from dawnpatrol_core.launcher.cli import parse_arguments
-from dawnpatrol_core.launcher.resolve import LaunchResolver
-from dawnpatrol_core.launcher.substitution import SubstitutionContext, substitute
+from dawnpatrol_launch.cli import parse_arguments
+from dawnpatrol_launch.resolve import LaunchResolver
+from dawnpatrol_launch.substitution import SubstitutionContext, substitute
 
 PKGS = {"demo_pkg": ["talker", "listener"]}
 

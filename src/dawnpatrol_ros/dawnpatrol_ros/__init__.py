@@ -1,0 +1,1 @@
+"""ROS glue shared by every DawnPatrol node: QoS profiles, message codecs, the node base."""
