@@ -78,5 +78,28 @@ def test_required_node_failure_gives_nonzero_exit(tmp_path: Path) -> None:
         text=True,
         timeout=90,
     )
-    assert res.returncode == 1, res.stdout
+    assert res.returncode == 2, res.stdout  # the talker's own code: bad configuration
     assert "required node talker ended" in res.stdout
+
+
+def test_log_output_goes_to_a_file_and_a_failing_node_shows_its_tail(tmp_path: Path) -> None:
+    f = tmp_path / "log.launch.xml"
+    f.write_text(
+        '<launch>\n'
+        '  <node pkg="dawnpatrol_test_fixtures" exec="talker" name="quiet" output="log"/>\n'
+        '  <node pkg="dawnpatrol_test_fixtures" exec="talker" name="bad" output="log"'
+        ' on_exit="shutdown">\n'
+        '    <param name="rate_hz" value="1000.0"/>\n  </node>\n</launch>\n'
+    )
+    logs = tmp_path / "logs"
+    res = subprocess.run(
+        [sys.executable, "-m", "dawnpatrol_launch.cli", "--log-dir", str(logs), str(f)],
+        capture_output=True, text=True, timeout=90,
+    )
+    # The required node's own exit code (2: bad configuration) is the launcher's.
+    assert res.returncode == 2, res.stdout + res.stderr
+    bad_line = "parameter 'rate_hz': got 1000.0, expected a number in [0.1, 100]"
+    assert f"[bad] talker: {bad_line}" in res.stdout  # the failed node's tail, on screen
+    assert bad_line in (logs / "bad.log").read_text()
+    assert not any(line.startswith("[quiet]") for line in res.stdout.splitlines())
+    assert (logs / "quiet.log").exists()

@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--print", action="store_true", help="print the resolved command lines and exit"
     )
+    parser.add_argument(
+        "--log-dir", default="",
+        help="where nodes with output='log' write <name>.log (default $DAWNPATROL_LOG_DIR, "
+        "else ~/.ros/log/dawnpatrol-launch)")
     ns = parser.parse_args(argv)
     try:
         args = parse_arguments(ns.arguments)
@@ -47,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{s.name}: {' '.join(s.command)}")
         return 0
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    runner = LaunchRunner(specs)
+    runner = LaunchRunner(specs, log_dir=ns.log_dir or os.environ.get("DAWNPATROL_LOG_DIR"))
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         runner.request_shutdown(signal.Signals(signum).name)

@@ -12,6 +12,9 @@ Supported subset (anything else is rejected with FILE:LINE and the tag or attrib
   ``$(find-pkg-share pkg)``, ``$(dirname)``, ``$(eval EXPR)`` (literals, arithmetic,
   comparisons, and/or/not only).
 
+``output``: ``screen`` (the default) relays the node's lines as ``[name] line``; ``log`` writes them
+only to ``<log dir>/<name>.log`` (the tail is printed if the node fails); ``both`` does both.
+
 ``on_exit="shutdown"`` marks a required node: when it exits, everything is shut down, and the
 launcher's exit code is non-zero if that node failed.
 """
@@ -32,6 +35,7 @@ from dawnpatrol_launch.substitution import (
     substitute,
 )
 
+OUTPUTS = ("screen", "log", "both")
 _COMMON = {"if", "unless"}
 _TAGS: dict[str, set[str]] = {
     "arg": {"name", "default", "description"} | _COMMON,
@@ -290,6 +294,9 @@ class LaunchResolver:
         name = self._attr(el, "name", path, scope, exe)
         ns = _join_ns(scope.namespace, self._attr(el, "namespace", path, scope, ""))
         output = self._attr(el, "output", path, scope, "screen")
+        if output not in OUTPUTS:
+            raise LaunchFileError(f"{where}: <node> attribute 'output': got {output!r}, "
+                                  f"expected one of {', '.join(OUTPUTS)}")
         respawn = _to_bool(self._attr(el, "respawn", path, scope, "false"), where, "respawn")
         delay_text = self._attr(el, "respawn_delay", path, scope, "0")
         try:

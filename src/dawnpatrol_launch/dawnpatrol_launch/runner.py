@@ -1,4 +1,5 @@
-"""Runs resolved launch nodes as child processes: prefixed output, respawn, clean shutdown."""
+"""Runs resolved launch nodes as child processes: output to the screen (prefixed) or to a log
+file per node, respawn, clean shutdown."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from dawnpatrol_launch.resolve import NodeSpec
@@ -19,6 +22,8 @@ from dawnpatrol_launch.resolve import NodeSpec
 #: Variables forced into every child: DDS discovery stays on this machine.
 FORCED_ENV = {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
 _PR_SET_PDEATHSIG = 1
+#: Lines of a failed node's log printed to the screen.
+TAIL_LINES = 20
 
 
 def _die_with_parent() -> None:
@@ -34,15 +39,18 @@ class _Proc:
     restarts: int = 0
     done: bool = False
     returncode: int | None = None
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    pump: threading.Thread | None = None
 
 
 class LaunchRunner:
-    """Start every node, relay output as ``[name] line``, respawn, and shut down cleanly.
+    """Start every node, relay its output (``[name] line`` on the screen and/or
+    ``log_dir/<name>.log``), respawn, and shut down cleanly.
 
     Shutdown sends SIGINT, then SIGTERM after ``sigterm_timeout`` s, then SIGKILL after
-    ``sigkill_timeout`` s more. ``run()`` returns the launcher's exit code: non-zero when a node
-    marked ``on_exit="shutdown"`` failed, or when shutdown had to escalate past SIGINT… no: only
-    required failures count.
+    ``sigkill_timeout`` s more. ``run()`` returns the launcher's exit code: 0, or, when a node
+    marked ``on_exit="shutdown"`` failed, that node's exit code (2: bad configuration), 1 if it
+    died by a signal. A node that fails has the tail of its output printed.
     """
 
     def __init__(
@@ -52,8 +60,10 @@ class LaunchRunner:
         out: IO[str] | None = None,
         sigterm_timeout: float = 5.0,
         sigkill_timeout: float = 3.0,
+        log_dir: str | Path | None = None,
     ) -> None:
         self._procs = [_Proc(s) for s in specs]
+        self._log_dir = Path(log_dir) if log_dir is not None else None
         self._env = dict(os.environ if base_env is None else base_env)
         self._env.update(FORCED_ENV)
         self._out = out or sys.stdout
@@ -92,13 +102,48 @@ class LaunchRunner:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        self._log("launch", f"started {proc.spec.name} [pid {proc.popen.pid}]")
-        threading.Thread(target=self._pump, args=(proc.spec.name, proc.popen), daemon=True).start()
+        log = self.log_path(proc.spec)
+        where = f" (log {log})" if log is not None else ""
+        self._log("launch", f"started {proc.spec.name} [pid {proc.popen.pid}]{where}")
+        proc.tail.clear()
+        proc.pump = threading.Thread(target=self._pump, args=(proc, proc.popen, log), daemon=True)
+        proc.pump.start()
 
-    def _pump(self, name: str, popen: subprocess.Popen[bytes]) -> None:
+    def log_path(self, spec: NodeSpec) -> Path | None:
+        """The file a node's output goes to (None: screen only)."""
+        if spec.output == "screen":
+            return None
+        base = self._log_dir or Path.home() / ".ros" / "log" / "dawnpatrol-launch"
+        return base / (spec.name.replace("/", "_") + ".log")
+
+    def _pump(self, proc: _Proc, popen: subprocess.Popen[bytes], log: Path | None) -> None:
         assert popen.stdout is not None
-        for raw in iter(popen.stdout.readline, b""):
-            self._log(name, raw.decode("utf-8", "replace").rstrip("\n"))
+        screen = proc.spec.output in ("screen", "both")
+        fh = None
+        if log is not None:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            fh = log.open("a", encoding="utf-8")
+        try:
+            for raw in iter(popen.stdout.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                proc.tail.append(line)
+                if fh is not None:
+                    fh.write(line + "\n")
+                    fh.flush()
+                if screen:
+                    self._log(proc.spec.name, line)
+        finally:
+            if fh is not None:
+                fh.close()
+
+    def _report_failure(self, proc: _Proc, code: int) -> None:
+        """A node that failed while running: its last lines, when they went only to a file."""
+        if code == 0 or proc.spec.output == "screen" or self._stop.is_set():
+            return
+        if proc.pump is not None:
+            proc.pump.join(timeout=2.0)  # the last lines may still be in the pipe
+        for line in list(proc.tail):
+            self._log(proc.spec.name, line)
 
     def run(self) -> int:
         """Run until every node has ended or shutdown is requested; return the exit code."""
@@ -122,10 +167,11 @@ class LaunchRunner:
                         self._start(p)
                     continue
                 self._log("launch", f"{p.spec.name} exited with code {code}")
+                self._report_failure(p, code)
                 if p.spec.required:
                     p.done, p.returncode = True, code
                     if code != 0:
-                        self._exit_code = 1
+                        self._exit_code = code if code > 0 else 1
                     self.request_shutdown(f"required node {p.spec.name} ended")
                     break
                 if p.spec.respawn:
