@@ -14,11 +14,12 @@ from typing import Any
 
 import rclpy
 from geometry_msgs.msg import PointStamped, PoseWithCovarianceStamped
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 
 from dawnpatrol_core.delivery.mission import expected_pin
+from dawnpatrol_core.delivery.orders import load_orders
 from dawnpatrol_core.errors import DawnPatrolError
+from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_interfaces.msg import Anomaly, MissionEvent
 from dawnpatrol_interfaces.srv import (
     AckAnomaly,
@@ -30,59 +31,62 @@ from dawnpatrol_interfaces.srv import (
 )
 from dawnpatrol_ros.convert import pose2d_to_msg
 from dawnpatrol_ros.node import DawnPatrolNode
+from dawnpatrol_ros.params import Param, declare_parameters
 from dawnpatrol_ros.qos import ALERT_QOS, RELIABLE_QOS
+from dawnpatrol_sim.expectations import Check, evaluate, parse_expectations, render
 from dawnpatrol_sim.scenario import load_scenario
 from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
 
 OPERATOR = "scenario-operator"
 
 
+PARAMS = {
+    "scenario": Param("", "scenario YAML file", check=bool, expected="a scenario file"),
+    "map_dir": Param("", "district map directory (hotspots and addresses for the verdict)",
+                     check=bool, expected="a map directory"),
+    "robot_ids": Param(["r1"], "robots of the run"),
+    "report_dir": Param("reports/latest", "reports go here"),
+    "start_time_s": Param(7200.0, "sim clock at the scenario's t=0 (s since midnight)",
+                          0.0, 172800.0),
+    "pin_secret": Param("dawnpatrol-demo", "shared secret of the PIN convention (sim only)"),
+    "ready_timeout_s": Param(240.0, "wall seconds to wait for the fleet to come up",
+                             1.0, 3600.0),
+    "progress_period_s": Param(300.0, "sim seconds between progress lines", 1.0, 86400.0),
+}
+
+
 class ScenarioRunnerNode(DawnPatrolNode):
     def __init__(self) -> None:
         super().__init__("scenario_runner")
-        d = ParameterDescriptor
-        self.declare_parameter("scenario", "", d(description="scenario YAML file"))
-        self.declare_parameter("robot_ids", ["r1"], d(description="robots of the run"))
-        self.declare_parameter("report_dir", "reports/latest", d(description="reports go here"))
-        self.declare_parameter(
-            "start_time_s",
-            7200.0,
-            d(description="sim clock at the scenario's t=0 (s since midnight)"),
-        )
-        self.declare_parameter(
-            "pin_secret",
-            "dawnpatrol-demo",
-            d(description="shared secret of the PIN convention (sim only)"),
-        )
-        self.declare_parameter(
-            "ready_timeout_s", 240.0, d(description="wall seconds to wait for the fleet to come up")
-        )
-        self.declare_parameter(
-            "progress_period_s", 300.0, d(description="sim seconds between progress summaries")
-        )
-        scenario = str(self.get_parameter("scenario").value)
+        p = declare_parameters(self, PARAMS)
+        scenario = str(p["scenario"])
         self.scenario = load_scenario(scenario)
+        self.expect = parse_expectations(self.scenario.expectations, scenario)
+        self.dm = load_district_map(str(p["map_dir"]))
         orders_cfg = self.scenario.orders or {}
         if not isinstance(orders_cfg, dict) or "file" not in orders_cfg:
             raise DawnPatrolError(f"{scenario}: field 'orders.file': missing, expected a file name")
         self.orders_path = Path(scenario).parent / str(orders_cfg["file"])
         self.orders_text = self.orders_path.read_text(encoding="utf-8")
-        ids = [ln.split(",")[0] for ln in self.orders_text.splitlines()[1:] if ln.strip()]
+        orders = load_orders(self.orders_path, {k: a.pose for k, a in self.dm.addresses.items()},
+                             0.0, 0.0, 1_000_000, self.dm.from_wgs84 if self.dm.georef else None)
+        self.window_end = {o.id: o.window_end for o in orders}
         op = self.scenario.operator or {}
         self.progress = ShiftProgress(
-            orders=set(ids),
+            orders=set(self.window_end),
             absent=set(orders_cfg.get("absent", [])),
             pin_delay_s=float(orders_cfg.get("pin_delay_s", 20.0)),
             ack_delay_s=float(op.get("ack_delay_s", 90.0)),
         )
         self.patrol_at = float((self.scenario.patrol or {}).get("start_at_s", 30.0))
         self.calls = operator_calls(op, scenario)  # tips passed on as investigations
-        self.robots = [str(r) for r in self.get_parameter("robot_ids").value]
-        self.t0 = float(self.get_parameter("start_time_s").value)
-        self.secret = str(self.get_parameter("pin_secret").value)
-        self.report_dir = str(Path(str(self.get_parameter("report_dir").value)).resolve())
-        self.ready_deadline = float(self.get_parameter("ready_timeout_s").value)
-        self.period = float(self.get_parameter("progress_period_s").value)
+        self.called: list[tuple[float, float, float]] = []  # (t, x, y) of the calls made
+        self.robots = [str(r) for r in p["robot_ids"]]
+        self.t0 = float(p["start_time_s"])
+        self.secret = str(p["pin_secret"])
+        self.report_dir = str(Path(str(p["report_dir"])).resolve())
+        self.ready_deadline = float(p["ready_timeout_s"])
+        self.period = float(p["progress_period_s"])
         self.next_summary = self.period
         self.state = "waiting"
         self.exit_code: int | None = None
@@ -112,7 +116,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self._wall_waited = 0.0
         self.create_timer(0.5, self._tick)
         self.get_logger().info(
-            f"scenario {self.scenario.name}: {len(ids)} orders from {self.orders_path.name}, "
+            f"scenario {self.scenario.name}: {len(orders)} orders from {self.orders_path.name}, "
             f"{len(self.robots)} robots, {self.scenario.duration:.0f} s of shift"
         )
 
@@ -133,8 +137,8 @@ class ScenarioRunnerNode(DawnPatrolNode):
     # -- subscriptions -----------------------------------------------------------------------------
     def _on_event(self, ev: MissionEvent) -> None:
         line = self.progress.on_event(
-            ev.robot_id, ev.task_kind, ev.event, ev.task_id, ev.detail, self._now()
-        )
+            ev.robot_id, ev.task_kind, ev.event, ev.task_id, ev.detail, self._now(),
+            ev.position.x, ev.position.y)
         if line:
             self._say(line)
 
@@ -203,6 +207,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
             msg.header.frame_id, msg.header.stamp = "map", self.get_clock().now().to_msg()
             msg.point.x, msg.point.y = call.x, call.y
             self.investigate.publish(msg)
+            self.called.append((now, call.x, call.y))
             self._say(f"{clock(now)} operator: {call.note or 'a call'}: investigate "
                       f"({call.x:.0f}, {call.y:.0f})")
         for p in self.progress.due_pins(now):
@@ -265,7 +270,27 @@ class ScenarioRunnerNode(DawnPatrolNode):
             return
         for f in res.files:
             self._say(f"wrote {f}")
-        self._finish(0, f"done: {self.progress.summary()}")
+        checks = self.verdict()
+        table = render(checks)
+        for line in table:
+            self._say(line)
+        report = next((Path(f) for f in res.files if Path(f).name == "shift_report.md"), None)
+        if report is not None and checks:
+            with report.open("a", encoding="utf-8") as fh:
+                fh.write("\n## Scenario expectations\n\n" + "\n".join(table) + "\n")
+        missed = [c.name for c in checks if not c.passed]
+        if missed:
+            self._finish(1, f"MISS: {', '.join(missed)} ({self.progress.summary()})")
+        else:
+            self._finish(0, f"done: {self.progress.summary()}")
+
+    def verdict(self) -> tuple[Check, ...]:
+        """The scenario's expectations against what this shift showed."""
+        hotspots = {h.id: h.max_idleness_s for h in self.dm.hotspots}
+        start = self.t0
+        facts = self.progress.facts(self.window_end, hotspots, self.called, start,
+                                    start + self.scenario.duration)
+        return evaluate(self.expect, facts)
 
 
 def main(args: list[str] | None = None) -> int:

@@ -12,7 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from dawnpatrol_core.errors import ScenarioError, field_error
+from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics
+from dawnpatrol_sim.expectations import ShiftFacts, answer_times
 
 
 def clock(t: float) -> str:
@@ -70,15 +74,20 @@ class ShiftProgress:
     delivered: dict[str, float] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     returned: set[str] = field(default_factory=set)
-    visits: int = 0
+    visits: list[tuple[str, str, float, float]] = field(default_factory=list)
+    looks: list[tuple[float, float, float]] = field(default_factory=list)
     alerts: dict[str, tuple[str, float]] = field(default_factory=dict)
     acked: set[str] = field(default_factory=set)
     pins: list[PendingPin] = field(default_factory=list)
+    _arrived: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def on_event(
-        self, robot_id: str, kind: str, event: str, task_id: str, detail: str, now: float
+        self, robot_id: str, kind: str, event: str, task_id: str, detail: str, now: float,
+        x: float = math.nan, y: float = math.nan,
     ) -> str | None:
-        """Record a MissionEvent; returns a line for the operator's live view (or None)."""
+        """Record a MissionEvent (at the robot's position x, y m); returns a line for the
+        operator's live view (or None). Patrol visits and investigations are counted apart,
+        as the shift report counts them."""
         if kind == "deliver" and event == "arrived":
             return f"{clock(now)} {robot_id} at the door for {task_id}"
         if kind == "deliver" and event == "waiting":
@@ -97,9 +106,19 @@ class ShiftProgress:
         if event == "returned":
             self.returned.update(p for p in detail.split(",") if p.strip())
             return f"{clock(now)} {robot_id} back at the depot {detail}".rstrip()
-        if kind in ("patrol", "investigate") and event == "dwell_done":
-            self.visits += 1
-            return f"{clock(now)} {robot_id} {kind} {task_id} done (visits: {self.visits})"
+        if kind in ("patrol", "investigate") and event == "arrived":
+            self._arrived[(robot_id, task_id)] = now
+            if kind == "investigate":
+                self.looks.append((now, x, y))
+                return f"{clock(now)} {robot_id} on scene for {task_id}"
+            return None
+        if kind == "patrol" and event == "dwell_done":
+            self.visits.append((robot_id, task_id, self._arrived.pop((robot_id, task_id), now),
+                                now))
+            return f"{clock(now)} {robot_id} patrolled {task_id} (visits: {len(self.visits)})"
+        if kind == "investigate" and event == "dwell_done":
+            self._arrived.pop((robot_id, task_id), None)
+            return f"{clock(now)} {robot_id} looked at {task_id}: {detail}".rstrip(": ")
         return None
 
     def due_pins(self, now: float) -> list[PendingPin]:
@@ -134,5 +153,23 @@ class ShiftProgress:
         n = len(self.orders)
         return (
             f"{len(self.delivered)}/{n} delivered, {len(self.failed)} failed, "
-            f"{self.visits} patrol visits, {len(self.alerts)} alerts"
+            f"{len(self.visits)} patrol visits, {len(self.looks)} calls looked at, "
+            f"{len(self.alerts)} alerts"
         )
+
+    def facts(self, window_end: Mapping[str, float], hotspots: Mapping[str, float],
+              calls: list[tuple[float, float, float]], start: float, end: float) -> ShiftFacts:
+        """The shift's facts for its expectations: ``window_end`` by order id (s),
+        ``hotspots``: id -> idleness bound (s), ``calls``: (t, x, y) of operator calls, the
+        shift from ``start`` to ``end`` (s)."""
+        home = frozenset(self.orders - self.absent)
+        in_window = frozenset(o for o, t in self.delivered.items()
+                              if t <= window_end.get(o, math.inf) + 1e-6)
+        ids = list(hotspots)
+        visits = [Visit(r, ids.index(h), a, b) for r, h, a, b in self.visits if h in hotspots]
+        over: dict[str, int] = {}
+        if ids:
+            m = patrol_metrics(visits, ids, np.array([hotspots[h] for h in ids]), start, end)
+            over = {h.hotspot_id: h.violations for h in m.hotspots}
+        return ShiftFacts(home, in_window, tuple(self.alerts.values()), over,
+                          answer_times(calls, self.looks), len(self.visits))

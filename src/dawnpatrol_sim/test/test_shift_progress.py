@@ -39,8 +39,29 @@ def test_completion_and_summary() -> None:
     assert p.finished()
     p.on_event("r2", "return", "returned", "depot", "O-2", 600.0)
     assert p.returned == {"O-2"}
+    p.on_event("r1", "patrol", "arrived", "hs_park", "", 640.0)
     p.on_event("r1", "patrol", "dwell_done", "hs_park", "", 700.0)
-    assert p.summary() == "1/2 delivered, 1 failed, 1 patrol visits, 0 alerts"
+    p.on_event("r2", "investigate", "arrived", "inv-1", "", 710.0, 3.0, 4.0)
+    p.on_event("r2", "investigate", "dwell_done", "inv-1", "", 770.0)
+    assert p.visits == [("r1", "hs_park", 640.0, 700.0)]  # an investigation is no patrol visit
+    assert p.looks == [(710.0, 3.0, 4.0)]
+    assert p.summary() == ("1/2 delivered, 1 failed, 1 patrol visits, 1 calls looked at, "
+                           "0 alerts")
+
+
+def test_facts_for_the_expectations() -> None:
+    p = make()
+    p.on_event("r1", "deliver", "handed_over", "O-1", "", 130.0)
+    p.on_event("r1", "patrol", "arrived", "hs_a", "", 200.0)
+    p.on_event("r1", "patrol", "dwell_done", "hs_a", "", 260.0)
+    p.on_event("r2", "investigate", "arrived", "inv-1", "", 500.0, 10.0, 0.0)
+    p.on_alert("u1", "loitering", 300.0)
+    f = p.facts({"O-1": 120.0, "O-2": 900.0}, {"hs_a": 600.0, "hs_b": 600.0},
+                [(400.0, 12.0, 0.0)], 0.0, 1000.0)
+    assert f.in_window == frozenset() and f.at_home == {"O-1"}  # O-1 handed over 10 s late
+    assert f.hotspot_violations == {"hs_a": 1, "hs_b": 1}  # hs_a: 260 -> 1000; hs_b never
+    assert f.call_response_s == (100.0,) and f.patrol_visits == 1
+    assert f.alerts == (("loitering", 300.0),)
 
 
 def test_alerts_acked_once_after_delay() -> None:
