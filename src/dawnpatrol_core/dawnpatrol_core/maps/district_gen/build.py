@@ -158,7 +158,7 @@ def generate_district(src: Source, georef: GeoReference, cfg: DistrictConfig | N
         say(f"routes from OSM: {len(sk.nodes)} nodes, {len(sk.edges)} edges, "
             f"{sk.total_length():.0f} m inside the operating area")
     bays = src.sites.depot_bays
-    rg.keep_components(sk, np.array([[b.x, b.y] for b in bays]))
+    rg.keep_components(sk, walk, np.array([[b.x, b.y] for b in bays]))
     warnings: list[str] = []
     for i, b in enumerate(bays):
         if rg.join_point(sk, walk, (b.x, b.y), rc.robot_radius, cfg.max_join) is None:

@@ -372,21 +372,28 @@ def clean_sketch(sk: Sketch, walk: Walkable, cfg: RouteGenConfig) -> None:
         sk.remove_node(n)
 
 
-def keep_components(sk: Sketch, anchors: FloatArray | None = None) -> None:
-    """Keep the component nearest each anchor point (m), or the largest without anchors."""
+def keep_components(sk: Sketch, walk: Walkable, anchors: FloatArray | None = None) -> None:
+    """Keep the graph components in the walkable regions of the anchor points (m), or the
+    largest component without anchors."""
     comps = sk.components()
     if not comps:
         return
     keep: set[int] = set()
-    if anchors is None or len(anchors) == 0:
+    pts = np.asarray(anchors if anchors is not None else np.zeros((0, 2)),
+                     dtype=np.float64).reshape(-1, 2)
+    if len(pts) == 0:
         keep = comps[0]
     else:
-        ids = np.array(sorted(sk.nodes))
-        xy = np.array([sk.nodes[n] for n in ids])
-        comp_of = {n: i for i, c in enumerate(comps) for n in c}
-        for a in np.asarray(anchors, dtype=np.float64).reshape(-1, 2):
-            nearest = int(ids[int(np.argmin(np.hypot(*(xy - a).T)))])
-            keep |= comps[comp_of[nearest]]
+        lab, _ = ndimage.label(walk.mask)
+        r, c = walk.to_cell(pts)
+        regions = set(int(v) for v in lab[r, c]) - {0}
+        for comp in comps:
+            xy = np.array([sk.nodes[n] for n in comp])
+            rr, cc = walk.to_cell(xy)
+            if regions & set(int(v) for v in lab[rr, cc]):
+                keep |= comp
+        if not keep:
+            keep = comps[0]
     for n in [n for n in sk.nodes if n not in keep]:
         sk.remove_node(n)
 
