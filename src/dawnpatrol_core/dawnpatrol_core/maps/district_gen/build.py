@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,13 +152,15 @@ def generate_district(src: Source, georef: GeoReference, cfg: DistrictConfig | N
         say(f"skeleton: {len(sk.nodes)} nodes, {len(sk.edges)} edges, "
             f"{sk.total_length():.0f} m after pruning")
     else:
-        area = None if src.corridor else _touched_area(walk, src.route_lines)
-        sk = rg.sketch_from_lines(src.route_lines, area)
+        # Routes keep the robot's radius from obstacles: a footpath mapped up to a wall ends
+        # short of it (the entrance's spur joins it there).
+        clear = replace(walk, mask=walk.mask & (walk.clearance >= rc.robot_radius))
+        sk = rg.sketch_from_lines(src.route_lines, _touched_area(clear, src.route_lines))
         crossing_polys = [ln.buffer(0.25) for ln in src.crossing_lines]
         say(f"routes from OSM: {len(sk.nodes)} nodes, {len(sk.edges)} edges, "
             f"{sk.total_length():.0f} m inside the operating area")
     bays = src.sites.depot_bays
-    rg.keep_components(sk, walk, np.array([[b.x, b.y] for b in bays]))
+    rg.keep_components(sk, walk, rc.robot_radius, np.array([[b.x, b.y] for b in bays]))
     warnings: list[str] = []
     for i, b in enumerate(bays):
         if rg.join_point(sk, walk, (b.x, b.y), rc.robot_radius, cfg.max_join) is None:

@@ -28,6 +28,7 @@ from dawnpatrol_core.maps.route_graph import RouteEdge, RouteGraph, RouteNode
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+SNAP_M = 0.05  # m: points this close are one node
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +284,16 @@ class Sketch:
                 ed.pts[-1] = pos
         return keep
 
+    def move(self, n: int, xy: FloatArray) -> None:
+        """Move node ``n`` (and its edges' end points) to ``xy``."""
+        self.nodes[n] = np.asarray(xy, dtype=np.float64).reshape(2).copy()
+        for e in self.adj[n]:
+            ed = self.edges[e]
+            if ed.u == n:
+                ed.pts[0] = self.nodes[n]
+            if ed.v == n:
+                ed.pts[-1] = self.nodes[n]
+
     def total_length(self) -> float:
         return sum(e.length for e in self.edges.values())
 
@@ -372,28 +383,32 @@ def clean_sketch(sk: Sketch, walk: Walkable, cfg: RouteGenConfig) -> None:
         sk.remove_node(n)
 
 
-def keep_components(sk: Sketch, walk: Walkable, anchors: FloatArray | None = None) -> None:
-    """Keep the graph components in the walkable regions of the anchor points (m), or the
-    largest component without anchors."""
+def keep_components(sk: Sketch, walk: Walkable, radius: float,
+                    anchors: FloatArray | None = None) -> None:
+    """Keep, for each anchor point (m), the graph component nearest to it among those the robot
+    (``radius`` m) can drive to from it; the largest component without anchors."""
     comps = sk.components()
     if not comps:
         return
-    keep: set[int] = set()
     pts = np.asarray(anchors if anchors is not None else np.zeros((0, 2)),
                      dtype=np.float64).reshape(-1, 2)
-    if len(pts) == 0:
-        keep = comps[0]
-    else:
-        lab, _ = ndimage.label(walk.mask)
+    keep: set[int] = set()
+    if len(pts):
+        lab, _ = ndimage.label(walk.mask & (walk.clearance >= radius))
+        ids = np.array(sorted(sk.nodes))
+        xy = np.array([sk.nodes[n] for n in ids])
+        rr, cc = walk.to_cell(xy)
+        node_region = lab[rr, cc]
+        comp_of = {n: i for i, c in enumerate(comps) for n in c}
         r, c = walk.to_cell(pts)
-        regions = set(int(v) for v in lab[r, c]) - {0}
-        for comp in comps:
-            xy = np.array([sk.nodes[n] for n in comp])
-            rr, cc = walk.to_cell(xy)
-            if regions & set(int(v) for v in lab[rr, cc]):
-                keep |= comp
-        if not keep:
-            keep = comps[0]
+        for k, a in enumerate(pts):
+            same = node_region == lab[r[k], c[k]] if lab[r[k], c[k]] else np.ones(len(ids), bool)
+            if not same.any():
+                continue
+            d = np.where(same, np.hypot(*(xy - a).T), np.inf)
+            keep |= comps[comp_of[int(ids[int(np.argmin(d))])]]
+    if not keep:
+        keep = comps[0]
     for n in [n for n in sk.nodes if n not in keep]:
         sk.remove_node(n)
 
@@ -509,11 +524,11 @@ def _attach(sk: Sketch, p: FloatArray, e: int, s: float, inner: FloatArray,
         sk.remove_edge(e)
         sk.add_edge(u, at, pts[(cum > 1e-9) & (cum < s - 1e-9)])
         sk.add_edge(at, v, pts[(cum > s + 1e-9) & (cum < total - 1e-9)])
-    n = sk.add_node(p, fixed=True)
-    if float(np.hypot(*(sk.nodes[at] - p))) < 1e-6:
-        sk.remove_node(n)
+    if float(np.hypot(*(sk.nodes[at] - p))) < SNAP_M and at not in sk.fixed:
+        sk.move(at, p)
         sk.fixed.add(at)
         return Joined(at, 0.0)
+    n = sk.add_node(p, fixed=True)
     sk.add_edge(n, at, inner)
     return Joined(n, length)
 
@@ -590,6 +605,10 @@ def sketch_to_graph(sk: Sketch, walk: Walkable, cfg: RouteGenConfig,
     """Number nodes (by position) and edges, one directed edge per direction, with Nav2 route
     metadata: ``speed_limit`` (m/s), ``clearance`` (m), ``width`` (m, twice the clearance) and
     ``crosswalk`` (most of the edge on a road crossing)."""
+    for e in list(sk.edges):  # edges shorter than the file's millimetres: one node
+        ed = sk.edges.get(e)
+        if ed is not None and ed.u != ed.v and ed.length < SNAP_M:
+            sk.merge(ed.u, ed.v)
     order = sorted(sk.nodes, key=lambda n: (round(float(sk.nodes[n][0]), 3),
                                             round(float(sk.nodes[n][1]), 3)))
     nid = {n: i + 1 for i, n in enumerate(order)}
@@ -613,7 +632,7 @@ def sketch_to_graph(sk: Sketch, walk: Walkable, cfg: RouteGenConfig,
         clearance = round(float(np.min(walk.clearance_at(dense))), 2)
         rr, cc = walk.to_cell(dense)
         on_crossing = bool(np.mean(walk.crossing[rr, cc]) >= 0.5)
-        if crossing_polys and not on_crossing:
+        if crossing_polys and not on_crossing and len(pts) >= 2:
             line = LineString(pts)
             on_crossing = any(line.intersection(c).length >= 0.5 * line.length
                               for c in crossing_polys)
