@@ -30,7 +30,7 @@ GENERATED = ("map.yaml", "map.pgm", "routes.geojson", "addresses.yaml", "zones.g
              "georef.yaml")
 
 
-class _BadInput(Exception):
+class _BadInputError(Exception):
     pass
 
 
@@ -122,7 +122,7 @@ class DistrictVerb:
             if args.district_command == "new":
                 return self._new(args)
             return self._check(args)
-        except (_BadInput, DawnPatrolError, OSError) as exc:
+        except (_BadInputError, DawnPatrolError, OSError) as exc:
             sys.stderr.write(f"dawnpatrol district {args.district_command}: "
                              f"{str(exc).splitlines()[0]}\n")
             return EXIT_BAD_INPUT
@@ -137,10 +137,10 @@ class DistrictVerb:
             sys.stderr.flush()
 
         if not source.is_file():
-            raise _BadInput(f"source {source}: no such file")
+            raise _BadInputError(f"source {source}: no such file")
         existing = [f for f in GENERATED if (out / f).exists()]
         if existing and not args.force:
-            raise _BadInput(f"--out {out}: already holds {', '.join(existing)} (--force to "
+            raise _BadInputError(f"--out {out}: already holds {', '.join(existing)} (--force to "
                             "overwrite)")
         georef = _georef(args)
         ext = source.suffix.lower()
@@ -154,16 +154,16 @@ class DistrictVerb:
             say(f"grid from {source.name}: {src.grid.width}x{src.grid.height} cells")
         elif ext in OSM_SUFFIXES:
             if georef is None:
-                raise _BadInput("an OSM extract needs --origin LAT,LON or --georef FILE")
+                raise _BadInputError("an OSM extract needs --origin LAT,LON or --georef FILE")
             src = build.source_from_osm(source, georef, args.resolution)
             say(f"OSM extract {source.name}: {len(src.route_lines or ())} routes, "
                 f"{len(src.sites.entrances)} entrances")
         else:
-            raise _BadInput(f"source {source}: expected a world (.sdf), a map_server map.yaml "
+            raise _BadInputError(f"source {source}: expected a world (.sdf), a map_server map.yaml "
                             "or an OSM extract (.osm, .pbf)")
         georef = georef or src.georef
         if georef is None:
-            raise _BadInput(f"source {source}: no georeference (the world has no "
+            raise _BadInputError(f"source {source}: no georeference (the world has no "
                             "<spherical_coordinates>): pass --origin LAT,LON or --georef FILE")
         if args.sites:
             src = replace(src, sites=src.sites.merged(load_sites(args.sites)))
@@ -194,7 +194,7 @@ class DistrictVerb:
     def _check(self, args: argparse.Namespace) -> int:
         d = Path(args.map_dir)
         if not d.is_dir():
-            raise _BadInput(f"{d}: not a directory")
+            raise _BadInputError(f"{d}: not a directory")
         res = check_district(d, args.robot_radius)
         if args.json:
             print(json.dumps({"ok": res.ok, "problems": [
@@ -210,7 +210,7 @@ class DistrictVerb:
 
 def _georef(args: argparse.Namespace) -> GeoReference | None:
     if args.origin is not None and args.georef:
-        raise _BadInput("--origin and --georef: give one, not both")
+        raise _BadInputError("--origin and --georef: give one, not both")
     if args.georef:
         return load_georef(args.georef)
     return args.origin  # type: ignore[no-any-return]

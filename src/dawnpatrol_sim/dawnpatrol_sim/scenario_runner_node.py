@@ -30,7 +30,7 @@ from dawnpatrol_interfaces.srv import (
 )
 from dawnpatrol_robot.lean_node import DawnPatrolNode
 from dawnpatrol_robot.msgconv import ALERT_QOS, RELIABLE_QOS, pose2d_to_msg
-from dawnpatrol_sim.scenario import load_scenario
+from dawnpatrol_sim.scenario import load_scenario, map_parking, robot_starts
 from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
 
 OPERATOR = "scenario-operator"
@@ -42,6 +42,10 @@ class ScenarioRunnerNode(DawnPatrolNode):
         d = ParameterDescriptor
         self.declare_parameter("scenario", "", d(description="scenario YAML file"))
         self.declare_parameter("robot_ids", ["r1"], d(description="robots of the run"))
+        self.declare_parameter(
+            "map_dir", "", d(description="district whose depot bays hold the robots the "
+                                         "scenario does not name")
+        )
         self.declare_parameter("report_dir", "reports/latest", d(description="reports go here"))
         self.declare_parameter(
             "start_time_s",
@@ -106,7 +110,10 @@ class ScenarioRunnerNode(DawnPatrolNode):
             r: self.create_publisher(PoseWithCovarianceStamped, f"/{r}/initialpose", RELIABLE_QOS)
             for r in self.robots
         }
-        self.starts = {rs.id: rs for rs in self.scenario.robots}
+        # Robots the scenario does not name start in free depot bays, as the simulator puts
+        # them (the same rule on the same map).
+        parking = map_parking(str(self.get_parameter("map_dir").value))
+        self.starts = {rs.id: rs for rs in robot_starts(self.scenario.robots, self.robots, parking)}
         self.placed: set[str] = set()
         self._wall_waited = 0.0
         self.create_timer(0.5, self._tick)

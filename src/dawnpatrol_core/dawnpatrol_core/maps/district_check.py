@@ -8,9 +8,10 @@ the operating area; hotspots and watch zones are reachable; the georeference is 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,8 @@ from dawnpatrol_core.maps.zones import Zone, zone_from_feature
 from dawnpatrol_core.planning.route_search import RoutePlanner, RouteSearchConfig
 
 FloatArray = npt.NDArray[np.float64]
+T = TypeVar("T")
+Report = Callable[[Path | str, object, str], None]
 #: Zone area (m²) allowed outside the operating area (outline rounding).
 OUTSIDE_TOLERANCE_M2 = 0.05
 #: A watch zone is reachable when a route from the depot passes this close (m): the robot sees it.
@@ -100,7 +103,7 @@ def check_district(directory: str | Path, robot_radius: float = 0.4) -> CheckRes
     def bad(path: Path | str, feature: object, what: str) -> None:
         problems.append(Problem(str(path), "" if feature == "" else str(feature), what))
 
-    def load(fn, path: Path):  # type: ignore[no-untyped-def]
+    def load(fn: Callable[[Path], T], path: Path) -> T | None:
         if not path.is_file():
             bad(path, "", "missing")
             return None
@@ -111,10 +114,10 @@ def check_district(directory: str | Path, robot_radius: float = 0.4) -> CheckRes
             bad(path, "", msg.removeprefix(f"{path}: ").removeprefix(f"{path}:"))
             return None
 
-    grid: OccupancyGrid | None = load(read_map_yaml, d / "map.yaml")
-    graph: RouteGraph | None = load(load_route_graph, d / "routes.geojson")
+    grid = load(read_map_yaml, d / "map.yaml")
+    graph = load(load_route_graph, d / "routes.geojson")
     addresses: tuple[Address, ...] = load(load_addresses, d / "addresses.yaml") or ()
-    georef: GeoReference | None = load(load_georef, d / "georef.yaml")
+    georef = load(load_georef, d / "georef.yaml")
     zones = _zones(d / "zones.geojson", bad)
 
     if georef is not None:
@@ -165,11 +168,10 @@ def check_district(directory: str | Path, robot_radius: float = 0.4) -> CheckRes
                     why = why or "observation pose outside the operating area"
                 if why:
                     bad(d / "zones.geojson", z.id, f"hotspot not reachable: {why}")
-            elif z.kind == "watch":
-                if not reach.touches(z.polygon, depot_comp):
-                    bad(d / "zones.geojson", z.id,
-                        "watch zone not reachable: no route from the depot passes within "
-                        f"{WATCH_REACH_M:g} m of it")
+            elif z.kind == "watch" and not reach.touches(z.polygon, depot_comp):
+                bad(d / "zones.geojson", z.id,
+                    "watch zone not reachable: no route from the depot passes within "
+                    f"{WATCH_REACH_M:g} m of it")
     return CheckResult(
         tuple(problems),
         nodes=len(graph.nodes) if graph else 0,
@@ -180,7 +182,7 @@ def check_district(directory: str | Path, robot_radius: float = 0.4) -> CheckRes
     )
 
 
-def _zones(path: Path, bad) -> list[Zone]:  # type: ignore[no-untyped-def]
+def _zones(path: Path, bad: Report) -> list[Zone]:
     """Every zone that parses; one problem per feature that does not."""
     if not path.is_file():
         bad(path, "", "missing")
@@ -233,7 +235,7 @@ def _observation(z: Zone) -> Pose2D | None:
 
 
 def _check_edges(graph: RouteGraph, clear: _Clearance, radius: float, path: Path,
-                 bad) -> None:  # type: ignore[no-untyped-def]
+                 bad: Report) -> None:
     done: set[tuple[int, int]] = set()
     for eid in sorted(graph.edges):
         e = graph.edges[eid]
@@ -257,7 +259,7 @@ def _check_edges(graph: RouteGraph, clear: _Clearance, radius: float, path: Path
 
 
 def _check_georef(g: GeoReference, grid: OccupancyGrid | None, path: Path,
-                  bad) -> None:  # type: ignore[no-untyped-def]
+                  bad: Report) -> None:
     if abs(g.latitude_deg) < 1e-9 and abs(g.longitude_deg) < 1e-9:
         bad(path, "origin", "latitude and longitude are 0, 0 (not set?)")
         return

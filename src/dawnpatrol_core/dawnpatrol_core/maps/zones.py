@@ -3,6 +3,7 @@ night-restricted areas, loitering watch zones, depot and docks."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,8 @@ def zone_from_feature(src: str, f: dict[str, Any]) -> tuple[Zone, Hotspot | None
         return zone, None
     bands_raw = props.get("priority")
     if not isinstance(bands_raw, list) or not bands_raw:
-        raise feature_error(src, fid, "priority", bands_raw, "a list of {from_hour, to_hour, weight}")
+        raise feature_error(src, fid, "priority", bands_raw,
+                            "a list of {from_hour, to_hour, weight}")
     bands = []
     for b in bands_raw:
         if not isinstance(b, dict):
@@ -197,3 +199,22 @@ def load_zones(path: str | Path) -> tuple[tuple[Zone, ...], tuple[Hotspot, ...]]
     if not any(z.kind == "operating_area" for z in zones):
         raise MapError(f"{src}: no feature of kind 'operating_area'")
     return tuple(zones), tuple(hotspots)
+
+
+def depot_parking(zone: Zone, spacing: float = 2.0, margin: float = 0.6) -> tuple[Pose2D, ...]:
+    """Where robots can park in a depot zone: its declared bays first, then poses every
+    ``spacing`` m along the depot's front (across its heading, alternating sides of its pose)
+    that keep ``margin`` m inside the zone; all with the depot's heading."""
+    out = list(zone.bays)
+    base = zone.pose or (zone.bays[0] if zone.bays else None)
+    if base is None:
+        return tuple(out)
+    inner = zone.polygon.buffer(-margin)
+    ax, ay = -math.sin(base.theta), math.cos(base.theta)  # across the heading
+    for k in range(0, 200):
+        off = spacing * ((k + 1) // 2) * (1 if k % 2 else -1)
+        x, y = base.x + off * ax, base.y + off * ay
+        if inner.contains(Point(x, y)) and all(math.hypot(x - p.x, y - p.y) > 0.5 * spacing
+                                               for p in out):
+            out.append(Pose2D(x, y, base.theta))
+    return tuple(out)

@@ -89,9 +89,9 @@ def load_osm(path: str | Path, georef: GeoReference) -> OsmDistrict:
     try:
         box = osmium.io.Reader(src).header().box()
         for obj in osmium.FileProcessor(src).with_locations():
-            if obj.is_node() and "entrance" in obj.tags:
+            if isinstance(obj, osmium.osm.Node) and "entrance" in obj.tags:
                 entrance_nodes[obj.id] = {t.k: t.v for t in obj.tags}
-            elif obj.is_way():
+            elif isinstance(obj, osmium.osm.Way):
                 tags = {t.k: t.v for t in obj.tags}
                 if not ({"highway", "building", "barrier"} & set(tags)):
                     continue

@@ -100,7 +100,7 @@ class Walkable:
         h, w = self.mask.shape
         return np.clip(r, 0, h - 1), np.clip(c, 0, w - 1)
 
-    def to_xy(self, rc: FloatArray) -> FloatArray:
+    def to_xy(self, rc: npt.ArrayLike) -> FloatArray:
         """(N, 2) map points of (N, 2) (row, col) cell coordinates (cell centres)."""
         rc = np.asarray(rc, dtype=np.float64).reshape(-1, 2)
         return np.stack((self.origin_x + (rc[:, 1] + 0.5) * self.resolution,
@@ -159,11 +159,11 @@ def walkable_space(grid: OccupancyGrid, resolution: float,
     # than its centre); the grid's border counts as blocked.
     edt = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
     clear = np.maximum(edt * res - 0.5 * res, 0.0) * mask
-    return Walkable(mask, clear.astype(np.float64), crossing & mask, res, grid.origin_x,
-                    grid.origin_y)
+    return Walkable(np.asarray(mask, dtype=bool), clear.astype(np.float64),
+                    np.asarray(crossing & mask, dtype=bool), res, grid.origin_x, grid.origin_y)
 
 
-# -- a mutable undirected graph for the clean-up ----------------------------------------------------
+# -- a mutable undirected graph for the clean-up -------------------------------------------------
 @dataclass(slots=True)
 class _Edge:
     u: int
