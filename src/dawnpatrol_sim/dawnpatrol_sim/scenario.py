@@ -466,15 +466,18 @@ def fleet_robot_ids(count: int) -> tuple[str, ...]:
 
 def robot_starts(named: tuple[RobotStart, ...], ids: tuple[str, ...] | list[str],
                  parking: tuple[Pose2D, ...]) -> tuple[RobotStart, ...]:
-    """Start poses of the robots ``ids``: where the scenario puts those it names, the others
-    in the first parking places (the depot's bays, in order) at least ``PARKING_GAP_M`` from
-    every robot placed before. ScenarioError when the depot has no room left."""
+    """Start poses of the robots ``ids``: where the scenario puts those it names; each other
+    robot in its own depot bay (robot i parks in bay i, as the fleet sends it back there) when
+    that is free, else in a free place that is no robot's bay. Free: at least
+    ``PARKING_GAP_M`` from every robot placed before. ScenarioError when nothing is free."""
     given = {r.id: r for r in named}
     out: list[RobotStart] = [given[i] for i in ids if i in given]
-    for rid in ids:
+    n = len(ids)
+    for k, rid in enumerate(ids):
         if rid in given:
             continue
-        spot = next((p for p in parking
+        prefs = ([parking[k]] if k < len(parking) else []) + list(parking[n:]) + list(parking[:n])
+        spot = next((p for p in prefs
                      if all(math.hypot(p.x - r.start.x, p.y - r.start.y) >= PARKING_GAP_M
                             for r in out)), None)
         if spot is None:

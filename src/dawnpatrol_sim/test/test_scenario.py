@@ -157,7 +157,8 @@ def test_robots_the_scenario_does_not_name_park_in_free_depot_bays() -> None:
     starts = robot_starts(named, fleet_robot_ids(5), parking)
     assert [s.id for s in starts] == ["r1", "r2", "r3", "r4", "r5"]
     assert starts[:2] == named
-    # the next free bays at least 1.5 m from every robot already there: 66, 74, 78
-    assert [s.start.x for s in starts[2:]] == [66.0, 74.0, 78.0]
+    # r3 and r5 in their own bays (the fleet's bays 3 and 5: x 74 and 78); r4's (62) is taken
+    # by r1, so it parks in the first bay that is no robot's of the run (82)
+    assert [s.start.x for s in starts[2:]] == [74.0, 82.0, 78.0]
     with pytest.raises(ScenarioError, match="r13: no free depot parking place"):
         robot_starts((), fleet_robot_ids(13), parking)
