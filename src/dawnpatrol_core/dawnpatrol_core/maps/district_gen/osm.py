@@ -87,8 +87,9 @@ def load_osm(path: str | Path, georef: GeoReference) -> OsmDistrict:
     ways: list[tuple[int, dict[str, str], list[tuple[int, float, float]]]] = []
     entrance_nodes: dict[int, dict[str, str]] = {}
     try:
-        box = osmium.io.Reader(src).header().box()
-        for obj in osmium.FileProcessor(src).with_locations():
+        fp = osmium.FileProcessor(src).with_locations()
+        box = fp.header.box()
+        for obj in fp:
             if isinstance(obj, osmium.osm.Node) and "entrance" in obj.tags:
                 entrance_nodes[obj.id] = {t.k: t.v for t in obj.tags}
             elif isinstance(obj, osmium.osm.Way):

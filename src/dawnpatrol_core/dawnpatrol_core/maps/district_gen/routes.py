@@ -8,6 +8,7 @@ spurs, and puts per-edge metadata (clearance, speed limit, crossing) on every ed
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -253,35 +254,27 @@ class Sketch:
                 self.dissolve(n)
 
     def merge(self, a: int, b: int) -> int:
-        """Contract nodes a and b into one at their midpoint (fixed nodes stay put)."""
+        """Contract nodes a and b into one (at a fixed node's place, else their midpoint);
+        edges between them that become loops shorter than a metre go."""
         if a in self.fixed and b in self.fixed:
             return a
-        keep, gone = (b, a) if a in self.fixed and b not in self.fixed else (a, b)
-        if keep in self.fixed:
-            pos = self.nodes[keep]
-        elif gone in self.fixed:
-            keep, gone = gone, keep
-            pos = self.nodes[keep]
-        else:
-            pos = 0.5 * (self.nodes[a] + self.nodes[b])
+        if b in self.fixed:
+            a, b = b, a
+        keep, gone = a, b
+        pos = self.nodes[keep] if keep in self.fixed else 0.5 * (self.nodes[a] + self.nodes[b])
         for e in list(self.adj[gone]):
             ed = self.edges[e]
             u = keep if ed.u == gone else ed.u
             v = keep if ed.v == gone else ed.v
             self.remove_edge(e)
-            if u == v and ed.length < 1e-6:
-                continue
-            if {u, v} == {keep} and len(ed.pts) <= 2:
+            if u == v and ed.length < 1.0:
                 continue
             self.add_edge(u, v, ed.pts[1:-1])
         del self.nodes[gone], self.adj[gone]
-        self.nodes[keep] = pos
-        for e in list(self.adj[keep]):  # move the edges' end points with the node
-            ed = self.edges[e]
-            if ed.u == keep:
-                ed.pts[0] = pos
-            if ed.v == keep:
-                ed.pts[-1] = pos
+        self.move(keep, pos)
+        for e in [e for e in self.adj[keep]
+                  if self.edges[e].u == self.edges[e].v and self.edges[e].length < 1.0]:
+            self.remove_edge(e)
         return keep
 
     def move(self, n: int, xy: FloatArray) -> None:
@@ -555,15 +548,12 @@ def _grid_path(walk: Walkable, p: FloatArray, sk: Sketch, radius: float,
             samples.append((e, float(cum[i]), dense[i]))
     if not samples:
         return None
-    # Dijkstra by breadth on the window (unit steps; diagonal steps cost sqrt 2).
+    # Dijkstra on the window (8 neighbours; a diagonal step costs sqrt 2).
     dist = np.full(ok.shape, np.inf)
     start = (r0 - rlo, c0 - clo)
     dist[start] = 0.0
     parent = np.full(ok.shape + (2,), -1, dtype=np.int64)
-    frontier = [start]
     steps = [(dr, dc, math.hypot(dr, dc)) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]
-    import heapq
-
     heap = [(0.0, start)]
     found: tuple[int, int] | None = None
     while heap:
@@ -581,7 +571,6 @@ def _grid_path(walk: Walkable, p: FloatArray, sk: Sketch, radius: float,
                     dist[rr_, cc_] = nd
                     parent[rr_, cc_] = (r, c)
                     heapq.heappush(heap, (nd, (rr_, cc_)))
-    del frontier
     if found is None:
         return None
     cells = [found]
