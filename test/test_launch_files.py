@@ -139,3 +139,30 @@ def test_gazebo_bridge_topics_match_our_nodes() -> None:
         assert typ in sources, f"no node imports {typ}"
     robots = {e["ros_topic_name"].split("/")[1] for e in bridge if e["ros_topic_name"] != "/clock"}
     assert robots == {"r1", "r2", "r3"}
+
+
+@pytest.mark.parametrize("count", [1, 5, 12])
+def test_sim_launch_starts_any_number_of_robots(count: int) -> None:
+    """robot_count:=N starts N robots' nodes and names r1..rN to the simulator, the fleet, the
+    scenario runner and every anomaly monitor (built by includes: XML launch has no loops)."""
+    eps = entry_points()
+
+    def find_exec(pkg: str, exe: str) -> str | None:
+        return str(eps[(pkg, exe)]) if (pkg, exe) in eps else None
+
+    nodes = LaunchResolver(environ={"HOME": "/home/op"}, find_pkg_share=lambda p: f"/share/{p}",
+                           find_executable=find_exec).resolve(
+        str(REPO / "launch" / "demo.launch.xml"), {"robot_count": str(count)})
+    ids = [f"r{k}" for k in range(1, count + 1)]
+    listed = f"[{', '.join(ids)}]"
+    robots = sorted({n.name.split("/")[0] for n in nodes if n.name.split("/")[0] in ids})
+    assert robots == sorted(ids) and len(nodes) == 4 * count + 3
+    for n in nodes:
+        cmd = " ".join(n.command)
+        if n.name in ("sim", "fleet/fleet_manager", "scenario_runner"):
+            assert f"robot_ids:={listed}" in cmd, n.name
+        if n.name.endswith("anomaly_monitor"):
+            assert f"fleet_robot_ids:={listed}" in cmd, n.name
+    sim = next(n for n in nodes if n.name == "sim")
+    assert f"robot_count:={count}" in sim.command
+    assert f"wait_subscribers:={4 * count + 1}" in sim.command

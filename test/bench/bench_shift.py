@@ -1,10 +1,12 @@
 """Delivery shift benchmark in the headless simulator on suwon_dawn: a dawn batch dispatched by the
 fleet's planner, delivered by robots running the mission, navigator and localization cores.
 
-``python test/bench/bench_shift.py [--quick] [--orders N] [--robots N] [--seed S] [--ground-truth]``
+``python test/bench/bench_shift.py [--quick] [--orders N] [--robots N] [--seed S] [--ground-truth]
+[--map DIR]``
 
 Orders are drawn from the seed over the map's entrances: windows of 30-60 min inside 02:00-04:30,
-1-2 compartments, the entrance's handover method, one or two recipients absent.
+1-2 compartments, the entrance's handover method, one or two recipients absent. ``--map`` runs
+the same world on another district folder of it, e.g. one made by ``dawnpatrol district new``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,13 @@ from dawnpatrol_sim.headless_shift import (  # noqa: E402
     load_stage,
     run_shift,
 )
-from dawnpatrol_sim.scenario import RobotStart, Scenario  # noqa: E402
+from dawnpatrol_sim.scenario import (  # noqa: E402
+    RobotStart,
+    Scenario,
+    fleet_robot_ids,
+    map_parking,
+    robot_starts,
+)
 from dawnpatrol_sim.shift_progress import clock  # noqa: E402
 
 WORLD = ROOT / "sim" / "worlds" / "suwon_dawn.sdf"
@@ -74,7 +82,8 @@ def pct(a: int, b: int) -> str:
     return f"{a}/{b} ({100.0 * a / b:.0f} %)" if b else "0/0"
 
 
-def report(res: ShiftResult, n_robots: int, pose: str, setup_s: float, solver_s: float) -> None:
+def report(res: ShiftResult, n_robots: int, pose: str, setup_s: float, solver_s: float,
+           map_name: str = "suwon_dawn") -> None:
     orders = res.orders
     n = len(orders)
     home = [o for o in orders if o.recipient_home]
@@ -83,7 +92,7 @@ def report(res: ShiftResult, n_robots: int, pose: str, setup_s: float, solver_s:
     causes = Counter(o.cause for o in orders if o.outcome not in ("delivered", "late"))
     returned = [o for o in failed if math.isfinite(o.returned_at)]
     contacts = Counter(c.split(":")[0] for r in res.robots for c in r.contacts)
-    print(f"# Delivery shift benchmark — suwon_dawn, headless, {n} orders, {n_robots} robots, "
+    print(f"# Delivery shift benchmark — {map_name}, headless, {n} orders, {n_robots} robots, "
           f"pose from {pose}\n")
     print(f"set-up {setup_s:.1f} s; dispatch solver {solver_s:g} s"
           f"{'' if res.finished else '; RUN STOPPED at max duration with missions under way'}\n")
@@ -142,23 +151,28 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a small shift: 8 orders, 2 robots")
     ap.add_argument("--orders", type=int, default=40, help="orders in the batch (default 40)")
-    ap.add_argument("--robots", type=int, default=3, help=f"robots, 1..{len(BAYS)} (default 3)")
+    ap.add_argument("--robots", type=int, default=3,
+                    help=f"robots (default 3): the first {len(BAYS)} start in the depot lot as "
+                         "below, more in the depot's free bays")
     ap.add_argument("--seed", type=int, default=1, help="orders, absences and simulation seed")
+    ap.add_argument("--map", default=str(MAP),
+                    help="district folder of the suwon_dawn world (default maps/suwon_dawn)")
     ap.add_argument("--ground-truth", action="store_true",
                     help="pose from ground truth instead of the particle filter (faster)")
     args = ap.parse_args()
     if args.quick:
         args.orders, args.robots = 8, 2
-    if not (1 <= args.robots <= len(BAYS)) or args.orders < 1:
-        print(f"--robots must be 1..{len(BAYS)} and --orders >= 1", file=sys.stderr)
+    if args.robots < 1 or args.orders < 1:
+        print("--robots and --orders must be >= 1", file=sys.stderr)
         return 2
     pose = "ground_truth" if args.ground_truth else "localization"
     t0 = time.perf_counter()
     settings = ShiftSettings.from_params(ROOT / "params", pose_source=pose)
-    stage = load_stage(WORLD, MODEL, MAP, None if args.ground_truth else settings.localization)
+    stage = load_stage(WORLD, MODEL, args.map, None if args.ground_truth else settings.localization)
     text, absent = make_orders(stage.dm, args.orders, args.seed)
-    robots = tuple(RobotStart(f"r{k + 1}", Pose2D(BAYS[k], 7.0, -math.pi / 2))
-                   for k in range(args.robots))
+    named = tuple(RobotStart(f"r{k + 1}", Pose2D(BAYS[k], 7.0, -math.pi / 2))
+                  for k in range(min(args.robots, len(BAYS))))
+    robots = robot_starts(named, fleet_robot_ids(args.robots), map_parking(args.map))
     scenario = Scenario(name=f"bench_shift_{args.orders}", world=WORLD, robots=robots,
                         robot_model=MODEL, seed=args.seed, duration=settings.max_duration_s)
     setup = time.perf_counter() - t0
@@ -172,7 +186,7 @@ def main() -> int:
             print(f"bench_shift: {exc}", file=sys.stderr)
             return 2
     report(res, args.robots, "particle filter" if pose == "localization" else "ground truth",
-           setup, settings.fleet.solver_time_limit_s)
+           setup, settings.fleet.solver_time_limit_s, Path(args.map).resolve().name)
     return 0
 
 

@@ -7,6 +7,7 @@ the robots see here is what Gazebo users see.
 from __future__ import annotations
 
 import math
+import re
 import xml.parsers.expat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -297,8 +298,8 @@ def _iter_collisions(
             yield f"{scoped}::{lname}::{col.get('name', '')}", geom, ctf
 
 
-def _z_overlaps(zmin: float, zmax: float) -> bool:
-    return zmax > SENSING_BAND[0] and zmin < SENSING_BAND[1]
+def _z_overlaps(zmin: float, zmax: float, band: tuple[float, float] = SENSING_BAND) -> bool:
+    return zmax > band[0] and zmin < band[1]
 
 
 def _hull(points: FloatArray) -> BaseGeometry:
@@ -309,8 +310,10 @@ def _circle_poly(cx: float, cy: float, r: float) -> BaseGeometry:
     return Point(cx, cy).buffer(r, quad_segs=CIRCLE_QUAD_SEGS)
 
 
-def _shapes_of(doc: _Doc, name: str, geom: ET.Element, tf: FloatArray) -> list[_Shape]:
-    """Footprints of one collision geometry that overlap the sensing band."""
+def _shapes_of(
+    doc: _Doc, name: str, geom: ET.Element, tf: FloatArray, band: tuple[float, float] = SENSING_BAND
+) -> list[_Shape]:
+    """Footprints of one collision (or visual) geometry that overlap the height ``band`` (m)."""
     kinds = [c for c in geom if c.tag != "empty"]
     if not kinds:
         return []
@@ -326,7 +329,7 @@ def _shapes_of(doc: _Doc, name: str, geom: ET.Element, tf: FloatArray) -> list[_
         signs = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)])
         corners = signs * np.array([sx, sy, sz]) / 2.0
         pts = corners @ rot.T + pos
-        if not _z_overlaps(float(pts[:, 2].min()), float(pts[:, 2].max())):
+        if not _z_overlaps(float(pts[:, 2].min()), float(pts[:, 2].max()), band):
             return []
         return [_Shape(name, _hull(pts), None)]
     if kind.tag in ("cylinder", "sphere", "capsule"):
@@ -343,7 +346,7 @@ def _shapes_of(doc: _Doc, name: str, geom: ET.Element, tf: FloatArray) -> list[_
             dz = r
         zmin = pos[2] - abs(half[2]) - dz
         zmax = pos[2] + abs(half[2]) + dz
-        if not _z_overlaps(zmin, zmax):
+        if not _z_overlaps(zmin, zmax, band):
             return []
         if kind.tag == "sphere" or abs(abs(axis[2]) - 1.0) < 1e-9 or length == 0.0:
             cx, cy = float(pos[0]), float(pos[1])
@@ -362,7 +365,7 @@ def _shapes_of(doc: _Doc, name: str, geom: ET.Element, tf: FloatArray) -> list[_
                 raise doc.err(pl, "polyline/point", len(pts2), "at least 3 points")
             local = np.array([[px, py, z] for z in (0.0, h) for px, py in pts2])
             pts = local @ rot.T + pos
-            if not _z_overlaps(float(pts[:, 2].min()), float(pts[:, 2].max())):
+            if not _z_overlaps(float(pts[:, 2].min()), float(pts[:, 2].max()), band):
                 continue
             if abs(abs(rot[2, 2]) - 1.0) < 1e-9:
                 poly = Polygon(pts[: len(pts2), :2])
@@ -599,4 +602,89 @@ def load_spherical_coordinates(path: str | Path) -> tuple[float, float, float] |
         doc.child_float(sc, "latitude_deg", 0.0),
         doc.child_float(sc, "longitude_deg", 0.0),
         doc.child_float(sc, "elevation", 0.0),
+    )
+
+
+# --------------------------------------------------------------------------- district markers
+
+#: ``entrance_<id>``: a door, its pose on the building face with the x axis pointing out.
+ENTRANCE_PREFIX = "entrance_"
+#: ``depot_<n>``: a depot parking bay, its pose where a parked robot stands (x axis = heading).
+DEPOT_PREFIX = "depot_"
+#: ``pavement*`` (static, visuals only): the walkable surface; visuals named ``crosswalk*``
+#: in it are road crossings. Without one, all free space is walkable.
+PAVEMENT_PREFIX = "pavement"
+_MARKER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A marker model: ``id`` from its name, ``x``/``y`` (m) and ``yaw`` (rad) in the world
+    frame, ``line`` in the world file."""
+
+    id: str
+    x: float
+    y: float
+    yaw: float
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DistrictMarkers:
+    """What a world marks for the district generator: entrances, depot bays (ordered by their
+    number), the walkable surface polygons and the crossing polygons among them (map metres)."""
+
+    entrances: tuple[Marker, ...]
+    depot_bays: tuple[Marker, ...]
+    walkable: tuple[BaseGeometry, ...]
+    crossings: tuple[BaseGeometry, ...]
+
+
+def load_district_markers(path: str | Path) -> DistrictMarkers:
+    """Read the marker models of an SDF world: ``entrance_<id>`` and ``depot_<n>`` models (top
+    level, any content; give them no collision so the simulator does not see them) and the
+    visuals of ``pavement*`` models. Raises ``MapError`` on a bad or repeated marker name."""
+    doc = _Doc(Path(path))
+    world = doc.root.find("world")
+    if world is None:
+        raise doc.err(doc.root, "sdf/world", None, "a <world> element")
+    entrances: dict[str, Marker] = {}
+    bays: dict[int, Marker] = {}
+    walkable: list[BaseGeometry] = []
+    crossings: list[BaseGeometry] = []
+    everywhere = (-math.inf, math.inf)
+    for model in world.findall("model"):
+        name = model.get("name", "")
+        tf = doc.pose(model, "world")
+        yaw = math.atan2(float(tf[1, 0]), float(tf[0, 0]))
+        line = doc.line(model) or 0
+        if name.startswith(ENTRANCE_PREFIX):
+            eid = name[len(ENTRANCE_PREFIX):]
+            if not _MARKER_ID.fullmatch(eid) or eid in entrances:
+                raise doc.err(model, "model@name", name,
+                              "a unique entrance_<id> (id: letters, digits, '_', '.', '-')")
+            entrances[eid] = Marker(eid, float(tf[0, 3]), float(tf[1, 3]), yaw, line)
+        elif re.fullmatch(DEPOT_PREFIX + r"\d+", name):
+            n = int(name[len(DEPOT_PREFIX):])
+            if n in bays:
+                raise doc.err(model, "model@name", name, "a unique depot_<n>")
+            bays[n] = Marker(str(n), float(tf[0, 3]), float(tf[1, 3]), yaw, line)
+        elif name.startswith(PAVEMENT_PREFIX):
+            for link in model.findall("link"):
+                ltf = tf @ doc.pose(link, name)
+                for vis in link.findall("visual"):
+                    geom = vis.find("geometry")
+                    if geom is None:
+                        continue
+                    vtf = ltf @ doc.pose(vis, link.get("name", ""))
+                    shapes = _shapes_of(doc, vis.get("name", ""), geom, vtf, everywhere)
+                    polys = [s.footprint for s in shapes]
+                    walkable.extend(polys)
+                    if vis.get("name", "").startswith("crosswalk"):
+                        crossings.extend(polys)
+    return DistrictMarkers(
+        entrances=tuple(entrances.values()),
+        depot_bays=tuple(bays[k] for k in sorted(bays)),
+        walkable=tuple(walkable),
+        crossings=tuple(crossings),
     )

@@ -483,6 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
     from dawnpatrol_fleet.cli_map import add_map_commands
 
     add_map_commands(sub)
+    from dawnpatrol_fleet.cli_district import DistrictVerb
+
+    district = DistrictVerb()
+    dp = sub.add_parser("district", help=district.help, description=district.help)
+    district.add_arguments(dp)
+    dp.set_defaults(verb=district)
     return p
 
 
@@ -490,7 +496,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "map":
-        return int(args.func(args))
+        from dawnpatrol_core.errors import DawnPatrolError
+
+        try:
+            return int(args.func(args))
+        except (DawnPatrolError, OSError) as exc:
+            print(f"dawnpatrol map: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    if args.command == "district":
+        return int(args.verb.main(args))
     try:
         if args.command == "plan":
             return cmd_plan(args)

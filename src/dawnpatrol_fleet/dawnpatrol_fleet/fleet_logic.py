@@ -76,9 +76,12 @@ def depot_bays(dm: DistrictMap) -> tuple[Pose2D, ...]:
     """The depot's parking bays, robot ``i`` (0-based, in the fleet's robot order) parking in
     bay ``i % len``: the depot pose first, then ``BAY_SPACING_M`` to either side in turn along
     the depot's front (across its heading), as long as the bay lies inside the depot zone.
-    Robots that all drive back to one pose block each other's return."""
+    Robots that all drive back to one pose block each other's return. A depot zone that names
+    its ``bays`` (as generated districts do, from the world's depot_<n> models) gives those."""
     base = depot_pose(dm)
     zone = next(z for z in dm.zones_of_kind("depot") if z.pose is not None)
+    if zone.bays:
+        return zone.bays
     inner = zone.polygon.buffer(-BAY_MARGIN_M)
     ax, ay = -math.sin(base.theta), math.cos(base.theta)  # across the heading
     bays = [base]

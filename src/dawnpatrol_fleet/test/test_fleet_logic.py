@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +53,14 @@ def test_depot_bays_are_apart_inside_the_depot_and_start_at_the_depot_pose(
     zone = suwon.zones_of_kind("depot")[0].polygon
     bays = fl.depot_bays(suwon)
     assert (bays[0].x, bays[0].y) == (70.0, 6.5)
-    assert sorted(b.x for b in bays) == [62.0, 66.0, 70.0, 74.0, 78.0, 82.0]
+    # the zone names the twelve bays the world marks (depot_1..12), the first six where the
+    # fleet spaced them 4 m apart before
+    assert sorted(b.x for b in bays[:6]) == [62.0, 66.0, 70.0, 74.0, 78.0, 82.0]
+    assert sorted(b.x for b in bays) == [62.0 + 2.0 * k for k in range(12)]
     assert all(zone.contains(Point(b.x, b.y)) and b.theta == bays[0].theta for b in bays)
+    spaced = replace(suwon.zones_of_kind("depot")[0], bays=())  # no bays named: 4 m apart
+    dm = DistrictMap.build("x", suwon.grid, suwon.graph, (spaced,), (), (), None)
+    assert sorted(b.x for b in fl.depot_bays(dm)) == [62.0, 66.0, 70.0, 74.0, 78.0, 82.0]
 
 
 def test_order_round_trip() -> None:

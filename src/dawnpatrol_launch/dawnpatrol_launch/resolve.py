@@ -37,6 +37,9 @@ from dawnpatrol_launch.substitution import (
 
 OUTPUTS = ("screen", "log", "both")
 _COMMON = {"if", "unless"}
+# Includes may nest this deep: sim.launch.xml includes a file once per robot (XML has no loops),
+# so a fleet of N robots nests about 2 N + 4 deep.
+MAX_INCLUDE_DEPTH = 256
 _TAGS: dict[str, set[str]] = {
     "arg": {"name", "default", "description"} | _COMMON,
     "let": {"name", "value"} | _COMMON,
@@ -161,8 +164,10 @@ class LaunchResolver:
         self, path: str, given: dict[str, str], scope: _Scope, nodes: list[NodeSpec], top: bool
     ) -> None:
         self._depth += 1
-        if self._depth > 20:
-            raise LaunchFileError(f"{path}: includes nested more than 20 deep (a cycle?)")
+        if self._depth > MAX_INCLUDE_DEPTH:
+            raise LaunchFileError(
+                f"{path}: includes nested more than {MAX_INCLUDE_DEPTH} deep (a cycle?)"
+            )
         root = parse_xml(path)
         declared = {
             el.attrib.get("name", "")

@@ -69,7 +69,7 @@ class FakeNavServer(Node):
 
 class Ros:
     """A private rclpy context spun by one executor thread in the background (as the nodes'
-    own processes are: see dawnpatrol_robot.node_main)."""
+    own processes are: see dawnpatrol_ros.node.run_node)."""
 
     def __init__(self) -> None:
         self.context = Context()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import yaml
 
 from dawnpatrol_core.errors import ScenarioError, field_error
 from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.maps.zones import depot_parking, load_zones
 
 PERSON_TYPES = ("walker", "loiterer", "intruder", "waiting")
 FAULT_TYPES = (
@@ -452,3 +453,53 @@ def scenario_line(path: str | Path, *keys: str | int) -> int | None:
         line = node.lines[k]
         node = node[k]
     return line
+
+
+#: Robots the scenario does not name park this far (m) from any other robot at least.
+PARKING_GAP_M = 1.5
+
+
+def fleet_robot_ids(count: int) -> tuple[str, ...]:
+    """``r1`` .. ``rN``: the robot ids (and namespaces) of a fleet of ``count``."""
+    return tuple(f"r{k}" for k in range(1, count + 1))
+
+
+def robot_starts(named: tuple[RobotStart, ...], ids: tuple[str, ...] | list[str],
+                 parking: tuple[Pose2D, ...]) -> tuple[RobotStart, ...]:
+    """Start poses of the robots ``ids``: where the scenario puts those it names; each other
+    robot in its own depot bay (robot i parks in bay i, as the fleet sends it back there) when
+    that is free, else in a free place that is no robot's bay. Free: at least
+    ``PARKING_GAP_M`` from every robot placed before. ScenarioError when nothing is free."""
+    given = {r.id: r for r in named}
+    out: list[RobotStart] = [given[i] for i in ids if i in given]
+    n = len(ids)
+    for k, rid in enumerate(ids):
+        if rid in given:
+            continue
+        prefs = ([parking[k]] if k < len(parking) else []) + list(parking[n:]) + list(parking[:n])
+        spot = next((p for p in prefs
+                     if all(math.hypot(p.x - r.start.x, p.y - r.start.y) >= PARKING_GAP_M
+                            for r in out)), None)
+        if spot is None:
+            raise ScenarioError(f"robot {rid}: no free depot parking place left for the robots "
+                                f"the scenario does not name ({len(parking)} places)")
+        out.append(RobotStart(rid, spot))
+    order = {rid: i for i, rid in enumerate(ids)}
+    return tuple(sorted(out, key=lambda r: order[r.id]))
+
+
+def with_robots(scenario: Scenario, starts: tuple[RobotStart, ...]) -> Scenario:
+    """``scenario`` run with exactly these robots (faults of robots not in it dropped)."""
+    ids = {r.id for r in starts}
+    return replace(scenario, robots=starts, faults=tuple(f for f in scenario.faults
+                                                         if f.robot in ids))
+
+
+def map_parking(map_dir: str | Path) -> tuple[Pose2D, ...]:
+    """Parking places of a district's depot (its bays, then 2 m apart along its front); none
+    without a map directory or a depot zone. Raises MapError for a bad zones file."""
+    if not str(map_dir):
+        return ()
+    zones, _ = load_zones(Path(map_dir) / "zones.geojson")
+    depot = next((z for z in zones if z.kind == "depot" and z.pose is not None), None)
+    return depot_parking(depot) if depot is not None else ()

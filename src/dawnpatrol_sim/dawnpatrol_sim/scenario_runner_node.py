@@ -34,7 +34,7 @@ from dawnpatrol_ros.node import DawnPatrolNode
 from dawnpatrol_ros.params import Param, declare_parameters
 from dawnpatrol_ros.qos import ALERT_QOS, RELIABLE_QOS
 from dawnpatrol_sim.expectations import Check, evaluate, parse_expectations, render
-from dawnpatrol_sim.scenario import load_scenario
+from dawnpatrol_sim.scenario import load_scenario, map_parking, robot_starts
 from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
 
 OPERATOR = "scenario-operator"
@@ -42,7 +42,8 @@ OPERATOR = "scenario-operator"
 
 PARAMS = {
     "scenario": Param("", "scenario YAML file", check=bool, expected="a scenario file"),
-    "map_dir": Param("", "district map directory (hotspots and addresses for the verdict)",
+    "map_dir": Param("", "district map directory: hotspots and addresses for the verdict, "
+                     "depot bays for the robots the scenario does not name",
                      check=bool, expected="a map directory"),
     "robot_ids": Param(["r1"], "robots of the run"),
     "report_dir": Param("reports/latest", "reports go here"),
@@ -111,7 +112,9 @@ class ScenarioRunnerNode(DawnPatrolNode):
             r: self.create_publisher(PoseWithCovarianceStamped, f"/{r}/initialpose", RELIABLE_QOS)
             for r in self.robots
         }
-        self.starts = {rs.id: rs for rs in self.scenario.robots}
+        parking = map_parking(str(p["map_dir"]))
+        self.starts = {rs.id: rs for rs in
+                       robot_starts(self.scenario.robots, self.robots, parking)}
         self.placed: set[str] = set()
         self._wall_waited = 0.0
         self.create_timer(0.5, self._tick)

@@ -34,7 +34,15 @@ from dawnpatrol_ros.node import DawnPatrolNode
 from dawnpatrol_ros.qos import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from dawnpatrol_sim import ros_convert as rc
 from dawnpatrol_sim.engine import SimEngine
-from dawnpatrol_sim.scenario import RobotStart, Scenario, load_scenario
+from dawnpatrol_sim.scenario import (
+    RobotStart,
+    Scenario,
+    fleet_robot_ids,
+    load_scenario,
+    map_parking,
+    robot_starts,
+    with_robots,
+)
 
 CMD_TIMEOUT_S = 0.5  # sim s without cmd_vel before the robot is commanded to stop (safety)
 BATTERY_PERIOD_S = 1.0  # sim s between BatteryState messages
@@ -48,6 +56,8 @@ PARAMS: dict[str, tuple[Any, str]] = {
     "robot_model": ("", "robot model.sdf; '' = the scenario's robot_model"),
     "scenario": ("", "scenario YAML (robots, people, faults); '' = none"),
     "robot_ids": (["r1"], "robot namespaces when no scenario is given"),
+    "robot_count": (0, "with a scenario: run robots r1..rN, those it does not name parked in "
+                       "free depot bays of map_dir (0 = the robots the scenario names)"),
     "start_poses": ([1.0, 1.0, 0.0], "x y yaw (m, m, rad) per robot, flattened; no scenario only"),
     "seed": (-1, "random seed; -1 = the scenario's seed (0 without a scenario)"),
     "dt": (0.02, "physics step, s (0.001 to 0.05)"),
@@ -228,8 +238,18 @@ class SimNode(DawnPatrolNode):
             raise _fail("record", p["record"], "a path in an existing directory")
         world = load_world(world_s)
         model = load_robot_model(model_s)
+        if not 0 <= int(p["robot_count"]) <= 1000:
+            raise _fail("robot_count", p["robot_count"], "an integer in [0, 1000]")
         if scenario is None:
             scenario = Scenario(name="params", world=Path(world_s), robots=self._robots(p, world))
+        elif int(p["robot_count"]) > 0:
+            ids = fleet_robot_ids(int(p["robot_count"]))
+            starts = robot_starts(scenario.robots, ids, map_parking(p["map_dir"]))
+            dropped = sorted({f.robot for f in scenario.faults} - set(ids))
+            if dropped:
+                self.get_logger().warning(f"faults of {', '.join(dropped)} dropped: not in the "
+                                          f"run ({len(ids)} robots)")
+            scenario = with_robots(scenario, starts)
         elif p["robot_ids"] != PARAMS["robot_ids"][0] and list(p["robot_ids"]) != [
             r.id for r in scenario.robots
         ]:

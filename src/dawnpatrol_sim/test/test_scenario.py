@@ -139,3 +139,26 @@ def test_robot_start_accepted_exactly_inside_bounds(x: float, y: float) -> None:
         else:
             with pytest.raises(ScenarioError, match=r"s\.yaml:5: field 'robots\[0\]\.start'"):
                 load_scenario(p, bounds=BOUNDS)
+
+
+def test_robots_the_scenario_does_not_name_park_in_free_depot_bays() -> None:
+    from dawnpatrol_core.geometry import Pose2D
+    from dawnpatrol_sim.scenario import (
+        RobotStart,
+        fleet_robot_ids,
+        map_parking,
+        robot_starts,
+    )
+
+    repo = Path(__file__).resolve().parents[3]
+    parking = map_parking(repo / "maps" / "suwon_dawn")
+    assert [p.x for p in parking[:3]] == [70.0, 66.0, 74.0] and len(parking) == 12
+    named = (RobotStart("r1", Pose2D(62.0, 7.0, -1.5708)), RobotStart("r2", Pose2D(70.0, 7.0, 0)))
+    starts = robot_starts(named, fleet_robot_ids(5), parking)
+    assert [s.id for s in starts] == ["r1", "r2", "r3", "r4", "r5"]
+    assert starts[:2] == named
+    # r3 and r5 in their own bays (the fleet's bays 3 and 5: x 74 and 78); r4's (62) is taken
+    # by r1, so it parks in the first bay that is no robot's of the run (82)
+    assert [s.start.x for s in starts[2:]] == [74.0, 82.0, 78.0]
+    with pytest.raises(ScenarioError, match="r13: no free depot parking place"):
+        robot_starts((), fleet_robot_ids(13), parking)

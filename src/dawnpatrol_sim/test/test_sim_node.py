@@ -267,3 +267,23 @@ def test_ctrl_c_closes_the_recording(tmp_path: Path) -> None:
     # Ctrl-C may land in the middle of a step's messages: at most that step is partial
     assert 0 <= counts["/clock"] - counts["/r1/ground_truth"] <= 1
     assert {"/r1/scan", "/r1/odom", "/r1/imu", "/r1/gnss", "/r1/battery"} <= counts.keys()
+
+
+def test_robot_count_adds_robots_the_scenario_does_not_name(tmp_path: Path) -> None:
+    """e2e_yard names r1 and r2; robot_count 3 adds r3 in the test yard's depot bay."""
+    rec = tmp_path / "run.mcap"
+    cmd = [sys.executable, "-m", "dawnpatrol_sim.sim_node", "--ros-args"]
+    for k, v in {
+        "scenario": ROOT / "sim/scenarios/e2e_yard.yaml",
+        "robot_count": 3,
+        "map_dir": ROOT / "maps/test_yard",
+        "real_time_factor": 0.0,
+        "duration_s": 1.0,
+        "record": rec,
+    }.items():
+        cmd += ["-p", f"{k}:={v}"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "3 robot(s) r1, r2, r3" in res.stderr
+    counts = topic_counts(rec)
+    assert {"/r1/ground_truth", "/r2/ground_truth", "/r3/ground_truth"} <= counts.keys()

@@ -9,8 +9,14 @@ from typing import Any
 from dawnpatrol_core.errors import MapError
 
 
-def read_features(path: str | Path) -> tuple[str, list[dict[str, Any]]]:
-    """(source name, features) of a GeoJSON FeatureCollection; raises ``MapError``."""
+def read_features(
+    path: str | Path, unplaced: bool = False
+) -> tuple[str, list[dict[str, Any]]]:
+    """(source name, features) of a GeoJSON FeatureCollection; raises ``MapError``.
+
+    With ``unplaced``, features whose geometry is null (GeoJSON's unlocated features: templates
+    for the user to place) are accepted and left out of the result.
+    """
     p = Path(path)
     src = str(p)
     try:
@@ -25,16 +31,20 @@ def read_features(path: str | Path) -> tuple[str, list[dict[str, Any]]]:
     feats = doc.get("features")
     if not isinstance(feats, list):
         raise MapError(f"{src}: field 'features': got {type(feats).__name__}, expected a list")
+    placed = []
     for i, f in enumerate(feats):
         if not isinstance(f, dict) or f.get("type") != "Feature":
             raise MapError(f"{src}: feature #{i}: field 'type': expected 'Feature'")
         if not isinstance(f.get("properties"), dict) or "id" not in f["properties"]:
             raise MapError(f"{src}: feature #{i}: field 'properties.id': missing")
+        if unplaced and f.get("geometry", 0) is None:
+            continue
         if not isinstance(f.get("geometry"), dict):
             raise MapError(
                 f"{src}: feature id {f['properties']['id']!r}: field 'geometry': missing"
             )
-    return src, feats
+        placed.append(f)
+    return src, placed
 
 
 def feature_error(src: str, fid: object, fieldname: str, got: object, expected: str) -> MapError:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+from typing import Any
 
 from dawnpatrol_core.errors import MapError
 from dawnpatrol_core.maps.geojson_io import feature_error, number, read_features
@@ -130,3 +132,38 @@ def load_route_graph(path: str | Path) -> RouteGraph:
     if not nodes:
         raise MapError(f"{src}: no node (Point) features")
     return RouteGraph.build(list(nodes.values()), list(edges.values()))
+
+
+def route_graph_document(graph: RouteGraph, name: str) -> dict[str, Any]:
+    """``graph`` as a Nav2 route-server GeoJSON FeatureCollection (nodes, then edges, by id)."""
+    feats: list[dict[str, Any]] = []
+    for nid in sorted(graph.nodes):
+        n = graph.nodes[nid]
+        props: dict[str, Any] = {"id": n.id, "frame": "map"}
+        if n.name:
+            props["metadata"] = {"name": n.name}
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [n.x, n.y]},
+                      "properties": props})
+    for eid in sorted(graph.edges):
+        e = graph.edges[eid]
+        a, b = graph.nodes[e.start], graph.nodes[e.end]
+        pts = [list(p) for p in e.points] or [[a.x, a.y], [b.x, b.y]]
+        meta = dict(e.metadata) or {"speed_limit": e.speed_limit, "width": e.width,
+                                    "crosswalk": e.crosswalk}
+        feats.append({
+            "type": "Feature",
+            "geometry": {"type": "MultiLineString", "coordinates": [pts]},
+            "properties": {"id": e.id, "startid": e.start, "endid": e.end,
+                           "cost": e.cost if e.cost is not None else round(e.length, 3),
+                           "overridable": e.overridable, "metadata": meta},
+        })
+    return {"type": "FeatureCollection", "name": f"{name}_routes", "features": feats}
+
+
+def write_route_graph(graph: RouteGraph, path: str | Path, name: str) -> None:
+    """Write ``routes.geojson`` (Nav2 route-server GeoJSON, one feature per line)."""
+    doc = route_graph_document(graph, name)
+    head = {k: v for k, v in doc.items() if k != "features"}
+    lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in doc["features"]]
+    text = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [\n' + ",\n".join(lines)
+    Path(path).write_text(text + "\n]}\n", encoding="utf-8")
