@@ -69,3 +69,7 @@ class HandoverError(DawnPatrolError):
 
 class MissionError(DawnPatrolError):
     """A robot mission or its persisted state is invalid."""
+
+
+class SecurityError(DawnPatrolError):
+    """A key, operator registry, command envelope or audit log is malformed or refused."""
