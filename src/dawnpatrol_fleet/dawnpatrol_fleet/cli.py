@@ -503,12 +503,22 @@ def build_parser() -> argparse.ArgumentParser:
     from dawnpatrol_fleet.cli_map import add_map_commands
 
     add_map_commands(sub)
+    from dawnpatrol_fleet.cli_audit import AuditVerb
+    from dawnpatrol_fleet.cli_data import DataVerb
+    from dawnpatrol_fleet.cli_keys import KeysVerb
+
+    for verb in (KeysVerb(), AuditVerb(), DataVerb()):  # ros2cli-style verbs
+        vp = sub.add_parser(verb.name, help=verb.help, description=verb.__doc__)
+        verb.add_arguments(vp)
+        vp.set_defaults(verb=verb)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "verb", None) is not None:
+        return int(args.verb.main(args))
     if args.command == "map":
         return int(args.func(args))
     try:

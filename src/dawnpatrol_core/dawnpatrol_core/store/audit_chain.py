@@ -8,7 +8,7 @@ import hashlib
 import json
 import math
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -257,11 +257,6 @@ def verify_entries(entries: list[AuditEntry], public_key: bytes | None = None,
         if e.seq < prev_seq:
             found(e.seq, ProblemKind.REORDERED,
                   f"entry {e.seq}: stored after entry {prev_seq} (moved)")
-        elif e.seq > prev_seq + 1 and all(s not in by_seq for s in range(prev_seq + 1, e.seq)):
-            gap = (f"entry {prev_seq + 1}" if e.seq == prev_seq + 2
-                   else f"entries {prev_seq + 1}..{e.seq - 1}")
-            found(prev_seq + 1, ProblemKind.MISSING,
-                  f"{gap}: missing (removed between {prev_seq or 'the start'} and {e.seq})")
         prev_seq = max(prev_seq, e.seq)
         if e.seq in swapped:
             continue
@@ -284,6 +279,7 @@ def verify_entries(entries: list[AuditEntry], public_key: bytes | None = None,
             found(e.seq, ProblemKind.BAD_SIGNATURE,
                   f"entry {e.seq}: " + ("not signed" if e.signature is None
                                         else "signature is not the fleet key's"))
+    _report_gaps(sorted(s for s in by_seq if s >= 1), found)
     head_seq, head_hash = (entries[-1].seq, entries[-1].hash) if entries else (0, GENESIS)
     if expect_head is not None:
         want_seq, want_hash = expect_head
@@ -297,3 +293,14 @@ def verify_entries(entries: list[AuditEntry], public_key: bytes | None = None,
                   f"entry {want_seq}: hash differs from the head noted earlier")
     problems.sort(key=lambda p: p.seq)
     return AuditVerification(len(entries), head_seq, head_hash, tuple(problems))
+
+
+def _report_gaps(seqs: list[int], found: Callable[[int, ProblemKind, str], None]) -> None:
+    """A MISSING finding per run of sequence numbers absent below the highest one."""
+    prev = 0
+    for s in seqs:
+        if s > prev + 1:
+            gap = f"entry {prev + 1}" if s == prev + 2 else f"entries {prev + 1}..{s - 1}"
+            found(prev + 1, ProblemKind.MISSING,
+                  f"{gap}: missing (removed between {prev or 'the start'} and {s})")
+        prev = s
