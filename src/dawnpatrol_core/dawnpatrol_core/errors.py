@@ -43,7 +43,15 @@ class LaunchFileError(DawnPatrolError):
 
 def where(source: str, line: int | None = None) -> str:
     """Format an error location as ``source`` or ``source:line``."""
-    return f"{source}:{line}" if line is not None else source
+    src = path_text(source)
+    return f"{src}:{line}" if line is not None else src
+
+
+def path_text(path: object) -> str:
+    """A file name for a message: as is when printable, else quoted with escapes (a name
+    with a line break must not break the one-line message)."""
+    s = str(path)
+    return s if s.isprintable() and len(s) <= 200 else repr(s)[:200]
 
 
 def shown(got: object, limit: int = 80) -> str:

@@ -151,3 +151,21 @@ def test_a_store_can_adopt_the_chain_on_its_own_connection() -> None:
     chain.close()  # does not close a connection it was given
     assert conn.execute("SELECT COUNT(*) FROM audit_chain").fetchone()[0] == 1
     assert AuditChain(conn).verify().ok
+
+
+def test_invalid_utf8_or_wrong_kinds_written_by_another_tool_are_named(tmp_path: Path) -> None:
+    # Regression (fuzzing): sqlite3 raised OperationalError reading invalid UTF-8 text, and a
+    # text 'ok' read as True hid the edit.
+    db = tmp_path / "audit.db"
+    chain = filled(db)
+    c = raw(db)
+    c.execute("UPDATE audit_chain SET ok = CAST(X'80ff' AS TEXT) WHERE seq = 2")
+    c.execute("UPDATE audit_chain SET operator = CAST(X'6b696dff' AS TEXT) WHERE seq = 4")
+    c.execute("UPDATE audit_chain SET ok = 'yes' WHERE seq = 5")
+    v = chain.verify()
+    assert kinds(v) == [(2, ProblemKind.CHANGED), (4, ProblemKind.CHANGED),
+                        (5, ProblemKind.CHANGED)]
+    assert "column ok" in v.problems[0].message and "column operator" in v.problems[1].message
+    c.execute("UPDATE audit_chain SET seq = 'six' WHERE seq = 6")
+    with pytest.raises(SecurityError, match="damaged"):
+        chain.append("kim", "resume", {}, True, "ok", at=2000.0)

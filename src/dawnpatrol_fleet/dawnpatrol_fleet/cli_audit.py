@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from dawnpatrol_core.errors import DawnPatrolError, SecurityError
+from dawnpatrol_core.errors import DawnPatrolError, SecurityError, path_text
 from dawnpatrol_core.security.gate import AUDIT_FILE, FLEET_PUBLIC_FILE
 from dawnpatrol_core.security.keys import load_public_key
 from dawnpatrol_core.store.audit_chain import AuditChain
@@ -64,7 +64,8 @@ class AuditVerb:
         data_dir = (args.data_dir or default_data_dir()).expanduser()
         path = data_dir / AUDIT_FILE
         if not path.is_file():
-            raise SecurityError(f"{path}: no audit log here (give the fleet's --data-dir)")
+            raise SecurityError(f"{path_text(path)}: no audit log here (give the fleet's "
+                                "--data-dir)")
         head = parse_head(args.expect_head) if args.expect_head else None
         key = None
         if args.signed or args.fleet_key:

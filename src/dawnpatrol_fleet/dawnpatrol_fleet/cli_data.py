@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from dawnpatrol_core.errors import ConfigError, DawnPatrolError
+from dawnpatrol_core.errors import ConfigError, DawnPatrolError, one_line, path_text
 from dawnpatrol_core.store.retention import PURGE_COMMAND, purge_older_than, retention_days
 from dawnpatrol_fleet.cli_keys import data_dir_arg, open_audit, wall_clock, who
 from dawnpatrol_fleet.cli_table import print_table
@@ -30,14 +30,15 @@ def retention_from_params(path: Path) -> float:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read parameters: {str(exc).splitlines()[0]}"
+        raise ConfigError(f"{path_text(path)}: cannot read parameters: {one_line(exc)}"
                           ) from None
+    name = path_text(path)
     nodes = doc.values() if isinstance(doc, dict) else []
     for node in nodes:
         params = node.get("ros__parameters") if isinstance(node, dict) else None
         if isinstance(params, dict) and "retention_days" in params:
-            return retention_days(params["retention_days"], f"{path}: field 'retention_days'")
-    raise ConfigError(f"{path}: field 'retention_days': missing; give --older-than DAYS")
+            return retention_days(params["retention_days"], f"{name}: field 'retention_days'")
+    raise ConfigError(f"{name}: field 'retention_days': missing; give --older-than DAYS")
 
 
 class DataVerb:
@@ -80,7 +81,7 @@ class DataVerb:
         roots = [data_dir, *args.path]
         for r in roots:
             if not r.exists():
-                raise ConfigError(f"{r}: no such folder")
+                raise ConfigError(f"{path_text(r)}: no such folder")
         now = time.time()
         rep = purge_older_than(roots, days, now, dry_run=args.dry_run)
         if not args.dry_run:

@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from dawnpatrol_core.errors import SecurityError
+from dawnpatrol_core.errors import SecurityError, path_text
 
 PUBLIC_PREFIX = "ed25519:"
 PUBLIC_KEY_BYTES = 32
@@ -78,6 +78,7 @@ def write_private_key(path: str | Path, key: Ed25519PrivateKey, passphrase: byte
     """Write ``key`` as PKCS#8 PEM to ``path`` with mode 0600 (encrypted when ``passphrase``),
     and its public text to ``path`` with suffix ``.pub``. Refuses to overwrite unless asked."""
     p = Path(path)
+    name = path_text(p)
     enc: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase) if passphrase
         else serialization.NoEncryption())
@@ -87,10 +88,10 @@ def write_private_key(path: str | Path, key: Ed25519PrivateKey, passphrase: byte
     try:
         fd = os.open(p, flags, 0o600)
     except FileExistsError:
-        raise SecurityError(f"{p}: a key file exists already (keep it, or remove it first)"
+        raise SecurityError(f"{name}: a key file exists already (keep it, or remove it first)"
                             ) from None
     except OSError as exc:
-        raise SecurityError(f"{p}: cannot write key file: {exc.strerror}") from None
+        raise SecurityError(f"{name}: cannot write key file: {exc.strerror}") from None
     with os.fdopen(fd, "wb") as fh:
         os.fchmod(fh.fileno(), 0o600)  # O_CREAT's mode does not apply to an existing file
         fh.write(pem)
@@ -103,34 +104,39 @@ def load_private_key(path: str | Path, passphrase: bytes | None = None) -> Ed255
     """Read an Ed25519 private key file written by :func:`write_private_key`. A file that its
     group or others may read is refused (as ssh does): a key anyone can copy is no identity."""
     p = Path(path)
+    name = path_text(p)
     try:
         mode = p.stat().st_mode
         data = p.read_bytes()
-    except OSError as exc:
-        raise SecurityError(f"{p}: cannot read key file: {exc.strerror}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        why = exc.strerror if isinstance(exc, OSError) else "not a file name"
+        raise SecurityError(f"{name}: cannot read key file: {why}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise SecurityError(
-            f"{p}: field 'mode': got {stat.S_IMODE(mode):04o}, expected 0600 (chmod 600 {p})")
+            f"{name}: field 'mode': got {stat.S_IMODE(mode):04o}, expected 0600 "
+            f"(chmod 600 {name})")
     try:
         key = serialization.load_pem_private_key(data, password=passphrase)
     except TypeError:
-        raise SecurityError(f"{p}: the key is encrypted: set DAWNPATROL_KEY_PASSPHRASE"
-                            if passphrase is None else f"{p}: not an encrypted key file"
+        raise SecurityError(f"{name}: the key is encrypted: set DAWNPATROL_KEY_PASSPHRASE"
+                            if passphrase is None else f"{name}: not an encrypted key file"
                             ) from None
     except ValueError:
-        raise SecurityError(f"{p}: not a readable PEM private key (or a wrong passphrase)"
+        raise SecurityError(f"{name}: not a readable PEM private key (or a wrong passphrase)"
                             ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise SecurityError(f"{p}: field 'key type': got {type(key).__name__}, expected Ed25519")
+        raise SecurityError(f"{name}: field 'key type': got {type(key).__name__}, expected Ed25519")
     return key
 
 
 def load_public_key(path: str | Path) -> bytes:
     """Raw public key from a ``.pub`` file holding one ``ed25519:...`` line."""
     p = Path(path)
+    name = path_text(p)
     try:
         text = p.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "not ASCII text"
-        raise SecurityError(f"{p}: cannot read public key: {why}") from None
-    return parse_public_key(text.strip(), str(p))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError, a NUL byte in the name
+        why = (exc.strerror if isinstance(exc, OSError) else "not ASCII text"
+               if isinstance(exc, UnicodeDecodeError) else "not a file name")
+        raise SecurityError(f"{name}: cannot read public key: {why}") from None
+    return parse_public_key(text.strip(), name)

@@ -70,6 +70,8 @@ class AuditEntry:
     prev_hash: str
     hash: str
     signature: bytes | None = None
+    #: Columns of the stored row with a value of the wrong kind ('' when none): tampering.
+    malformed: str = ""
 
     @property
     def args(self) -> object:
@@ -171,6 +173,9 @@ class AuditChain:
         with transaction(self._conn) as c:
             row = c.execute("SELECT seq, hash FROM audit_chain ORDER BY id DESC LIMIT 1"
                             ).fetchone()
+            if row is not None and (not isinstance(row[0], int) or not isinstance(row[1], str)):
+                raise SecurityError(f"{self.path}: the last audit entry is damaged (run "
+                                    "`dawnpatrol audit verify`); nothing appended")
             seq, prev = (1, GENESIS) if row is None else (int(row[0]) + 1, str(row[1]))
             h = entry_hash(seq, at, operator, identity, command, target, args_json, ok, result,
                            prev)
@@ -188,9 +193,17 @@ class AuditChain:
         """Entries in stored order (of one ``command`` when given), as stored — unverified."""
         sql = ("SELECT seq, at, operator, identity, command, target, args_json, ok, result, "
                "prev_hash, hash, signature FROM audit_chain")
-        rows = (self._conn.execute(sql + " WHERE command = ? ORDER BY id", (command,))
-                if command is not None else self._conn.execute(sql + " ORDER BY id"))
-        return [_row_entry(r) for r in rows.fetchall()]
+        # Text is read as bytes: a tampered file may hold invalid UTF-8 in any column, which
+        # sqlite3 cannot return as str; it is decoded here and fails its hash like any change.
+        factory = self._conn.text_factory
+        self._conn.text_factory = bytes
+        try:
+            rows = (self._conn.execute(sql + " WHERE command = ? ORDER BY id", (command,))
+                    if command is not None else self._conn.execute(sql + " ORDER BY id")
+                    ).fetchall()
+        finally:
+            self._conn.text_factory = factory
+        return [_row_entry(r) for r in rows]
 
     def head(self) -> tuple[int, str]:
         """(sequence number, hash) of the last entry; (0, GENESIS) when empty."""
@@ -209,11 +222,31 @@ class AuditChain:
 
 def _row_entry(r: tuple[object, ...]) -> AuditEntry:
     seq, at, operator, identity, command, target, args_json, ok, result, prev, h, sig = r
+    bad: list[str] = []
+
+    def text(name: str, v: object) -> str:
+        if isinstance(v, bytes):
+            try:
+                return v.decode("utf-8")
+            except UnicodeDecodeError:
+                bad.append(name)
+                return v.decode("utf-8", errors="replace")
+        bad.append(name)
+        return str(v)
+
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        bad.append("seq")
+    if isinstance(at, bool) or not isinstance(at, int | float):
+        bad.append("at")
+    if isinstance(ok, bool | float) or ok not in (0, 1):
+        bad.append("ok")
     return AuditEntry(
-        int(seq) if isinstance(seq, int) else -1,
-        float(at) if isinstance(at, int | float) else math.nan,
-        str(operator), str(identity), str(command), str(target), str(args_json), bool(ok),
-        str(result), str(prev), str(h), bytes(sig) if isinstance(sig, bytes) else None)
+        seq if isinstance(seq, int) and "seq" not in bad else -1,
+        float(at) if "at" not in bad else math.nan,  # type: ignore[arg-type]
+        text("operator", operator), text("identity", identity), text("command", command),
+        text("target", target), text("args_json", args_json), ok == 1,
+        text("result", result), text("prev_hash", prev), text("hash", h),
+        sig if isinstance(sig, bytes) else None, ", ".join(bad))
 
 
 def _recompute(e: AuditEntry, seq: int | None = None, prev: str | None = None) -> str:
@@ -238,7 +271,7 @@ def verify_entries(entries: list[AuditEntry], public_key: bytes | None = None,
             found(e.seq, ProblemKind.DUPLICATE, f"entry {e.seq}: appears twice")
         else:
             by_seq[e.seq] = e
-    intact = {e.seq: _recompute(e) == e.hash for e in entries}
+    intact = {e.seq: not e.malformed and _recompute(e) == e.hash for e in entries}
     swapped: set[int] = set()
     for a, b in zip(entries, entries[1:], strict=False):
         # Contents of two neighbours exchanged while seq and hash columns stayed in place:
@@ -261,8 +294,9 @@ def verify_entries(entries: list[AuditEntry], public_key: bytes | None = None,
         if e.seq in swapped:
             continue
         if not intact[e.seq]:
-            found(e.seq, ProblemKind.CHANGED,
-                  f"entry {e.seq}: content does not match its hash (edited)")
+            found(e.seq, ProblemKind.CHANGED, f"entry {e.seq}: " + (
+                f"column {e.malformed} holds a value of the wrong kind (edited)" if e.malformed
+                else "content does not match its hash (edited)"))
             continue
         before = by_seq.get(e.seq - 1)
         want = GENESIS if e.seq == 1 else (before.hash if before is not None else None)
