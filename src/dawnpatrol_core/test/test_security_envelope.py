@@ -28,7 +28,7 @@ from dawnpatrol_core.security.replay import ReplayWindow
 from dawnpatrol_core.security.roles import Command, Role
 
 NOW = 1_790_000_000.0  # a Unix time
-ARGS = {"robot_id": "r1", "reason": "checked the street", "authorized_by": "kim"}
+ARGS = {"robot_id": "r1", "reason": "checked the street", "engage": False, "operator_name": "kim"}
 
 
 def make(name: str, role: Role) -> tuple[Signer, Operator]:

@@ -137,7 +137,7 @@ def test_sign_for_fleet_is_verified_by_the_fleet_gate(env: Path,
         assert run(capsys, "keys", "add", name, json.loads(out)["public_key"], "--role",
                    role)[0] == 0
     gate = fleet_gate(env / "data")
-    fields = {"robot_id": "r1", "reason": "all clear", "authorized_by": "kim",
+    fields = {"robot_id": "r1", "reason": "all clear", "engage": False,
               "operator_name": "kim"}
     env_text = sign_for_fleet(Command.RESUME, "r1", fields, "kim", now=1000.0)
     assert envelope_from_text(env_text).role is Role.SUPERVISOR  # least role resume needs
@@ -177,6 +177,10 @@ def test_robot_gate_trusts_the_fleet_key_only(env: Path) -> None:
     text = sign_for_fleet(Command.MISSION, "r1", fields, "kim", now=5000.0)
     assert gate.check(Command.MISSION, "r1", fields, text, 5001.0).status is \
         VerdictStatus.UNKNOWN_OPERATOR  # an operator cannot command a robot directly
+    edges = {"edges": [1121, 1122]}  # a latched topic: re-delivered, verified, nonce not spent
+    text = fleet.sign(Command.CLOSE_EDGES, "*", edges, now=5000.0)
+    for _ in range(2):
+        assert gate.check(Command.CLOSE_EDGES, "*", edges, text, 5001.0, consume=False).ok
     est = gate.identify_estop("r1", {"robot_id": "r1", "engage": True, "reason": "x"}, None,
                               5001.0)
     assert est.status is VerdictStatus.UNSIGNED

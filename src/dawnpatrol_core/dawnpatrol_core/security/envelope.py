@@ -54,12 +54,14 @@ COMMAND_FIELDS: MappingProxyType[Command, tuple[str, ...]] = MappingProxyType({
     Command.SET_PATROL: ("active", "robot_id"),
     Command.ACK_ANOMALY: ("uuid", "note"),
     Command.MISSION: ("robot_id", "goal_sha256"),
-    Command.RESUME: ("robot_id", "reason", "authorized_by"),
+    # SetEStop serves both: engage true = e-stop, false = resume; operator_name is the
+    # supervisor a fleet-signed resume was authorized by.
+    Command.RESUME: ("robot_id", "engage", "reason", "operator_name"),
     Command.CLOSE_EDGES: ("edges",),
     Command.INVESTIGATE: ("x", "y"),
     Command.REGISTRY_ADD: ("name", "role", "public_key"),
     Command.REGISTRY_REVOKE: ("name",),
-    Command.ESTOP: ("robot_id", "engage", "reason"),
+    Command.ESTOP: ("robot_id", "engage", "reason", "operator_name"),
 })
 
 

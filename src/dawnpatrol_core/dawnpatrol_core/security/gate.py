@@ -56,14 +56,17 @@ class CommandGate:
             self._on_close()
 
     def check(self, command: Command | str, target: str, fields: Mapping[str, object],
-              envelope: CommandEnvelope | str | None, now: float) -> Verdict:
+              envelope: CommandEnvelope | str | None, now: float,
+              consume: bool = True) -> Verdict:
         """Verdict for a request: ``fields`` are the request's fields (the command's signed
         ones are picked by :func:`signed_args`), ``now`` wall-clock seconds. Only an OK verdict
-        may act; its nonce is then spent."""
+        may act; its nonce is then spent. ``consume=False`` for state that is re-sent (a
+        latched topic such as closed edges): the nonce is checked, not spent, and the caller
+        applies the state only when its ``envelope.issued_at`` is newer than the one in force."""
         cmd = parse_command(command)
         return verify_command(envelope, command=cmd, target=target,
                               args=signed_args(cmd, fields), registry=self._registry(),
-                              now=now, replay=self.replay)
+                              now=now, replay=self.replay, consume=consume)
 
     def identify_estop(self, target: str, fields: Mapping[str, object],
                        envelope: CommandEnvelope | str | None, now: float) -> Verdict:
