@@ -302,11 +302,14 @@ def load_scenario(
         if key not in TOP_KEYS:
             raise c.fail(str(key), key, f"one of {', '.join(TOP_KEYS)}", c.line(top, key))
 
-    def resolve(s: str) -> Path:
+    def resolve(s: str, name: str) -> Path:
         q = Path(s)
-        return q if q.is_absolute() else (p.parent / q).resolve()
+        try:
+            return q if q.is_absolute() else (p.parent / q).resolve()
+        except ValueError:  # a NUL byte, a lone surrogate (not encodable as a file name)
+            raise c.fail(name, s, "a file path", c.line(top, name)) from None
 
-    world = resolve(c.get(top, "world", "", c.string))
+    world = resolve(c.get(top, "world", "", c.string), "world")
     model_s = c.get(top, "robot_model", "", c.string, None)
     if bounds is None:
         from dawnpatrol_core.world import load_world
@@ -434,7 +437,7 @@ def load_scenario(
         name=c.get(top, "name", "", c.string, p.stem),
         world=world,
         robots=tuple(robots),
-        robot_model=resolve(model_s) if model_s else None,
+        robot_model=resolve(model_s, "robot_model") if model_s else None,
         seed=c.get(top, "seed", "", c.integer, 0),
         duration=c.get(top, "duration", "", c.positive, 600.0),
         world_actors=c.get(top, "world_actors", "", c.boolean, True),
