@@ -24,10 +24,12 @@ from dawnpatrol_core.errors import DawnPatrolError
 T = TypeVar("T")
 
 #: Every fuzz test: 1,000 generated inputs (DAWNPATROL_FUZZ_EXAMPLES changes it for a quick or a
-#: long local run), the same ones each run (derandomized: CI never flakes), no per-example
-#: deadline (the machine is shared), no health check about slow data generation.
+#: long local run), the same ones each run (derandomized: CI never flakes; a local run with
+#: DAWNPATROL_FUZZ_RANDOM=1 draws new ones), no per-example deadline (the machine is shared),
+#: no health check about slow data generation.
 FUZZ = settings(max_examples=int(os.environ.get("DAWNPATROL_FUZZ_EXAMPLES", "1000")),
-                deadline=None, derandomize=True, database=None,
+                deadline=None, database=None,
+                derandomize=os.environ.get("DAWNPATROL_FUZZ_RANDOM", "") != "1",
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 #: Longest error line accepted: one line an operator can read, not a dump of the input.

@@ -3,6 +3,7 @@ restart of the verifier."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -240,3 +241,15 @@ def test_signed_bytes_cover_every_field(world) -> None:
                 replace(env, args_sha256=bytes(32)), replace(env, issued_at_ms=1),
                 replace(env, expires_at_ms=1), replace(env, nonce=b"b" * 16)]
     assert len({v.signed_bytes() for v in variants} | {env.signed_bytes()}) == len(variants) + 1
+
+
+def test_only_the_canonical_text_of_an_envelope_is_read(world) -> None:
+    # Regression (fuzzing): base64 with spare bits set decoded to the same nonce, so one
+    # envelope had several texts. Harmless (the nonce is the same) but now refused.
+    signers, reg = world
+    text = envelope_to_text(signers["kim"].sign(Command.RESUME, "r1", ARGS, NOW, b"n" * 16))
+    nonce = json.loads(text)["nonce"]  # 'bm5ubm5ubm5ubm5ubm5ubg==': 'g' has 4 spare bits
+    odd = text.replace(nonce, nonce[:-3] + "h==")
+    assert odd != text
+    v = check(odd, reg)
+    assert v.status is VerdictStatus.MALFORMED and "canonical" in v.reason

@@ -242,6 +242,9 @@ def _b64(v: object, source: str, name: str, lo: int, hi: int) -> bytes:
                             ) from None
     if not lo <= len(raw) <= hi:
         raise SecurityError(f"{source}: field '{name}': got {len(raw)} bytes, expected {want}")
+    if base64.b64encode(raw).decode("ascii") != v:  # one text per envelope: no spare bits set
+        raise SecurityError(f"{source}: field '{name}': got {v[:40]!r}, expected canonical "
+                            f"{want}")
     return raw
 
 

@@ -56,8 +56,9 @@ def parse_public_key(text: object, source: str = "public key") -> bytes:
         raw = base64.b64decode(s[len(PUBLIC_PREFIX):], validate=True)
     except (binascii.Error, ValueError):
         raise SecurityError(f"{source}: got {s[:60]!r}, expected {expected}") from None
-    if len(raw) != PUBLIC_KEY_BYTES:
-        raise SecurityError(f"{source}: got {len(raw)} key bytes, expected {expected}")
+    if len(raw) != PUBLIC_KEY_BYTES or base64.b64encode(raw).decode("ascii") != s[len(
+            PUBLIC_PREFIX):]:
+        raise SecurityError(f"{source}: got {s[:60]!r}, expected {expected} (canonical)")
     return raw
 
 
