@@ -106,3 +106,12 @@ def test_registry_store_persists_and_a_refused_change_leaves_it_as_it_was(tmp_pa
     assert [o.name for o in reg] == ["kim", "lee"]
     assert reg.get("kim").role is Role.SUPERVISOR and reg.get("kim").added_by == "park"
     assert reg.get("lee").revoked_at == 13.0 and reg.get("lee").revoked_by == "park"
+
+
+def test_key_file_names_that_are_not_file_names(tmp_path: Path) -> None:
+    # Regressions (fuzzing): a NUL byte raised ValueError; a line break split the message.
+    for name in ("a\x00b.key", "a\nb.pub"):
+        for load in (load_private_key, load_public_key):
+            with pytest.raises(SecurityError) as exc:
+                load(tmp_path / name)
+            assert "\n" not in str(exc.value)
