@@ -11,6 +11,7 @@ import numpy.typing as npt
 import shapely
 
 from dawnpatrol_core.maps.district import DEFAULT_SIDEWALK_SPEED, DistrictMap
+from dawnpatrol_core.store.retention import PurgeSummary
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -168,3 +169,39 @@ def check_compliance(
         keep_out_entries=tuple(sorted(keep_out, key=lambda e: e.start_s)),
         operating_area_exits=tuple(sorted(exits, key=lambda e: e.start_s)),
     )
+
+
+# -- privacy: retention and recording (PIPA art. 25-2: what is recorded, signalled, kept) --------
+@dataclass(frozen=True, slots=True)
+class RecordingIndicator:
+    """A robot's recording indicator as last reported: ``recording`` True/False, or None when
+    the robot never reported it; ``enabled`` whether its parameters allow recording in the
+    field (off unless enabled); ``since_s`` when the current state began, ``reported_at_s``
+    when it was last heard (s, ROS time)."""
+
+    robot_id: str
+    recording: bool | None
+    enabled: bool = False
+    since_s: float | None = None
+    reported_at_s: float | None = None
+
+    @property
+    def state(self) -> str:
+        """Plain words for the report."""
+        if self.recording is None:
+            return "unknown (the robot did not report its indicator)"
+        if self.recording:
+            return "RECORDING (indicator on)"
+        return "not recording (indicator off)" + ("" if self.enabled else
+                                                   "; recording disabled")
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyStatement:
+    """What the compliance report states about data: the retention in force (days), the
+    purges carried out (see ``dawnpatrol_core.store.retention.purge_summaries``), and each
+    robot's recording indicator."""
+
+    retention_days: float
+    purges: tuple[PurgeSummary, ...] = ()
+    indicators: tuple[RecordingIndicator, ...] = ()

@@ -6,6 +6,8 @@ can fix the input from the one line they see.
 
 from __future__ import annotations
 
+import math
+
 
 class DawnPatrolError(Exception):
     """Base of every error DawnPatrol raises on purpose."""
@@ -41,14 +43,54 @@ class LaunchFileError(DawnPatrolError):
 
 def where(source: str, line: int | None = None) -> str:
     """Format an error location as ``source`` or ``source:line``."""
-    return f"{source}:{line}" if line is not None else source
+    src = path_text(source)
+    return f"{src}:{line}" if line is not None else src
+
+
+def path_text(path: object) -> str:
+    """A file name for a message: as is when printable, else quoted with escapes (a name
+    with a line break must not break the one-line message)."""
+    s = str(path)
+    return s if s.isprintable() and len(s) <= 200 else repr(s)[:200]
+
+
+def shown(got: object, limit: int = 80) -> str:
+    """``repr(got)`` cut to ``limit`` characters, for messages: a hostile file's value is named,
+    never copied whole (repr also escapes line breaks, so the message stays one line)."""
+    try:
+        text = repr(got)
+    except ValueError:  # an integer too long to print
+        return f"<an integer of {got.bit_length() if isinstance(got, int) else '?'} bits>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def field_error(
     source: str, field: str, got: object, expected: str, line: int | None = None
 ) -> str:
     """Build a one-line message ``SOURCE[:LINE]: field 'F': got 'V', expected E``."""
-    return f"{where(source, line)}: field '{field}': got {got!r}, expected {expected}"
+    ok = isinstance(field, str) and field.isprintable() and len(field) <= 60
+    name = field if ok else shown(field, 60)
+    return f"{where(source, line)}: field '{name}': got {shown(got)}, expected {expected}"
+
+
+def one_line(exc: BaseException, limit: int = 120) -> str:
+    """The first line of a library exception's message, cut to ``limit`` characters (its
+    class name when it has no message), to quote inside one of our one-line errors."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def finite_number(v: object) -> float | None:
+    """``v`` as a float when it is a finite int or float (not a bool), else None — also for
+    an integer too large for a float, which ``float()`` would raise on."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
 
 
 class AnomalyError(DawnPatrolError):
@@ -69,3 +111,7 @@ class HandoverError(DawnPatrolError):
 
 class MissionError(DawnPatrolError):
     """A robot mission or its persisted state is invalid."""
+
+
+class SecurityError(DawnPatrolError):
+    """A key, operator registry, command envelope or audit log is malformed or refused."""

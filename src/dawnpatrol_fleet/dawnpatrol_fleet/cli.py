@@ -483,18 +483,23 @@ def build_parser() -> argparse.ArgumentParser:
     from dawnpatrol_fleet.cli_map import add_map_commands
 
     add_map_commands(sub)
+    from dawnpatrol_fleet.cli_audit import AuditVerb
+    from dawnpatrol_fleet.cli_data import DataVerb
     from dawnpatrol_fleet.cli_district import DistrictVerb
+    from dawnpatrol_fleet.cli_keys import KeysVerb
 
-    district = DistrictVerb()
-    dp = sub.add_parser("district", help=district.help, description=district.help)
-    district.add_arguments(dp)
-    dp.set_defaults(verb=district)
+    for verb in (DistrictVerb(), KeysVerb(), AuditVerb(), DataVerb()):  # ros2cli-style verbs
+        vp = sub.add_parser(verb.name, help=verb.help, description=verb.help)
+        verb.add_arguments(vp)
+        vp.set_defaults(verb=verb)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "verb", None) is not None:
+        return int(args.verb.main(args))
     if args.command == "map":
         from dawnpatrol_core.errors import DawnPatrolError
 
@@ -503,8 +508,6 @@ def main(argv: list[str] | None = None) -> int:
         except (DawnPatrolError, OSError) as exc:
             print(f"dawnpatrol map: {str(exc).splitlines()[0]}", file=sys.stderr)
             return EXIT_BAD_INPUT
-    if args.command == "district":
-        return int(args.verb.main(args))
     try:
         if args.command == "plan":
             return cmd_plan(args)

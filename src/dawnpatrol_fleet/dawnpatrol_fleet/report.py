@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from dawnpatrol_core.compliance import ComplianceResult, check_compliance
+from dawnpatrol_core.compliance import ComplianceResult, PrivacyStatement, check_compliance
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics
 from dawnpatrol_core.store.inbox import Inbox, InboxRecord
@@ -235,9 +235,34 @@ def shift_markdown(data: ShiftData, dm: DistrictMap, shift: str, utc: float = 0.
     return "\n".join(lines)
 
 
+def retention_markdown(privacy: PrivacyStatement | None, utc: float = 0.0) -> list[str]:
+    """The report section on data retention, purges and the robots' recording indicators."""
+    if privacy is None:
+        return ["## Retention and recording", "",
+                "_Not stated: the fleet passed no retention settings to this report._", ""]
+    days = f"{privacy.retention_days:g}"
+    return [
+        "## Retention and recording", "",
+        f"Retention in force: events, position tracks and recordings are kept for **{days} "
+        "days** and then purged (`dawnpatrol data purge`); orders, deliveries and the audit "
+        "log are kept as the shift's record.", "",
+        _table(["purged at", "by", "older than", "events", "tracks", "recordings"], [
+            (clock(p.at, utc), p.operator, f"{p.older_than_days:g} days", p.events, p.tracks,
+             p.recordings) for p in privacy.purges
+        ], "No purge was recorded."),
+        "Recording indicator of each robot (robots signal when they record; recording in the "
+        "field is off unless enabled):", "",
+        _table(["robot", "indicator", "since", "last reported"], [
+            (i.robot_id, i.state, clock(i.since_s, utc), clock(i.reported_at_s, utc))
+            for i in privacy.indicators
+        ], "No robot reported its recording indicator."),
+    ]
+
+
 def compliance_markdown(data: ShiftData, dm: DistrictMap, result: ComplianceResult, shift: str,
-                        utc: float = 0.0) -> str:
-    """The compliance report for the city: speeds, zones, stops, link losses, alerts, privacy."""
+                        utc: float = 0.0, privacy: PrivacyStatement | None = None) -> str:
+    """The compliance report for the city: speeds, zones, stops, link losses, alerts, privacy,
+    retention and recording indicators."""
     source = {"ground_truth": "the simulator's ground-truth positions",
               "status": "the robots' own position and speed reports"}.get(
         data.sample_source, "no position data")
@@ -310,6 +335,7 @@ def compliance_markdown(data: ShiftData, dm: DistrictMap, result: ComplianceResu
         "names, no phone numbers, no street addresses of recipients beyond the building "
         "entrance, and no PINs (robots check PINs on board; the control room never sees them).",
         "",
+        *retention_markdown(privacy, utc),
     ])
 
 
@@ -352,8 +378,10 @@ def _draw_shift(data: ShiftData, dm: DistrictMap, out: Path) -> None:
 
 def write_reports(store: FleetStore, inbox: Inbox, dm: DistrictMap, out_dir: str | Path,
                   shift: str = "", utc_offset_s: float = 0.0,
-                  shift_window: tuple[float, float] | None = None) -> list[Path]:
-    """Write shift_report.md, shift_map.png and compliance_report.md into ``out_dir``."""
+                  shift_window: tuple[float, float] | None = None,
+                  privacy: PrivacyStatement | None = None) -> list[Path]:
+    """Write shift_report.md, shift_map.png and compliance_report.md into ``out_dir``;
+    ``privacy``: retention in force, purges and recording indicators for the city."""
     del shift_window  # the report spans the data itself; kept for callers that know the shift
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -367,6 +395,6 @@ def write_reports(store: FleetStore, inbox: Inbox, dm: DistrictMap, out_dir: str
     files = [out / "shift_report.md", out / "shift_map.png", out / "compliance_report.md"]
     files[0].write_text(shift_markdown(data, dm, label, utc_offset_s), encoding="utf-8")
     _draw_shift(data, dm, files[1])
-    files[2].write_text(compliance_markdown(data, dm, result, label, utc_offset_s),
+    files[2].write_text(compliance_markdown(data, dm, result, label, utc_offset_s, privacy),
                         encoding="utf-8")
     return files

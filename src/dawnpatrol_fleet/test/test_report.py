@@ -8,9 +8,11 @@ import pytest
 from PIL import Image
 
 from dawnpatrol_core.anomaly.events import AnomalyEvent, Severity
+from dawnpatrol_core.compliance import PrivacyStatement, RecordingIndicator
 from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.store.inbox import Inbox
-from dawnpatrol_fleet.report import clock, draw_plan, write_reports
+from dawnpatrol_core.store.retention import PurgeSummary
+from dawnpatrol_fleet.report import clock, draw_plan, retention_markdown, write_reports
 from dawnpatrol_fleet.store import FleetStore
 
 YARD = Path(__file__).resolve().parents[3] / "maps" / "test_yard"
@@ -82,6 +84,22 @@ def test_compliance_report_content(reports: dict[str, str]) -> None:
     assert "| 02:16:40 | r1 | stop | drill by kim; confirmed |" in md
     assert "| 02:18:20 | r1 | no status for 10 s |" in md
     assert "no faces" in md and "no PINs" in md
+    assert "## Retention and recording" in md and "Not stated" in md  # none passed here
+
+
+def test_retention_section_states_period_purges_and_indicators() -> None:
+    st = PrivacyStatement(30.0, (PurgeSummary(8000.0, "park", 30.0, 12, 3400, 1),),
+                          (RecordingIndicator("r1", False, False, 7200.0, 8500.0),
+                           RecordingIndicator("r2", True, True, 8100.0, 8500.0),
+                           RecordingIndicator("r3", None)))
+    md = "\n".join(retention_markdown(st))
+    assert "kept for **30 days**" in md
+    assert "| 02:13:20 | park | 30 days | 12 | 3400 | 1 |" in md
+    assert "| r1 | not recording (indicator off); recording disabled | 02:00:00 | 02:21:40 |" in md
+    assert "| r2 | RECORDING (indicator on) | 02:15:00 | 02:21:40 |" in md
+    assert "| r3 | unknown (the robot did not report its indicator) | - | - |" in md
+    empty = "\n".join(retention_markdown(PrivacyStatement(7.0)))
+    assert "No purge was recorded." in empty and "No robot reported" in empty
 
 
 def test_clock() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from dawnpatrol_core.errors import ScenarioError, field_error
+from dawnpatrol_core.errors import ScenarioError, field_error, finite_number, one_line
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.zones import depot_parking, load_zones
 
@@ -29,6 +29,7 @@ FAULT_TYPES = (
     "battery_drop",
 )
 INTERVAL_FAULTS = ("lidar_dropout", "gnss_dropout", "odom_dropout", "wheel_slip", "link_loss")
+_ROBOT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 _EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 TOP_KEYS = (
@@ -153,6 +154,12 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
     m.lines = {}
     for knode, vnode in node.value:
         key = loader.construct_object(knode, deep=True)
+        try:
+            hash(key)
+        except TypeError:  # a list or mapping as a key ("? [a, b]")
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "found an unhashable key",
+                knode.start_mark) from None
         m[key] = loader.construct_object(vnode, deep=True)
         m.lines[key] = vnode.start_mark.line + 1
     return m
@@ -213,9 +220,10 @@ class _Ctx:
     def number(self, v: Any, name: str, line: int | None) -> float:
         if isinstance(v, str) and _EXPONENT.fullmatch(v.strip()):
             v = float(v)  # YAML 1.1 reads ``1e-3`` (no dot) as a string
-        if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(float(v)):
-            raise self.fail(name, v, "a number", line)
-        return float(v)
+        f = finite_number(v)  # an absent end time is "never"; a written one is finite
+        if f is None:
+            raise self.fail(name, v, "a finite number", line)
+        return f
 
     def time(self, v: Any, name: str, line: int | None) -> float:
         t = self.number(v, name, line)
@@ -238,6 +246,12 @@ class _Ctx:
     def string(self, v: Any, name: str, line: int | None) -> str:
         if not isinstance(v, str) or not v:
             raise self.fail(name, v, "a non-empty string", line)
+        return v
+
+    def robot_id(self, v: Any, name: str, line: int | None) -> str:
+        if not isinstance(v, str) or not _ROBOT_ID.fullmatch(v):
+            raise self.fail(name, v, "a robot id: a letter, then up to 31 letters, digits or '_' "
+                            "(it becomes the robot's ROS namespace)", line)
         return v
 
     def boolean(self, v: Any, name: str, line: int | None) -> bool:
@@ -271,24 +285,32 @@ def load_scenario(
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise ScenarioError(f"{src}: cannot read scenario: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{src}: field 'encoding': got byte {e.object[e.start]:#04x} at "
+                            f"offset {e.start}, expected UTF-8 text") from None
     try:
         doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        msg = str(getattr(e, "problem", None) or e).splitlines()[0]
+        msg = one_line(Exception(getattr(e, "problem", None) or e))
         raise ScenarioError(f"{src}:{line}: invalid YAML: {msg}") from None
+    except (ValueError, RecursionError) as e:  # a YAML date like 2026-13-45; deep nesting
+        raise ScenarioError(f"{src}: invalid YAML: {one_line(e)}") from None
     c = _Ctx(src)
     top = c.mapping(doc, "<top>", 1)
     for key in top:
         if key not in TOP_KEYS:
             raise c.fail(str(key), key, f"one of {', '.join(TOP_KEYS)}", c.line(top, key))
 
-    def resolve(s: str) -> Path:
+    def resolve(s: str, name: str) -> Path:
         q = Path(s)
-        return q if q.is_absolute() else (p.parent / q).resolve()
+        try:
+            return q if q.is_absolute() else (p.parent / q).resolve()
+        except ValueError:  # a NUL byte, a lone surrogate (not encodable as a file name)
+            raise c.fail(name, s, "a file path", c.line(top, name)) from None
 
-    world = resolve(c.get(top, "world", "", c.string))
+    world = resolve(c.get(top, "world", "", c.string), "world")
     model_s = c.get(top, "robot_model", "", c.string, None)
     if bounds is None:
         from dawnpatrol_core.world import load_world
@@ -319,7 +341,7 @@ def load_scenario(
     for i, r in enumerate(rseq):
         pre = f"robots[{i}]."
         rm = c.mapping(r, f"robots[{i}]", c.line(rseq, i))
-        rid = c.get(rm, "id", pre, c.string)
+        rid = c.get(rm, "id", pre, c.robot_id)
         if any(o.id == rid for o in robots):
             raise c.fail(pre + "id", rid, "a unique robot id", c.line(rm, "id"))
         robots.append(RobotStart(rid, c.get(rm, "start", pre, pose)))
@@ -416,7 +438,7 @@ def load_scenario(
         name=c.get(top, "name", "", c.string, p.stem),
         world=world,
         robots=tuple(robots),
-        robot_model=resolve(model_s) if model_s else None,
+        robot_model=resolve(model_s, "robot_model") if model_s else None,
         seed=c.get(top, "seed", "", c.integer, 0),
         duration=c.get(top, "duration", "", c.positive, 600.0),
         world_actors=c.get(top, "world_actors", "", c.boolean, True),

@@ -7,7 +7,6 @@ images, so no face or licence plate can be stored.
 from __future__ import annotations
 
 import json
-import math
 import re
 import uuid as uuidlib
 from collections import deque
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dawnpatrol_core.errors import AnomalyError
+from dawnpatrol_core.errors import AnomalyError, finite_number
 
 
 class Severity(StrEnum):
@@ -235,7 +234,7 @@ def _bad(source: str, name: str, got: object, expected: str) -> str:
 
 
 def _is_real(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return finite_number(v) is not None
 
 
 def _check_id(source: str, name: str, v: object, allow_empty: bool) -> str | None:
@@ -324,7 +323,8 @@ def validate_event(event: AnomalyEvent | Mapping[str, Any], source: str = "<even
         return _bad(source, "evidence", f"<{type(evid).__name__}>", "an object {track, scan}")
     extra = set(evid) - {"track", "scan"}
     if extra:
-        return _bad(source, "evidence", sorted(extra)[0], "only 'track' and 'scan' (no images)")
+        return _bad(source, "evidence", sorted(map(str, extra))[0],
+                    "only 'track' and 'scan' (no images)")
     if (e := _check_rows(source, "evidence.track", evid.get("track", []), 3,
                          MAX_TRACK_POINTS)) is not None:
         return e

@@ -23,7 +23,7 @@ from dawnpatrol_core.delivery.handover import (
 )
 from dawnpatrol_core.delivery.orders import parse_time_of_day, shift_seconds
 from dawnpatrol_core.delivery.proof import HandoverMethod
-from dawnpatrol_core.errors import ConfigError, MissionError
+from dawnpatrol_core.errors import ConfigError, MissionError, finite_number, shown
 
 TaskKind = Literal["deliver", "patrol", "investigate", "return", "charge"]
 TASK_KINDS: tuple[str, ...] = get_args(TaskKind)
@@ -73,17 +73,24 @@ def _time_of_day(v: object) -> bool:
     return True
 
 
+def _in(lo: float, hi: float, lo_open: bool = False) -> Callable[[object], bool]:
+    def check(v: object) -> bool:
+        f = finite_number(v)
+        return f is not None and (lo < f if lo_open else lo <= f) and f <= hi
+    return check
+
+
 _CHECKS: tuple[tuple[str, Callable[[object], bool], str], ...] = (
     ("robot_id", lambda v: isinstance(v, str), "a string"),
     ("navigator", lambda v: v in ("dawnpatrol", "nav2"), "dawnpatrol or nav2"),
     ("pin_secret", lambda v: isinstance(v, str), "a string"),
-    ("absent_after_s", lambda v: float(cast(float, v)) > 0, "a number > 0"),
-    ("pin_timeout_s", lambda v: float(cast(float, v)) > 0, "a number > 0"),
+    ("absent_after_s", _in(0.0, 86400.0, lo_open=True), "a number of seconds in (0, 86400]"),
+    ("pin_timeout_s", _in(0.0, 86400.0, lo_open=True), "a number of seconds in (0, 86400]"),
     ("max_pin_attempts", lambda v: isinstance(v, int) and v >= 1, "an integer >= 1"),
     ("state_dir", lambda v: isinstance(v, str), "a directory path"),
-    ("status_rate_hz", lambda v: 0.1 <= float(cast(float, v)) <= 20.0, "0.1 to 20 Hz"),
-    ("feedback_period_s", lambda v: 0.0 <= float(cast(float, v)) <= 60.0, "0 to 60 s"),
-    ("utc_offset_s", lambda v: abs(float(cast(float, v))) <= 14 * 3600.0, "-50400 to 50400 s"),
+    ("status_rate_hz", _in(0.1, 20.0), "0.1 to 20 Hz"),
+    ("feedback_period_s", _in(0.0, 60.0), "0 to 60 s"),
+    ("utc_offset_s", _in(-14 * 3600.0, 14 * 3600.0), "-50400 to 50400 s"),
     ("shift_end", _time_of_day, '"HH:MM"'),
 )
 
@@ -92,13 +99,17 @@ def mission_config(values: Mapping[str, object], namespace: str) -> MissionConfi
     """Check the node's parameter ``values``; :class:`ConfigError` names the first bad one.
     An empty robot_id comes from ``namespace``; an empty state_dir is
     ``~/.local/state/dawnpatrol/<robot_id>``."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"parameters: got {shown(values)}, expected a mapping")
     for name, check, expected in _CHECKS:
+        if name not in values:
+            raise ConfigError(f"parameter '{name}': missing, expected {expected}")
         try:
             ok = check(values[name]) and not isinstance(values[name], bool)
         except (TypeError, ValueError):
             ok = False
         if not ok:
-            raise ConfigError(f"parameter '{name}': got {values[name]!r}, expected {expected}")
+            raise ConfigError(f"parameter '{name}': got {shown(values[name])}, expected {expected}")
     robot_id = str(values["robot_id"]) or namespace.strip("/") or "r0"
     rules = HandoverRules(float(cast(float, values["absent_after_s"])),
                           float(cast(float, values["pin_timeout_s"])),

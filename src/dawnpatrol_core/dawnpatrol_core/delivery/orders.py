@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 
 import yaml
 
-from dawnpatrol_core.errors import OrderError, field_error
+from dawnpatrol_core.errors import OrderError, field_error, finite_number
 
 Handover = Literal["pin", "door"]
 FIELDS = ("id", "address_id", "lat", "lon", "window_start", "window_end", "size", "handover",
@@ -88,6 +88,8 @@ def parse_time_of_day(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, int | float):
+        if finite_number(value) is None:
+            raise ValueError(value)
         t = float(value)
     else:
         text = str(value).strip()
@@ -210,6 +212,9 @@ def load_orders(
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise OrderError(f"{src}: cannot read orders file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise OrderError(f"{src}: field 'encoding': got byte {exc.object[exc.start]:#04x} at "
+                         f"offset {exc.start}, expected UTF-8 text") from None
     ext = p.suffix.lower()
     if ext == ".csv":
         records = _records_csv(text)

@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from dawnpatrol_core.errors import ConfigError, field_error
+from dawnpatrol_core.errors import ConfigError, field_error, finite_number
 
 # field name -> (low, high, low inclusive, high inclusive); floats and ints alike.
 _RANGES: dict[str, tuple[float, float, bool, bool]] = {
@@ -167,11 +167,7 @@ class LocalizationParams:
             is_int = f.type in ("int", int)
             if is_int and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ConfigError(field_error(source, f.name, value, "an integer"))
-            if not is_int and (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-            ):
+            if not is_int and finite_number(value) is None:
                 raise ConfigError(field_error(source, f.name, value, "a finite number"))
             ok_lo = value >= lo if lo_in else value > lo
             ok_hi = value <= hi if hi_in else value < hi
@@ -211,6 +207,9 @@ class LocalizationParams:
     @classmethod
     def from_mapping(cls, values: Mapping[str, object], source: str) -> LocalizationParams:
         """Build from a ``name -> value`` mapping (e.g. a params file); unknown names are errors."""
+        if not isinstance(values, Mapping):
+            raise ConfigError(field_error(source, "parameters", type(values).__name__,
+                                          "a mapping of parameter names to values"))
         known = {f.name for f in fields(cls)}
         for name in values:
             if name not in known:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from dawnpatrol_core.errors import MapError, field_error
+from dawnpatrol_core.errors import MapError, field_error, finite_number, one_line, shown
 from dawnpatrol_core.geometry import Pose2D
 
 HANDOVER_METHODS = ("pin", "door")
@@ -46,8 +46,9 @@ def load_addresses(path: str | Path) -> tuple[Address, ...]:
     src = str(p)
     try:
         doc = yaml.load(p.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
-    except (OSError, yaml.YAMLError) as exc:
-        raise MapError(f"{src}: cannot read addresses: {str(exc).splitlines()[0]}") from None
+    except (OSError, ValueError, RecursionError, yaml.YAMLError) as exc:
+        # ValueError: undecodable bytes, or a YAML date like 2026-13-45; RecursionError: nesting
+        raise MapError(f"{src}: cannot read addresses: {one_line(exc)}") from None
     items = doc.get("addresses") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         raise MapError(field_error(src, "addresses", type(items).__name__, "a list"))
@@ -58,29 +59,30 @@ def load_addresses(path: str | Path) -> tuple[Address, ...]:
             raise MapError(field_error(src, "addresses[]", it, "a mapping"))
         line = int(it.get("__line__", 0))
         aid = it.get("id")
-        where = f"{src}:{line}: address id {aid!r}"
+        where = f"{src}:{line}: address id {shown(aid, 40)}"
         if not isinstance(aid, str) or not aid or aid in seen:
             raise MapError(f"{where}: field 'id': expected a unique non-empty string")
         seen.add(aid)
         for key in ("address_ko", "address_en"):
             if not isinstance(it.get(key), str) or not it[key]:
-                raise MapError(f"{where}: field '{key}': got {it.get(key)!r}, expected a string")
+                raise MapError(f"{where}: field '{key}': got {shown(it.get(key))}, expected a "
+                               "string")
         pose = it.get("pose")
-        if (
-            not isinstance(pose, list)
-            or len(pose) != 3
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pose)
-        ):
-            raise MapError(f"{where}: field 'pose': got {pose!r}, expected [x, y, yaw]")
+        xyz = [finite_number(v) for v in pose] if isinstance(pose, list) else []
+        nums = [v for v in xyz if v is not None]
+        if len(xyz) != 3 or len(nums) != 3:
+            raise MapError(f"{where}: field 'pose': got {shown(pose)}, expected [x, y, yaw] "
+                           "finite numbers")
         handover = it.get("handover")
         if handover not in HANDOVER_METHODS:
-            raise MapError(f"{where}: field 'handover': got {handover!r}, expected pin or door")
+            raise MapError(f"{where}: field 'handover': got {shown(handover)}, expected pin or "
+                           "door")
         out.append(
             Address(
                 aid,
                 it["address_ko"],
                 it["address_en"],
-                Pose2D(float(pose[0]), float(pose[1]), float(pose[2])),
+                Pose2D(nums[0], nums[1], nums[2]),
                 handover,
                 line,
             )

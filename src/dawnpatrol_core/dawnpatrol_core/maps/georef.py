@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from dawnpatrol_core.errors import MapError, field_error
+from dawnpatrol_core.errors import MapError, field_error, finite_number, one_line
 
 WGS84_A = 6378137.0
 WGS84_F = 1.0 / 298.257223563
@@ -95,8 +95,8 @@ def load_georef(path: str | Path) -> GeoReference:
     p = Path(path)
     try:
         doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise MapError(f"{p}: cannot read georeference: {str(exc).splitlines()[0]}") from None
+    except (OSError, ValueError, RecursionError, yaml.YAMLError) as exc:
+        raise MapError(f"{p}: cannot read georeference: {one_line(exc)}") from None
     origin = doc.get("origin") if isinstance(doc, dict) else None
     if not isinstance(origin, dict):
         raise MapError(
@@ -109,9 +109,10 @@ def load_georef(path: str | Path) -> GeoReference:
         ("altitude_m", -1000.0, 10000.0),
     ):
         v = origin.get(key, 0.0 if key == "altitude_m" else None)
-        if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+        f = finite_number(v)
+        if f is None or not lo <= f <= hi:
             raise MapError(field_error(str(p), f"origin.{key}", v, f"a number in [{lo}, {hi}]"))
-        vals[key] = float(v)
+        vals[key] = f
     return GeoReference(vals["latitude_deg"], vals["longitude_deg"], vals["altitude_m"])
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from dawnpatrol_core.errors import MapError, field_error
+from dawnpatrol_core.errors import MapError, field_error, finite_number, one_line, shown
 from dawnpatrol_core.maps.grid import FREE, OCCUPIED, UNKNOWN, OccupancyGrid
 
 PGM_FREE = 254
@@ -46,7 +46,12 @@ def decode_pgm(data: bytes, source: str) -> npt.NDArray[np.uint8]:
         tokens.append(data[start:pos])
     if tokens[0] != b"P5":
         raise MapError(field_error(source, "magic", tokens[0].decode(errors="replace"), "'P5'"))
+    if not all(t.isdigit() and len(t) <= 6 for t in tokens[1:]):
+        raise MapError(field_error(source, "header", b" ".join(tokens[1:]).decode(
+            errors="replace"), "width, height and maxval as decimal numbers"))
     w, h, maxval = (int(t) for t in tokens[1:])
+    if w == 0 or h == 0:
+        raise MapError(field_error(source, "size", f"{w}x{h}", "at least 1x1 pixels"))
     body = data[pos + 1 : pos + 1 + w * h]
     if maxval != 255 or len(body) != w * h:
         raise MapError(f"{source}: PGM body: got {len(body)} bytes, expected {w}x{h} 8-bit pixels")
@@ -71,30 +76,36 @@ def read_map_yaml(path: str | Path) -> OccupancyGrid:
     try:
         text = p.read_text(encoding="utf-8")
         doc: Any = yaml.safe_load(text)
-    except (OSError, yaml.YAMLError) as exc:
-        raise MapError(f"{src}: cannot read map yaml: {str(exc).splitlines()[0]}") from None
+    except (OSError, ValueError, RecursionError, yaml.YAMLError) as exc:
+        raise MapError(f"{src}: cannot read map yaml: {one_line(exc)}") from None
     if not isinstance(doc, dict):
         raise MapError(field_error(src, "(root)", type(doc).__name__, "a mapping"))
 
     def num(key: str, default: float | None = None) -> float:
         v = doc.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise MapError(field_error(src, key, v, "a number", _line_of(text, key)))
-        return float(v)
+        f = finite_number(v)
+        if f is None:
+            raise MapError(field_error(src, key, v, "a finite number", _line_of(text, key)))
+        return f
 
     image = doc.get("image")
     if not isinstance(image, str) or not image:
         raise MapError(
             field_error(src, "image", image, "an image file name", _line_of(text, "image"))
         )
-    img_path = (p.parent / image).resolve()
-    if not img_path.is_file():
+    try:
+        img_path = (p.parent / image).resolve()
+        is_file = img_path.is_file()
+    except (OSError, ValueError):  # a name with a NUL byte, a loop of links
+        is_file = False
+        img_path = p.parent / "?"
+    if not is_file:
         raise MapError(
             field_error(
                 src,
                 "image",
                 image,
-                f"an existing image file ({img_path} not found)",
+                f"an existing image file ({shown(str(img_path))} not found)",
                 _line_of(text, "image"),
             )
         )
@@ -104,13 +115,12 @@ def read_map_yaml(path: str | Path) -> OccupancyGrid:
             field_error(src, "resolution", res, "> 0 m/cell", _line_of(text, "resolution"))
         )
     origin = doc.get("origin")
-    if (
-        not isinstance(origin, list)
-        or len(origin) != 3
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in origin)
-    ):
-        raise MapError(field_error(src, "origin", origin, "[x, y, yaw]", _line_of(text, "origin")))
-    if abs(float(origin[2])) > 1e-9:
+    xyz = [finite_number(v) for v in origin] if isinstance(origin, list) else []
+    ox = [v for v in xyz if v is not None]
+    if len(xyz) != 3 or len(ox) != 3:
+        raise MapError(field_error(src, "origin", origin, "[x, y, yaw] finite numbers",
+                                   _line_of(text, "origin")))
+    if abs(ox[2]) > 1e-9:
         raise MapError(
             field_error(
                 src, "origin", origin, "yaw 0 (axis-aligned grids)", _line_of(text, "origin")
@@ -128,8 +138,12 @@ def read_map_yaml(path: str | Path) -> OccupancyGrid:
     else:
         from PIL import Image
 
-        with Image.open(img_path) as im:
-            pix = np.asarray(im.convert("L"), dtype=np.uint8)
+        try:
+            with Image.open(img_path) as im:
+                pix = np.asarray(im.convert("L"), dtype=np.uint8)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise MapError(field_error(src, "image", image, f"a readable image ({one_line(exc)})",
+                                       _line_of(text, "image"))) from None
     levels = np.arange(256, dtype=np.float64)
     prob = levels / 255.0 if negate else (255.0 - levels) / 255.0
     lut = np.full(256, UNKNOWN, dtype=np.int8)
@@ -139,8 +153,8 @@ def read_map_yaml(path: str | Path) -> OccupancyGrid:
     return OccupancyGrid(
         data=np.ascontiguousarray(data[::-1]),
         resolution=res,
-        origin_x=float(origin[0]),
-        origin_y=float(origin[1]),
+        origin_x=ox[0],
+        origin_y=ox[1],
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dawnpatrol_core.errors import MapError
-from dawnpatrol_core.maps.geojson_io import feature_error, number, read_features
+from dawnpatrol_core.maps.geojson_io import feature_error, number, point, read_features
 from dawnpatrol_core.maps.route_graph import RouteEdge, RouteGraph, RouteNode
 
 DEFAULT_SPEED_LIMIT = 1.5
@@ -31,13 +31,7 @@ def _coords(src: str, fid: object, geom: dict[str, object]) -> list[tuple[float,
         if not isinstance(line, list):
             raise feature_error(src, fid, "geometry.coordinates", line, "a list of [x, y]")
         for c in line:
-            if (
-                not isinstance(c, list)
-                or len(c) < 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in c)
-            ):
-                raise feature_error(src, fid, "geometry.coordinates", c, "[x, y] numbers")
-            p = (float(c[0]), float(c[1]))
+            p = point(src, fid, "geometry.coordinates", c)
             if not pts or pts[-1] != p:
                 pts.append(p)
     return pts
@@ -60,19 +54,13 @@ def load_route_graph(path: str | Path) -> RouteGraph:
                 raise feature_error(src, fid, "id", fid, "an integer node id")
             if fid in nodes:
                 raise feature_error(src, fid, "id", fid, "a unique node id")
-            c = geom.get("coordinates")
-            if (
-                not isinstance(c, list)
-                or len(c) < 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in c)
-            ):
-                raise feature_error(src, fid, "geometry.coordinates", c, "[x, y] numbers")
+            x, y = point(src, fid, "geometry.coordinates", geom.get("coordinates"))
             frame = props.get("frame", "map")
             if frame != "map":
                 raise feature_error(src, fid, "frame", frame, "'map'")
             meta = props.get("metadata") or {}
             name = meta.get("name", "") if isinstance(meta, dict) else ""
-            nodes[fid] = RouteNode(fid, float(c[0]), float(c[1]), str(name))
+            nodes[fid] = RouteNode(fid, x, y, str(name))
         else:
             edge_feats.append(f)
     edges: dict[int, RouteEdge] = {}
@@ -84,7 +72,7 @@ def load_route_graph(path: str | Path) -> RouteGraph:
         ends = []
         for key in ("startid", "endid"):
             nid = props.get(key)
-            if nid not in nodes:
+            if isinstance(nid, bool) or not isinstance(nid, int) or nid not in nodes:
                 raise feature_error(src, fid, key, nid, "the id of a node in this file")
             ends.append(nodes[nid])
         start, end = ends

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import Point, Polygon, shape
+from shapely.errors import ShapelyError
+from shapely.geometry import Point, Polygon
 from shapely.validation import explain_validity
 
-from dawnpatrol_core.errors import MapError
+from dawnpatrol_core.errors import MapError, finite_number, one_line
 from dawnpatrol_core.geometry import Pose2D
-from dawnpatrol_core.maps.geojson_io import feature_error, number, read_features
+from dawnpatrol_core.maps.geojson_io import feature_error, number, point, read_features
 
 ZONE_KINDS = (
     "operating_area",
@@ -82,13 +83,11 @@ class Hotspot:
 
 
 def _pose(src: str, fid: object, key: str, v: object) -> Pose2D:
-    if (
-        not isinstance(v, list)
-        or len(v) != 3
-        or not all(isinstance(a, int | float) and not isinstance(a, bool) for a in v)
-    ):
-        raise feature_error(src, fid, key, v, "[x, y, yaw]")
-    return Pose2D(float(v[0]), float(v[1]), float(v[2]))
+    vals = [finite_number(a) for a in v] if isinstance(v, list) else []
+    nums = [a for a in vals if a is not None]
+    if len(vals) != 3 or len(nums) != 3:
+        raise feature_error(src, fid, key, v, "[x, y, yaw] finite numbers")
+    return Pose2D(nums[0], nums[1], nums[2])
 
 
 def _hour(src: str, fid: object, key: str, v: object) -> float:
@@ -111,10 +110,17 @@ def zone_from_feature(src: str, f: dict[str, Any]) -> tuple[Zone, Hotspot | None
         raise feature_error(src, fid, "kind", kind, "one of " + ", ".join(ZONE_KINDS))
     if geom.get("type") != "Polygon":
         raise feature_error(src, fid, "geometry.type", geom.get("type"), "'Polygon'")
+    rings = geom.get("coordinates")
+    if not isinstance(rings, list) or not rings or not all(
+            isinstance(ring, list) and len(ring) >= 4 for ring in rings):
+        raise feature_error(src, fid, "geometry.coordinates", rings,
+                            "polygon rings of at least 4 [x, y] points")
+    pts = [[point(src, fid, "geometry.coordinates", c) for c in ring] for ring in rings]
     try:
-        poly = shape(geom)
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise feature_error(src, fid, "geometry.coordinates", str(exc), "polygon rings") from None
+        poly = Polygon(pts[0], pts[1:])
+    except (ValueError, ShapelyError) as exc:
+        raise feature_error(src, fid, "geometry.coordinates", one_line(exc),
+                            "polygon rings") from None
     if poly.is_empty or not poly.is_valid:
         why = explain_validity(poly) if not poly.is_empty else "empty"
         raise feature_error(src, fid, "geometry", why, "a simple (non-self-intersecting) polygon")

@@ -1,0 +1,113 @@
+"""The verifier's side in one object: a :class:`CommandGate` holds whom it trusts and its
+replay window, and turns (command, target, request fields, envelope, now) into a Verdict.
+
+The fleet's gate trusts the operator registry in its data directory; a robot's gate trusts the
+fleet's public key alone. Both keep their replay window on disk beside their other state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from dawnpatrol_core.security.envelope import (
+    CommandEnvelope,
+    Signer,
+    Verdict,
+    envelope_to_text,
+    identify_estop,
+    new_nonce,
+    signed_args,
+    verify_command,
+)
+from dawnpatrol_core.security.keys import load_private_key, load_public_key
+from dawnpatrol_core.security.registry import (
+    FLEET_NAME,
+    OperatorRegistry,
+    RegistryStore,
+    fleet_registry,
+)
+from dawnpatrol_core.security.replay import ReplayWindow
+from dawnpatrol_core.security.roles import Command, Role, parse_command
+
+#: Files in the fleet's data directory (beside fleet.db and anomalies.db).
+OPERATORS_FILE = "operators.db"
+REPLAY_FILE = "replay.db"
+AUDIT_FILE = "audit.db"
+FLEET_KEY_FILE = "fleet.key"
+FLEET_PUBLIC_FILE = "fleet.pub"
+#: A robot's replay window, in its state directory.
+ROBOT_REPLAY_FILE = "replay.db"
+
+
+class CommandGate:
+    """Verifies envelopes against ``registry()`` (called per check, so a registry changed by
+    another process counts at once) and consumes nonces in ``replay``."""
+
+    def __init__(self, registry: Callable[[], OperatorRegistry], replay: ReplayWindow,
+                 on_close: Callable[[], None] | None = None) -> None:
+        self._registry = registry
+        self.replay = replay
+        self._on_close = on_close
+
+    def close(self) -> None:
+        self.replay.close()
+        if self._on_close is not None:
+            self._on_close()
+
+    def check(self, command: Command | str, target: str, fields: Mapping[str, object],
+              envelope: CommandEnvelope | str | None, now: float,
+              consume: bool = True) -> Verdict:
+        """Verdict for a request: ``fields`` are the request's fields (the command's signed
+        ones are picked by :func:`signed_args`), ``now`` wall-clock seconds. Only an OK verdict
+        may act; its nonce is then spent. ``consume=False`` for state that is re-sent (a
+        latched topic such as closed edges): the nonce is checked, not spent, and the caller
+        applies the state only when its ``envelope.issued_at`` is newer than the one in force."""
+        cmd = parse_command(command)
+        return verify_command(envelope, command=cmd, target=target,
+                              args=signed_args(cmd, fields), registry=self._registry(),
+                              now=now, replay=self.replay, consume=consume)
+
+    def identify_estop(self, target: str, fields: Mapping[str, object],
+                       envelope: CommandEnvelope | str | None, now: float) -> Verdict:
+        """Who asked for an e-stop — call after stopping; never refuses, never raises."""
+        return identify_estop(envelope, target=target, args=signed_args(Command.ESTOP, fields),
+                              registry=self._registry(), now=now)
+
+
+def fleet_gate(data_dir: str | Path) -> CommandGate:
+    """The fleet manager's gate: operators from ``data_dir/operators.db``, replay window in
+    ``data_dir/replay.db``."""
+    d = Path(data_dir).expanduser()
+    d.mkdir(parents=True, exist_ok=True)
+    store = RegistryStore(d / OPERATORS_FILE)
+    return CommandGate(store.load, ReplayWindow(d / REPLAY_FILE), store.close)
+
+
+def robot_gate(fleet_public_key: bytes | str | Path, state_dir: str | Path) -> CommandGate:
+    """A robot's gate: trusts the fleet's public key (raw bytes or a ``.pub`` file) alone;
+    replay window in ``state_dir/replay.db`` (kept across restarts)."""
+    pub = (fleet_public_key if isinstance(fleet_public_key, bytes)
+           else load_public_key(fleet_public_key))
+    reg = fleet_registry(pub)
+    d = Path(state_dir).expanduser()
+    d.mkdir(parents=True, exist_ok=True)
+    return CommandGate(lambda: reg, ReplayWindow(d / ROBOT_REPLAY_FILE))
+
+
+class FleetSigner:
+    """The fleet's key, signing what the fleet sends to robots (missions, resume, closed edges)
+    as operator 'fleet' (admin)."""
+
+    def __init__(self, key_file: str | Path, passphrase: bytes | None = None) -> None:
+        self._signer = Signer(FLEET_NAME, Role.ADMIN, load_private_key(key_file, passphrase))
+        self.public_key = self._signer.public_key
+
+    def sign(self, command: Command | str, robot_id: str, fields: Mapping[str, object],
+             now: float, lifetime_s: float = 10.0) -> str:
+        """Envelope text for ``command`` to ``robot_id`` with the request's ``fields``, issued
+        at ``now`` (wall-clock s), valid ``lifetime_s`` (<= 30)."""
+        cmd = parse_command(command)
+        env = self._signer.sign(cmd, robot_id, signed_args(cmd, fields), now, new_nonce(),
+                                lifetime_s)
+        return envelope_to_text(env)
