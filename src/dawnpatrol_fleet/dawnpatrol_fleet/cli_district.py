@@ -13,15 +13,15 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dawnpatrol_core.errors import DawnPatrolError
-from dawnpatrol_core.maps.district_check import check_district
-from dawnpatrol_core.maps.district_gen import build
-from dawnpatrol_core.maps.district_gen.osm import load_osm
-from dawnpatrol_core.maps.district_gen.routes import RouteGenConfig
-from dawnpatrol_core.maps.district_gen.sites import load_sites
-from dawnpatrol_core.maps.georef import GeoReference, load_georef
-from dawnpatrol_core.maps.rasterize import DEFAULT_RESOLUTION
+
+if TYPE_CHECKING:
+    from dawnpatrol_core.maps.georef import GeoReference
+
+# The generator and checker pull in scipy and shapely: imported when a command runs, so that
+# `dawnpatrol status` (which builds the whole parser) starts fast.
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 OSM_SUFFIXES = (".osm", ".pbf", ".o5m", ".xml")
@@ -42,6 +42,8 @@ def _origin(text: str) -> GeoReference:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"got {text!r}, expected LAT,LON or LAT,LON,ALT in degrees (and metres)") from None
+    from dawnpatrol_core.maps.georef import GeoReference
+
     return GeoReference(*vals)
 
 
@@ -68,6 +70,7 @@ def _non_negative(text: str) -> float:
 class DistrictVerb:
     """The ``district`` command group (ros2cli-style verb: ``add_arguments`` then ``main``)."""
 
+    name = "district"
     help = "make a district folder from a world, a SLAM map or OpenStreetMap, or check one"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -99,9 +102,9 @@ class DistrictVerb:
                        help="extra clearance of the route centre lines in m (default 0.2)")
         n.add_argument("--max-edge", type=_positive, default=10.0,
                        help="longest edge in m: nodes at most this far apart (default 10)")
-        n.add_argument("--resolution", type=_positive, default=DEFAULT_RESOLUTION,
-                       help=f"grid cell size in m for worlds and OSM (default "
-                            f"{DEFAULT_RESOLUTION})")
+        n.add_argument("--resolution", type=_positive, default=None,
+                       help="grid cell size in m for worlds and OSM (default: as `dawnpatrol map "
+                            "build`, 0.05)")
         n.add_argument("--force", action="store_true", help="overwrite an existing district")
         n.add_argument("--no-check", action="store_true",
                        help="skip the `district check` run at the end")
@@ -129,6 +132,14 @@ class DistrictVerb:
 
     # -- new ---------------------------------------------------------------------------------
     def _new(self, args: argparse.Namespace) -> int:
+        from dawnpatrol_core.maps.district_check import check_district
+        from dawnpatrol_core.maps.district_gen import build
+        from dawnpatrol_core.maps.district_gen.osm import load_osm
+        from dawnpatrol_core.maps.district_gen.routes import RouteGenConfig
+        from dawnpatrol_core.maps.district_gen.sites import load_sites
+        from dawnpatrol_core.maps.rasterize import DEFAULT_RESOLUTION
+
+        resolution = args.resolution if args.resolution is not None else DEFAULT_RESOLUTION
         t0 = time.perf_counter()
         source, out = Path(args.source), Path(args.out)
 
@@ -145,7 +156,7 @@ class DistrictVerb:
         georef = _georef(args)
         ext = source.suffix.lower()
         if ext in WORLD_SUFFIXES:
-            src = build.source_from_world(source, args.resolution, out)
+            src = build.source_from_world(source, resolution, out)
             say(f"grid from {source.name}: {src.grid.width}x{src.grid.height} cells; "
                 f"{len(src.sites.entrances)} entrances, {len(src.sites.depot_bays)} depot bays, "
                 f"{len(src.surfaces)} pavement surfaces")
@@ -155,7 +166,7 @@ class DistrictVerb:
         elif ext in OSM_SUFFIXES:
             if georef is None:
                 raise _BadInputError("an OSM extract needs --origin LAT,LON or --georef FILE")
-            src = build.source_from_osm(source, georef, args.resolution)
+            src = build.source_from_osm(source, georef, resolution)
             say(f"OSM extract {source.name}: {len(src.route_lines or ())} routes, "
                 f"{len(src.sites.entrances)} entrances")
         else:
@@ -192,6 +203,8 @@ class DistrictVerb:
 
     # -- check -------------------------------------------------------------------------------
     def _check(self, args: argparse.Namespace) -> int:
+        from dawnpatrol_core.maps.district_check import check_district
+
         d = Path(args.map_dir)
         if not d.is_dir():
             raise _BadInputError(f"{d}: not a directory")
@@ -212,6 +225,8 @@ def _georef(args: argparse.Namespace) -> GeoReference | None:
     if args.origin is not None and args.georef:
         raise _BadInputError("--origin and --georef: give one, not both")
     if args.georef:
+        from dawnpatrol_core.maps.georef import load_georef
+
         return load_georef(args.georef)
     return args.origin  # type: ignore[no-any-return]
 
