@@ -18,8 +18,8 @@ from pathlib import Path
 
 from dawnpatrol_pytest import REPO
 
+from dawnpatrol_core.store.fleet import FleetStore
 from dawnpatrol_core.store.inbox import Inbox
-from dawnpatrol_fleet.store import FleetStore
 
 SCENARIO = REPO / "sim" / "scenarios" / "e2e_yard.yaml"
 

@@ -1,5 +1,6 @@
-"""Delivery shift benchmark in the headless simulator on suwon_dawn: a dawn batch dispatched by the
-fleet's planner, delivered by robots running the mission, navigator and localization cores.
+"""Delivery shift benchmark in the headless simulator on suwon_dawn: a dawn batch dispatched and
+sent trip by trip by the fleet coordinator the fleet manager runs, delivered by robots running the
+mission, navigator and localization cores.
 
 ``python test/bench/bench_shift.py [--quick] [--orders N] [--robots N] [--seed S] [--ground-truth]
 [--map DIR]``
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-for pkg in ("dawnpatrol_core", "dawnpatrol_fleet", "dawnpatrol_sim"):
+for pkg in ("dawnpatrol_core", "dawnpatrol_sim"):
     sys.path.insert(0, str(ROOT / "src" / pkg))
 
 from dawnpatrol_core.errors import DawnPatrolError  # noqa: E402
@@ -49,8 +50,8 @@ WORLD = ROOT / "sim" / "worlds" / "suwon_dawn.sdf"
 MODEL = ROOT / "sim" / "models" / "dawnbot" / "model.sdf"
 MAP = ROOT / "maps" / "suwon_dawn"
 # Where the robots stand at the start, in the depot lot facing the sidewalk: clear of the bays
-# the first three return to (fleet_logic.depot_bays: x = 70, 66, 74), or a robot still parked
-# there blocks a return.
+# the first three return to (dawnpatrol_core.fleet.depot.depot_bays: x = 70, 66, 74), or a
+# robot still parked there blocks a return.
 BAYS = (62.0, 78.0, 86.0, 66.0, 74.0, 82.0)
 FIRST, LAST = 2 * 60, 4 * 60 + 30  # minutes since midnight: windows inside 02:00-04:30
 

@@ -8,9 +8,12 @@ from typing import Any
 
 from dawnpatrol_core.delivery.orders import load_orders
 from dawnpatrol_core.errors import ConfigError
+from dawnpatrol_core.fleet.config import parse_clock
+from dawnpatrol_core.fleet.depot import depot_pose
+from dawnpatrol_core.fleet.plans import plan_to_json
+from dawnpatrol_core.fleet.travel import make_travel
 from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.planning.dispatch import DispatchSettings, Robot, plan_dispatch
-from dawnpatrol_fleet.fleet_logic import depot_pose, make_travel, parse_clock, plan_to_json
 
 
 def plan_offline(

@@ -13,12 +13,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from dawnpatrol_core.compliance import ComplianceResult, PrivacyStatement, check_compliance
+from dawnpatrol_core.delivery.orders import SIM_CLOCK_LIMIT_S
+from dawnpatrol_core.fleet.depot import depot_pose
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics
+from dawnpatrol_core.store.fleet import FleetStore
 from dawnpatrol_core.store.inbox import Inbox, InboxRecord
 from dawnpatrol_fleet.cli_map import render_district
-from dawnpatrol_fleet.fleet_logic import SIM_CLOCK_LIMIT_S, depot_pose
-from dawnpatrol_fleet.store import FleetStore
 
 ROBOT_COLORS = [(0, 110, 255), (230, 60, 20), (20, 160, 60), (150, 60, 200), (200, 140, 0),
                 (0, 170, 170)]
@@ -152,7 +153,7 @@ def shift_markdown(data: ShiftData, dm: DistrictMap, shift: str, utc: float = 0.
     orders = {o.id: o for o in data.orders}
     delivered = {d["order_id"]: d for d in data.deliveries}
     on_time = sum(1 for oid, d in delivered.items()
-                  if oid in orders and d["at"] <= orders[oid].order["window_end"] + 1e-6)
+                  if oid in orders and d["at"] <= orders[oid].order.window_end + 1e-6)
     counts: dict[str, int] = {}
     for o in data.orders:
         counts[o.state] = counts.get(o.state, 0) + 1
@@ -186,8 +187,8 @@ def shift_markdown(data: ShiftData, dm: DistrictMap, shift: str, utc: float = 0.
         "before its window closed.",
         "",
         _table(["order", "address", "robot", "window", "outcome", "handed over", "how"], [
-            (o.id, o.order.get("address_id") or "-", o.robot_id or "-",
-             f"{clock(o.order['window_start'], utc)}–{clock(o.order['window_end'], utc)}",
+            (o.id, o.order.address_id or "-", o.robot_id or "-",
+             f"{clock(o.order.window_start, utc)}–{clock(o.order.window_end, utc)}",
              o.state + (f": {o.reason}" if o.reason and o.state != "delivered" else ""),
              clock(delivered[o.id]["at"], utc) if o.id in delivered else "-",
              delivered[o.id]["method"] if o.id in delivered else "-")
@@ -362,7 +363,7 @@ def _draw_shift(data: ShiftData, dm: DistrictMap, out: Path) -> None:
         _dot(d, f.px(dl["x"], dl["y"]), 6, (0, 180, 0))
     for o in data.orders:
         if o.state in ("failed", "returned", "unserved"):
-            x, y = f.px(o.order["x"], o.order["y"])
+            x, y = f.px(o.order.x, o.order.y)
             d.line([(x - 6, y - 6), (x + 6, y + 6)], fill=(220, 0, 0), width=3)
             d.line([(x - 6, y + 6), (x + 6, y - 6)], fill=(220, 0, 0), width=3)
     for a in data.alerts:

@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dawnpatrol_core.errors import DawnPatrolError
+from dawnpatrol_core.fleet.config import parse_clock
 from dawnpatrol_fleet.cli_audit import parse_head
 from dawnpatrol_fleet.cli_data import retention_from_params
 from dawnpatrol_fleet.cli_keys import _read_public
-from dawnpatrol_fleet.fleet_logic import parse_clock
 
 REPO = Path(__file__).resolve().parents[3]
 _PARAMS = yaml.safe_load((REPO / "params" / "fleet_manager.yaml").read_text(encoding="utf-8"))

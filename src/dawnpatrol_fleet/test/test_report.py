@@ -9,20 +9,20 @@ from PIL import Image
 
 from dawnpatrol_core.anomaly.events import AnomalyEvent, Severity
 from dawnpatrol_core.compliance import PrivacyStatement, RecordingIndicator
+from dawnpatrol_core.delivery.orders import Order
+from dawnpatrol_core.fleet.records import OrderState
 from dawnpatrol_core.maps.district import load_district_map
+from dawnpatrol_core.store.fleet import FleetStore
 from dawnpatrol_core.store.inbox import Inbox
 from dawnpatrol_core.store.retention import PurgeSummary
 from dawnpatrol_fleet.report import clock, draw_plan, retention_markdown, write_reports
-from dawnpatrol_fleet.store import FleetStore
 
 YARD = Path(__file__).resolve().parents[3] / "maps" / "test_yard"
 UUID = "4d7c1a52-8c1e-4a7e-9a0e-3d2f5e6a7b14"
 
 
-def _order(oid: str, x: float, y: float) -> dict:
-    return {"id": oid, "address_id": "101-1", "lat": None, "lon": None, "x": x, "y": y,
-            "window_start": 7800.0, "window_end": 9000.0, "size": 1, "handover": "pin",
-            "priority": 0}
+def _order(oid: str, x: float, y: float) -> Order:
+    return Order(oid, "101-1", None, None, x, y, 7800.0, 9000.0)
 
 
 @pytest.fixture
@@ -33,11 +33,11 @@ def reports(tmp_path: Path) -> dict[str, str]:
         {"order_id": "O-1", "x": 24.0, "y": 19.0, "eta": 7900.0}]}], "unserved": [],
         "map_dir": str(YARD)}
     store.add_batch("night.csv", "kim", plan, [
-        ("O-1", _order("O-1", 24.0, 19.0), "assigned", "r1", "", 7900.0),
-        ("O-2", _order("O-2", 24.0, 19.0), "assigned", "r1", "", 8000.0),
+        (_order("O-1", 24.0, 19.0), OrderState.ASSIGNED, "r1", "", 7900.0),
+        (_order("O-2", 24.0, 19.0), OrderState.ASSIGNED, "r1", "", 8000.0),
     ], 7200.0)
     store.record_delivery("O-1", "r1", 7950.0, 24.0, 19.0, "pin")
-    store.set_order_state("O-2", "returned", 8600.0, reason="absent recipient")
+    store.set_order_state("O-2", OrderState.RETURNED, 8600.0, reason="absent recipient")
     store.record_visit("r1", "hs_yard_corner", 8100.0, 8130.0)
     store.record_incident("r1", "estop", "drill by kim; confirmed", 8200.0)
     store.record_incident("r1", "link_lost", "no status for 10 s", 8300.0)

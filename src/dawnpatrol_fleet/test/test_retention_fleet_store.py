@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dawnpatrol_core.store.fleet import FleetStore
 from dawnpatrol_core.store.retention import DATABASE_RULES, DAY_S, purge_older_than
-from dawnpatrol_fleet.store import FleetStore
 
 NOW = 1_790_000_000.0
 OLD, RECENT = NOW - 100 * DAY_S, NOW - DAY_S

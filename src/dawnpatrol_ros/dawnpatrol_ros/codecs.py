@@ -1,4 +1,6 @@
-"""One codec per DawnPatrol message: Anomaly <-> AnomalyEvent, RobotStatus <-> its stored form.
+"""One codec per DawnPatrol message: Anomaly <-> AnomalyEvent, RobotStatus <-> the fleet's status
+record (and the CLI's dict), MissionTask, MissionEvent and the Mission result <-> the fleet
+coordinator's types.
 
 Enum tables are derived from the message constants (``MODE_*``, ``LOC_*``, ``SEVERITY_*``), so a
 constant added to a .msg file is known here without a second table to keep in step.
@@ -10,10 +12,20 @@ import json
 import math
 from typing import Any
 
+from action_msgs.msg import GoalStatus
+
 from dawnpatrol_core.anomaly.events import AnomalyEvent, Severity, event_from_dict, event_to_dict
 from dawnpatrol_core.errors import AnomalyError
+from dawnpatrol_core.fleet.events import (
+    MissionEventReceived,
+    MissionOutcome,
+    MissionResultReceived,
+    TaskEvent,
+)
+from dawnpatrol_core.fleet.registry import MODES, RobotStatusReport, mode_of_code
+from dawnpatrol_core.fleet.tasks import TaskKind, TaskPlan
 from dawnpatrol_core.geometry import Pose2D
-from dawnpatrol_interfaces.msg import Anomaly, RobotStatus
+from dawnpatrol_interfaces.msg import Anomaly, DeliveryStop, MissionEvent, MissionTask, RobotStatus
 from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, seconds_to_time, time_to_seconds
 
 MAX_EVIDENCE_BYTES = 16 * 1024
@@ -134,3 +146,77 @@ def status_from_dict(rid: str, s: dict[str, Any]) -> RobotStatus:
 
 def _opt_finite(v: float) -> float | None:
     return float(v) if math.isfinite(v) else None
+
+
+# -- fleet coordinator types ------------------------------------------------------------------
+_OUTCOMES = {GoalStatus.STATUS_SUCCEEDED: MissionOutcome.SUCCEEDED,
+             GoalStatus.STATUS_CANCELED: MissionOutcome.CANCELED,
+             GoalStatus.STATUS_ABORTED: MissionOutcome.FAILED}
+
+
+def _num_or_none(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
+
+
+def _nan(v: float | None) -> float:
+    return math.nan if v is None else float(v)
+
+
+def status_from_msg(m: RobotStatus) -> RobotStatusReport:
+    """RobotStatus -> the fleet's status record (NaN fields become None)."""
+    p = msg_to_pose2d(m.pose)
+    return RobotStatusReport(
+        m.robot_id, mode_of_code(m.mode), p.x, p.y, p.theta, _num_or_none(m.latitude),
+        _num_or_none(m.longitude), m.localization_health, float(m.localization_quality),
+        float(m.battery_percent), float(m.speed), m.current_task, tuple(m.parcels_on_board),
+        _num_or_none(m.eta_s), bool(m.estopped), m.last_error, time_to_seconds(m.header.stamp))
+
+
+def status_to_msg(s: RobotStatusReport) -> RobotStatus:
+    """The fleet's status record -> RobotStatus (None fields become NaN)."""
+    m = RobotStatus(robot_id=s.robot_id, mode=MODES.index(s.mode),
+                    localization_health=s.localization_health,
+                    localization_quality=s.localization_quality,
+                    battery_percent=s.battery_percent, speed=s.speed,
+                    current_task=s.current_task, parcels_on_board=list(s.parcels_on_board),
+                    estopped=s.estopped, last_error=s.last_error, latitude=_nan(s.latitude),
+                    longitude=_nan(s.longitude), eta_s=_nan(s.eta_s))
+    m.header.stamp = seconds_to_time(s.stamp)
+    m.header.frame_id = "map"
+    m.pose = pose2d_to_msg(Pose2D(s.x, s.y, s.yaw))
+    return m
+
+
+def task_to_msg(t: TaskPlan) -> MissionTask:
+    """A planned task -> MissionTask (a deliver task carries its DeliveryStop)."""
+    m = MissionTask(kind=t.kind.value, id=t.id, pose=pose2d_to_msg(t.pose),
+                    dwell_s=float(t.dwell_s))
+    if t.kind is TaskKind.DELIVER:
+        m.stop = DeliveryStop(
+            order_id=t.order_id, address_id=t.address_id, pose=pose2d_to_msg(t.pose),
+            window_start=seconds_to_time(max(0.0, t.window_start)),
+            window_end=seconds_to_time(max(0.0, t.window_end)),
+            handover_method=t.method, compartments=t.compartments)
+    return m
+
+
+def event_from_msg(m: MissionEvent) -> MissionEventReceived | None:
+    """MissionEvent -> the coordinator's event; None for an event name it does not know."""
+    try:
+        event = TaskEvent(m.event)
+    except ValueError:
+        return None
+    stamp = time_to_seconds(m.header.stamp)
+    return MissionEventReceived(m.robot_id, m.task_id, m.task_kind, event, m.position.x,
+                                m.position.y, m.method, m.detail, stamp or None)
+
+
+def result_from_action(robot_id: str, mission_id: str, wrapped: Any) -> MissionResultReceived:
+    """The mission action's wrapped result (None or STATUS_UNKNOWN: the robot no longer knows
+    the goal) -> the coordinator's event."""
+    if wrapped is None or wrapped.status not in _OUTCOMES:
+        return MissionResultReceived(robot_id, mission_id, MissionOutcome.LOST)
+    r = wrapped.result
+    return MissionResultReceived(
+        robot_id, mission_id, _OUTCOMES[wrapped.status], tuple(r.completed_ids),
+        tuple(zip(r.failed_ids, r.failure_reasons, strict=False)), r.message)

@@ -1,13 +1,14 @@
-"""A whole delivery shift in lockstep on the headless engine: the fleet manager's dispatch, then per
-robot the mission core, the navigator core and the particle filter, called as the ROS nodes call
-them, with simulated time and no DDS. ``run_shift`` says what became of every order.
+"""A whole delivery shift in lockstep on the headless engine: the fleet coordinator the fleet
+manager runs (dispatch, trips, requeues), then per robot the mission core, the navigator core and
+the particle filter, called as the ROS nodes call them, with simulated time and no DDS.
+``run_shift`` says what became of every order.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -23,20 +24,33 @@ from dawnpatrol_core.control.path_follower import FollowerConfig
 from dawnpatrol_core.delivery import mission as core
 from dawnpatrol_core.delivery.handover import HandoverRules
 from dawnpatrol_core.delivery.orders import Order
-from dawnpatrol_core.errors import ConfigError, ScenarioError, SensorError
+from dawnpatrol_core.errors import (
+    ConfigError,
+    OrderError,
+    PlanningError,
+    ScenarioError,
+    SensorError,
+)
+from dawnpatrol_core.fleet import commands as fc
+from dawnpatrol_core.fleet import events as fe
+from dawnpatrol_core.fleet.config import FleetConfig
+from dawnpatrol_core.fleet.coordinator import FleetCoordinator
+from dawnpatrol_core.fleet.plans import plan_to_json
+from dawnpatrol_core.fleet.records import OrderState
+from dawnpatrol_core.fleet.registry import RobotMode, RobotStatusReport
+from dawnpatrol_core.fleet.tasks import TaskKind, TaskPlan
 from dawnpatrol_core.geometry import Pose2D, wrap_angle
 from dawnpatrol_core.localization.health import HealthState
 from dawnpatrol_core.localization.likelihood_field import LikelihoodField
 from dawnpatrol_core.localization.params import LocalizationParams
 from dawnpatrol_core.localization.particle_filter import LocalizationEstimate, ParticleFilter
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
-from dawnpatrol_core.planning.dispatch import DispatchSettings, Robot
 from dawnpatrol_core.planning.grid_planner import GridPlanner
 from dawnpatrol_core.planning.route_search import RoutePlanner
 from dawnpatrol_core.safety.governor import GovernorConfig, SpeedGovernor
 from dawnpatrol_core.safety.localization_gate import Gate, LocalizationGate
+from dawnpatrol_core.store.fleet import FleetStore
 from dawnpatrol_core.world import RobotModel, World, load_robot_model, load_world
-from dawnpatrol_fleet import fleet_logic as fl
 from dawnpatrol_sim.engine import Scan, SimEngine
 from dawnpatrol_sim.scenario import RobotStart, Scenario, load_scenario
 from dawnpatrol_sim.shift_progress import ShiftProgress, clock
@@ -58,20 +72,6 @@ def ros_params(path: str | Path) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class FleetParams:
-    """The fleet manager's dispatch parameters: shift window (shift-day s), compartments per robot,
-    planning top speed m/s, battery range m, handover service time s, solver wall time s."""
-
-    shift_start: float = 7200.0
-    shift_end: float = 25200.0
-    compartments: int = 4
-    speed: float = 1.5
-    range_m: float = math.inf
-    service_time_s: float = 60.0
-    solver_time_limit_s: float = 5.0
-
-
-@dataclass(frozen=True, slots=True)
 class ShiftSettings:
     """How a headless shift runs. ``start_time_s``: the clock at engine time 0 (shift-day s, as
     the sim node's ``start_time_s``); ``max_duration_s``: the run stops here even with missions
@@ -80,7 +80,7 @@ class ShiftSettings:
     pose_source: PoseSource = "localization"
     start_time_s: float = 7200.0
     max_duration_s: float = 5 * 3600.0
-    fleet: FleetParams = field(default_factory=FleetParams)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
     rules: HandoverRules = field(default_factory=HandoverRules)
     pin_secret: str = "dawnpatrol-sim"
     localization: LocalizationParams = field(default_factory=LocalizationParams)
@@ -94,14 +94,7 @@ class ShiftSettings:
         """Settings from the params files the ROS graph reads (fleet_manager, mission,
         localization, navigator, sim .yaml in ``params_dir``), then ``overrides`` by field."""
         d = Path(params_dir)
-        fm = ros_params(d / "fleet_manager.yaml")
-        start = fl.parse_clock("shift_start", fm["shift_start"])
-        end = fl.parse_clock("shift_end", fm["shift_end"])
-        end += fl.DAY_S if end <= start else 0.0
-        range_m = float(fm["robot_range_m"])
-        fleet = FleetParams(start, end, int(fm["robot_compartments"]), float(fm["robot_speed"]),
-                            range_m if range_m > 0 else math.inf, float(fm["service_time_s"]),
-                            float(fm["solver_time_limit_s"]))
+        fleet = FleetConfig.from_params(ros_params(d / "fleet_manager.yaml"))
         mission = core.mission_config(ros_params(d / "mission.yaml"), "/headless")
         loc = ros_params(d / "localization.yaml")
         names = {f.name for f in fields(LocalizationParams)}
@@ -109,7 +102,7 @@ class ShiftSettings:
                                                  str(d / "localization.yaml"))
         t0 = float(ros_params(d / "sim.yaml")["start_time_s"])
         base = cls(
-            start_time_s=t0, max_duration_s=end - t0, fleet=fleet, rules=mission.rules,
+            start_time_s=t0, max_duration_s=fleet.shift_end - t0, fleet=fleet, rules=mission.rules,
             pin_secret=mission.pin_secret, localization=params,
             lidar_mount=Pose2D(float(loc["lidar_x"]), float(loc["lidar_y"]),
                                float(loc["lidar_yaw"])),
@@ -413,11 +406,11 @@ class _Robot:
     mission: core.MissionState | None = None
     run: core.TaskRun | None = None
     carried: tuple[str, ...] = ()  # parcels still on board after the last mission
-    queue: list[list[str]] = field(default_factory=list)  # the fleet's trips still to send
     trips: int = 0
     scan: RobotScan | None = None
     scan_t: float = -math.inf
     events: list[tuple[core.TaskSpec, core.TaskEvent, float]] = field(default_factory=list)
+    ended: core.MissionState | None = None  # the last mission, once finished (the action result)
     returned: dict[str, float] = field(default_factory=dict)  # parcel -> unloaded at depot
     away: bool = False  # the last return to the depot failed: not reloaded since
     loaded_away: set[str] = field(default_factory=set)  # parcels of trips sent while away
@@ -435,6 +428,7 @@ class _Robot:
         assert self.mission is not None
         task = self.mission.current
         if task is None:
+            self.ended = self.mission
             self.carried, self.mission, self.run = self.mission.parcels, None, None
             return
         self._apply(core.begin_task(task, now), now)
@@ -519,49 +513,102 @@ def _make_robot(stage: ShiftStage, settings: ShiftSettings, start: RobotStart, i
                   settings.rules, settings.pin_secret, truth=start.start)
 
 
-def mission_tasks(tasks: list[fl.TaskPlan]) -> tuple[core.TaskSpec, ...]:
+def mission_tasks(tasks: Sequence[TaskPlan]) -> tuple[core.TaskSpec, ...]:
     """The fleet's task plans as the mission node receives them (MissionTask -> TaskSpec; the
     simulated clock counts shift-day seconds, so a window opens at its start)."""
     deliver = [t.kind == "deliver" for t in tasks]
-    return tuple(core.make_task(t.kind, t.id, t.pose.x, t.pose.y, t.pose.theta, t.dwell_s,
+    return tuple(core.make_task(t.kind.value, t.id, t.pose.x, t.pose.y, t.pose.theta, t.dwell_s,
                                 t.order_id if d else "", t.method if d else "pin",
                                 not_before=max(t.window_start, 0.0) if d else 0.0)
                  for t, d in zip(tasks, deliver, strict=True))
 
 
 # -- the shift -------------------------------------------------------------------------------------
-def dispatch_orders(stage: ShiftStage, shift: ShiftInput,
-                    settings: ShiftSettings) -> tuple[dict[str, Order], dict[str, Any]]:
-    """The fleet manager's dispatch at the shift's start with every robot free: the orders file
-    validated whole, planned, as (orders by id, plan JSON). Raises OrderError or PlanningError."""
-    fp, t0 = settings.fleet, settings.start_time_s
-    orders = fl.load_batch(shift.orders_path, stage.dm, t0, fp.service_time_s, fp.compartments)
-    by_id = {o.id: o for o in orders}
-    fleet = [Robot(r.id, fp.compartments, fp.shift_start, fp.shift_end, fp.speed, fp.range_m)
-             for r in shift.scenario.robots]
-    dispatch = DispatchSettings(service_time_s=fp.service_time_s,
-                                time_limit_s=fp.solver_time_limit_s)
-    plan = fl.plan_batch(orders, fleet, fl.depot_pose(stage.dm), fl.make_travel(stage.dm),
-                         dispatch, t0)
-    return by_id, fl.plan_to_json(plan, by_id, str(stage.map_dir))
+class ShiftFleet:
+    """The fleet side of the shift: the fleet coordinator the fleet manager node runs, over an
+    in-memory store, fed what the node would hear (each robot's status and tick once a simulated
+    second, mission events, mission results) and carrying out its commands on the robots."""
+
+    def __init__(self, stage: ShiftStage, settings: ShiftSettings, robots: dict[str, _Robot],
+                 log: list[str]) -> None:
+        self.robots, self.log = robots, log
+        self.store = FleetStore(":memory:")
+        self.coord = FleetCoordinator(replace(settings.fleet, robot_ids=tuple(robots)), stage.dm,
+                                      self.store, settings.start_time_s, str(stage.map_dir))
+        self.next_tick = -math.inf
+
+    def feed(self, event: fe.Event, now: float) -> list[fc.Command]:
+        """Hand ``event`` to the coordinator and carry out its commands on the robots."""
+        cmds = self.coord.handle(event, now)
+        for a in cmds:  # the dispatch's answer is logged before the trips it sends
+            if isinstance(a, fc.DispatchAnswered) and a.plan is not None:
+                self.log.append(f"{clock(now)} {a.message}")
+                self.log += [f"  unserved {oid}: {why}" for oid, why in a.plan.unserved]
+        for c in cmds:
+            if isinstance(c, fc.SendMission):
+                _start_trip(self.robots[c.robot_id], c, now, self.log)
+                self.coord.handle(fe.MissionAccepted(c.robot_id, c.mission_id), now)
+            elif isinstance(c, fc.LogLine):
+                self.log.append(f"{clock(now)} {c.text}")
+        return cmds
+
+    def dispatch(self, path: Path, now: float) -> fc.DispatchAnswered:
+        """The orders file dispatched as an operator uploads it; OrderError (every problem) or
+        PlanningError when the fleet refuses it."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise OrderError(f"{path}: cannot read orders file: {exc.strerror}") from None
+        self.heard(now)
+        req = fe.DispatchRequested(text, path.suffix.lstrip("."), str(path), False, "headless")
+        answer = next(c for c in self.feed(req, now) if isinstance(c, fc.DispatchAnswered))
+        if answer.problems:
+            raise OrderError("\n".join(answer.problems))
+        if not answer.success:
+            raise PlanningError(answer.message)
+        return answer
+
+    def heard(self, now: float) -> None:
+        """Every robot's status, as its mission node publishes it."""
+        for r in self.robots.values():
+            mode = RobotMode.IDLE if r.mission is None else RobotMode.DELIVERING
+            self.feed(fe.StatusReceived(RobotStatusReport(
+                r.id, mode, r.pose.x, r.pose.y, r.pose.theta, stamp=now,
+                parcels_on_board=r.mission.parcels if r.mission else r.carried)), now)
+
+    def step(self, now: float) -> None:
+        """Finished missions' results, then once a second statuses and the fleet's tick."""
+        for r in self.robots.values():
+            if r.ended is not None:
+                done, r.ended = r.ended, None
+                outcome = fe.MissionOutcome.FAILED if done.failed else fe.MissionOutcome.SUCCEEDED
+                self.feed(fe.MissionResultReceived(
+                    r.id, done.mission_id, outcome, done.completed, done.failed,
+                    f"{len(done.completed)} completed, {len(done.failed)} failed"), now)
+        if now >= self.next_tick:
+            self.next_tick = now + 1.0
+            self.heard(now)
+            self.feed(fe.Tick(), now)
+
+    @property
+    def idle(self) -> bool:
+        """No mission in flight and no order waiting for a robot."""
+        return not self.coord.missions and all(
+            o.state is not OrderState.PLANNED for o in self.coord.orders.values())
 
 
 def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
               on_line: Callable[[str], None] | None = None) -> ShiftResult:
-    """Dispatch the orders as the fleet manager does at the shift's start, then step every robot
-    at 10 Hz (engine dt 0.05 s) until all trips are done or ``max_duration_s`` is up.
-    ``on_line`` receives each log line as it happens (live progress).
+    """Dispatch the orders through the fleet coordinator at the shift's start, then step every
+    robot at 10 Hz (engine dt 0.05 s), the fleet sending trips as robots come back, until all
+    trips are done or ``max_duration_s`` is up. ``on_line`` receives each log line as it
+    happens (live progress).
 
     Raises OrderError (the batch is rejected whole) or PlanningError from dispatch.
     """
     wall0 = time.perf_counter()
     t0 = settings.start_time_s
-    orders, plan = dispatch_orders(stage, shift, settings)
-    served = sum(len(r["stops"]) for r in plan["routes"])
-    log = [f"{clock(t0)} dispatched: {served} of {len(orders)} orders on "
-           f"{len(shift.scenario.robots)} robots, {len(plan['unserved'])} unserved"]
-    log += [f"  unserved {u['order_id']}: {u['reason']}" for u in plan["unserved"]]
-
+    log: list[str] = []
     eng = SimEngine(stage.world, stage.model, shift.scenario)
     lf = stage.field
     if settings.pose_source == "localization" and lf is None:
@@ -570,20 +617,18 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
                                        lp.laser_max_range, lp.likelihood_max_dist)
     robots = {r.id: _make_robot(stage, settings, r, i, eng.seed, lf)
               for i, r in enumerate(shift.scenario.robots)}
-    for route in plan["routes"]:
-        robots[route["robot_id"]].queue = fl.route_trips(route)
+    fleet = ShiftFleet(stage, settings, robots, log)
+    answer = fleet.dispatch(shift.orders_path, t0)
+    assert answer.plan is not None
+    orders, plan = answer.orders, plan_to_json(answer.plan, answer.orders, str(stage.map_dir))
     progress = ShiftProgress(set(orders), set(shift.recipients.absent),
                              shift.recipients.pin_delay_s, ack_delay_s=math.inf)
-    depot_bays = fl.depot_bays(stage.dm)
-    bays = {r.id: depot_bays[i % len(depot_bays)] for i, r in enumerate(shift.scenario.robots)}
     steps = max(1, round(CONTROL_DT / eng.dt))
     finished, shown = False, 0
     while eng.now < settings.max_duration_s - 1e-9:
         now = t0 + eng.now
-        for r in robots.values():
-            if r.mission is None and r.queue:  # the fleet sends the next trip (_finish_mission)
-                _send_trip(r, r.queue.pop(0), orders, stage.dm, bays[r.id], now, log)
-        if all(r.mission is None and not r.queue for r in robots.values()):
+        fleet.step(now)
+        if fleet.idle:
             finished = True
             break
         cmds = {r.id: r.tick(now) for r in robots.values()}
@@ -591,7 +636,7 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
             pin = core.expected_pin(due.order_id, settings.pin_secret)
             robots[due.robot_id].key_in(due.order_id, pin, now)
         for r in robots.values():
-            _record_events(r, progress, log)
+            _record_events(r, progress, log, fleet, now)
         if on_line is not None:
             for line in log[shown:]:
                 on_line(line)
@@ -616,6 +661,7 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
             on_line(line)
     returned = {p: t for r in robots.values() for p, t in r.returned.items()}
     away = set().union(*(r.loaded_away for r in robots.values()))
+    fleet.store.close()
     return ShiftResult(
         tuple(_outcomes(orders, plan, progress, returned, away, shift.recipients)),
         tuple(r.report(tuple(c.what for c in eng.contacts if c.robot == r.id))
@@ -623,30 +669,34 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
         plan, t0, t0 + eng.now, time.perf_counter() - wall0, finished, tuple(log))
 
 
-def _send_trip(r: _Robot, ids: list[str], orders: Mapping[str, Order], dm: DistrictMap,
-               depot: Pose2D, now: float, log: list[str]) -> None:
-    """The fleet's _send_delivery: one trip's deliveries and the return to the robot's bay
-    ``depot``, as a mission. Like the fleet, it does not check that the last return reached
-    the depot; such trips are flagged."""
+def _start_trip(r: _Robot, m: fc.SendMission, now: float, log: list[str]) -> None:
+    """A mission from the fleet starts on the robot (the mission node accepts it). Like the
+    fleet, the shift does not check that the last return reached the depot; trips sent after a
+    failed return are flagged."""
+    ids = [t.order_id for t in m.tasks if t.kind is TaskKind.DELIVER]
     away = ""
     if r.away:
         r.loaded_away.update(ids)
         away = f" (NOT reloaded: the last return failed; at ({r.pose.x:.1f}, {r.pose.y:.1f}))"
     log.append(f"{clock(now)} {r.id} trip {r.trips + 1}: {', '.join(ids)}{away}")
-    tasks = mission_tasks(fl.delivery_tasks(ids, orders, dm, depot))
-    r.start_mission(f"{r.id}-deliver-{int(now)}-{r.trips + 1}", tasks, now)
+    r.start_mission(m.mission_id, mission_tasks(m.tasks), now)
 
 
-def _record_events(r: _Robot, progress: ShiftProgress, log: list[str]) -> None:
-    """Feed a robot's mission events to the shift's bookkeeping (what the runner hears)."""
-    for task, e, now in r.events:
+def _record_events(r: _Robot, progress: ShiftProgress, log: list[str], fleet: ShiftFleet,
+                   now: float) -> None:
+    """Feed a robot's mission events to the fleet and to the shift's bookkeeping (what the
+    runner hears)."""
+    for task, e, at in r.events:
         if e.event == "announce":  # to the speaker, not a MissionEvent
             continue
-        line = progress.on_event(r.id, task.kind, e.event, task.id, e.detail, now)
+        if e.event in fe.TaskEvent.__members__.values():
+            fleet.feed(fe.MissionEventReceived(r.id, task.id, task.kind, fe.TaskEvent(e.event),
+                                               r.pose.x, r.pose.y, e.method, e.detail, at), now)
+        line = progress.on_event(r.id, task.kind, e.event, task.id, e.detail, at)
         if line:
             log.append(line)
         if e.event == "failed" and task.kind != "deliver":
-            log.append(f"{clock(now)} {r.id} {task.kind} {task.id} FAILED: {e.detail}")
+            log.append(f"{clock(at)} {r.id} {task.kind} {task.id} FAILED: {e.detail}")
         if e.event == "failed" and e.detail.startswith("unreachable"):
             tail = "; ".join(text for _, text in r.drive.nav.events[-4:])
             log.append(f"  {r.id} navigator's last events: {tail}")

@@ -192,6 +192,10 @@ def _records_json(text: str, path: str) -> list[_Record]:
     return out
 
 
+#: Formats of an orders text, by name (a file's extension without the dot names its format).
+FORMATS = ("csv", "yaml", "yml", "json")
+
+
 def load_orders(
     path: str | Path,
     addresses: Mapping[str, AddressPose],
@@ -200,14 +204,13 @@ def load_orders(
     max_compartments: int,
     locate_latlon: Callable[[float, float], tuple[float, float]] | None = None,
 ) -> list[Order]:
-    """Read and validate a whole batch (format by extension: .csv, .yaml/.yml, .json).
-
-    ``now``: seconds since the shift day's midnight; windows ending at or before it are in the
-    past. ``locate_latlon(lat, lon) -> (x, y)`` map metres, needed for orders given by latitude and
-    longitude. Raises OrderError listing every problem, one per line; returns nothing on error.
-    """
+    """Read and validate a whole batch from a file (format by extension: .csv, .yaml/.yml,
+    .json); see :func:`parse_orders`. Errors name the file."""
     p = Path(path)
     src = str(p)
+    ext = p.suffix.lower()
+    if ext.lstrip(".") not in FORMATS:
+        raise OrderError(field_error(src, "extension", ext, ".csv, .yaml, .yml or .json"))
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
@@ -215,25 +218,46 @@ def load_orders(
     except UnicodeDecodeError as exc:
         raise OrderError(f"{src}: field 'encoding': got byte {exc.object[exc.start]:#04x} at "
                          f"offset {exc.start}, expected UTF-8 text") from None
-    ext = p.suffix.lower()
-    if ext == ".csv":
+    return parse_orders(text, ext.lstrip("."), src, addresses, now, service_time_s,
+                        max_compartments, locate_latlon)
+
+
+def parse_orders(
+    text: str,
+    fmt: str,
+    source: str,
+    addresses: Mapping[str, AddressPose],
+    now: float,
+    service_time_s: float,
+    max_compartments: int,
+    locate_latlon: Callable[[float, float], tuple[float, float]] | None = None,
+) -> list[Order]:
+    """Validate a whole batch given as ``text`` in format ``fmt`` (csv, yaml, yml or json);
+    ``source`` names it in every error line (a file name, an operator's upload).
+
+    ``now``: seconds since the shift day's midnight; windows ending at or before it are in the
+    past. ``locate_latlon(lat, lon) -> (x, y)`` map metres, needed for orders given by latitude and
+    longitude. Raises OrderError listing every problem, one per line; returns nothing on error.
+    """
+    kind = fmt.strip().lower()
+    if kind == "csv":
         records = _records_csv(text)
-    elif ext in (".yaml", ".yml"):
-        records = _records_yaml(text, src)
-    elif ext == ".json":
-        records = _records_json(text, src)
+    elif kind in ("yaml", "yml"):
+        records = _records_yaml(text, source)
+    elif kind == "json":
+        records = _records_json(text, source)
     else:
-        raise OrderError(field_error(src, "extension", ext, ".csv, .yaml, .yml or .json"))
+        raise OrderError(field_error(source, "format", fmt, "csv, yaml or json"))
     if not records:
-        raise OrderError(f"{src}: field 'orders': got 0 orders, expected at least 1")
+        raise OrderError(f"{source}: field 'orders': got 0 orders, expected at least 1")
 
     problems: list[str] = []
     orders: list[Order] = []
     first_line: dict[str, int] = {}
     for rec in records:
         order = _parse_record(
-            rec, src, addresses, now, service_time_s, max_compartments, locate_latlon, problems,
-            first_line,
+            rec, source, addresses, now, service_time_s, max_compartments, locate_latlon,
+            problems, first_line,
         )
         if order is not None:
             orders.append(order)

@@ -1,2 +1,3 @@
-"""Persistent state behind small repository classes: the robot's anomaly outbox and the fleet's
-anomaly inbox (SQLite in WAL mode today, replaceable by a server database later)."""
+"""Persistent state behind small repository classes: the robot's anomaly outbox, the fleet's
+anomaly inbox and the fleet store (SQLite in WAL mode today, replaceable by a server database
+later)."""

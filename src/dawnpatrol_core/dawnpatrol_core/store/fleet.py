@@ -1,5 +1,6 @@
-"""The fleet manager's persistent state: robots, orders, deliveries, patrol visits, incidents
-and the operator audit log, in SQLite (WAL) behind one small repository class.
+"""The fleet's persistent state: robots, orders, deliveries, patrol visits, incidents, the
+operator audit log and the coordinator's missions and queues, in SQLite (WAL) behind one small
+repository class (``":memory:"`` for tests and the headless shift).
 
 Anomalies live in their own database (dawnpatrol_core.store.inbox), beside this one in the data
 directory. Everything the fleet manager knows after a restart is rebuilt from these two files.
@@ -12,11 +13,13 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from dawnpatrol_core.delivery.orders import Order
+from dawnpatrol_core.fleet.plans import order_from_dict, order_to_dict
+from dawnpatrol_core.fleet.records import OrderRecord, OrderState
+from dawnpatrol_core.fleet.registry import RobotStatusReport
 from dawnpatrol_core.store.database import Migration, connect, transaction
-
-ORDER_STATES = ("planned", "assigned", "delivered", "failed", "returned", "unserved")
 
 
 def _script(conn: sqlite3.Connection, sql: str) -> None:
@@ -71,31 +74,36 @@ FLEET_MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 
 
 @dataclass(frozen=True, slots=True)
-class OrderRecord:
-    id: str
-    batch_id: int
-    order: dict[str, Any]
-    state: str
-    robot_id: str | None
-    reason: str
-    eta: float | None
-    updated_at: float
-
-
-@dataclass(frozen=True, slots=True)
 class RobotRecord:
+    """A robot as last heard from: first and last status receipt (ROS time s), the status."""
+
     id: str
     first_seen: float
     last_seen: float
-    status: dict[str, Any]
+    status: RobotStatusReport
 
 
-def connection_state(last_seen: float, now: float, stale_after: float, offline_after: float) -> str:
-    """'online', 'stale' or 'offline' from the age of the last status (s)."""
-    age = now - last_seen
-    if age <= stale_after:
-        return "online"
-    return "stale" if age <= offline_after else "offline"
+#: A new order of a batch: (order, state, robot id, reason, planned ETA shift-day s).
+NewOrder = tuple[Order, OrderState, str | None, str, float | None]
+
+
+class FleetRepository(Protocol):
+    """What the fleet coordinator keeps across restarts (FleetStore is the SQLite one)."""
+
+    def upsert_robot(self, robot_id: str, status: RobotStatusReport, now: float) -> None: ...
+    def robots(self) -> list[RobotRecord]: ...
+    def add_batch(self, source: str, operator: str, plan: dict[str, Any],
+                  orders: Iterable[NewOrder], now: float) -> int: ...
+    def set_order_state(self, order_id: str, state: OrderState, now: float,
+                        robot_id: str | None = None, reason: str = "") -> None: ...
+    def orders(self, state: OrderState | None = None) -> list[OrderRecord]: ...
+    def record_delivery(self, order_id: str, robot_id: str, at: float, x: float, y: float,
+                        method: str) -> None: ...
+    def record_visit(self, robot_id: str, hotspot_id: str, arrived: float,
+                     left: float | None) -> None: ...
+    def record_incident(self, robot_id: str, kind: str, detail: str, at: float) -> None: ...
+    def set_setting(self, key: str, value: str) -> None: ...
+    def setting(self, key: str, default: str = "") -> str: ...
 
 
 class FleetStore:
@@ -108,20 +116,21 @@ class FleetStore:
         self._conn.close()
 
     # -- robots ------------------------------------------------------------------------------
-    def upsert_robot(self, robot_id: str, status: dict[str, Any], now: float) -> None:
+    def upsert_robot(self, robot_id: str, status: RobotStatusReport, now: float) -> None:
         with transaction(self._conn) as c:
             c.execute(
                 "INSERT INTO robots (id, first_seen, last_seen, status_json) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET last_seen=excluded.last_seen, "
                 "status_json=excluded.status_json",
-                (robot_id, now, now, json.dumps(status)),
+                (robot_id, now, now, json.dumps(status.to_dict())),
             )
 
     def robots(self) -> list[RobotRecord]:
         rows = self._conn.execute(
             "SELECT id, first_seen, last_seen, status_json FROM robots ORDER BY id"
         ).fetchall()
-        return [RobotRecord(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+        return [RobotRecord(r[0], r[1], r[2], RobotStatusReport.from_dict(r[0], json.loads(r[3])))
+                for r in rows]
 
     # -- orders ------------------------------------------------------------------------------
     def add_batch(
@@ -129,10 +138,11 @@ class FleetStore:
         source: str,
         operator: str,
         plan: dict[str, Any],
-        orders: Iterable[tuple[str, dict[str, Any], str, str | None, str, float | None]],
+        orders: Iterable[NewOrder],
         now: float,
     ) -> int:
-        """Store a planned batch atomically: (order id, order, state, robot, reason, eta) rows."""
+        """Store a planned batch atomically: its plan (JSON form) and (order, state, robot,
+        reason, eta) rows."""
         with transaction(self._conn) as c:
             cur = c.execute(
                 "INSERT INTO batches (source, created_at, operator, plan_json) VALUES (?, ?, ?, ?)",
@@ -143,8 +153,9 @@ class FleetStore:
                 "INSERT INTO orders (id, batch_id, order_json, state, robot_id, reason, eta, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (oid, batch, json.dumps(o), st, rid, rs, eta, now)
-                    for oid, o, st, rid, rs, eta in orders
+                    (o.id, batch, json.dumps(order_to_dict(o)), OrderState(st).value, rid, rs,
+                     eta, now)
+                    for o, st, rid, rs, eta in orders
                 ],
             )
         return batch
@@ -160,32 +171,32 @@ class FleetStore:
             for r in rows
         ]
 
-    def known_order_ids(self) -> set[str]:
-        return {r[0] for r in self._conn.execute("SELECT id FROM orders")}
-
     def set_order_state(
-        self, order_id: str, state: str, now: float, robot_id: str | None = None, reason: str = ""
+        self, order_id: str, state: OrderState, now: float, robot_id: str | None = None,
+        reason: str = ""
     ) -> None:
-        if state not in ORDER_STATES:
-            raise ValueError(f"order state {state!r}, expected one of {ORDER_STATES}")
+        """Move an order to ``state`` (ValueError for a state that is none); ``robot_id`` None
+        keeps the order's robot."""
         with transaction(self._conn) as c:
             c.execute(
                 "UPDATE orders SET state=?, robot_id=COALESCE(?, robot_id), reason=?, "
                 "updated_at=? WHERE id=?",
-                (state, robot_id, reason, now, order_id),
+                (OrderState(state).value, robot_id, reason, now, order_id),
             )
 
-    def orders(self, state: str | None = None) -> list[OrderRecord]:
+    def orders(self, state: OrderState | None = None) -> list[OrderRecord]:
         sql = (
             "SELECT id, batch_id, order_json, state, robot_id, reason, eta, updated_at FROM orders"
         )
         rows = (
-            self._conn.execute(sql + " WHERE state=? ORDER BY id", (state,))
+            self._conn.execute(sql + " WHERE state=? ORDER BY id", (OrderState(state).value,))
             if state
             else self._conn.execute(sql + " ORDER BY id")
         ).fetchall()
         return [
-            OrderRecord(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows
+            OrderRecord(r[0], r[1], order_from_dict(json.loads(r[2])), OrderState(r[3]), r[4], r[5],
+                        r[6], r[7])
+            for r in rows
         ]
 
     def record_delivery(
@@ -270,9 +281,12 @@ class FleetStore:
         ]
 
     def add_samples(self, rows: Iterable[tuple[float, str, float, float, float, str]]) -> None:
-        """Append track samples (t s, robot, x m, y m, speed m/s, source) in one transaction."""
-        with transaction(self._conn) as c:
-            c.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?)", list(rows))
+        """Append track samples (t s, robot, x m, y m, speed m/s, source) in one transaction
+        (none: no transaction)."""
+        batch = list(rows)
+        if batch:
+            with transaction(self._conn) as c:
+                c.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?)", batch)
 
     def samples(self, source: str | None = None) -> list[tuple[float, str, float, float, float]]:
         """Track samples (t, robot, x, y, speed) of one source ('ground_truth', 'status') or all,

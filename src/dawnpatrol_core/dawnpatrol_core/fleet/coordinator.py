@@ -1,0 +1,573 @@
+"""The fleet coordinator: every fleet decision in one pure, single-threaded object. Events in
+(robot status, mission outcomes and events, the clock, operator requests), commands out
+(missions to send or cancel, order states, incidents, closed sidewalks, log lines, answers).
+
+The fleet manager node and the headless shift both drive it. Its state (missions in flight, trips
+still to send, patrol flags, waiting investigations, the order book) lives in a FleetRepository,
+so a new coordinator over the same store carries on where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from dawnpatrol_core.delivery.orders import Order, shift_seconds
+from dawnpatrol_core.errors import DawnPatrolError, OrderError
+from dawnpatrol_core.fleet.closures import closed_edges
+from dawnpatrol_core.fleet.commands import (
+    CancelMission,
+    ClosedEdgesChanged,
+    Command,
+    DispatchAnswered,
+    IncidentRecorded,
+    Level,
+    LogLine,
+    OrderStateChanged,
+    PatrolAnswered,
+    SendMission,
+)
+from dawnpatrol_core.fleet.config import FleetConfig
+from dawnpatrol_core.fleet.depot import depot_bays, depot_pose
+from dawnpatrol_core.fleet.events import (
+    DispatchRequested,
+    Event,
+    InvestigateRequested,
+    MissionAccepted,
+    MissionEventReceived,
+    MissionOutcome,
+    MissionRejected,
+    MissionResultReceived,
+    PatrolRequested,
+    SidewalkReports,
+    StatusReceived,
+    TaskEvent,
+    Tick,
+)
+from dawnpatrol_core.fleet.patrol import PatrolCoordinator, choose_investigator
+from dawnpatrol_core.fleet.plans import parse_batch, plan_batch, plan_to_json
+from dawnpatrol_core.fleet.records import (
+    MissionKind,
+    MissionRecord,
+    OrderRecord,
+    OrderState,
+    order_counts,
+)
+from dawnpatrol_core.fleet.registry import (
+    Connection,
+    RobotMode,
+    RobotStatusReport,
+    RobotView,
+    connection_state,
+    free_robots,
+    robot_view,
+)
+from dawnpatrol_core.fleet.tasks import TaskKind, TaskPlan, delivery_tasks, investigate_dwell_s
+from dawnpatrol_core.fleet.tasks import route_trips as trips_of
+from dawnpatrol_core.fleet.travel import make_travel
+from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.maps.district import DistrictMap
+from dawnpatrol_core.planning.dispatch import DispatchPlan, DispatchSettings, Robot
+from dawnpatrol_core.store.fleet import FleetRepository, NewOrder, RobotRecord
+
+#: A mission the fleet no longer follows (the fleet or the robot's mission node restarted) is
+#: over when the robot says idle this long after it was sent (s), in a status stamped at least
+#: FRESH_STATUS_S after it was sent (not the one from before it started).
+ADOPT_AFTER_S = 5.0
+FRESH_STATUS_S = 3.0
+#: A robot whose patrol made way for an investigation is held back from new patrols this long (s)
+#: while the investigation waits for it to let go of the patrol.
+RESERVE_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSummary:
+    """The fleet at a glance: orders per state, patrol flag and mission kind per robot, and the
+    shift clock (shift-day s)."""
+
+    orders: dict[str, int]
+    patrol: dict[str, bool]
+    missions: dict[str, str]
+    shift_now_s: float
+
+
+class FleetCoordinator:
+    """Fleet decisions over ``store``: call :meth:`handle` with each event and carry out the
+    commands it returns, in order. ``now`` is always ROS time in seconds (shift-day seconds in
+    simulation). Not thread-safe: drive it from one thread."""
+
+    def __init__(self, config: FleetConfig, dm: DistrictMap, store: FleetRepository, now: float,
+                 map_dir: str = "", rng: np.random.Generator | None = None) -> None:
+        self.cfg, self.dm, self.store = config, dm, store
+        self.map_dir = map_dir or config.map_dir
+        self.robot_ids = config.robot_ids
+        self.depot = depot_pose(dm)
+        self.bays = depot_bays(dm)
+        self.travel = make_travel(dm)
+        self.patrol = PatrolCoordinator(
+            dm, self.robot_ids, config.speed, self.shift_now(now),
+            rng if rng is not None else np.random.default_rng(config.patrol_seed), self.travel)
+        self._now = now
+        # Restored from the store: what the last run knew.
+        self._registry: dict[str, RobotRecord] = {r.id: r for r in store.robots()}
+        self._orders: dict[str, OrderRecord] = {o.id: o for o in store.orders()}
+        self._missions = {rid: MissionRecord.from_dict(rid, d)
+                          for rid, d in json.loads(store.setting("missions", "{}")).items()}
+        self._queues: dict[str, list[tuple[str, ...]]] = {
+            rid: [tuple(t) for t in trips]
+            for rid, trips in json.loads(store.setting("queues", "{}")).items()}
+        flags = json.loads(store.setting("patrol", "{}"))
+        self._patrolling = {r: bool(flags.get(r, config.patrol_on_start)) for r in self.robot_ids}
+        self._investigations: list[tuple[float, float]] = [
+            (float(x), float(y)) for x, y in json.loads(store.setting("investigations", "[]"))]
+        # This run only.
+        self._followed: set[str] = set()  # mission ids whose result will come
+        self._last_conn: dict[str, Connection] = {}
+        self._was_online: set[str] = set()  # heard from since this coordinator started
+        self._reserved: dict[str, float] = {}  # robot -> when its patrol made way for a look
+        self._arrivals: dict[tuple[str, str], float] = {}
+        self._closed_sent: tuple[int, ...] | None = None
+        self._seq = 0
+        self._out: list[Command] = []
+
+    # -- the one entry point ---------------------------------------------------------------------
+    def handle(self, event: Event, now: float) -> list[Command]:
+        """Decide on ``event`` at ROS time ``now`` (s); returns the commands to carry out."""
+        self._now = now
+        match event:
+            case StatusReceived(status):
+                self._on_status(status)
+            case MissionAccepted(rid, mid):
+                if self._current(rid, mid) is not None:
+                    self._followed.add(mid)
+            case MissionRejected(rid, mid, reason):
+                if self._current(rid, mid) is not None:
+                    self._log(Level.WARNING, f"{rid}: mission {mid} rejected"
+                              + (f": {reason}" if reason else ""))
+                    self._finish(rid, None, rejected=True)
+            case MissionResultReceived():
+                self._on_result(event)
+            case MissionEventReceived():
+                self._on_mission_event(event)
+            case Tick():
+                self._tick()
+            case DispatchRequested():
+                self._on_dispatch(event)
+            case InvestigateRequested(x, y):
+                self._on_investigate(x, y)
+            case PatrolRequested(rid, active):
+                self._on_patrol(rid, active)
+            case SidewalkReports(reports):
+                self._on_sidewalks(reports)
+        out, self._out = self._out, []
+        return out
+
+    # -- queries ---------------------------------------------------------------------------------
+    def shift_now(self, now: float) -> float:
+        """Shift-day seconds at ROS time ``now`` (the time base of windows and ETAs)."""
+        return shift_seconds(now, self.cfg.utc_offset_s, self.cfg.shift_end)
+
+    def robots(self, now: float) -> list[tuple[RobotStatusReport, Connection]]:
+        """Every robot heard of (this run or before), by id, with its link state at ``now``."""
+        return [(r.status, self._connection(r, now))
+                for r in sorted(self._registry.values(), key=lambda r: r.id)]
+
+    def summary(self, now: float) -> FleetSummary:
+        """Orders per state, patrol flags, mission kinds, the shift clock."""
+        return FleetSummary(order_counts(o.state for o in self._orders.values()),
+                            {r: self._patrolling.get(r, False) for r in self.robot_ids},
+                            {r: m.kind.value for r, m in self._missions.items()},
+                            round(self.shift_now(now), 1))
+
+    @property
+    def known_robots(self) -> frozenset[str]:
+        """The fleet's robots and every robot heard of before."""
+        return frozenset(self._registry) | frozenset(self.robot_ids)
+
+    @property
+    def missions(self) -> Mapping[str, MissionRecord]:
+        """The mission in flight per robot."""
+        return self._missions
+
+    @property
+    def orders(self) -> Mapping[str, OrderRecord]:
+        """The order book by order id."""
+        return self._orders
+
+    @property
+    def queues(self) -> Mapping[str, list[tuple[str, ...]]]:
+        """Delivery trips still to send per robot (order ids), after its current mission."""
+        return self._queues
+
+    @property
+    def investigations(self) -> tuple[tuple[float, float], ...]:
+        """Places (x, y) m waiting for a free robot to look at them."""
+        return tuple(self._investigations)
+
+    # -- registry and the clock ------------------------------------------------------------------
+    def _connection(self, r: RobotRecord, now: float) -> Connection:
+        return connection_state(r.last_seen, now, self.cfg.stale_after_s, self.cfg.offline_after_s)
+
+    def _views(self) -> list[RobotView]:
+        return [robot_view(s, c) for s, c in self.robots(self._now)]
+
+    def _free(self, include_patrol: bool = False) -> list[str]:
+        busy = [r for r, m in self._missions.items()
+                if not (include_patrol and m.kind is MissionKind.PATROL)]
+        return free_robots(self._views(), busy)
+
+    def _on_status(self, s: RobotStatusReport) -> None:
+        if s.robot_id not in self.robot_ids:
+            return
+        self.store.upsert_robot(s.robot_id, s, self._now)
+        before = self._registry.get(s.robot_id)
+        first = before.first_seen if before is not None else self._now
+        self._registry[s.robot_id] = RobotRecord(s.robot_id, first, self._now, s)
+
+    def _tick(self) -> None:
+        for v in self._views():
+            before = self._last_conn.get(v.id)
+            self._last_conn[v.id] = v.connection
+            if v.connection is Connection.ONLINE:
+                self._was_online.add(v.id)
+            # A link that never came up since the start is not a link lost.
+            if (before not in (None, Connection.OFFLINE) and v.connection is Connection.OFFLINE
+                    and v.id in self._was_online):
+                self._incident(v.id, "link_lost", f"no status for {self.cfg.offline_after_s:g} s")
+                m = self._missions.get(v.id)
+                if m is not None and m.kind is MissionKind.DELIVER:
+                    self._robot_failed(v.id, f"link lost with {v.id}")
+            m = self._missions.get(v.id)
+            if (m is not None and m.id not in self._followed and v.mode is RobotMode.IDLE
+                    and v.connection is Connection.ONLINE and self._now - m.sent_at > ADOPT_AFTER_S
+                    and v.stamp > m.sent_at + FRESH_STATUS_S):
+                self._finish(v.id, None)
+        self._reassign_waiting()
+        self._serve_investigations()
+        self._patrol_step()
+
+    # -- missions --------------------------------------------------------------------------------
+    def _current(self, rid: str, mid: str) -> MissionRecord | None:
+        m = self._missions.get(rid)
+        return m if m is not None and m.id == mid else None
+
+    def _send(self, rid: str, kind: MissionKind, tasks: tuple[TaskPlan, ...],
+              orders: tuple[str, ...] = (), hotspot: str = "",
+              at: tuple[float, float] | None = None) -> None:
+        self._seq += 1
+        mid = f"{rid}-{kind.value}-{int(self._now)}-{self._seq}"
+        self._missions[rid] = MissionRecord(mid, kind, rid, self._now, tuple(t.id for t in tasks),
+                                            orders, hotspot, at)
+        self._save()
+        self._out.append(SendMission(rid, mid, kind, tasks))
+
+    def _send_delivery(self, rid: str, order_ids: tuple[str, ...]) -> None:
+        orders = {oid: self._orders[oid].order for oid in order_ids if oid in self._orders}
+        k = self.robot_ids.index(rid) if rid in self.robot_ids else 0
+        tasks = delivery_tasks([o for o in order_ids if o in orders], orders, self.dm,
+                               self.bays[k % len(self.bays)])
+        self._send(rid, MissionKind.DELIVER, tasks, orders=order_ids)
+
+    def _on_result(self, r: MissionResultReceived) -> None:
+        if self._current(r.robot_id, r.mission_id) is None:
+            return  # not ours any more (cancelled, failed by link loss, replaced)
+        if r.outcome is MissionOutcome.LOST:
+            # The robot's mission node restarted and resumes the mission from disk: keep it (its
+            # events still count) and finish it once the robot reports idle (_tick).
+            self._followed.discard(r.mission_id)
+            self._log(Level.WARNING, f"{r.robot_id}: mission {r.mission_id}: the robot's mission "
+                      "node restarted; following it by status until it is idle")
+            return
+        if r.outcome is not MissionOutcome.SUCCEEDED:
+            self._log(Level.INFO, f"{r.robot_id}: mission {r.mission_id} ended "
+                      f"{r.outcome.value}" + (f": {r.message}" if r.message else ""))
+        self._finish(r.robot_id, r)
+
+    def _finish(self, rid: str, result: MissionResultReceived | None,
+                rejected: bool = False) -> None:
+        """The robot's mission is over: ``result`` None when it ended unseen (adopted, stopped)."""
+        m = self._missions.pop(rid, None)
+        if m is None:
+            return
+        self._followed.discard(m.id)
+        self._save()
+        if m.kind is MissionKind.PATROL:
+            self.patrol.visit_done(rid, self.shift_now(self._now))
+            return
+        if m.kind is MissionKind.INVESTIGATE:
+            if rejected and m.at is not None:
+                self._investigations.append(m.at)  # still to be looked at
+                self._save_investigations()
+            return
+        if rejected:
+            why = f"{rid} did not accept the mission"
+            self._requeue(m.orders, why)
+            self._requeue([o for trip in self._queues.pop(rid, []) for o in trip], why)
+            self._save()
+            return
+        if result is not None:
+            for oid, why in result.failed:
+                self._set_order(oid, OrderState.FAILED, reason=why, only_if=OrderState.ASSIGNED)
+            done = set(result.completed) | {oid for oid, _ in result.failed}
+            unattempted = tuple(o for o in m.orders if o not in done)
+            if unattempted:
+                self._robot_failed(rid, f"{rid} aborted its mission", unattempted)
+                return
+        trips = self._queues.get(rid)
+        if trips:
+            nxt = trips.pop(0)
+            self._save()
+            self._send_delivery(rid, nxt)
+
+    def _stop_mission(self, rid: str) -> None:
+        m = self._missions.get(rid)
+        if m is not None:
+            self._out.append(CancelMission(rid, m.id))
+            self._finish(rid, None)
+
+    def _robot_failed(self, rid: str, why: str, unattempted: tuple[str, ...] | None = None) -> None:
+        """A delivery robot failed: parcels still at the depot (later trips) go back to the
+        waiting list and are replanned onto free robots; parcels on board stay with it."""
+        m = self._missions.pop(rid, None)
+        if m is not None:
+            self._followed.discard(m.id)
+        on_board = unattempted if unattempted is not None else (m.orders if m else ())
+        for oid in on_board:
+            self._set_order(oid, OrderState.FAILED, reason=f"{why}; parcel on board",
+                            only_if=OrderState.ASSIGNED)
+        self._requeue([o for trip in self._queues.pop(rid, []) for o in trip], why)
+        self._save()
+        self._incident(rid, "mission_failed", why)
+
+    def _requeue(self, order_ids: Iterable[str], why: str) -> None:
+        for oid in order_ids:
+            self._set_order(oid, OrderState.PLANNED, reason=f"awaiting a robot: {why}",
+                            only_if=OrderState.ASSIGNED)
+
+    def _on_mission_event(self, e: MissionEventReceived) -> None:
+        t = e.stamp or self._now
+        rid, tid, kind = e.robot_id, e.task_id, e.task_kind
+        if e.event is TaskEvent.HANDED_OVER:
+            self.store.record_delivery(tid, rid, t, e.x, e.y, e.method)
+            rec = self._orders.get(tid)
+            if rec is not None:
+                self._orders[tid] = replace(rec, state=OrderState.DELIVERED, updated_at=t)
+                self._out.append(OrderStateChanged(tid, OrderState.DELIVERED, rec.robot_id, ""))
+        elif e.event is TaskEvent.FAILED and kind == TaskKind.DELIVER:
+            self._set_order(tid, OrderState.FAILED, reason=e.detail or "failed", at=t)
+        elif e.event is TaskEvent.RETURNED:
+            for rec in list(self._orders.values()):
+                if rec.state is OrderState.FAILED and rec.robot_id == rid:
+                    self._set_order(rec.id, OrderState.RETURNED, reason=rec.reason, at=t)
+        elif e.event is TaskEvent.ARRIVED and kind in (TaskKind.PATROL, TaskKind.INVESTIGATE):
+            self._arrivals[(rid, tid)] = t
+        elif e.event is TaskEvent.DWELL_DONE and kind == TaskKind.PATROL:
+            self.store.record_visit(rid, tid, self._arrivals.pop((rid, tid), t), t)
+        elif e.event is TaskEvent.DWELL_DONE and kind == TaskKind.INVESTIGATE:
+            self._incident(rid, "investigation", f"observed ({e.x:.1f}, {e.y:.1f}): {e.detail}", t)
+
+    # -- orders and plans ------------------------------------------------------------------------
+    def _on_dispatch(self, req: DispatchRequested) -> None:
+        try:
+            orders = self._parse(req)
+            free = self._free(include_patrol=True)
+            robots = free if free or not req.dry_run else list(self.robot_ids)
+            if not robots:
+                raise DawnPatrolError("no robot is online and free to take deliveries")
+            plan = self._plan(orders, robots)
+            message = (f"{'planned (dry run)' if req.dry_run else 'dispatched'}: "
+                       f"{plan.served} of {len(orders)} orders on {len(robots)} robots, "
+                       f"{len(plan.unserved)} unserved")
+            if not req.dry_run:
+                self._store_batch(req, orders, plan)
+            self._out.append(DispatchAnswered(True, message, (), plan, {o.id: o for o in orders}))
+        except OrderError as exc:
+            problems = tuple(str(exc).splitlines())
+            self._out.append(DispatchAnswered(
+                False, f"rejected: {len(problems)} problem(s); nothing dispatched", problems))
+        except DawnPatrolError as exc:
+            self._out.append(DispatchAnswered(False, str(exc).splitlines()[0]))
+
+    def _parse(self, req: DispatchRequested) -> list[Order]:
+        source = req.source or "orders"
+        orders = parse_batch(req.text, req.fmt, source, self.dm, self.shift_now(self._now),
+                             self.cfg.service_time_s, self.cfg.compartments)
+        dup = sorted(o.id for o in orders if o.id in self._orders)
+        if dup:
+            raise OrderError("\n".join(
+                f"{source}: field 'id': got {d!r}, expected an id not already in the order book"
+                for d in dup))
+        return orders
+
+    def _plan(self, orders: list[Order], robot_ids: list[str]) -> DispatchPlan:
+        c = self.cfg
+        robots = [Robot(r, c.compartments, c.shift_start, c.shift_end, c.speed, c.range_m)
+                  for r in robot_ids]
+        settings = DispatchSettings(service_time_s=c.service_time_s,
+                                    time_limit_s=c.solver_time_limit_s)
+        return plan_batch(orders, robots, self.depot, self.travel, settings,
+                          self.shift_now(self._now))
+
+    def _store_batch(self, req: DispatchRequested, orders: list[Order],
+                     plan: DispatchPlan) -> None:
+        eta = {s.order_id: (r.robot_id, round(s.arrival, 1)) for r in plan.routes
+               for s in r.stops}
+        why = dict(plan.unserved)
+        rows: list[NewOrder] = []
+        for o in orders:
+            rid, t = eta.get(o.id, (None, None))
+            state = OrderState.PLANNED if rid is not None else OrderState.UNSERVED
+            rows.append((o, state, rid, why.get(o.id, ""), t))
+        by_id = {o.id: o for o in orders}
+        batch = self.store.add_batch(req.source, req.operator or "unknown",
+                                     plan_to_json(plan, by_id, self.map_dir), rows, self._now)
+        for o, state, rid, reason, t in rows:
+            self._orders[o.id] = OrderRecord(o.id, batch, o, state, rid, reason, t, self._now)
+        self._apply_plan(plan, "")
+
+    def _apply_plan(self, plan: DispatchPlan, why: str) -> None:
+        for oid, reason in plan.unserved:
+            self._set_order(oid, OrderState.UNSERVED, reason=reason)
+        for route in plan.routes:
+            trips = trips_of(route)
+            if not trips:
+                continue
+            rid = route.robot_id
+            for s in route.stops:
+                self._set_order(s.order_id, OrderState.ASSIGNED, robot_id=rid, reason=why)
+            m = self._missions.get(rid)
+            if m is not None and m.kind is MissionKind.PATROL:
+                self._stop_mission(rid)  # deliveries first: patrol never makes one late
+            self._queues[rid] = trips[1:]
+            self._send_delivery(rid, trips[0])
+        self._save()
+
+    def _reassign_waiting(self) -> None:
+        waiting = sorted((o for o in self._orders.values() if o.state is OrderState.PLANNED),
+                         key=lambda o: o.id)
+        free = self._free(include_patrol=True)
+        if not waiting or not free:
+            return
+        try:
+            plan = self._plan([o.order for o in waiting], free)
+        except DawnPatrolError as exc:
+            self._log(Level.WARNING, f"waiting orders not replanned: {exc}")
+            return
+        self._apply_plan(plan, "reassigned")
+
+    def _set_order(self, oid: str, state: OrderState, reason: str = "",
+                   robot_id: str | None = None, only_if: OrderState | None = None,
+                   at: float | None = None) -> None:
+        rec = self._orders.get(oid)
+        if rec is None or (only_if is not None and rec.state is not only_if):
+            return
+        t = self._now if at is None else at
+        self.store.set_order_state(oid, state, t, robot_id=robot_id, reason=reason)
+        rec = replace(rec, state=state, robot_id=robot_id or rec.robot_id, reason=reason,
+                      updated_at=t)
+        self._orders[oid] = rec
+        self._out.append(OrderStateChanged(oid, state, rec.robot_id, reason))
+
+    # -- patrol and investigation ----------------------------------------------------------------
+    def _on_patrol(self, robot_id: str, active: bool) -> None:
+        target = robot_id or "*"
+        if target != "*" and target not in self.robot_ids:
+            self._out.append(PatrolAnswered(False, f"unknown robot '{target}'"))
+            return
+        robots = self.robot_ids if target == "*" else (target,)
+        for r in robots:
+            self._patrolling[r] = active
+            m = self._missions.get(r)
+            if not active and m is not None and m.kind is MissionKind.PATROL:
+                self._stop_mission(r)
+        self.store.set_setting("patrol", json.dumps(self._patrolling))
+        self._out.append(PatrolAnswered(
+            True, f"patrol {'started' if active else 'stopped'}: {', '.join(robots)}"))
+
+    def _patrol_step(self) -> None:
+        views = {v.id: v for v in self._views()}
+        for rid in self._free():
+            if not self._patrolling.get(rid) or rid not in views:
+                continue
+            if self._now - self._reserved.get(rid, -math.inf) < RESERVE_S:
+                continue  # stopped for an investigation that has not gone out yet
+            v = views[rid]
+            task = self.patrol.next_task(rid, self.shift_now(self._now), v.x, v.y)
+            if task is None:
+                continue
+            pose = self.patrol.hotspot_pose(task.hotspot_id)
+            self._send(rid, MissionKind.PATROL,
+                       (TaskPlan(TaskKind.PATROL, task.hotspot_id, pose, dwell_s=task.dwell_s),),
+                       hotspot=task.hotspot_id)
+
+    def _on_investigate(self, x: float, y: float) -> None:
+        if not (math.isfinite(x) and math.isfinite(y)) or not self.dm.is_allowed(x, y):
+            self._log(Level.WARNING, f"investigate ({x}, {y}): outside the operating area")
+            return
+        if not self._investigate(x, y):
+            # Nobody is free now (deliveries first): the request waits for the next free robot.
+            self._investigations.append((x, y))
+            self._save_investigations()
+            self._log(Level.WARNING, f"investigate ({x:.1f}, {y:.1f}): no free robot yet, queued")
+
+    def _serve_investigations(self) -> None:
+        if not self._investigations:
+            return
+        waiting, self._investigations = self._investigations, []
+        for i, (x, y) in enumerate(waiting):
+            if not self._investigate(x, y):
+                self._investigations = waiting[i:] + self._investigations
+                break
+        if self._investigations != waiting:
+            self._save_investigations()
+
+    def _investigate(self, x: float, y: float) -> bool:
+        """Send the nearest free robot (delivering robots are not) to look at (x, y)."""
+        rid = choose_investigator(self.travel, self._views(), self._free(include_patrol=True),
+                                  x, y, self.cfg.speed)
+        if rid is None:
+            return False
+        m = self._missions.get(rid)
+        if m is not None and m.kind is MissionKind.PATROL:
+            # Stop the patrol first; the robot takes the investigation once it has let go of it
+            # (a robot refuses a mission while one is in progress). Held back from new patrols.
+            self._stop_mission(rid)
+            self._reserved[rid] = self._now
+            return False
+        self._reserved.pop(rid, None)
+        self._seq += 1
+        dwell = investigate_dwell_s(self.dm, x, y, self.cfg.investigate_dwell_s)
+        task = TaskPlan(TaskKind.INVESTIGATE, f"inv-{self._seq}", Pose2D(x, y, 0.0), dwell_s=dwell)
+        self._send(rid, MissionKind.INVESTIGATE, (task,), at=(x, y))
+        self._log(Level.INFO, f"investigate ({x:.1f}, {y:.1f}): {rid} goes, observes {dwell:.0f} s")
+        return True
+
+    # -- closed sidewalks ------------------------------------------------------------------------
+    def _on_sidewalks(self, reports: tuple[tuple[float, float, float], ...]) -> None:
+        now = max([self._now] + [t for _, _, t in reports])
+        edges = tuple(closed_edges(self.dm, reports, now, self.cfg.blocked_edge_ttl_s))
+        if edges != self._closed_sent:  # a blocked sidewalk reported again changes nothing
+            self._closed_sent = edges
+            self._out.append(ClosedEdgesChanged(edges))
+
+    # -- records ---------------------------------------------------------------------------------
+    def _incident(self, rid: str, kind: str, detail: str, at: float | None = None) -> None:
+        self.store.record_incident(rid, kind, detail, self._now if at is None else at)
+        self._out.append(IncidentRecorded(rid, kind, detail))
+
+    def _log(self, level: Level, text: str) -> None:
+        self._out.append(LogLine(level, text))
+
+    def _save(self) -> None:
+        self.store.set_setting("missions", json.dumps(
+            {rid: m.to_dict() for rid, m in self._missions.items()}))
+        self.store.set_setting("queues", json.dumps(
+            {rid: [list(t) for t in trips] for rid, trips in self._queues.items()}))
+
+    def _save_investigations(self) -> None:
+        self.store.set_setting("investigations", json.dumps([list(p) for p in
+                                                             self._investigations]))

@@ -1,0 +1,420 @@
+"""The fleet coordinator's decisions, event by event, on the test yard with a SQLite store:
+dispatch and trips, failures and requeues, link loss and adoption, patrol pre-emption,
+investigations, restart from the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from dawnpatrol_core.fleet.commands import (
+    CancelMission,
+    ClosedEdgesChanged,
+    Command,
+    DispatchAnswered,
+    IncidentRecorded,
+    LogLine,
+    OrderStateChanged,
+    PatrolAnswered,
+    SendMission,
+)
+from dawnpatrol_core.fleet.config import FleetConfig
+from dawnpatrol_core.fleet.coordinator import FleetCoordinator
+from dawnpatrol_core.fleet.events import (
+    DispatchRequested,
+    Event,
+    InvestigateRequested,
+    MissionAccepted,
+    MissionEventReceived,
+    MissionOutcome,
+    MissionRejected,
+    MissionResultReceived,
+    PatrolRequested,
+    SidewalkReports,
+    StatusReceived,
+    TaskEvent,
+    Tick,
+)
+from dawnpatrol_core.fleet.records import MissionKind, OrderState
+from dawnpatrol_core.fleet.registry import RobotMode, RobotStatusReport
+from dawnpatrol_core.fleet.tasks import TaskKind
+from dawnpatrol_core.maps.district import DistrictMap, load_district_map
+from dawnpatrol_core.store.fleet import FleetStore
+
+YARD = Path(__file__).resolve().parents[3] / "maps" / "test_yard"
+T0 = 7000.0  # 01:56:40, before the 02:00 shift start
+CONFIG = FleetConfig(map_dir=str(YARD), robot_ids=("r1", "r2"), compartments=1,
+                     solver_time_limit_s=0.1)
+THREE = """id,address_id,window_start,window_end
+A,101-1,02:10,04:00
+B,101-1,02:10,04:00
+C,101-1,02:10,04:00
+"""
+ONE = "id,address_id,window_start,window_end\nD,101-1,02:10,04:00\n"
+SPOT = (24.0, 19.0)  # a place in the yard to look at
+
+
+@pytest.fixture(scope="module")
+def yard() -> DistrictMap:
+    return load_district_map(YARD)
+
+
+@dataclass
+class Fleet:
+    """A coordinator over a store file, with the clock and the commands it gave."""
+
+    dm: DistrictMap
+    path: Path
+    config: FleetConfig = CONFIG
+    now: float = T0
+    out: list[Command] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.store = FleetStore(self.path)
+        self.coord = FleetCoordinator(self.config, self.dm, self.store, self.now)
+
+    def on(self, event: Event, dt: float = 0.0) -> list[Command]:
+        self.now += dt
+        cmds = self.coord.handle(event, self.now)
+        self.out += cmds
+        return cmds
+
+    def status(self, rid: str, mode: RobotMode = RobotMode.IDLE, dt: float = 0.0,
+               x: float = 3.0, y: float = 3.0) -> list[Command]:
+        return self.on(StatusReceived(RobotStatusReport(rid, mode, x, y, stamp=self.now + dt)),
+                       dt)
+
+    def restart(self) -> None:
+        self.store.close()
+        self.__post_init__()
+
+    def dispatch(self, text: str, dry_run: bool = False) -> tuple[DispatchAnswered, list[Command]]:
+        cmds = self.on(DispatchRequested(text, "csv", "night.csv", dry_run, "kim"))
+        (answer,) = [c for c in cmds if isinstance(c, DispatchAnswered)]
+        return answer, cmds
+
+    def states(self) -> dict[str, OrderState]:
+        return {oid: o.state for oid, o in self.coord.orders.items()}
+
+
+def sent(cmds: list[Command], kind: MissionKind | None = None) -> list[SendMission]:
+    return [c for c in cmds if isinstance(c, SendMission) and kind in (None, c.kind)]
+
+
+def orders_of(m: SendMission) -> list[str]:
+    return [t.order_id for t in m.tasks if t.kind is TaskKind.DELIVER]
+
+
+@pytest.fixture
+def fleet(yard: DistrictMap, tmp_path: Path) -> Iterator[Fleet]:
+    f = Fleet(yard, tmp_path / "fleet.db")
+    yield f
+    f.store.close()
+
+
+def test_dispatch_sends_the_first_trip_and_each_next_trip_after_a_result(fleet: Fleet) -> None:
+    fleet.status("r1")  # r2 never heard of: not free
+    answer, cmds = fleet.dispatch(THREE)
+    assert answer.success and answer.plan is not None
+    assert answer.message == "dispatched: 3 of 3 orders on 1 robots, 0 unserved"
+    assert set(answer.orders) == {"A", "B", "C"}
+    (m,) = sent(cmds)
+    assert m.robot_id == "r1" and m.kind is MissionKind.DELIVER
+    assert [t.kind for t in m.tasks] == [TaskKind.DELIVER, TaskKind.RETURN]  # 1 compartment
+    assert m.tasks[-1].pose == fleet.coord.bays[0]  # r1 returns to its own bay
+    first = orders_of(m)
+    assert fleet.states() == dict.fromkeys("ABC", OrderState.ASSIGNED)
+    assert sum(len(t) for t in fleet.coord.queues["r1"]) == 2
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.on(MissionEventReceived("r1", first[0], "deliver", TaskEvent.HANDED_OVER, 24.0, 19.0,
+                                  "pin", stamp=fleet.now + 100.0))
+    assert fleet.states()[first[0]] is OrderState.DELIVERED
+    cmds = fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.SUCCEEDED,
+                                          (first[0], "depot")), dt=200.0)
+    (m2,) = sent(cmds)
+    assert m2.robot_id == "r1" and len(orders_of(m2)) == 1 and orders_of(m2) != first
+    assert fleet.coord.missions["r1"].id == m2.mission_id
+    # a late result of a mission no longer in flight changes nothing
+    assert fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.SUCCEEDED)) == []
+
+
+def test_failure_fails_parcels_on_board_and_requeues_trips_for_a_free_robot(
+        fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(THREE)
+    (m,) = sent(cmds)
+    on_board = orders_of(m)[0]
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    # the robot gave up before reaching the door: the parcel is on board, the other two never
+    # left the depot
+    cmds = fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.FAILED, (),
+                                          (("depot", "unreachable: blocked"),), "aborted"),
+                    dt=60.0)
+    rec = fleet.coord.orders[on_board]
+    assert rec.state is OrderState.FAILED
+    assert rec.reason == "r1 aborted its mission; parcel on board"
+    waiting = sorted(set("ABC") - {on_board})
+    assert {o: fleet.states()[o] for o in waiting} == dict.fromkeys(waiting, OrderState.PLANNED)
+    assert IncidentRecorded("r1", "mission_failed", "r1 aborted its mission") in cmds
+    assert "r1" not in fleet.coord.missions and "r1" not in fleet.coord.queues
+    # r1 stays in fault; r2 comes online and takes the waiting parcels
+    fleet.status("r1", RobotMode.FAULT)
+    fleet.status("r2")
+    cmds = fleet.on(Tick())
+    (m2,) = sent(cmds)
+    assert m2.robot_id == "r2"
+    assert {fleet.coord.orders[o].robot_id for o in waiting} == {"r2"}
+    assert {fleet.coord.orders[o].reason for o in waiting} == {"reassigned"}
+    assert fleet.states()[on_board] is OrderState.FAILED  # it stays with r1
+    # r1 brings it back to the depot
+    fleet.on(MissionEventReceived("r1", "depot", "return", TaskEvent.RETURNED), dt=300.0)
+    assert fleet.states()[on_board] is OrderState.RETURNED
+
+
+def test_a_stop_failed_at_the_door_is_not_requeued(fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(ONE)
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.on(MissionEventReceived("r1", "D", "deliver", TaskEvent.FAILED, detail="absent"))
+    fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.FAILED, ("depot",),
+                                   (("D", "absent"),)), dt=400.0)
+    assert fleet.coord.orders["D"].state is OrderState.FAILED
+    assert fleet.coord.orders["D"].reason == "absent"
+    assert sent(fleet.on(Tick())) == [] and "r1" not in fleet.coord.missions
+
+
+def test_link_loss_fails_the_trip_and_reassigns_the_rest(fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(THREE)
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.on(Tick(), dt=1.0)
+    fleet.status("r1", RobotMode.DELIVERING, dt=1.0)
+    # r2 is heard from once between two ticks: no tick saw its link up, so its silence is no
+    # link lost
+    fleet.status("r2", RobotMode.FAULT)
+    cmds = fleet.on(Tick(), dt=CONFIG.offline_after_s + 1.0)  # nobody heard from since
+    assert [c for c in cmds if isinstance(c, IncidentRecorded)] == [
+        IncidentRecorded("r1", "link_lost", "no status for 10 s"),
+        IncidentRecorded("r1", "mission_failed", "link lost with r1")]
+    assert fleet.coord.orders[orders_of(m)[0]].state is OrderState.FAILED
+    assert "r1" not in fleet.coord.missions
+    waiting = {o for o, s in fleet.states().items() if s is OrderState.PLANNED}
+    assert len(waiting) == 2
+    fleet.status("r2")
+    (m2,) = sent(fleet.on(Tick(), dt=1.0))
+    assert m2.robot_id == "r2" and set(orders_of(m2)) <= waiting
+    # r1's link comes back: its old mission's result is not ours any more
+    fleet.status("r1", RobotMode.DELIVERING)
+    assert fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.SUCCEEDED)) == []
+
+
+def test_a_mission_the_fleet_lost_track_of_is_adopted_when_the_robot_is_idle(
+        fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(THREE)
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    # the robot's mission node restarted: it resumes the mission from disk, we no longer get a
+    # result; the mission stays ours
+    (line,) = fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.LOST), dt=20.0)
+    assert isinstance(line, LogLine) and "following it by status" in line.text
+    assert fleet.coord.missions["r1"].id == m.mission_id
+    fleet.status("r1", RobotMode.DELIVERING, dt=1.0)
+    assert sent(fleet.on(Tick())) == []  # still busy with it
+    fleet.status("r1", RobotMode.IDLE, dt=100.0)
+    (m2,) = sent(fleet.on(Tick()))  # over: the next trip goes out
+    assert m2.robot_id == "r1" and m2.mission_id != m.mission_id
+
+
+def test_restart_from_the_store(fleet: Fleet) -> None:
+    fleet.status("r1")
+    fleet.status("r2", RobotMode.DELIVERING)  # busy with a mission of its own
+    _, cmds = fleet.dispatch(THREE)
+    (m,) = sent(cmds)
+    fleet.on(PatrolRequested("r2", True))
+    fleet.on(InvestigateRequested(*SPOT))  # nobody free: queued
+    queues = {r: list(q) for r, q in fleet.coord.queues.items()}
+    fleet.now += 30.0
+    before = (fleet.coord.summary(fleet.now), fleet.states())
+    fleet.restart()
+    coord = fleet.coord
+    assert (coord.summary(fleet.now), fleet.states()) == before
+    assert coord.summary(fleet.now).patrol == {"r1": False, "r2": True}
+    assert coord.missions["r1"].id == m.mission_id
+    assert coord.missions["r1"].orders == tuple(orders_of(m))
+    assert {r: list(q) for r, q in coord.queues.items()} == queues
+    assert coord.investigations == (SPOT,)
+    assert [s.robot_id for s, _ in coord.robots(fleet.now)] == ["r1", "r2"]
+    # nobody follows the old mission's action any more: it is adopted once r1 is idle
+    fleet.status("r1", RobotMode.DELIVERING)
+    assert sent(fleet.on(Tick(), dt=1.0), MissionKind.DELIVER) == []
+    fleet.status("r1", RobotMode.IDLE, dt=60.0)
+    (m2,) = sent(fleet.on(Tick()), MissionKind.DELIVER)
+    assert m2.robot_id == "r1"
+    # the same ids are refused after the restart too
+    answer, _ = fleet.dispatch(THREE)
+    assert not answer.success and len(answer.problems) == 3
+
+
+def test_rejected_delivery_waits_for_a_robot_and_a_rejected_look_is_queued_again(
+        fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(THREE)
+    (m,) = sent(cmds)
+    cmds = fleet.on(MissionRejected("r1", m.mission_id, "mission server not available"))
+    assert any(isinstance(c, LogLine) and c.text == f"r1: mission {m.mission_id} rejected: "
+               "mission server not available" for c in cmds)
+    assert fleet.states() == dict.fromkeys("ABC", OrderState.PLANNED)
+    assert {o.reason for o in fleet.coord.orders.values()} == {
+        "awaiting a robot: r1 did not accept the mission"}
+    assert "r1" not in fleet.coord.missions and "r1" not in fleet.coord.queues
+    (m2,) = sent(fleet.on(Tick(), dt=1.0))  # tried again, replanned
+    assert m2.robot_id == "r1" and fleet.states() == dict.fromkeys("ABC", OrderState.ASSIGNED)
+
+    fleet.status("r2")
+    (look,) = sent(fleet.on(InvestigateRequested(*SPOT)))
+    assert look.robot_id == "r2" and look.kind is MissionKind.INVESTIGATE
+    assert look.tasks[0].pose.x == SPOT[0] and look.tasks[0].dwell_s == CONFIG.investigate_dwell_s
+    fleet.on(MissionRejected("r2", look.mission_id))
+    assert fleet.coord.investigations == (SPOT,)
+    (again,) = sent(fleet.on(Tick(), dt=1.0))
+    assert again.robot_id == "r2" and again.kind is MissionKind.INVESTIGATE
+    assert fleet.coord.investigations == ()
+
+
+def test_a_delivery_batch_takes_a_patrolling_robot(fleet: Fleet) -> None:
+    fleet.status("r1")
+    (answer,) = fleet.on(PatrolRequested("r1", True))
+    assert answer == PatrolAnswered(True, "patrol started: r1")
+    (patrol,) = sent(fleet.on(Tick()))
+    assert patrol.kind is MissionKind.PATROL and patrol.tasks[0].id == "hs_yard_corner"
+    fleet.on(MissionAccepted("r1", patrol.mission_id))
+    fleet.status("r1", RobotMode.PATROLLING, dt=5.0)
+    _, cmds = fleet.dispatch(ONE)
+    (m,) = sent(cmds)
+    assert cmds.index(CancelMission("r1", patrol.mission_id)) < cmds.index(m)
+    assert m.robot_id == "r1" and m.kind is MissionKind.DELIVER
+    # deliveries first: while the delivery is in flight no patrol goes out
+    assert sent(fleet.on(Tick(), dt=1.0)) == []
+    # the cancelled patrol's result is not the delivery's
+    assert fleet.on(MissionResultReceived("r1", patrol.mission_id,
+                                          MissionOutcome.CANCELED)) == []
+    assert fleet.coord.missions["r1"].kind is MissionKind.DELIVER
+
+
+def test_an_investigation_takes_a_patrolling_robot_once_it_let_go(fleet: Fleet) -> None:
+    fleet.status("r1")
+    fleet.on(PatrolRequested("*", True))
+    (patrol,) = sent(fleet.on(Tick()))
+    fleet.on(MissionAccepted("r1", patrol.mission_id))
+    fleet.status("r1", RobotMode.PATROLLING, dt=5.0)
+    cmds = fleet.on(InvestigateRequested(*SPOT))
+    assert CancelMission("r1", patrol.mission_id) in cmds and sent(cmds) == []
+    assert fleet.coord.investigations == (SPOT,)
+    (look,) = sent(fleet.on(Tick(), dt=1.0))  # the look goes first, not a new patrol
+    assert look.robot_id == "r1" and look.kind is MissionKind.INVESTIGATE
+    fleet.on(MissionAccepted("r1", look.mission_id))
+    fleet.status("r1", RobotMode.INVESTIGATING, dt=5.0)
+    fleet.on(MissionEventReceived("r1", look.tasks[0].id, "investigate", TaskEvent.DWELL_DONE,
+                                  *SPOT, detail="nobody there"))
+    cmds = fleet.on(MissionResultReceived("r1", look.mission_id, MissionOutcome.SUCCEEDED),
+                    dt=60.0)
+    assert cmds == []
+    fleet.status("r1")
+    (back,) = sent(fleet.on(Tick(), dt=1.0))  # the patrol resumes
+    assert back.kind is MissionKind.PATROL
+    cmds = fleet.on(PatrolRequested("", False))
+    assert CancelMission("r1", back.mission_id) in cmds
+    assert PatrolAnswered(True, "patrol stopped: r1, r2") in cmds
+    assert "r1" not in fleet.coord.missions
+    assert fleet.on(PatrolRequested("r9", True)) == [PatrolAnswered(False, "unknown robot 'r9'")]
+
+
+def test_investigations_wait_in_order_until_a_robot_is_free(fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(ONE)
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.status("r1", RobotMode.DELIVERING, dt=1.0)
+    (line,) = fleet.on(InvestigateRequested(*SPOT))
+    assert isinstance(line, LogLine) and line.text == (
+        "investigate (24.0, 19.0): no free robot yet, queued")
+    fleet.on(InvestigateRequested(20.0, 10.0))
+    assert sent(fleet.on(Tick(), dt=1.0)) == []  # the delivering robot is not taken
+    assert fleet.coord.investigations == (SPOT, (20.0, 10.0))
+    fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.SUCCEEDED, ("D", "depot")),
+             dt=300.0)
+    fleet.status("r1")
+    (look,) = sent(fleet.on(Tick()))
+    assert look.robot_id == "r1" and look.tasks[0].pose.x == SPOT[0]  # the first call first
+    assert fleet.coord.investigations == ((20.0, 10.0),)
+    # a place outside the operating area is refused at once
+    (line,) = fleet.on(InvestigateRequested(-500.0, 0.0))
+    assert "outside the operating area" in line.text
+    assert fleet.coord.investigations == ((20.0, 10.0),)
+
+
+def test_bad_batch_and_duplicate_ids_are_rejected_whole(fleet: Fleet) -> None:
+    fleet.status("r1")
+    bad = "id,address_id,window_start,window_end\nX,101-1,02:10,04:00\nX,999-9,01:00,01:30\n"
+    answer, cmds = fleet.dispatch(bad)
+    assert not answer.success and answer.plan is None
+    assert answer.message == "rejected: 3 problem(s); nothing dispatched"
+    assert all(p.startswith("night.csv:3: ") for p in answer.problems)
+    assert "duplicate of line 2" in answer.problems[0]
+    assert cmds == [answer] and fleet.coord.orders == {}
+    assert fleet.dispatch(ONE)[0].success
+    mixed = "id,address_id,window_start,window_end\nD,101-1,02:10,04:00\nE,101-1,02:10,04:00\n"
+    answer, cmds = fleet.dispatch(mixed)
+    assert answer.problems == ("night.csv: field 'id': got 'D', expected an id not already in "
+                               "the order book",)
+    assert cmds == [answer] and set(fleet.coord.orders) == {"D"}  # E is not taken either
+
+
+def test_dry_run_changes_nothing(fleet: Fleet) -> None:
+    # no robot is free: a dry run plans on every robot anyway, a real one is refused
+    answer, cmds = fleet.dispatch(THREE, dry_run=True)
+    assert answer.success and answer.message.startswith("planned (dry run): 3 of 3 orders on 2")
+    assert cmds == [answer]
+    assert fleet.coord.orders == {} and fleet.store.orders() == [] and fleet.store.batches() == []
+    answer, _ = fleet.dispatch(THREE)
+    assert not answer.success
+    assert answer.message == "no robot is online and free to take deliveries"
+    fleet.status("r1")
+    answer, cmds = fleet.dispatch(THREE, dry_run=True)
+    assert answer.success and cmds == [answer] and fleet.coord.missions == {}
+    assert fleet.dispatch(THREE)[0].success  # the dry run did not take the ids
+
+
+def test_order_state_changes_are_told_and_stored(fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(ONE)
+    assert OrderStateChanged("D", OrderState.ASSIGNED, "r1", "") in cmds
+    fleet.on(MissionEventReceived("r1", "D", "deliver", TaskEvent.HANDED_OVER, 24.0, 19.0, "door",
+                                  stamp=7900.0))
+    (rec,) = fleet.store.orders()
+    assert rec.state is OrderState.DELIVERED and rec.robot_id == "r1"
+    assert fleet.store.deliveries() == [{"order_id": "D", "robot_id": "r1", "at": 7900.0,
+                                         "x": 24.0, "y": 19.0, "method": "door"}]
+    (batch,) = fleet.store.batches()
+    assert batch["source"] == "night.csv" and batch["operator"] == "kim"
+    assert batch["plan"]["routes"][0]["stops"][0]["order_id"] == "D"
+
+
+def test_closed_edges_are_told_once_per_change(fleet: Fleet, yard: DistrictMap) -> None:
+    e = next(iter(yard.graph.edges.values()))
+    x, y = e.points[0] if e.points else (yard.graph.nodes[e.start].x, yard.graph.nodes[e.start].y)
+    (first,) = fleet.on(SidewalkReports(()))
+    assert first == ClosedEdgesChanged(())
+    (closed,) = fleet.on(SidewalkReports(((x, y, fleet.now),)))
+    assert isinstance(closed, ClosedEdgesChanged) and e.id in closed.edges
+    assert fleet.on(SidewalkReports(((x, y, fleet.now), (x, y, fleet.now)))) == []
+    # past the report's time to live the edges open again
+    (reopened,) = fleet.on(SidewalkReports(((x, y, fleet.now),)),
+                           dt=CONFIG.blocked_edge_ttl_s + 1.0)
+    assert reopened == ClosedEdgesChanged(())

@@ -1,0 +1,50 @@
+"""Patrol visits and the investigator choice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dawnpatrol_core.fleet.patrol import PatrolCoordinator, choose_investigator
+from dawnpatrol_core.fleet.registry import Connection, RobotMode, RobotView
+from dawnpatrol_core.fleet.tasks import investigate_dwell_s
+from dawnpatrol_core.fleet.travel import make_travel
+from dawnpatrol_core.maps.district import DistrictMap, load_district_map
+
+MAPS = Path(__file__).resolve().parents[3] / "maps"
+
+
+@pytest.fixture(scope="module")
+def suwon() -> DistrictMap:
+    return load_district_map(MAPS / "suwon_dawn")
+
+
+def test_patrol_coordinator_hands_out_hotspots(suwon: DistrictMap) -> None:
+    pc = PatrolCoordinator(suwon, ("r1", "r2"), 1.5, 7200.0, np.random.default_rng(3))
+    t1 = pc.next_task("r1", 7200.0, 70.0, 6.5)
+    t2 = pc.next_task("r2", 7200.0, 70.0, 6.5)
+    assert t1 is not None and t2 is not None
+    ids = {h.id for h in suwon.hotspots}
+    assert t1.hotspot_id in ids and t2.hotspot_id in ids and t1.hotspot_id != t2.hotspot_id
+    assert t1.arrive_s > 7200.0 and t1.dwell_s > 0
+    assert pc.hotspot_pose(t1.hotspot_id) == next(
+        h.observation_pose for h in suwon.hotspots if h.id == t1.hotspot_id)
+    pc.visit_done("r1", t1.leave_s)
+    assert pc.next_task("r3", 7200.0, 0.0, 0.0) is None  # not a patrol robot
+
+
+def test_choose_investigator_is_nearest_free(suwon: DistrictMap) -> None:
+    views = [RobotView("r1", Connection.ONLINE, RobotMode.IDLE, False, 70.0, 6.5),
+             RobotView("r2", Connection.ONLINE, RobotMode.IDLE, False, 20.0, 50.0)]
+    travel = make_travel(suwon)
+    assert choose_investigator(travel, views, ["r1", "r2"], 19.0, 55.0, 1.5) == "r2"
+    assert choose_investigator(travel, views, ["r1"], 19.0, 55.0, 1.5) == "r1"
+    assert choose_investigator(travel, views, [], 19.0, 55.0, 1.5) is None
+
+
+def test_investigation_watches_long_enough_to_tell_loitering(suwon: DistrictMap) -> None:
+    assert investigate_dwell_s(suwon, 150.0, 105.0, 60.0) == 180.0 + 30.0  # park watch zone
+    assert investigate_dwell_s(suwon, 92.6, 100.0, 60.0) == 60.0  # school gate: no watch zone
+    assert investigate_dwell_s(suwon, 150.0, 105.0, 400.0) == 400.0
