@@ -16,6 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 LAUNCH_FILES = sorted((REPO / "launch").glob("*.launch.xml"))
 # Packages that exist only where Gazebo + ros_gz are installed (gazebo.launch.xml).
 EXTERNAL = {"ros_gz_sim": {"gzserver", "create"}, "ros_gz_bridge": {"parameter_bridge"}}
+# parameter_bridge's TOPIC@ROS_TYPE[GZ_TYPE (Gazebo to ROS), ] (ROS to Gazebo) or @ (both ways)
+BRIDGE_ARG = re.compile(r"(?P<topic>[^@]+)@(?P<ros_type>[^@\[\]]+)[@\[\]](?P<gz_type>.+)")
 
 
 def entry_points() -> dict[tuple[str, str], Path]:
@@ -60,6 +62,12 @@ def declared_parameters(source: Path) -> set[str]:
 
 
 def resolve(path: Path) -> list:  # type: ignore[type-arg]
+    return resolve_with(path, {})
+
+
+def resolve_with(path: Path, arguments: dict[str, str]) -> list:  # type: ignore[type-arg]
+    """The nodes of launch file ``path`` with ``arguments``, resolved by our launcher with this
+    repository's executables (and stand-ins for the Gazebo packages)."""
     eps = entry_points()
 
     def find_exec(pkg: str, exe: str) -> str | None:
@@ -75,7 +83,7 @@ def resolve(path: Path) -> list:  # type: ignore[type-arg]
         raise LookupError(pkg)
 
     return LaunchResolver(environ={"HOME": "/home/op"}, find_pkg_share=find_share,
-                          find_executable=find_exec).resolve(str(path), {})
+                          find_executable=find_exec).resolve(str(path), arguments)
 
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
@@ -123,22 +131,84 @@ def test_launch_files_use_only_ros2_xml_tags() -> None:
         assert not ros1.search(path.read_text()), path.name
 
 
+def bridged_topics(nodes: list) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
+    """(ROS topic, ROS type, Gazebo type) of every ros_gz_bridge among ``nodes``: the entries
+    of its config file, and its ``TOPIC@ROS_TYPE[GZ_TYPE`` (or ``]``) arguments with their
+    remaps."""
+    out: list[tuple[str, str, str]] = []
+    for n in nodes:
+        if n.package != "ros_gz_bridge":
+            continue
+        cmd = list(n.command)
+        ros_args = cmd[cmd.index("--ros-args"):]
+        remaps = dict(ros_args[i + 1].split(":=", 1) for i, t in enumerate(ros_args)
+                      if t == "-r" and not ros_args[i + 1].startswith("__"))
+        for tok in cmd[1:cmd.index("--ros-args")]:
+            m = BRIDGE_ARG.fullmatch(tok)
+            assert m, f"{n.source}: bridge argument {tok!r}"
+            out.append((remaps.get(m["topic"], m["topic"]), m["ros_type"], m["gz_type"]))
+        for i, tok in enumerate(ros_args):
+            if tok == "-p" and ros_args[i + 1].startswith("config_file:="):
+                config = Path(ros_args[i + 1].split(":=", 1)[1])
+                out += [(e["ros_topic_name"], e["ros_type_name"], e["gz_type_name"])
+                        for e in yaml.safe_load(config.read_text())]
+    return out
+
+
 def test_gazebo_bridge_topics_match_our_nodes() -> None:
-    """Every ROS topic the Gazebo bridge serves is one our nodes use, with the same type."""
-    bridge = yaml.safe_load((REPO / "params" / "gz_bridge.yaml").read_text())
+    """Every ROS topic the Gazebo bridges serve is one our nodes use, with the same type; with
+    robot_count:=5, every robot's."""
+    nodes = resolve_with(REPO / "launch" / "gazebo.launch.xml",
+                         {"robot_count": "5", "run_robots": "false"})
     contract = (REPO / "src" / "dawnpatrol_interfaces" / "README.md").read_text()
     sources = "\n".join(p.read_text() for p in (REPO / "src").glob("*/*/*_node.py"))
-    for entry in bridge:
-        name = entry["ros_topic_name"]
+    bridged = bridged_topics(nodes)
+    for name, ros_type, _gz_type in bridged:
         rel = name.split("/")[-1]
-        pkg, _, typ = entry["ros_type_name"].split("/")
+        pkg, _, typ = ros_type.split("/")
         assert f"`{rel}`" in contract or f"`{name}`" in contract, name
-        assert f"{pkg}/{typ}" in contract, (name, entry["ros_type_name"])
+        assert f"{pkg}/{typ}" in contract, (name, ros_type)
         assert re.search(rf'["\']/?(\{{\w+\}}/)?{re.escape(rel)}["\']', sources), (
             f"no node uses topic {rel!r}")
         assert typ in sources, f"no node imports {typ}"
-    robots = {e["ros_topic_name"].split("/")[1] for e in bridge if e["ros_topic_name"] != "/clock"}
-    assert robots == {"r1", "r2", "r3"}
+    topics = {name for name, _, _ in bridged}
+    assert topics == {"/clock"} | {f"/r{k}/{t}" for k in range(1, 6)
+                                   for t in ("scan", "odom", "imu", "gnss", "cmd_vel")}
+    assert len(bridged) == len(topics)
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_gazebo_launch_spawns_any_number_of_robots(count: int) -> None:
+    """robot_count:=N spawns r1..rN in a row of distinct poses, bridges each, starts each
+    robot's nodes, and names r1..rN to the fleet and every anomaly monitor."""
+    nodes = resolve_with(REPO / "launch" / "gazebo.launch.xml", {"robot_count": str(count)})
+    ids = [f"r{k}" for k in range(1, count + 1)]
+    listed = f"[{', '.join(ids)}]"
+    assert len(nodes) == 2 + 1 + count * (2 + 4)  # gzserver, clock bridge, fleet; per robot
+    spawns = {n.name: list(n.command) for n in nodes if n.executable == "create"}
+    assert sorted(spawns) == sorted(f"{r}/spawn" for r in ids)
+    poses = set()
+    for rid in ids:
+        cmd = spawns[f"{rid}/spawn"]
+        assert cmd[cmd.index("-name") + 1] == rid
+        assert cmd[cmd.index("-world") + 1] == "suwon_dawn"
+        poses.add((float(cmd[cmd.index("-x") + 1]), float(cmd[cmd.index("-y") + 1])))
+    assert len(poses) == count and min(poses) == (62.0, 6.5)
+    bridges = sorted(n.name for n in nodes if n.package == "ros_gz_bridge")
+    assert bridges == sorted(["gz_bridge", *(f"{r}/gz_bridge" for r in ids)])
+    for rid in ids:
+        assert {n.name for n in nodes if n.name.startswith(f"{rid}/")} == {
+            f"{rid}/{x}" for x in ("spawn", "gz_bridge", "localization", "navigator", "mission",
+                                   "anomaly_monitor")}
+    for n in nodes:
+        cmd = " ".join(n.command)
+        if n.name == "fleet/fleet_manager":
+            assert f"robot_ids:={listed}" in cmd and "use_sim_time:=true" in cmd
+        if n.name.endswith("anomaly_monitor"):
+            assert f"fleet_robot_ids:={listed}" in cmd, n.name
+    bare = resolve_with(REPO / "launch" / "gazebo.launch.xml",
+                        {"robot_count": str(count), "run_robots": "false"})
+    assert len(bare) == 2 + 2 * count
 
 
 @pytest.mark.parametrize("count", [1, 5, 12])

@@ -14,13 +14,10 @@ import sys
 from pathlib import Path
 
 from dawnpatrol_core.errors import DawnPatrolError, SecurityError, path_text
-from dawnpatrol_core.security.gate import AUDIT_FILE, FLEET_PUBLIC_FILE
-from dawnpatrol_core.security.keys import load_public_key
-from dawnpatrol_core.store.audit_chain import AuditChain
+from dawnpatrol_fleet.cli_base import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Verb
 from dawnpatrol_fleet.cli_keys import data_dir_arg
 from dawnpatrol_fleet.operator_keys import default_data_dir
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 _HEAD = re.compile(r"(\d+):([0-9a-f]{64})")
 
 
@@ -33,7 +30,7 @@ def parse_head(text: str) -> tuple[int, str]:
     return int(m[1]), m[2]
 
 
-class AuditVerb:
+class AuditVerb(Verb):
     """The fleet's tamper-evident audit log."""
 
     name = "audit"
@@ -61,6 +58,11 @@ class AuditVerb:
             return EXIT_BAD_INPUT
 
     def _verify(self, args: argparse.Namespace) -> int:
+        # cryptography and the chain: imported when the command runs (the parser stays fast)
+        from dawnpatrol_core.security.gate import AUDIT_FILE, FLEET_PUBLIC_FILE
+        from dawnpatrol_core.security.keys import load_public_key
+        from dawnpatrol_core.store.audit_chain import AuditChain
+
         data_dir = (args.data_dir or default_data_dir()).expanduser()
         path = data_dir / AUDIT_FILE
         if not path.is_file():

@@ -9,24 +9,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from dawnpatrol_core.errors import ConfigError, DawnPatrolError, one_line, path_text
-from dawnpatrol_core.store.retention import PURGE_COMMAND, purge_older_than, retention_days
-from dawnpatrol_fleet.cli_keys import data_dir_arg, open_audit, wall_clock, who
-from dawnpatrol_fleet.cli_table import print_table
+from dawnpatrol_fleet.cli_base import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    Verb,
+    operator_name,
+    print_table,
+    wall_clock,
+)
+from dawnpatrol_fleet.cli_keys import data_dir_arg, open_audit
 from dawnpatrol_fleet.operator_keys import default_data_dir
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def retention_from_params(path: Path) -> float:
     """``retention_days`` of the fleet manager's params file (``/**: ros__parameters:``)."""
+    import yaml
+
+    from dawnpatrol_core.store.retention import retention_days
+
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -41,7 +47,7 @@ def retention_from_params(path: Path) -> float:
     raise ConfigError(f"{name}: field 'retention_days': missing; give --older-than DAYS")
 
 
-class DataVerb:
+class DataVerb(Verb):
     """Stored data: retention."""
 
     name = "data"
@@ -65,6 +71,8 @@ class DataVerb:
         p.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
 
     def main(self, args: argparse.Namespace) -> int:
+        import sqlite3
+
         try:
             return self._purge(args)
         except DawnPatrolError as exc:
@@ -75,6 +83,12 @@ class DataVerb:
             return EXIT_FAILED
 
     def _purge(self, args: argparse.Namespace) -> int:
+        from dawnpatrol_core.store.retention import (
+            PURGE_COMMAND,
+            purge_older_than,
+            retention_days,
+        )
+
         days = (retention_days(args.older_than, "--older-than") if args.older_than is not None
                 else retention_from_params(args.params))
         data_dir = (args.data_dir or default_data_dir()).expanduser()
@@ -87,10 +101,10 @@ class DataVerb:
         if not args.dry_run:
             with open_audit(data_dir) as audit:
                 t = rep.totals()
-                audit.append(who(args), PURGE_COMMAND, rep.to_record(), True,
+                audit.append(operator_name(args), PURGE_COMMAND, rep.to_record(), True,
                              f"purged {t['events']} events, {t['tracks']} track samples, "
                              f"{t['recordings']} recordings older than {days:g} days", now,
-                             f"{who(args)} (local)", "fleet")
+                             f"{operator_name(args)} (local)", "fleet")
         if args.json:
             print(json.dumps({**rep.to_record(), "now": now}, indent=2))
             return EXIT_OK

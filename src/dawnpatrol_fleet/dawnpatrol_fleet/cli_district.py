@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dawnpatrol_core.errors import DawnPatrolError
+from dawnpatrol_fleet.cli_base import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Verb
 
 if TYPE_CHECKING:
     from dawnpatrol_core.maps.georef import GeoReference
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 # The generator and checker pull in scipy and shapely: imported when a command runs, so that
 # `dawnpatrol status` (which builds the whole parser) starts fast.
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 OSM_SUFFIXES = (".osm", ".pbf", ".o5m", ".xml")
 WORLD_SUFFIXES = (".sdf", ".world")
 GENERATED = ("map.yaml", "map.pgm", "routes.geojson", "addresses.yaml", "zones.geojson",
@@ -67,7 +67,7 @@ def _non_negative(text: str) -> float:
     return v
 
 
-class DistrictVerb:
+class DistrictVerb(Verb):
     """The ``district`` command group (ros2cli-style verb: ``add_arguments`` then ``main``)."""
 
     name = "district"

@@ -9,51 +9,38 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dawnpatrol_core.errors import DawnPatrolError
-from dawnpatrol_core.security.gate import AUDIT_FILE, FLEET_KEY_FILE, OPERATORS_FILE
-from dawnpatrol_core.security.keys import (
-    generate_private_key,
-    key_id,
-    load_private_key,
-    load_public_key,
-    parse_public_key,
-    public_bytes,
-    public_key_text,
-    write_private_key,
+from dawnpatrol_core.security.roles import ROLE_NAMES
+from dawnpatrol_fleet.cli_base import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    Verb,
+    operator_name,
+    print_table,
+    wall_clock,
 )
-from dawnpatrol_core.security.registry import Operator, RegistryStore, check_name
-from dawnpatrol_core.security.roles import ROLE_NAMES, Command, parse_role
-from dawnpatrol_core.store.audit_chain import AuditChain
-from dawnpatrol_fleet.cli_table import print_table
-from dawnpatrol_fleet.operator_keys import (
-    default_data_dir,
-    default_key_dir,
-    key_path,
-    passphrase,
-)
+from dawnpatrol_fleet.operator_keys import default_data_dir, default_key_dir, key_path, passphrase
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def wall_clock(t: float | None) -> str:
-    """``YYYY-MM-DD HH:MM UTC`` of a Unix time, '-' for None."""
-    return "-" if t is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
-
-
-def who(args: argparse.Namespace) -> str:
-    """The person making a registry change, for the audit log."""
-    return str(getattr(args, "operator", None) or os.environ.get("DAWNPATROL_OPERATOR")
-               or os.environ.get("USER") or "operator")
+# Keys, registry and audit log need cryptography: imported when a command runs, so that the
+# parser every `dawnpatrol` command builds stays fast.
+if TYPE_CHECKING:
+    from dawnpatrol_core.security.registry import Operator
+    from dawnpatrol_core.store.audit_chain import AuditChain
 
 
 def open_audit(data_dir: Path) -> AuditChain:
     """The fleet's chained audit log in ``data_dir``, signed with the fleet key when this
     machine has it (the CLI runs beside the fleet manager for registry changes)."""
+    from dawnpatrol_core.security.gate import AUDIT_FILE, FLEET_KEY_FILE
+    from dawnpatrol_core.security.keys import load_private_key
+    from dawnpatrol_core.store.audit_chain import AuditChain
+
     fleet_key = data_dir / FLEET_KEY_FILE
     signer = load_private_key(fleet_key, passphrase()) if fleet_key.exists() else None
     return AuditChain(data_dir / AUDIT_FILE, signer=signer)
@@ -67,12 +54,14 @@ def data_dir_arg(p: argparse.ArgumentParser) -> None:
 
 def _read_public(text: str) -> bytes:
     """A public key given as ``ed25519:...`` text or as a path to a ``.pub`` file."""
+    from dawnpatrol_core.security.keys import load_public_key, parse_public_key
+
     if text.startswith("ed25519:"):
         return parse_public_key(text, "public key")
     return load_public_key(text)
 
 
-class KeysVerb:
+class KeysVerb(Verb):
     """Operator key pairs and the fleet's operator registry."""
 
     name = "keys"
@@ -122,6 +111,15 @@ class KeysVerb:
             return EXIT_FAILED
 
     def _new(self, args: argparse.Namespace) -> int:
+        from dawnpatrol_core.security.keys import (
+            generate_private_key,
+            key_id,
+            public_bytes,
+            public_key_text,
+            write_private_key,
+        )
+        from dawnpatrol_core.security.registry import check_name
+
         name = check_name(args.name, "name")
         key = generate_private_key()
         path = write_private_key(key_path(name, args.key_dir or default_key_dir()), key,
@@ -138,13 +136,18 @@ class KeysVerb:
         return EXIT_OK
 
     def _add(self, args: argparse.Namespace) -> int:
+        from dawnpatrol_core.security.gate import OPERATORS_FILE
+        from dawnpatrol_core.security.keys import key_id
+        from dawnpatrol_core.security.registry import RegistryStore, check_name
+        from dawnpatrol_core.security.roles import Command, parse_role
+
         name = check_name(args.name, "name")
         role = parse_role(args.role, "--role")
         pub = _read_public(args.public_key)
         data_dir = (args.data_dir or default_data_dir()).expanduser()
         data_dir.mkdir(parents=True, exist_ok=True)
         now = time.time()
-        by = who(args)
+        by = operator_name(args)
         with RegistryStore(data_dir / OPERATORS_FILE) as store, open_audit(data_dir) as audit:
             record = {"name": name, "role": role.label, "key_id": key_id(pub)}
             try:
@@ -159,13 +162,17 @@ class KeysVerb:
         return EXIT_OK
 
     def _revoke(self, args: argparse.Namespace) -> int:
+        from dawnpatrol_core.security.gate import OPERATORS_FILE
+        from dawnpatrol_core.security.registry import RegistryStore, check_name
+        from dawnpatrol_core.security.roles import Command
+
         name = check_name(args.name, "name")
         data_dir = (args.data_dir or default_data_dir()).expanduser()
         path = data_dir / OPERATORS_FILE
         if not path.exists():
             raise FileNotFoundError(2, "no operator registry here", str(path))
         now = time.time()
-        by = who(args)
+        by = operator_name(args)
         with RegistryStore(path) as store, open_audit(data_dir) as audit:
             try:
                 op = store.revoke(name, now, by)
@@ -180,6 +187,9 @@ class KeysVerb:
         return EXIT_OK
 
     def _list(self, args: argparse.Namespace) -> int:
+        from dawnpatrol_core.security.gate import OPERATORS_FILE
+        from dawnpatrol_core.security.registry import RegistryStore
+
         data_dir = (args.data_dir or default_data_dir()).expanduser()
         path = data_dir / OPERATORS_FILE
         ops: list[Operator] = []

@@ -19,7 +19,7 @@ from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics
 from dawnpatrol_core.store.fleet import FleetStore
 from dawnpatrol_core.store.inbox import Inbox, InboxRecord
-from dawnpatrol_fleet.cli_map import render_district
+from dawnpatrol_fleet.map_drawing import render_district
 
 ROBOT_COLORS = [(0, 110, 255), (230, 60, 20), (20, 160, 60), (150, 60, 200), (200, 140, 0),
                 (0, 170, 170)]

@@ -1,0 +1,202 @@
+"""The `dawnpatrol` verbs in process: a light parser with help on every option, every fleet
+request through the session's one `send`, exit codes and one-line errors (a fake fleet link,
+no ROS graph)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dawnpatrol_core.maps.rasterize import DEFAULT_RESOLUTION
+from dawnpatrol_core.security.roles import Command
+from dawnpatrol_fleet import cli, cli_map, client
+from dawnpatrol_fleet.client import FleetUnreachableError
+
+HEAVY = ("numpy", "scipy", "shapely", "PIL", "cryptography", "yaml", "rich", "rclpy",
+         "dawnpatrol_interfaces", "dawnpatrol_ros")
+
+
+def test_building_the_parser_imports_nothing_heavy() -> None:
+    """`dawnpatrol --help` and the way to an unreachable fleet stay fast: the verbs import
+    numpy, PIL, rclpy, cryptography ... only when they run."""
+    code = ("import sys; from dawnpatrol_fleet.cli import build_parser; build_parser(); "
+            f"print([m for m in {HEAVY!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.strip() == "[]"
+
+
+def _actions(parser: argparse.ArgumentParser, path: str) -> list[tuple[str, argparse.Action]]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                assert helps.get(name), f"{path} {name}: no help text"
+                found += _actions(sub, f"{path} {name}")
+        elif not isinstance(action, argparse._HelpAction):
+            found.append((path, action))
+    return found
+
+
+def test_every_command_and_option_has_help() -> None:
+    actions = _actions(cli.build_parser(), "dawnpatrol")
+    assert len(actions) > 60
+    missing = [f"{path} {a.option_strings or a.dest}" for path, a in actions if not a.help]
+    assert missing == []
+
+
+def test_map_default_resolution_is_the_rasterizers() -> None:
+    assert cli_map.DEFAULT_RESOLUTION == DEFAULT_RESOLUTION
+
+
+class Reply:
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+
+
+class FakeLink:
+    """Stands in for FleetClient: records calls; ``answer(service, request)`` gives the reply
+    or raises."""
+
+    instances: list[FakeLink] = []
+
+    def __init__(self, timeout: float = 5.0) -> None:
+        self.timeout = timeout
+        self.calls: list[tuple[str, Any, float | None]] = []
+        self.direct: list[tuple[str, bool, str, str]] = []
+        self.closed = False
+        FakeLink.instances.append(self)
+
+    answer: Any = None
+    robots: list[str] = []
+
+    def call(self, srv_type: Any, name: str, request: Any, timeout: float | None = None) -> Any:
+        self.calls.append((name, request, timeout))
+        return type(self).answer(name, request)
+
+    def robot_estop_services(self, wait: float = 1.0) -> list[str]:
+        return [f"/{r}/estop" for r in self.robots]
+
+    def estop_robot_direct(self, robot_id: str, engage: bool, reason: str, operator: str) -> Any:
+        self.direct.append((robot_id, engage, reason, operator))
+        return Reply(success=True, message=f"{'stopped' if engage else 'released'} {robot_id}")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture()
+def link(monkeypatch: pytest.MonkeyPatch) -> type[FakeLink]:
+    monkeypatch.setenv("DAWNPATROL_OPERATOR", "lee")
+    FakeLink.instances = []
+    FakeLink.robots = []
+    monkeypatch.setattr(client, "FleetClient", FakeLink)
+    return FakeLink
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_every_request_goes_through_the_session_send(
+        link: type[FakeLink], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One place sees each command with its target: where the signed envelope will attach."""
+    from dawnpatrol_fleet.cli_base import FleetSession
+
+    seen: list[tuple[Command, str]] = []
+    send = FleetSession.send
+
+    def spy(self: FleetSession, command: Command, *a: Any, **kw: Any) -> Any:
+        seen.append((command, kw.get("target", "fleet")))
+        return send(self, command, *a, **kw)
+
+    monkeypatch.setattr(FleetSession, "send", spy)
+    link.answer = lambda name, req: Reply(success=True, message=f"ok {name}")
+    assert run(capsys, "patrol", "start", "--robot", "r2")[0] == 0
+    assert run(capsys, "ack", "abc", "--note", "sent a car")[0] == 0
+    assert run(capsys, "estop", "r1")[0] == 0
+    assert run(capsys, "resume", "--all", "--operator", "kim")[0] == 0
+    assert seen == [(Command.SET_PATROL, "r2"), (Command.ACK_ANOMALY, "fleet"),
+                    (Command.ESTOP, "r1"), (Command.RESUME, "*")]
+    requests = [c[1] for fake in link.instances for c in fake.calls]
+    assert [r.operator_name for r in requests] == ["lee", "lee", "lee", "kim"]
+    assert requests[2].engage is True and requests[3].engage is False
+    assert requests[3].reason == "operator resume"
+    assert all(fake.closed for fake in link.instances)
+
+
+def test_fleet_silent_is_exit_3_with_one_line(
+        link: type[FakeLink], capsys: pytest.CaptureFixture[str]) -> None:
+    def silent(name: str, req: Any) -> Any:
+        raise FleetUnreachableError(f"no answer from {name} within 3 s")
+
+    link.answer = silent
+    code, out, err = run(capsys, "status", "--json")
+    assert (code, out) == (3, "")
+    assert err == "dawnpatrol status: no answer from /fleet/get_status within 3 s\n"
+
+
+def test_estop_goes_to_the_robots_when_the_fleet_is_down(
+        link: type[FakeLink], capsys: pytest.CaptureFixture[str]) -> None:
+    def silent(name: str, req: Any) -> Any:
+        raise FleetUnreachableError(f"no answer from {name}")
+
+    link.answer = silent
+    link.robots = ["r1", "r2"]
+    code, out, _ = run(capsys, "estop", "--all", "--reason", "drill", "--timeout", "9")
+    assert code == 0
+    fake = link.instances[0]
+    assert [(n, t) for n, _, t in fake.calls] == [("/fleet/estop", 2.0)]
+    assert fake.direct == [("r1", True, "drill", "lee"), ("r2", True, "drill", "lee")]
+    assert out.splitlines() == ["r1: stopped r1 (direct, fleet manager not answering)",
+                                "r2: stopped r2 (direct, fleet manager not answering)"]
+    link.robots = []
+    code, _, err = run(capsys, "resume", "--all")
+    assert code == 3 and err.count("\n") == 1 and "no robot e-stop service" in err
+    code, _, err = run(capsys, "estop")
+    assert code == 2 and err == "dawnpatrol estop: estop: name a robot or pass --all\n"
+
+
+def test_refusals_and_failures_are_exit_codes_not_tracebacks(
+        link: type[FakeLink], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    link.answer = lambda name, req: Reply(success=False, message="unknown alert 'x'")
+    code, out, _ = run(capsys, "ack", "x")
+    assert (code, out) == (1, "unknown alert 'x'\n")
+
+    def broken(name: str, req: Any) -> Any:
+        raise RuntimeError("boom")
+
+    link.answer = broken
+    code, _, err = run(capsys, "anomalies")
+    assert (code, err) == (1, "dawnpatrol anomalies: boom\n")
+    code, _, err = run(capsys, "deliver", str(tmp_path / "orders.txt"))
+    assert code == 2 and err.endswith("expected a .csv, .yaml or .json orders file\n")
+    code, _, err = run(capsys, "deliver", str(tmp_path / "missing.csv"))
+    assert code == 2 and "cannot read" in err and err.count("\n") == 1
+
+
+def test_status_json_has_no_nan(link: type[FakeLink], capsys: pytest.CaptureFixture[str]) -> None:
+    from dawnpatrol_interfaces.msg import RobotStatus
+
+    s = RobotStatus(robot_id="r1", battery_percent=87.26)
+    s.eta_s = float("nan")
+    link.answer = lambda name, req: Reply(robots=[s], connection=["online"],
+                                          summary_json='{"orders": 2}')
+    code, out, _ = run(capsys, "status", "--json")
+    assert code == 0
+    data = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert data["summary"] == {"orders": 2}
+    r1 = data["robots"][0]
+    assert (r1["robot_id"], r1["connection"], r1["battery_percent"]) == ("r1", "online", 87.3)
+    code, _, err = run(capsys, "robots", "r9")
+    assert code == 2 and err == "dawnpatrol robots: robot 'r9': not known to the fleet\n"
