@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dawnpatrol_core.planning.vrptw import (
+    FleetMethod,
     RoutingProblem,
     Scales,
     SolveOptions,
@@ -143,6 +144,15 @@ def test_fleet_minimisation_below_the_first_plan_when_the_bound_is_loose() -> No
     assert validate_routes(problem, sol) == [] and sol.num_vehicles == 2
 
 
+def test_pyvrp_fleet_minimisation_where_the_model_allows_it() -> None:
+    ang = np.linspace(0.0, 2 * np.pi, 12, endpoint=False)
+    pts = [(0.0, 0.0)] + [(100.0 * np.cos(a), 100.0 * np.sin(a)) for a in ang]
+    problem = _problem(pts, [_wide(k, k) for k in range(1, 13)],
+                       [Vehicle("v", 4, 0, 0, count=12)])
+    sol = solve_fleet_minimal(problem, SolveOptions(1.0, seed=3, fleet_method="pyvrp"))
+    assert validate_routes(problem, sol) == [] and sol.num_vehicles == 3
+
+
 def test_dawn_model_keeps_pinned_vehicle_and_held_optional_stops() -> None:
     # Robot "out" starts away (location 1) with parcel p on board and may reload at the depot;
     # robots "a" and "b" wait at the depot. Everything fits on "out" alone (reloading), so phase 1
@@ -157,9 +167,13 @@ def test_dawn_model_keeps_pinned_vehicle_and_held_optional_stops() -> None:
                 Vehicle("a", 2, 0, 0, reloads=True), Vehicle("b", 2, 0, 0, reloads=True)]
     problem = _problem(pts, stops, vehicles, depots=(0, 1))
     assert fleet_lower_bound(problem).value == 1
-    sol = solve_fleet_minimal(problem, SolveOptions(1.5, seed=2, scales=Scales(10.0, 10.0)))
-    assert validate_routes(problem, sol) == []
-    assert [r.vehicle for r in sol.routes] == [0]
-    assert sol.unassigned == ()
-    (route,) = sol.routes
-    assert route.trips[0] == (0,)  # the parcel on board goes first, before any reload
+    # "pyvrp" cannot take several vehicle types or optional stops: our loop runs instead.
+    methods: tuple[FleetMethod, ...] = ("own", "pyvrp")
+    for method in methods:
+        sol = solve_fleet_minimal(problem, SolveOptions(1.5, seed=2, scales=Scales(10.0, 10.0),
+                                                        fleet_method=method))
+        assert validate_routes(problem, sol) == []
+        assert [r.vehicle for r in sol.routes] == [0]
+        assert sol.unassigned == ()
+        (route,) = sol.routes
+        assert route.trips[0] == (0,)  # the parcel on board goes first, before any reload

@@ -373,12 +373,14 @@ def solve_routing(problem: RoutingProblem, options: SolveOptions) -> RoutingSolu
 def fleet_lower_bound(problem: RoutingProblem) -> FleetBound:
     """Cheap lower bounds on the vehicles needed for the required stops of ``problem``.
 
-    Two required stops exclude each other when neither can follow the other on one vehicle: the
-    earliest service start of the first (its window opening, or the soonest any vehicle can be
-    there) plus its service and the fastest travel between them is after the second's latest
-    start (its window end, or the latest any vehicle can start it and still be home); or they are
-    pinned to different vehicles; or (no reloads) their loads together exceed every capacity. A
-    greedy clique of that exclusion graph needs one vehicle per member.
+    Capacity: the total demand needs the largest vehicles' capacities (void when vehicles
+    reload). Duration: each stop takes its service plus the shortest drive into it out of some
+    vehicle's shift. Clique: two stops exclude each other when neither can follow the other on
+    one vehicle (the earliest service start of the first, i.e. its window opening or the soonest
+    any vehicle can be there, plus its service and the fastest travel between them is after the
+    second's latest start, i.e. its window end or the latest any vehicle can start it and still
+    be home), or they are pinned to different vehicles, or (no reloads) their loads together
+    exceed every capacity; a greedy clique of that exclusion graph needs a vehicle per member.
     """
     req = [i for i, s in enumerate(problem.stops) if s.required]
     vehicles = problem.vehicles
@@ -540,7 +542,8 @@ def solve_fleet_minimal(problem: RoutingProblem, options: SolveOptions) -> Routi
     held = replace(problem, stops=tuple(
         replace(s, required=True) if si in served else s for si, s in enumerate(problem.stops)
     ))
-    bound = max(bound, fleet_lower_bound(held).value)
+    if optional:
+        bound = max(bound, fleet_lower_bound(held).value)
     fixed = {s.pinned_to for s in problem.stops if s.pinned_to is not None}
     attempt = 0
     while True:
