@@ -1,7 +1,9 @@
 """A realistic dawn batch: 200 orders, 8 robots, one district graph, planned end to end.
 
 Uses the suwon_dawn route graph when a loader for it exists in dawnpatrol_core.maps, otherwise a
-synthetic 300 m x 200 m sidewalk grid. Usage: python test/bench/bench_dispatch_batch.py [--quick]
+synthetic 300 m x 200 m sidewalk grid. ``--single`` also plans the batch with one solve and a cost
+per robot (no fleet minimisation) for comparison. Usage:
+    python test/bench/bench_dispatch_batch.py [--quick] [--single]
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import importlib
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +68,8 @@ def main() -> int:
     ap.add_argument("--orders", type=int, default=200)
     ap.add_argument("--robots", type=int, default=8)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--single", action="store_true",
+                    help="also plan with one solve, no fleet minimisation (comparison)")
     args = ap.parse_args()
     limit = args.time_limit or (2.0 if args.quick else 10.0)
 
@@ -91,29 +96,44 @@ def main() -> int:
     t0 = time.perf_counter()
     mat = travel(np.vstack([depot, pts]), 1.5)
     t_matrix = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    plan = plan_dispatch(orders, robots, depot, travel, settings)
-    t_total = time.perf_counter() - t0
-    violations = validate_plan(plan)
-    reasons = Counter(r.split(":")[0] for _, r in plan.unserved)
+    variants = [("fleet-minimal", settings)]
+    if args.single:
+        variants.append(("single solve", replace(settings, minimise_fleet=False)))
+    results = []
+    for _, s in variants:
+        t0 = time.perf_counter()
+        plan = plan_dispatch(orders, robots, depot, travel, s)
+        results.append((plan, time.perf_counter() - t0, validate_plan(plan)))
 
     print(f"# Dispatch batch: {args.orders} orders, {args.robots} robots, {label}\n")
     print(f"graph: {len(graph.nodes)} nodes, {len(graph.edges)} edges; "
           f"matrix {mat[0].shape[0]}x{mat[0].shape[0]}\n")
-    print("| metric | value |\n|---|---|")
-    print(f"| travel matrix (s) | {t_matrix:.3f} |")
-    print(f"| plan total incl. matrix + solver (s) | {t_total:.1f} |")
-    print(f"| solver time limit (s) | {limit:g} |")
-    print(f"| served | {plan.served} / {args.orders} |")
-    print(f"| robots used | {sum(bool(r.stops) for r in plan.routes)} / {args.robots} |")
-    print(f"| trips (depot reloads + 1) | "
-          f"{sum(max((s.trip for s in r.stops), default=-1) + 1 for r in plan.routes)} |")
-    print(f"| distance (km) | {sum(r.distance_m for r in plan.routes) / 1000:.2f} |")
-    print(f"| validator violations | {len(violations)} |")
-    for reason, n in reasons.most_common():
-        print(f"| unserved: {reason} | {n} |")
-    for v in violations[:5]:
-        print(f"violation: {v}")
+    print("| metric | " + " | ".join(name for name, _ in variants) + " |")
+    print("|---|" + "---|" * len(variants))
+
+    def row(label: str, cells: list[str]) -> None:
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+    row("travel matrix (s)", [f"{t_matrix:.3f}"] * len(variants))
+    row("plan total incl. matrix + solver (s)", [f"{t:.1f}" for _, t, _ in results])
+    row("solver time limit (s)", [f"{limit:g}"] * len(variants))
+    row("served", [f"{p.served} / {args.orders}" for p, _, _ in results])
+    row("robots used", [f"{sum(bool(r.stops) for r in p.routes)} / {args.robots}"
+                        for p, _, _ in results])
+    row("robots needed (plan) / lower bound",
+        [f"{p.robots_needed} / {p.robots_lower_bound}" for p, _, _ in results])
+    row("trips (depot reloads + 1)",
+        [str(sum(max((st.trip for st in r.stops), default=-1) + 1 for r in p.routes))
+         for p, _, _ in results])
+    row("distance (km)", [f"{sum(r.distance_m for r in p.routes) / 1000:.2f}"
+                          for p, _, _ in results])
+    row("validator violations", [str(len(v)) for _, _, v in results])
+    for k, (p, _, v) in enumerate(results):
+        for reason, n in Counter(r.split(":")[0] for _, r in p.unserved).most_common():
+            print(f"{variants[k][0]}: unserved: {reason}: {n}")
+        for line in v[:5]:
+            print(f"{variants[k][0]}: violation: {line}")
+    violations = [line for _, _, v in results for line in v]
     return 0 if not violations else 1
 
 

@@ -11,15 +11,17 @@ from dawnpatrol_core.planning.dispatch import (
     DispatchSettings,
     Robot,
     RobotState,
+    euclidean_travel,
+    plan_dispatch,
+    replan,
+    validate_plan,
+)
+from dawnpatrol_core.planning.vrptw import (
     RoutePlan,
     RoutingProblem,
     RoutingSolution,
     Stop,
     Vehicle,
-    euclidean_travel,
-    plan_dispatch,
-    replan,
-    validate_plan,
     validate_routes,
 )
 
@@ -128,3 +130,16 @@ def test_validator_catches_violations() -> None:
         assert what in found
     missing = RoutingSolution((), (0,), True)
     assert validate_routes(problem, missing) == ["stop 's': required but not served"]
+
+
+def test_plan_says_how_many_robots_the_batch_needs() -> None:
+    # "east" and "west" are 600 m apart with handovers in the same minute: two robots, and the
+    # lower bound knows it; the three other orders fit on those two; two robots stay home.
+    robots = [Robot(f"r{k}", 4, 0.0, 3600.0, 1.0) for k in range(1, 5)]
+    orders = [_order("east", 300.0, 0.0, start=300.0, end=420.0),
+              _order("west", -300.0, 0.0, start=300.0, end=420.0),
+              _order("n1", 0.0, 50.0), _order("n2", 0.0, 80.0), _order("s1", 0.0, -50.0)]
+    plan = plan_dispatch(orders, robots, DEPOT, euclidean_travel, SETTINGS)
+    assert validate_plan(plan) == [] and plan.served == 5
+    assert plan.robots_needed == 2 and plan.robots_lower_bound == 2
+    assert sum(1 for r in plan.routes if r.stops) == 2

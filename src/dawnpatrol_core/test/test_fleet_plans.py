@@ -57,6 +57,7 @@ def test_plan_to_trips_tasks_and_json(suwon: DistrictMap) -> None:
                          make_travel(suwon), DispatchSettings(time_limit_s=0.5))
     pj = plan_to_json(plan, {o.id: o for o in orders}, "maps/suwon_dawn")
     assert pj["unserved"] == [] and pj["map_dir"] == "maps/suwon_dawn"
+    assert pj["robots_needed"] == 1 and pj["robots_lower_bound"] == 1
     route = pj["routes"][0]
     assert route["robot_id"] == "r1" and len(route["stops"]) == 2
     assert all(s["window_end"] == 14400.0 and s["eta"] >= 7200.0 for s in route["stops"])

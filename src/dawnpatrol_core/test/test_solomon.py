@@ -7,10 +7,24 @@ from pathlib import Path
 import pytest
 
 from dawnpatrol_core.errors import PlanningError
-from dawnpatrol_core.planning.dispatch import RoutePlan, RoutingSolution, validate_routes
 from dawnpatrol_core.planning.solomon import read_solomon, to_routing_problem
+from dawnpatrol_core.planning.vrptw import RoutePlan, RoutingSolution, validate_routes
 
-C101 = Path("/work/shared/benchmarks/vrptw/solomon/C101.txt")
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _shared_c101() -> Path:
+    """C101 in ../shared/benchmarks beside the repository (or beside its main worktree, when
+    this checkout is a git worktree and ``.git`` is a file naming it)."""
+    roots = [REPO]
+    git = REPO / ".git"
+    if git.is_file() and git.read_text(encoding="utf-8").startswith("gitdir:"):
+        roots.append(Path(git.read_text(encoding="utf-8").split(":", 1)[1].strip()).parents[2])
+    cands = [r / ".." / "shared" / "benchmarks" / "vrptw" / "solomon" / "C101.txt" for r in roots]
+    return next((c for c in cands if c.exists()), cands[0])
+
+
+C101 = _shared_c101()
 
 
 @pytest.mark.skipif(not C101.exists(), reason="benchmark data not present")

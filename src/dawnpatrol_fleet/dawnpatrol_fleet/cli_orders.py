@@ -63,6 +63,10 @@ def print_plan(plan: dict[str, Any]) -> None:
     print_table("plan", ["robot", "order", "address", "ETA", "window"], rows)
     for u in plan.get("unserved", []):
         print(f"unserved {u.get('order_id')}: {u.get('reason')}")
+    if plan.get("robots_needed"):
+        bound = plan.get("robots_lower_bound", 0)
+        print(f"robots needed: {plan['robots_needed']} of {len(plan.get('routes', []))}"
+              + (f" (lower bound {bound})" if bound else ""))
 
 
 def draw_plan_png(plan: dict[str, Any], out: str) -> None:

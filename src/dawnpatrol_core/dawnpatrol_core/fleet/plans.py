@@ -83,5 +83,7 @@ def plan_to_json(plan: DispatchPlan, orders: Mapping[str, Order], map_dir: str) 
     return {
         "routes": routes,
         "unserved": [{"order_id": oid, "reason": why} for oid, why in plan.unserved],
+        "robots_needed": plan.robots_needed,
+        "robots_lower_bound": plan.robots_lower_bound,
         "map_dir": map_dir,
     }

@@ -1,7 +1,7 @@
-"""Dawn dispatch: orders to time-windowed multi-trip robot routes with PyVRP, replanning, checks.
+"""Dawn dispatch: orders to time-windowed multi-trip robot routes, replanning, unserved reasons.
 
-One VRPTW model (``RoutingProblem`` -> ``build_model``) serves dispatch and the Solomon benchmark;
-solver integers are scaled so that solver feasibility implies exact (float) feasibility.
+Orders become stops and robots vehicles of the generic VRPTW model (``planning.vrptw``); parcels
+on board are pinned to their robot. Fewest robots first, then distance.
 """
 
 from __future__ import annotations
@@ -9,339 +9,27 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyvrp
-from pyvrp.stop import MaxRuntime
 
 from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.errors import PlanningError
+from dawnpatrol_core.planning.vrptw import (
+    RoutingProblem,
+    RoutingSolution,
+    Scales,
+    SolveOptions,
+    Stop,
+    Vehicle,
+    route_distance,
+    schedule_route,
+    solve_fleet_minimal,
+    solve_routing,
+    validate_routes,
+)
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-_BIG = 10**12  # solver stand-in for "unreachable" / "unbounded"
-_EPS = 1e-6
-
-
-@dataclass(frozen=True, slots=True)
-class Vehicle:
-    """``count`` identical vehicles leaving location ``start`` no earlier than ``shift_start`` (s)
-    and back at ``end`` by ``shift_end`` (s), driving at most ``max_distance`` metres.
-
-    ``reloads``: may return to the main depot mid-shift to load more parcels.
-    ``on_board``: starts away from the depot with parcels on board; it can deliver only its pinned
-    stops before its first depot visit.
-    """
-
-    name: str
-    capacity: int
-    start: int
-    end: int
-    shift_start: float = 0.0
-    shift_end: float = math.inf
-    max_distance: float = math.inf
-    fixed_cost: float = 0.0
-    profile: int = 0
-    count: int = 1
-    reloads: bool = False
-    on_board: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Stop:
-    """A delivery at location ``location``: ``demand`` compartments, service may start in
-    [``tw_early``, ``tw_late``] s and lasts ``service`` s. ``pinned_to``: the vehicle it rides.
-    ``prize``: cost units (metres) earned by serving an optional stop.
-    """
-
-    name: str
-    location: int
-    demand: int
-    tw_early: float
-    tw_late: float
-    service: float
-    required: bool = True
-    prize: float = 0.0
-    pinned_to: int | None = None
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class RoutingProblem:
-    """Locations are rows of ``distance`` (L, L) float64 metres and of each ``durations[p]``
-    (L, L) float64 seconds (one per speed profile). ``depots[0]`` is the main (reload) depot."""
-
-    depots: tuple[int, ...]
-    stops: tuple[Stop, ...]
-    vehicles: tuple[Vehicle, ...]
-    distance: FloatArray
-    durations: tuple[FloatArray, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RoutePlan:
-    """One vehicle's route: stop indices per trip (trips separated by main-depot visits),
-    leaving its start at ``start_time`` s."""
-
-    vehicle: int
-    start_time: float
-    trips: tuple[tuple[int, ...], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RoutingSolution:
-    """Routes, stop indices left out, the solver's own feasibility claim, and wall time (s)."""
-
-    routes: tuple[RoutePlan, ...]
-    unassigned: tuple[int, ...]
-    solver_feasible: bool
-    runtime_s: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """A timed visit on a route: stop index (-1 = depot), times in seconds."""
-
-    stop: int
-    location: int
-    trip: int
-    arrival: float
-    service_start: float
-    departure: float
-
-
-@dataclass(frozen=True, slots=True)
-class Scales:
-    """Integer scaling for the solver: units per metre and per second."""
-
-    distance: float = 10.0
-    time: float = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class SolveOptions:
-    """Solver budget: wall-clock limit (s) and random seed; integer scaling; PyVRP's penalty cap
-    (raise it above the largest prize so that leaving a stop out beats an infeasible route)."""
-
-    time_limit_s: float = 5.0
-    seed: int = 0
-    scales: Scales = field(default_factory=Scales)
-    max_penalty: float = 100_000.0  # per unit of excess load / time warp; above any prize
-
-
-def _ceil(a: FloatArray, scale: float) -> IntArray:
-    out = np.where(np.isfinite(a), np.ceil(np.nan_to_num(a, posinf=0.0) * scale - 1e-6), _BIG)
-    return np.minimum(out, _BIG).astype(np.int64)
-
-
-def _round(a: FloatArray, scale: float) -> IntArray:
-    out = np.where(np.isfinite(a), np.rint(np.nan_to_num(a, posinf=0.0) * scale), _BIG)
-    return np.minimum(out, _BIG).astype(np.int64)
-
-
-def _early(t: float, scale: float) -> int:
-    return 0 if t <= 0 else min(_BIG, math.ceil(t * scale - 1e-6))
-
-
-def _late(t: float, scale: float) -> int:
-    return _BIG if not math.isfinite(t) else max(0, math.floor(t * scale + 1e-6))
-
-
-def build_model(problem: RoutingProblem, scales: Scales) -> pyvrp.ProblemData:
-    """Translate ``problem`` into PyVRP's ``ProblemData`` (integer units per ``scales``)."""
-    n_loc = problem.distance.shape[0]
-    if problem.distance.shape != (n_loc, n_loc) or any(
-        d.shape != (n_loc, n_loc) for d in problem.durations
-    ):
-        raise PlanningError(f"routing problem: matrices must all be ({n_loc}, {n_loc})")
-    ds, ts = scales.distance, scales.time
-    locations = [pyvrp.Location(0.0, 0.0, name=str(i)) for i in range(n_loc)]
-
-    # Load dimensions: 0 compartments; 1 "fresh from the depot" (only if some vehicle starts
-    # loaded); then one dimension per vehicle that has pinned stops.
-    any_on_board = any(v.on_board for v in problem.vehicles)
-    pinned = sorted({s.pinned_to for s in problem.stops if s.pinned_to is not None})
-    pin_dim = {v: (2 if any_on_board else 1) + k for k, v in enumerate(pinned)}
-    n_dims = (2 if any_on_board else 1) + len(pinned)
-    fresh_cap = len(problem.stops) + 1
-
-    clients = []
-    for s in problem.stops:
-        delivery = [0] * n_dims
-        delivery[0] = s.demand
-        if s.pinned_to is not None:
-            delivery[pin_dim[s.pinned_to]] = 1
-        elif any_on_board:
-            delivery[1] = 1
-        clients.append(
-            pyvrp.Client(
-                location=s.location,
-                delivery=delivery,
-                service_duration=int(_ceil(np.array([s.service]), ts)[0]),
-                tw_early=_early(s.tw_early, ts),
-                tw_late=_late(s.tw_late, ts),
-                required=s.required,
-                prize=0 if s.required else round(s.prize * ds),
-                name=s.name,
-            )
-        )
-    depots = [pyvrp.Depot(location=loc, name=f"depot{k}") for k, loc in enumerate(problem.depots)]
-    depot_of = {loc: k for k, loc in enumerate(problem.depots)}
-    vehicle_types = []
-    for vi, v in enumerate(problem.vehicles):
-        if v.start not in depot_of or v.end not in depot_of:
-            raise PlanningError(f"vehicle '{v.name}': start/end must be depot locations")
-        capacity = [0] * n_dims
-        capacity[0] = v.capacity
-        initial = [0] * n_dims
-        if any_on_board:
-            capacity[1] = fresh_cap
-            initial[1] = fresh_cap if v.on_board else 0
-        if vi in pin_dim:
-            capacity[pin_dim[vi]] = fresh_cap
-        vehicle_types.append(
-            pyvrp.VehicleType(
-                num_available=v.count,
-                capacity=capacity,
-                start_depot=depot_of[v.start],
-                end_depot=depot_of[v.end],
-                fixed_cost=round(v.fixed_cost * ds),
-                tw_early=_early(v.shift_start, ts),
-                tw_late=_late(v.shift_end, ts),
-                max_distance=_late(v.max_distance, ds),
-                profile=v.profile,
-                initial_load=initial,
-                reload_depots=[0] if v.reloads else [],
-                name=v.name,
-            )
-        )
-    dist: Any = _round(problem.distance, ds)
-    durs: list[Any] = [_ceil(d, ts) for d in problem.durations]
-    return pyvrp.ProblemData(
-        locations, clients, depots, vehicle_types, [dist] * len(durs), durs
-    )
-
-
-def solve_routing(problem: RoutingProblem, options: SolveOptions) -> RoutingSolution:
-    """Solve with PyVRP's iterated local search for ``options.time_limit_s`` seconds."""
-    data = build_model(problem, options.scales)
-    params = pyvrp.SolveParams(penalty=pyvrp.PenaltyParams(max_penalty=options.max_penalty))
-    result = pyvrp.solve(
-        data, MaxRuntime(options.time_limit_s), seed=options.seed, collect_stats=False,
-        display=False, params=params,
-    )
-    best = result.best
-    routes = []
-    served: set[int] = set()
-    for route in best.routes():
-        trips: dict[int, list[int]] = {}
-        for act in route.schedule():
-            if act.is_client():
-                trips.setdefault(int(act.trip), []).append(int(act.idx))
-                served.add(int(act.idx))
-        n_trips = max(trips) + 1 if trips else 0
-        routes.append(
-            RoutePlan(
-                vehicle=int(route.vehicle_type()),
-                start_time=route.start_time() / options.scales.time,
-                trips=tuple(tuple(trips.get(k, ())) for k in range(n_trips)),
-            )
-        )
-    unassigned = tuple(i for i in range(len(problem.stops)) if i not in served)
-    return RoutingSolution(
-        routes=tuple(routes), unassigned=unassigned, solver_feasible=bool(best.is_feasible()),
-        runtime_s=float(result.runtime),
-    )
-
-
-def schedule_route(problem: RoutingProblem, route: RoutePlan) -> list[Visit]:
-    """Exact timing of ``route`` (waiting when early), depot visits included as ``stop=-1``."""
-    v = problem.vehicles[route.vehicle]
-    dur = problem.durations[v.profile]
-    t = max(route.start_time, v.shift_start)
-    loc = v.start
-    visits = [Visit(-1, loc, 0, t, t, t)]
-    for k, trip in enumerate(route.trips):
-        if k > 0:
-            t += dur[loc, problem.depots[0]]
-            loc = problem.depots[0]
-            visits.append(Visit(-1, loc, k, t, t, t))
-        for si in trip:
-            s = problem.stops[si]
-            t += dur[loc, s.location]
-            start = max(t, s.tw_early)
-            visits.append(Visit(si, s.location, k, t, start, start + s.service))
-            t = start + s.service
-            loc = s.location
-    t += dur[loc, v.end]
-    visits.append(Visit(-1, v.end, max(len(route.trips) - 1, 0), t, t, t))
-    return visits
-
-
-def route_distance(problem: RoutingProblem, route: RoutePlan) -> float:
-    """Metres driven on ``route`` (exact, double precision)."""
-    locs = [v.location for v in schedule_route(problem, route)]
-    return float(sum(problem.distance[a, b] for a, b in zip(locs[:-1], locs[1:], strict=True)))
-
-
-def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> list[str]:
-    """Our own feasibility check, independent of the solver: one line per violation.
-
-    Checks capacity per trip, time windows, shift end, maximum distance, vehicle counts,
-    pinned stops on their vehicle, no fresh parcel before a loaded vehicle's first depot visit,
-    every stop at most once and every required stop served.
-    """
-    problems: list[str] = []
-    seen: dict[int, int] = {}
-    used = [0] * len(problem.vehicles)
-    for ri, route in enumerate(solution.routes):
-        v = problem.vehicles[route.vehicle]
-        used[route.vehicle] += 1
-        tag = f"route {ri} ({v.name})"
-        if route.start_time < v.shift_start - _EPS:
-            problems.append(f"{tag}: starts {route.start_time:.3f} before shift {v.shift_start}")
-        if len(route.trips) > 1 and not v.reloads:
-            problems.append(f"{tag}: {len(route.trips)} trips but vehicle cannot reload")
-        for k, trip in enumerate(route.trips):
-            load = sum(problem.stops[s].demand for s in trip)
-            if load > v.capacity:
-                problems.append(f"{tag}: trip {k} load {load} > capacity {v.capacity}")
-            for si in trip:
-                s = problem.stops[si]
-                seen[si] = seen.get(si, 0) + 1
-                if s.pinned_to is not None and s.pinned_to != route.vehicle:
-                    problems.append(f"{tag}: stop '{s.name}' is on board another vehicle")
-                if v.on_board and k == 0 and s.pinned_to != route.vehicle:
-                    problems.append(f"{tag}: stop '{s.name}' served before loading at depot")
-        visits = schedule_route(problem, route)
-        for vis in visits:
-            if vis.stop >= 0 and vis.service_start > problem.stops[vis.stop].tw_late + _EPS:
-                s = problem.stops[vis.stop]
-                problems.append(
-                    f"{tag}: stop '{s.name}' starts {vis.service_start:.3f} > due {s.tw_late}"
-                )
-        if visits[-1].arrival > v.shift_end + _EPS:
-            problems.append(f"{tag}: returns {visits[-1].arrival:.3f} > shift end {v.shift_end}")
-        dist = route_distance(problem, route)
-        if dist > v.max_distance + _EPS:
-            problems.append(f"{tag}: distance {dist:.3f} > max {v.max_distance}")
-    for vi, n in enumerate(used):
-        if n > problem.vehicles[vi].count:
-            veh = problem.vehicles[vi]
-            problems.append(f"vehicle '{veh.name}': {n} routes > {veh.count} available")
-    for si, n in seen.items():
-        if n > 1:
-            problems.append(f"stop '{problem.stops[si].name}': served {n} times")
-    for si, s in enumerate(problem.stops):
-        if s.required and si not in seen:
-            problems.append(f"stop '{s.name}': required but not served")
-    return problems
-
-
-# --------------------------------------------------------------------------------------------
-# Dawn dispatch: robots and orders on top of the shared model.
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,8 +61,13 @@ class RobotState:
 @dataclass(frozen=True, slots=True)
 class DispatchSettings:
     """Model and solver settings. Costs are in metres-equivalent: each robot used costs
-    ``robot_cost_m`` (fewest robots first), each served order earns ``order_value_m`` x
-    (1 + priority) so serving orders comes before both."""
+    ``robot_cost_m`` and each served order earns ``order_value_m`` x (1 + priority), so serving
+    orders comes before both.
+
+    ``minimise_fleet``: when every order fits, remove robots while a feasible plan exists
+    (phase 1, at most ``fleet_share`` of ``time_limit_s``), then shorten the routes of the robots
+    left (phase 2). Otherwise one solve with ``robot_cost_m`` per robot.
+    """
 
     service_time_s: float = 60.0
     time_limit_s: float = 5.0
@@ -383,6 +76,8 @@ class DispatchSettings:
     order_value_m: float = 20_000.0
     allow_reloads: bool = True
     scales: Scales = field(default_factory=Scales)
+    minimise_fleet: bool = True
+    fleet_share: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +109,9 @@ class RobotRoute:
 class DispatchPlan:
     """Routes per robot (empty routes for idle robots) and every order not served with a reason.
 
-    ``problem`` and ``solution`` are the model behind the plan, kept for ``validate_plan``.
+    ``robots_needed``: robots with a route (with ``minimise_fleet``, the fewest the solver found
+    for the batch); ``robots_lower_bound``: no plan serving every order needs fewer (0 when not
+    computed). ``problem`` and ``solution`` are the model behind the plan, for ``validate_plan``.
     """
 
     routes: tuple[RobotRoute, ...]
@@ -422,6 +119,8 @@ class DispatchPlan:
     problem: RoutingProblem
     solution: RoutingSolution
     order_ids: tuple[str, ...]
+    robots_needed: int = 0
+    robots_lower_bound: int = 0
 
     @property
     def served(self) -> int:
@@ -549,26 +248,7 @@ def replan(
         distance=distance,
         durations=tuple(durations),
     )
-    solution = RoutingSolution((), (), True, 0.0)
-    if stops:
-        # Phase 1: every order required: load/time penalties drive the search to open new trips,
-        # which prize-collecting insertion alone does not. Phase 2 (only if 1 is infeasible):
-        # orders optional with a prize, so the best subset is served and the rest reported.
-        strict = replace(problem, stops=tuple(replace(s, required=True) for s in stops))
-        first = solve_routing(
-            strict, SolveOptions(0.6 * settings.time_limit_s, settings.seed, settings.scales)
-        )
-        if first.solver_feasible and not validate_routes(strict, first):
-            solution = first
-        else:
-            top_prize = max(s.prize for s in stops) * settings.scales.distance
-            solution = solve_routing(
-                problem,
-                SolveOptions(0.4 * settings.time_limit_s, settings.seed, settings.scales,
-                             100.0 * top_prize),
-            )
-            if not solution.solver_feasible:
-                solution = _drop_infeasible(problem, solution)
+    solution = _solve(problem, settings) if stops else RoutingSolution((), (), True)
     for si in solution.unassigned:
         o, pin = all_orders[stop_order[si]]
         where = f"on board {ids[pin]}, returned to depot: " if pin is not None else ""
@@ -604,7 +284,35 @@ def replan(
                 route_distance(problem, rp),
             )
         )
-    return DispatchPlan(tuple(routes), tuple(unserved), problem, solution, tuple(order_ids))
+    return DispatchPlan(
+        tuple(routes), tuple(unserved), problem, solution, tuple(order_ids),
+        robots_needed=solution.num_vehicles, robots_lower_bound=solution.fleet_bound,
+    )
+
+
+def _solve(problem: RoutingProblem, settings: DispatchSettings) -> RoutingSolution:
+    """Every order required first: load/time penalties drive the search to open new trips, which
+    prize-collecting insertion alone does not (and fleet minimisation needs every order served).
+    Only if that finds no feasible plan are orders made optional with a prize, so the best subset
+    is served and the rest reported."""
+    limit = settings.time_limit_s
+    options = SolveOptions(limit, settings.seed, settings.scales,
+                           fleet_share=settings.fleet_share)
+    strict = replace(problem, stops=tuple(replace(s, required=True) for s in problem.stops))
+    if settings.minimise_fleet:
+        first = solve_fleet_minimal(strict, options)
+    else:
+        first = solve_routing(strict, replace(options, time_limit_s=0.6 * limit))
+    if first.solver_feasible and not validate_routes(strict, first):
+        return first
+    top_prize = max(s.prize for s in problem.stops) * settings.scales.distance
+    rest = max(limit - first.runtime_s, 0.1 * limit)
+    solution = solve_routing(
+        problem, replace(options, time_limit_s=rest, max_penalty=100.0 * top_prize)
+    )
+    if not solution.solver_feasible:
+        solution = _drop_infeasible(problem, solution)
+    return replace(solution, fleet_bound=first.fleet_bound)
 
 
 def _precheck(

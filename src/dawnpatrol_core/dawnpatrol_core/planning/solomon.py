@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dawnpatrol_core.errors import PlanningError
-from dawnpatrol_core.planning.dispatch import RoutingProblem, Stop, Vehicle
+from dawnpatrol_core.planning.vrptw import RoutingProblem, Stop, Vehicle
 
 FloatArray = npt.NDArray[np.float64]
 
