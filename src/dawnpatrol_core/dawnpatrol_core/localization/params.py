@@ -40,6 +40,7 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "scan_match_range": (0.0, 10.0, True, True),
     "scan_match_margin": (0.0, 100.0, False, True),
     "scan_match_fraction": (0.0, 1.0, True, True),
+    "scan_match_after": (0.0, 1000.0, True, True),
     "laser_odom_beams": (0, 4096, True, True),
     "laser_odom_sigma": (0.0, 1.0, False, True),
     "laser_odom_max_dist": (0.0, 10.0, False, True),
@@ -100,8 +101,9 @@ class LocalizationParams:
     weighted scan, poses up to ``scan_match_range`` m along the heading from the mean are tried;
     if one beats the best not moved along by more than ``scan_match_margin`` in mean beam
     log-likelihood (nats per beam), ``scan_match_fraction`` of the cloud is redrawn round it and
-    the beams it explains count (0 range or fraction: off; the older remedy for slipping
-    wheels, kept for comparison: laser odometry replaces it).
+    the beams it explains count (0 range or fraction: off). With laser odometry on, the match
+    runs only after ``scan_match_after`` m of wheel travel without a fit that fixes every
+    direction: along a featureless stretch it walks the cloud back once features show.
     Laser odometry (slipping wheels, a push): each weighted scan's ``laser_odom_beams`` returns
     (0: off) are matched by point-to-line ICP onto a keyframe scan, renewed every
     ``laser_odom_keyframe_d`` m / ``laser_odom_keyframe_a`` rad of wheel motion, seeded by the
@@ -149,9 +151,10 @@ class LocalizationParams:
     beam_skip_support: float = 0.3
     beam_skip_min_share: float = 0.5
     beam_skip_through_share: float = 0.2
-    scan_match_range: float = 0.0
+    scan_match_range: float = 1.0
     scan_match_margin: float = 0.2
     scan_match_fraction: float = 0.3
+    scan_match_after: float = 3.0
     laser_odom_beams: int = 360
     laser_odom_sigma: float = 0.02
     laser_odom_max_dist: float = 0.5

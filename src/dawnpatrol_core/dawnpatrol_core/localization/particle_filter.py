@@ -47,7 +47,7 @@ _GNSS_INCONSISTENT = 0.01
 # that puts the robot's travel outside these shares of the wheels' is taken for a mismatch.
 _MIN_SCALE_TRAVEL = 0.5
 _WHEEL_SCALE = (0.3, 1.5)
-_SCALE_HOLD = 5.0  # m of wheel travel a measured slip is believed without a new measurement
+_SCALE_HOLD = 2.0  # m of wheel travel a measured slip is believed without a new measurement
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +152,10 @@ class ParticleFilter:
         self._kf: _Keyframe | None = None
         self._last_match: ScanMatch | None = None
         self._scan_motion = False  # the last weighted scan moved the cloud by laser odometry
-        self._wheel_scale = 1.0  # share of the wheels' travel the robot makes (slip: < 1)
+        self._wheel_scale = 1.0
+        self._unverified = math.inf  # share of the wheels' travel the robot makes (slip: < 1)
         self._scale_travel = 0.0  # wheel travel since the scale was last measured, m
+        self._unverified = math.inf  # wheel travel since a fit last fixed every direction, m
 
     # ---------------------------------------------------------------- state access
     @property
@@ -197,7 +199,7 @@ class ParticleFilter:
         """The share of the wheels' travel the robot makes, as laser odometry last measured it
         where the scan fixed the motion every way: 1 while the wheels agree with the scans,
         below 1 while they slip. Between such scans (a featureless stretch) it holds for up to
-        5 m of wheel travel."""
+        2 m of wheel travel."""
         return self._wheel_scale
 
     @property
@@ -296,6 +298,7 @@ class ParticleFilter:
         self._moved_d += wheel.trans
         self._moved_a += abs(wheel.rot1) + abs(wheel.rot2)
         self._scale_travel += wheel.trans
+        self._unverified += wheel.trans
         if self._scale_travel > _SCALE_HOLD:
             self._wheel_scale = 1.0
         kf = self._kf
@@ -367,12 +370,14 @@ class ParticleFilter:
         self._scan_motion = False
         if moved and p.laser_odom_beams > 0 and self._health.state is HealthState.OK:
             self._laser_odometry(r, every, angle_min, angle_increment, lidar_mount)
-        # The local scan match (the older remedy, off unless scan_match_range > 0): look for a
-        # pose close by that explains the scan much better than the cloud does, and move part
-        # of the cloud there before weighting; the beams that pose explains then count,
-        # however few of the other particles back them.
+        # The local scan match (scan_match_range > 0), where laser odometry has not checked the
+        # wheels' length for scan_match_after m (a featureless stretch): look for a pose close
+        # by that explains the scan much better than the cloud does, and move part of the
+        # cloud there before weighting; the beams that pose explains then count, however few
+        # of the other particles back them.
         matched = 0
-        if moved and self._health.state is HealthState.OK:
+        if (moved and self._health.state is HealthState.OK
+                and (p.laser_odom_beams == 0 or self._unverified >= p.scan_match_after)):
             matched = self._match_scan(
                 r[every], angle_min + every.astype(np.float64) * angle_increment, lidar_mount)
         log_p = self._beam_log_likelihood(r[idx], angles, lidar_mount, self._particles)
@@ -471,6 +476,8 @@ class ParticleFilter:
                 or fit.constrained.shape[0] == 0):
             kf.stale = True
             return
+        if fit.fully_constrained:
+            self._unverified = 0.0
         slipping = _disagreement(
             fit, kf.wheel, p.laser_odom_wheel_noise * kf.travel + p.laser_odom_sigma,
             p.laser_odom_wheel_noise * kf.turn + p.laser_odom_sigma / LEVER) > p.laser_odom_gate
