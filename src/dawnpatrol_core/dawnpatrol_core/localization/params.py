@@ -40,6 +40,17 @@ _RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "scan_match_range": (0.0, 10.0, True, True),
     "scan_match_margin": (0.0, 100.0, False, True),
     "scan_match_fraction": (0.0, 1.0, True, True),
+    "scan_match_after": (0.0, 1000.0, True, True),
+    "laser_odom_beams": (0, 4096, True, True),
+    "laser_odom_sigma": (0.0, 1.0, False, True),
+    "laser_odom_max_dist": (0.0, 10.0, False, True),
+    "laser_odom_min_info": (0.0, 1e6, False, True),
+    "laser_odom_min_inliers": (0.0, 1.0, True, True),
+    "laser_odom_keyframe_d": (0.0, 100.0, False, True),
+    "laser_odom_keyframe_a": (0.0, math.pi, False, True),
+    "laser_odom_wheel_noise": (0.0, 1.0, True, True),
+    "laser_odom_gate": (0.0, 1e4, False, True),
+    "laser_odom_map_dist": (0.0, 100.0, False, True),
     "update_min_d": (0.0, 100.0, True, True),
     "update_min_a": (0.0, math.pi, True, True),
     "gnss_min_std": (0.0, 1000.0, False, True),
@@ -90,7 +101,21 @@ class LocalizationParams:
     weighted scan, poses up to ``scan_match_range`` m along the heading from the mean are tried;
     if one beats the best not moved along by more than ``scan_match_margin`` in mean beam
     log-likelihood (nats per beam), ``scan_match_fraction`` of the cloud is redrawn round it and
-    the beams it explains count (0 range or fraction: off).
+    the beams it explains count (0 range or fraction: off). With laser odometry on, the match
+    runs only after ``scan_match_after`` m of wheel travel without a fit that fixes every
+    direction: along a featureless stretch it walks the cloud back once features show.
+    Laser odometry (slipping wheels, a push): each weighted scan's ``laser_odom_beams`` returns
+    (0: off) are matched by point-to-line ICP onto a keyframe scan, renewed every
+    ``laser_odom_keyframe_d`` m / ``laser_odom_keyframe_a`` rad of wheel motion, seeded by the
+    motion the cloud was given since. ``laser_odom_sigma``: lidar range noise (m);
+    ``laser_odom_max_dist``: largest residual (m) of the first iterations;
+    ``laser_odom_min_info``: information (beams' worth) a direction needs to be trusted (along
+    a featureless street the length is not, and keeps the wheels'); ``laser_odom_min_inliers``:
+    share of returns matched for a fit to count. Where the wheels' motion since the keyframe
+    and the fit's differ by more than ``laser_odom_gate`` (squared Mahalanobis distance, the
+    wheels' 1-sigma ``laser_odom_wheel_noise`` times the distance and turn plus the lidar noise,
+    in the fit's trusted directions), the cloud follows the fit. Keyframe returns farther than
+    ``laser_odom_map_dist`` m from the map at the estimate (people, parked things) are left out.
     Health thresholds come in enter/exit pairs for hysteresis: a state is entered when the
     *enter* threshold is crossed for ``health_enter_dwell`` s and left when the stricter
     *exit* threshold holds for ``health_exit_dwell`` s. Scores are mean per-beam hit
@@ -129,6 +154,17 @@ class LocalizationParams:
     scan_match_range: float = 1.0
     scan_match_margin: float = 0.2
     scan_match_fraction: float = 0.3
+    scan_match_after: float = 3.0
+    laser_odom_beams: int = 360
+    laser_odom_sigma: float = 0.02
+    laser_odom_max_dist: float = 0.5
+    laser_odom_min_info: float = 0.25
+    laser_odom_min_inliers: float = 0.5
+    laser_odom_keyframe_d: float = 1.0
+    laser_odom_keyframe_a: float = 0.5
+    laser_odom_wheel_noise: float = 0.03
+    laser_odom_gate: float = 9.0
+    laser_odom_map_dist: float = 0.5
     update_min_d: float = 0.05
     update_min_a: float = math.radians(2.0)
     gnss_min_std: float = 0.5

@@ -1,7 +1,8 @@
 """Monte Carlo localization on an occupancy grid: odometry prediction, likelihood-field scans, GNSS.
 
 Adaptive particle count (KLD sampling), resampling only when the effective sample size drops,
-augmented-MCL recovery with random particles (around the last GNSS fix when there is one).
+augmented-MCL recovery with random particles (around the last GNSS fix when there is one), and
+laser odometry that takes over the prediction where the wheels slip.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dawnpatrol_core.errors import ConfigError, SensorError, field_error
-from dawnpatrol_core.geometry import FloatArray, Pose2D, wrap_angles
+from dawnpatrol_core.geometry import FloatArray, Pose2D, wrap_angle, wrap_angles
 from dawnpatrol_core.localization.gnss import gnss_consistency, gnss_log_likelihood
 from dawnpatrol_core.localization.health import HealthMonitor, HealthState, HealthThresholds
 from dawnpatrol_core.localization.likelihood_field import LikelihoodField
@@ -29,10 +30,24 @@ from dawnpatrol_core.localization.resampling import (
     low_variance_resample,
     pose_bins,
 )
+from dawnpatrol_core.localization.scan_matcher import (
+    LEVER,
+    ReferenceScan,
+    ScanMatch,
+    ScanMatcherConfig,
+    match_scan,
+    prepare_reference,
+    scan_points,
+)
 from dawnpatrol_core.maps.grid import OccupancyGrid
 
 # Below this weight fraction near a fix, the cloud is said to disagree with GNSS.
 _GNSS_INCONSISTENT = 0.01
+# Laser odometry measures the wheels' slip over at least this much of their travel (m); a fit
+# that puts the robot's travel outside these shares of the wheels' is taken for a mismatch.
+_MIN_SCALE_TRAVEL = 0.5
+_WHEEL_SCALE = (0.3, 1.5)
+_SCALE_HOLD = 2.0  # m of wheel travel a measured slip is believed without a new measurement
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +67,25 @@ class LocalizationEstimate:
     score: float
     spread: float
     health: HealthState
+
+
+class _Keyframe:
+    """Laser odometry's reference scan and the motion since it: ``wheel`` as the wheels tell it,
+    ``cloud`` as the cloud was moved (the wheels, or the fit where they disagreed); ``travel``
+    (m) and ``turn`` (rad) of wheel motion."""
+
+    __slots__ = ("cloud", "ref", "slipping", "stale", "travel", "turn", "wheel")
+
+    def __init__(self, ref: ReferenceScan, slipping: bool) -> None:
+        self.ref = ref
+        self.wheel = Pose2D(0.0, 0.0, 0.0)
+        self.cloud = Pose2D(0.0, 0.0, 0.0)
+        self.travel = 0.0
+        self.turn = 0.0
+        self.stale = False  # the last fit failed: take a fresh keyframe
+        # The wheels disagreed with the last fit (of the previous keyframe, at first): trust
+        # the scan from the start of this one, before the slip adds up to a clear difference.
+        self.slipping = slipping
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +147,15 @@ class ParticleFilter:
         # injected particles are weighted before they enter an estimate.
         self._resample_due = False
         self._reseed_due = 0.0
+        self._matcher = ScanMatcherConfig(sigma=p.laser_odom_sigma, max_dist=p.laser_odom_max_dist,
+                                          min_info=p.laser_odom_min_info)
+        self._kf: _Keyframe | None = None
+        self._last_match: ScanMatch | None = None
+        self._scan_motion = False  # the last weighted scan moved the cloud by laser odometry
+        self._wheel_scale = 1.0
+        self._unverified = math.inf  # share of the wheels' travel the robot makes (slip: < 1)
+        self._scale_travel = 0.0  # wheel travel since the scale was last measured, m
+        self._unverified = math.inf  # wheel travel since a fit last fixed every direction, m
 
     # ---------------------------------------------------------------- state access
     @property
@@ -139,6 +182,25 @@ class ParticleFilter:
     def gnss_disagrees(self) -> bool:
         """True while the cloud disagrees with the recent GNSS fixes (a re-seed is under way)."""
         return self._gnss_fault
+
+    @property
+    def last_scan_match(self) -> ScanMatch | None:
+        """Laser odometry's last fit (motion since its keyframe), None before the first."""
+        return self._last_match
+
+    @property
+    def scan_motion(self) -> bool:
+        """True when the last weighted scan moved the cloud by laser odometry (the wheels
+        disagreed with it beyond their noise)."""
+        return self._scan_motion
+
+    @property
+    def wheel_scale(self) -> float:
+        """The share of the wheels' travel the robot makes, as laser odometry last measured it
+        where the scan fixed the motion every way: 1 while the wheels agree with the scans,
+        below 1 while they slip. Between such scans (a featureless stretch) it holds for up to
+        2 m of wheel travel."""
+        return self._wheel_scale
 
     @property
     def initialized(self) -> bool:
@@ -196,6 +258,10 @@ class ParticleFilter:
         self._health.reset(HealthState.LOST)
 
     def _reset_tracking(self) -> None:
+        self._kf = None
+        self._last_match = None
+        self._scan_motion = False
+        self._wheel_scale = 1.0
         self._w_slow = 0.0
         self._w_fast = 0.0
         self._moved_d = math.inf
@@ -216,15 +282,31 @@ class ParticleFilter:
         """Move the cloud by the odometry increment from ``odom_prev`` to ``odom_cur``.
 
         Call at scan rate (the noise model assumes increments of about one scan period or more).
+        While laser odometry has found the wheels slipping, their travel is scaled by the share
+        the scans measured (:attr:`wheel_scale`).
         """
         self._require_init()
-        delta = odometry_delta(odom_prev, odom_cur)
+        step = odom_cur.relative_to(odom_prev)
+        wheel = odometry_delta(odom_prev, odom_cur)
+        s = self._wheel_scale
+        moved = step if s == 1.0 else Pose2D(s * step.x, s * step.y, step.theta)
+        delta = wheel if s == 1.0 else odometry_delta(Pose2D(0.0, 0.0, 0.0), moved)
         p = self.params
         self._particles = sample_motion_model_odometry(
             self._particles, delta, (p.alpha1, p.alpha2, p.alpha3, p.alpha4), self._rng
         )
-        self._moved_d += delta.trans
-        self._moved_a += abs(delta.rot1) + abs(delta.rot2)
+        self._moved_d += wheel.trans
+        self._moved_a += abs(wheel.rot1) + abs(wheel.rot2)
+        self._scale_travel += wheel.trans
+        self._unverified += wheel.trans
+        if self._scale_travel > _SCALE_HOLD:
+            self._wheel_scale = 1.0
+        kf = self._kf
+        if kf is not None:
+            kf.wheel = kf.wheel.compose(step)
+            kf.cloud = kf.cloud.compose(moved)
+            kf.travel += wheel.trans
+            kf.turn += abs(step.theta)
 
     # ---------------------------------------------------------------- scan update
     def usable_beams(self, ranges: npt.ArrayLike, range_min: float,
@@ -283,11 +365,19 @@ class ParticleFilter:
             self._apply_pending(now)
         angles = angle_min + idx.astype(np.float64) * angle_increment
         # Odometry can be far wrong (wheels slipping on wet leaves, a push): while tracking,
-        # look for a pose close by that explains the scan much better than the cloud does, and
-        # move part of the cloud there before weighting; the beams that pose explains then
-        # count, however few of the other particles back them.
+        # laser odometry checks the wheels' motion against the scan's and the cloud follows the
+        # scan where they disagree.
+        self._scan_motion = False
+        if moved and p.laser_odom_beams > 0 and self._health.state is HealthState.OK:
+            self._laser_odometry(r, every, angle_min, angle_increment, lidar_mount)
+        # The local scan match (scan_match_range > 0), where laser odometry has not checked the
+        # wheels' length for scan_match_after m (a featureless stretch): look for a pose close
+        # by that explains the scan much better than the cloud does, and move part of the
+        # cloud there before weighting; the beams that pose explains then count, however few
+        # of the other particles back them.
         matched = 0
-        if moved and self._health.state is HealthState.OK:
+        if (moved and self._health.state is HealthState.OK
+                and (p.laser_odom_beams == 0 or self._unverified >= p.scan_match_after)):
             matched = self._match_scan(
                 r[every], angle_min + every.astype(np.float64) * angle_increment, lidar_mount)
         log_p = self._beam_log_likelihood(r[idx], angles, lidar_mount, self._particles)
@@ -349,6 +439,8 @@ class ParticleFilter:
         # not in the map, which says nothing about where the robot is.
         self._score = float(self._weights @ hit_nb[:, use].mean(axis=1))
         self._update_health(now)
+        if p.laser_odom_beams > 0 and moved:
+            self._renew_keyframe(r, every, angle_min, angle_increment, lidar_mount)
         return moved
 
     def _beam_log_likelihood(
@@ -362,6 +454,81 @@ class ParticleFilter:
         wx = particles[:, 0:1] + c * ex - s * ey
         wy = particles[:, 1:2] + s * ex + c * ey
         return self.field.lookup(wx, wy)
+
+    # ---------------------------------------------------------------- laser odometry
+    def _laser_odometry(self, r: FloatArray, beams: npt.NDArray[np.int64], angle_min: float,
+                        angle_increment: float, mount: Pose2D) -> None:
+        """Match the scan (``r`` all ranges, ``beams`` the usable ones) onto the keyframe, seeded
+        by the motion the cloud was given since; where the wheels' motion since the keyframe
+        differs from the fit by more than their noise allows (in the directions the fit
+        constrains), move the cloud by the difference between the fit and what it was given."""
+        p = self.params
+        kf = self._kf
+        if kf is None:
+            return
+        sel = beams
+        if sel.size > p.laser_odom_beams:
+            sel = sel[np.rint(np.linspace(0, sel.size - 1, p.laser_odom_beams)).astype(np.int64)]
+        pts = scan_points(r[sel], angle_min + sel.astype(np.float64) * angle_increment, mount)
+        fit = match_scan(kf.ref, pts, kf.cloud, self._matcher)
+        self._last_match = fit
+        if (not fit.converged or fit.inlier_share < p.laser_odom_min_inliers
+                or fit.constrained.shape[0] == 0):
+            kf.stale = True
+            return
+        if fit.fully_constrained:
+            self._unverified = 0.0
+        slipping = _disagreement(
+            fit, kf.wheel, p.laser_odom_wheel_noise * kf.travel + p.laser_odom_sigma,
+            p.laser_odom_wheel_noise * kf.turn + p.laser_odom_sigma / LEVER) > p.laser_odom_gate
+        follow = slipping or kf.slipping
+        wheel = math.hypot(kf.wheel.x, kf.wheel.y)
+        if fit.fully_constrained and wheel >= _MIN_SCALE_TRAVEL:
+            # Only a fit that fixes the length too, over enough travel for a slip to show, can
+            # tell whether the wheels still slip and by how much: the prediction scales their
+            # travel by it until the next such fit or _SCALE_HOLD m (a featureless stretch in
+            # between keeps the wheels' length, times the slip).
+            scale = math.hypot(fit.delta.x, fit.delta.y) / wheel
+            if slipping and not _WHEEL_SCALE[0] <= scale <= _WHEEL_SCALE[1]:
+                # No slip looks like that: the fit took one repeated feature for its neighbour.
+                kf.stale = True
+                return
+            kf.slipping = slipping
+            self._wheel_scale = scale if slipping else 1.0
+            self._scale_travel = 0.0
+        if not follow:
+            return
+        # The wheels slip (or the robot was pushed): redo the prediction since the keyframe
+        # with the scan's motion. Along the directions the scan does not fix, the fit kept the
+        # seed, so there the cloud keeps the wheels' motion.
+        fix = kf.cloud.inverse().compose(fit.delta)
+        self._particles = _compose(self._particles, fix)
+        kf.cloud = fit.delta
+        self._scan_motion = True
+
+    def _renew_keyframe(self, r: FloatArray, beams: npt.NDArray[np.int64], angle_min: float,
+                        angle_increment: float, mount: Pose2D) -> None:
+        """After a weighted scan: a fresh keyframe from it when the old one is used up (or
+        failed), keeping only returns near the map at the estimate; none while not tracking."""
+        p = self.params
+        if self._health.state is not HealthState.OK:
+            self._kf = None
+            self._wheel_scale = 1.0
+            return
+        kf = self._kf
+        if kf is not None and not kf.stale and kf.travel < p.laser_odom_keyframe_d \
+                and kf.turn < p.laser_odom_keyframe_a:
+            return
+        slipping = kf is not None and kf.slipping
+        ref = prepare_reference(r[beams], beams, angle_min, angle_increment, mount,
+                                self._matcher)
+        pose, _ = self._moments()
+        c, s = math.cos(pose.theta), math.sin(pose.theta)
+        px, py = ref.points[:, 0], ref.points[:, 1]
+        hit = self.field.hit_score(self.field.lookup(pose.x + c * px - s * py,
+                                                      pose.y + s * px + c * py))
+        d = p.laser_odom_map_dist / self.field.sigma_hit
+        self._kf = _Keyframe(ref.subset(hit >= math.exp(-0.5 * d * d)), slipping)
 
     def _match_scan(self, r: FloatArray, angles: FloatArray, mount: Pose2D) -> int:
         """Local scan match along the heading: a small grid of poses round the cloud's mean (up
@@ -627,3 +794,26 @@ class ParticleFilter:
                 field_error("particle filter", "initial pose", None,
                             "init_pose() or init_global() before use")
             )
+
+
+def _compose(particles: FloatArray, step: Pose2D) -> FloatArray:
+    """Particles (N, 3) each moved by ``step`` in its own frame."""
+    c, s = np.cos(particles[:, 2]), np.sin(particles[:, 2])
+    out = np.empty_like(particles)
+    out[:, 0] = particles[:, 0] + c * step.x - s * step.y
+    out[:, 1] = particles[:, 1] + s * step.x + c * step.y
+    out[:, 2] = wrap_angles(particles[:, 2] + step.theta)
+    return out
+
+
+def _disagreement(fit: ScanMatch, wheel: Pose2D, sd_trans: float, sd_rot: float) -> float:
+    """Squared Mahalanobis distance between the fit's motion and the wheels' (``sd_trans`` m,
+    ``sd_rot`` rad 1-sigma per axis) in the directions the fit constrains."""
+    scale = np.array([1.0, 1.0, LEVER])
+    e = scale * np.array([fit.delta.x - wheel.x, fit.delta.y - wheel.y,
+                          wrap_angle(fit.delta.theta - wheel.theta)])
+    cov = np.diag([sd_trans**2, sd_trans**2, (sd_rot * LEVER) ** 2]) + fit.cov * np.outer(
+        scale, scale)
+    g = fit.constrained
+    eg = g @ e
+    return float(eg @ np.linalg.solve(g @ cov @ g.T, eg))
