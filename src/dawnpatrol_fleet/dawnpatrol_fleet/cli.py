@@ -329,11 +329,13 @@ def cmd_anomalies(args: argparse.Namespace, client: Any) -> int:
         signal.signal(signal.SIGINT, lambda *_: stop.update(flag=True))
 
         def on_msg(a: Any) -> None:
+            # The fleet sends each incident under one id, again on every update: a line when
+            # it opens and when its severity rises, not for every sighting.
             if args.kind and a.kind != args.kind:
                 return
-            if seen.get(a.uuid) == a.count:
+            if a.uuid in seen and a.severity <= seen[a.uuid]:
                 return
-            seen[a.uuid] = a.count
+            seen[a.uuid] = a.severity
             d = anomaly_to_dict(a)
             if args.json:
                 print(_json(d, indent=None), flush=True)

@@ -147,7 +147,7 @@ class FleetManagerNode(DawnPatrolNode):
         self._stop = threading.Event()
         self._hb_thread = threading.Thread(target=self._beat, daemon=True)
         self._hb_thread.start()
-        for rec in self.inbox.query(unacked=True):  # restart: operators still see open alerts
+        for rec in self.inbox.incidents(unacked=True):  # restart: operators still see alerts
             self._alerts.publish(_anomaly_msg(rec))
         self._publish_closed_edges()
         self.get_logger().info(
@@ -679,7 +679,8 @@ class FleetManagerNode(DawnPatrolNode):
         result = self.inbox.upsert(ev, self._now())
         self._acks.publish(AnomalyAck(uuid=ev.uuid, robot_id=ev.robot_id))
         if result is not InboxResult.DUPLICATE:
-            self._alerts.publish(msg)
+            incident = self.inbox.incident(ev.uuid)  # one alert per incident, updated
+            self._alerts.publish(_anomaly_msg(incident) if incident is not None else msg)
             if ev.kind == "blocked_sidewalk":
                 self._publish_closed_edges()
 
@@ -693,8 +694,8 @@ class FleetManagerNode(DawnPatrolNode):
             self._closed.publish(Int32MultiArray(data=edges))
 
     def _on_query(self, req: QueryAnomalies.Request, res: QueryAnomalies.Response) -> Any:
-        recs = self.inbox.query(since=req.since_s or None, kind=req.kind or None,
-                                unacked=req.unacknowledged_only)
+        recs = self.inbox.incidents(since=req.since_s or None, kind=req.kind or None,
+                                    unacked=req.unacknowledged_only)
         res.anomalies = [_anomaly_msg(r) for r in recs]
         res.acknowledged = [r.acked_at is not None for r in recs]
         res.ack_notes = [r.ack_note or "" for r in recs]
@@ -736,7 +737,7 @@ class FleetManagerNode(DawnPatrolNode):
                 connection_state(r.last_seen, now, self.stale_after, self.offline_after))
         res.summary_json = json.dumps({
             "orders": fl.order_counts(o.state for o in self.store.orders()),
-            "unacked_alerts": len(self.inbox.query(unacked=True)),
+            "unacked_alerts": len(self.inbox.incidents(unacked=True)),
             "patrol": {r: self._patrol.get(r, False) for r in self.robot_ids},
             "missions": {r: m["kind"] for r, m in self._missions.items()},
             "shift_now_s": round(self._shift_now(), 1),
