@@ -3,6 +3,7 @@ robots' lidars (parked or driving) feed the shipped anomaly monitor (core Anomal
 params/anomaly_monitor.yaml), their events go to a fleet inbox that merges incidents; scored on
 fleet incidents: precision/recall per kind, latency, duplicates, health faults.
 Usage: python test/bench/bench_anomaly_scenarios.py [--quick] [--only NAME] [--localization]
+       [--seeds N]
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def _add(d: dict[str, int], k: str, n: int = 1) -> None:
     d[k] = d.get(k, 0) + n
 
 
-def run_scenario(path: Path, duration_cap: float | None, localization: bool = False) -> Outcome:
+def run_scenario(path: Path, duration_cap: float | None, localization: bool = False,
+                 seed: int | None = None) -> Outcome:
     """Run one scenario headless (dawnpatrol_sim.headless_watch: the shipped monitor with
     params/anomaly_monitor.yaml, the fleet inbox) and score its ``expectations.anomaly``
     section: scene kinds on the fleet's incidents, health faults when the robot raised them."""
@@ -58,9 +60,10 @@ def run_scenario(path: Path, duration_cap: float | None, localization: bool = Fa
     zones = district_zones(load_district_map(ROOT / "maps" / scen.world.stem))
     dwell = dict(zip([z.id for z in zones.watch], zones.dwell_s, strict=True))
     expect = list(spec.get("expect") or [])
-    run = run_watch_scenario(path, ROOT / "maps", PARAMS, localization, duration_cap)
+    run = run_watch_scenario(path, ROOT / "maps", PARAMS, localization, duration_cap, seed)
     t0, duration, first_in = run.start_s, run.duration_s, run.first_in
-    out = Outcome(scen.name, sim_s=run.duration_s, wall_s=run.wall_s)
+    name = scen.name if seed is None else f"{scen.name} (seed {seed})"
+    out = Outcome(name, sim_s=run.duration_s, wall_s=run.wall_s)
     # scene kinds as the fleet holds them: each incident opened (kind, zone, scenario s, id);
     # health faults when the robot raised them (a link-lost event waits for the link)
     opened = [(r.event.kind, r.event.zone, r.at - t0, r.incident) for r in run.received
@@ -124,6 +127,8 @@ def main() -> int:
     ap.add_argument("--only", default="", help="run only scenarios whose name contains this")
     ap.add_argument("--localization", action="store_true",
                     help="watching robots use their particle filter's pose, not ground truth")
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="run each scenario with its own seed and N-1 more (seed+1000*k)")
     args = ap.parse_args()
     paths = sorted((ROOT / "sim" / "scenarios").glob("anomaly_*.yaml"))
     if args.only:
@@ -131,7 +136,12 @@ def main() -> int:
     cap = None
     if args.quick:
         paths, cap = paths[:3], 200.0
-    results = [run_scenario(p, cap, args.localization) for p in paths]
+    results = []
+    for p in paths:
+        results.append(run_scenario(p, cap, args.localization))
+        base = load_scenario(p).seed
+        results += [run_scenario(p, cap, args.localization, base + 1000 * k)
+                    for k in range(1, args.seeds)]
 
     print("| scenario | sim s | wall s | TP | FN | FP | dup | health (latency s) | notes |")
     print("|---|---:|---:|---:|---:|---:|---:|---|---|")

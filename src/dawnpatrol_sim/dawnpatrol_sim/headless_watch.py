@@ -22,6 +22,7 @@ from dawnpatrol_core.anomaly.monitor import (
     MonitorOutput,
     load_monitor_config,
 )
+from dawnpatrol_core.anomaly.segmentation import StaticMapFilter
 from dawnpatrol_core.anomaly.zones_adapter import district_zones
 from dawnpatrol_core.control.navigator import Scan as RobotScan
 from dawnpatrol_core.geometry import Pose2D
@@ -70,10 +71,11 @@ class HeadlessWatch:
         self.start_s = start_s
         ids = tuple(robots) if robots is not None else eng.robot_ids
         self.outboxes = {rid: Outbox(":memory:") for rid in ids}
+        static = StaticMapFilter(district.grid)
         self.monitors = {
             rid: AnomalyMonitor(rid, district, config,
                                 np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,))),
-                                start_s, self.outboxes[rid])
+                                start_s, self.outboxes[rid], static)
             for i, rid in enumerate(ids)}
         self.inbox = Inbox(":memory:", policy=policy)
         self.received: list[Received] = []
@@ -178,15 +180,18 @@ class WatchRun:
 
 
 def run_watch_scenario(path: str | Path, maps_dir: str | Path, params_dir: str | Path,
-                       localization: bool = False, duration_cap: float | None = None
-                       ) -> WatchRun:
+                       localization: bool = False, duration_cap: float | None = None,
+                       seed: int | None = None) -> WatchRun:
     """Run an anomaly scenario (``expectations.anomaly``: ``start_hour``, ``observers`` (or
     ``observer``; default the first robot), ``drive`` {robot: [v, w]} constant commands,
     ``patrol`` {robot: [[x, y, yaw], ...]} goals for the navigator) with the shipped monitor
     (``params_dir``/anomaly_monitor.yaml, hours on the scenario's local clock) and a fleet
     inbox. ``localization``: the watching robots see with their particle filter's pose (the
-    localization node's loop), else with ground truth."""
+    localization node's loop), else with ground truth. ``seed`` replaces the scenario's (people's
+    draws, sensor noise)."""
     scen = load_scenario(path)
+    if seed is not None:
+        scen = replace(scen, seed=seed)
     spec: Mapping[str, Any] = (scen.expectations or {}).get("anomaly") or {}
     model_path = scen.robot_model or Path(params_dir).parent / "sim/models/dawnbot/model.sdf"
     eng = SimEngine(load_world(scen.world), load_robot_model(model_path), scen)

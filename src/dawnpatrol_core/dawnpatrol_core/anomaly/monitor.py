@@ -171,17 +171,21 @@ class AnomalyMonitor:
     :class:`MonitorOutput`. Zones are judged whenever the scan sees them — parked, on patrol or
     on a delivery: people are tracked in the map frame with the robot's pose at the scan's time
     (the last localization pose carried forward by odometry), so the robot's own motion is not
-    taken for theirs. Not thread-safe: one per robot."""
+    taken for theirs. ``outbox``: where events are persisted before anyone sends them (None:
+    the caller takes them from the outputs). ``static_map``: the district's map filter, when
+    several monitors share one. Not thread-safe: one per robot."""
 
     def __init__(self, robot_id: str, district: DistrictMap, config: MonitorConfig,
-                 rng: np.random.Generator, now: float, outbox: Outbox | None = None) -> None:
+                 rng: np.random.Generator, now: float, outbox: Outbox | None = None,
+                 static_map: StaticMapFilter | None = None) -> None:
         cfg = config
         self.robot_id = robot_id
         self.config = cfg
         zones = district_zones(district, dwell_override_s=cfg.loiter_time_s or None)
         self.zones = zones
         self._mount = Pose2D(cfg.lidar_mount_x, 0.0, 0.0)
-        self._filter = StaticMapFilter(district.grid)
+        # the map's distance transform takes seconds on a district: robots may share one
+        self._filter = static_map if static_map is not None else StaticMapFilter(district.grid)
         self._seg = SegmentationConfig(map_tolerance=cfg.map_tolerance_m)
         longest = max(zones.dwell_s, default=60.0)
         # history must outlast the longest dwell time, or that zone can never fire

@@ -20,22 +20,25 @@ BoolArray = npt.NDArray[np.bool_]
 SeenFree = Callable[[FloatArray], BoolArray]
 _FRESH_S = 0.25  # s: a track corrected this recently is seen at this update
 _RECENT_S = 1.0  # s: a track corrected this recently shows someone is about
+_MAYBE_SPEED = 1.5  # x linger_speed: a confirmed track faster than this is a passer-by
+_MAX_STEP_S = 1.0  # s: most one update adds to the time a place was seen empty
+_PATH_STEP_S = 0.5  # s between the points a track's way is measured on
 
 
 @dataclass(frozen=True, slots=True)
 class PresenceConfig:
     """How lingering is told and linked.
 
-    A confirmed track seen for ``min_track_age_s`` s whose displacement over the last
-    ``speed_window_s`` s is below ``linger_speed`` m/s lingers. A lingering track within
-    ``link_radius`` m of a site's centre (the mean of its samples of the last
-    ``centre_window_s`` s) continues that site, whatever its track id; a site keeps one sample
-    per ``sample_period_s`` s and ``history_s`` s of them. A site ends when nobody lingered
-    there for ``gap_s`` s (out of view, hidden behind others, the robot gone), or after
-    ``absent_s`` s in which the scan kept seeing free space at its centre and where the person
-    was last seen, with no track near it. In a
-    zone marked as a waiting area (a bus stop), people lingering within ``group_radius`` m of
-    another lingering person wait together: a queue, not a loiterer.
+    A confirmed track seen for ``min_track_age_s`` s that walked less than ``linger_speed``
+    m/s over the last ``speed_window_s`` s (and whose filtered speed is below it) lingers. A
+    lingering track within ``link_radius`` m of a site's centre (the mean of its samples of
+    the last ``centre_window_s`` s) continues that site, whatever its track id; a site keeps
+    one sample per ``sample_period_s`` s and ``history_s`` s of them. A site ends when nobody
+    lingered there for ``gap_s`` s (out of view, hidden behind others, the robot gone), or once
+    the scan has seen free space at its centre and where the person was last seen for
+    ``absent_s`` s in all (time out of view does not count), with nobody near it but
+    passers-by. In a zone marked as a waiting area (a bus stop), people lingering within
+    ``group_radius`` m of another lingering person wait together: a queue, not a loiterer.
     """
 
     link_radius: float = 4.0
@@ -76,7 +79,7 @@ class Site:
 
 
 class _SiteState:
-    __slots__ = ("id", "zone", "buf", "n", "last_seen", "absent_since")
+    __slots__ = ("id", "zone", "buf", "n", "last_seen", "absent", "checked")
 
     def __init__(self, sid: int, zone: str) -> None:
         self.id = sid
@@ -84,7 +87,8 @@ class _SiteState:
         self.buf = np.empty((64, 3))  # rows [t, x, y] in buf[:n], oldest first
         self.n = 0
         self.last_seen = -np.inf
-        self.absent_since: float | None = None
+        self.absent = 0.0  # s the place was seen empty since someone lingered there
+        self.checked = -np.inf  # s, the last update that looked at it
 
     @property
     def rows(self) -> FloatArray:
@@ -117,19 +121,25 @@ class _SiteState:
 
 def lingering(track: Track, now: float, config: PresenceConfig) -> bool:
     """Whether ``track`` is a person standing about at ``now`` (s): confirmed, seen at this
-    update, tracked for ``min_track_age_s`` and slower than ``linger_speed`` over its window."""
+    update, tracked for ``min_track_age_s``, and slower than ``linger_speed`` both over its
+    window and by its filtered velocity."""
     cfg = config
     if not track.confirmed or now - track.last_seen > _FRESH_S:
+        return False
+    if track.speed > cfg.linger_speed:  # the filter's velocity: a walker turning is still walking
         return False
     if now - track.first_seen < cfg.min_track_age_s:
         return False
     h = track.history
     w = h[h[:, 0] >= now - cfg.speed_window_s]
+    # The way walked, not the net displacement: a walker turning round at the end of a path
+    # is back where they were a second ago. Points 0.5 s apart keep the filter's jitter out.
+    w = w[np.unique(np.floor((w[:, 0] - w[0, 0]) / _PATH_STEP_S), return_index=True)[1]]
     if len(w) < 2:
         return False
     dt = float(w[-1, 0] - w[0, 0])
-    moved = float(np.hypot(w[-1, 1] - w[0, 1], w[-1, 2] - w[0, 2]))
-    return dt > 0.0 and moved <= cfg.linger_speed * dt
+    walked = float(np.hypot(np.diff(w[:, 1]), np.diff(w[:, 2])).sum())
+    return dt > 0.0 and walked <= cfg.linger_speed * dt
 
 
 class PresenceMap:
@@ -198,7 +208,7 @@ class PresenceMap:
             else:
                 h = h[-1:]
             site.add(h, cfg.sample_period_s)
-            site.last_seen, site.absent_since = now, None
+            site.last_seen, site.absent, site.checked = now, 0.0, now
             present.setdefault(sid, []).append(tr.id)
         self._forget(tracks, now, present, centres, seen_free)
         out = []
@@ -213,27 +223,28 @@ class PresenceMap:
     def _forget(self, tracks: Sequence[Track], now: float, present: dict[int, list[int]],
                 centres: dict[int, tuple[float, float]], seen_free: SeenFree | None) -> None:
         cfg = self.config
-        seen = np.array([[t.x, t.y] for t in tracks if now - t.last_seen <= _RECENT_S],
-                        dtype=np.float64).reshape(-1, 2)
-        idle = [sid for sid in self._sites if sid not in present]
-        for sid in idle:
+        # People who may be the one who lingered: anyone near but a confirmed passer-by.
+        maybe = np.array([[t.x, t.y] for t in tracks if now - t.last_seen <= _RECENT_S and (
+            not t.confirmed or t.speed <= _MAYBE_SPEED * cfg.linger_speed)],
+            dtype=np.float64).reshape(-1, 2)
+        for sid in [sid for sid in self._sites if sid not in present]:
             site = self._sites[sid]
             cx, cy = centres[sid]
-            someone = bool(len(seen)) and bool(
-                (np.hypot(seen[:, 0] - cx, seen[:, 1] - cy) <= cfg.link_radius).any())
-            # Empty only in plain view: the centre and where they were last seen both clear;
-            # out of view or someone about (hidden from the rule for now), nothing is known.
+            dt, site.checked = min(now - site.checked, _MAX_STEP_S), now
+            if len(maybe) and (np.hypot(maybe[:, 0] - cx, maybe[:, 1] - cy)
+                               <= cfg.link_radius).any():
+                site.absent = 0.0  # someone there, hidden from the rule for now
+                continue
+            if seen_free is None:
+                continue
+            # Empty in plain view: the centre and where they were last seen both clear. Out of
+            # view or hidden behind others, nothing is known and nothing adds up.
             look = np.array([[cx, cy], site.buf[site.n - 1, 1:]], dtype=np.float64)
-            empty = seen_free is not None and not someone and bool(seen_free(look).all())
-            if not empty:
-                site.absent_since = None
-            elif site.absent_since is None:
-                site.absent_since = now
+            if bool(seen_free(look).all()):
+                site.absent += dt
         for sid in list(self._sites):
             s = self._sites[sid]
-            gone = now - s.last_seen > cfg.gap_s or (
-                s.absent_since is not None and now - s.absent_since >= cfg.absent_s)
-            if gone:
+            if now - s.last_seen > cfg.gap_s or s.absent >= cfg.absent_s:
                 del self._sites[sid]
             elif s.n and s.buf[0, 0] < now - cfg.history_s - 60.0:  # trim now and then
                 s.trim(now - cfg.history_s)
