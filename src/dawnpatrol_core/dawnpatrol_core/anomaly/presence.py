@@ -132,6 +132,8 @@ def lingering(track: Track, now: float, config: PresenceConfig) -> bool:
         return False
     h = track.history
     w = h[h[:, 0] >= now - cfg.speed_window_s]
+    if not len(w):
+        return False
     # The way walked, not the net displacement: a walker turning round at the end of a path
     # is back where they were a second ago. Points 0.5 s apart keep the filter's jitter out.
     w = w[np.unique(np.floor((w[:, 0] - w[0, 0]) / _PATH_STEP_S), return_index=True)[1]]
