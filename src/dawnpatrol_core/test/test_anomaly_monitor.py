@@ -148,3 +148,21 @@ def test_health_faults_through_the_runner(yard: DistrictMap) -> None:
     out = m.check_health(NIGHT + 3.0)
     assert {e.kind for e in out.events} >= {"battery_critical", "sensor_stale"}
     assert replace(out, events=()).closed == ()
+
+
+def test_far_points_are_not_trusted_while_the_robot_turns(yard: DistrictMap) -> None:
+    """Turning at 1 rad/s, a scan's pose a sweep off swings a point 9 m away by 0.9 m: far
+    points then count for nothing (a car's corner would become an intruder)."""
+    m = monitor(yard)
+    far = (20.5, 9.5, 0.3)  # in the night-closed parking bay beside the car, 9 m away
+    kinds: list[list[str]] = []
+    for spin in (1.0, 0.0):
+        got: list[str] = []
+        for k in range(30):
+            t = NIGHT + 10.0 * (spin == 0.0) + 0.1 * k
+            pose = Pose2D(11.5, 8.5, spin * 0.1 * k)
+            m.on_odom(pose, t)
+            ranges, angles = scan_of(pose.compose(Pose2D(0.3, 0.0, 0.0)), [far])
+            got += [e.kind for e in m.on_scan(ranges, angles, t, pose=pose).events]
+        kinds.append(got)
+    assert kinds[0] == [] and "intrusion" in kinds[1]

@@ -35,7 +35,7 @@ from dawnpatrol_core.anomaly.segmentation import (
 from dawnpatrol_core.anomaly.tracking import MultiTargetTracker, TrackerConfig
 from dawnpatrol_core.anomaly.zones_adapter import DistrictRuleEngine, district_zones
 from dawnpatrol_core.errors import ConfigError
-from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.geometry import Pose2D, wrap_angle
 from dawnpatrol_core.maps.district import DistrictMap
 from dawnpatrol_core.store.outbox import Outbox
 
@@ -48,6 +48,9 @@ MONITOR_PARAMS: dict[str, tuple[str, float, float]] = {
     "own_robot_radius_m": ("people within this of a fleet robot are that robot, m", 0.0, 5.0),
     "lidar_mount_x": ("lidar ahead of the base frame, m", -2.0, 2.0),
     "map_tolerance_m": ("scan points this close to the static map are the map, m", 0.0, 2.0),
+    "pose_time_error_s": ("a scan's pose is right to this time (a sweep): turning, points "
+                          "beyond map_tolerance_m / (yaw rate x this) are not trusted, s",
+                          0.0, 1.0),
     "loiter_time_s": ("loitering time, s; 0 = each watch zone's max_dwell_s", 0.0, 86400.0),
     "loiter_radius_m": ("loitering radius, m", 0.1, 50.0),
     "block_time_s": ("an object on a route edge this long blocks it, s", 0.1, 3600.0),
@@ -80,6 +83,7 @@ class MonitorConfig:
     own_robot_radius_m: float = 1.0
     lidar_mount_x: float = 0.30
     map_tolerance_m: float = 0.15
+    pose_time_error_s: float = 0.1
     loiter_time_s: float = 0.0
     loiter_radius_m: float = 3.0
     block_time_s: float = 10.0
@@ -159,6 +163,15 @@ class _Odom:
         self.samples.append((t, pose))
         while self.samples and self.samples[0][0] < t - ODOM_KEEP_S:
             self.samples.popleft()
+
+    def yaw_rate(self, t: float, span: float = 0.2) -> float:
+        """|yaw rate| (rad/s) over the ``span`` s of odometry up to ``t`` (0 without it)."""
+        then, now = self.near(t - span), self.near(t)
+        if then is None or now is None or then is now:
+            return 0.0
+        t0 = min(self.samples, key=lambda s: abs(s[0] - (t - span)))[0]
+        t1 = min(self.samples, key=lambda s: abs(s[0] - t))[0]
+        return abs(wrap_angle(now.theta - then.theta)) / (t1 - t0) if t1 > t0 else 0.0
 
     def near(self, t: float, tolerance: float = 0.25) -> Pose2D | None:
         best = min(self.samples, key=lambda s: abs(s[0] - t), default=None)
@@ -283,9 +296,16 @@ class AnomalyMonitor:
         if r.shape != a.shape:
             raise ValueError(f"scan: field 'ranges': got {r.shape} values for {a.shape} angles, "
                              "expected one per angle")
-        base = pose if pose is not None else self.pose_at(now if stamp is None else stamp)
+        t_scan = now if stamp is None else stamp
+        base = pose if pose is not None else self.pose_at(t_scan)
         if base is None:
             return self._output(now, [])
+        turn = self._odom.yaw_rate(t_scan)
+        if turn > 0.0 and self.config.pose_time_error_s > 0.0:
+            # Turning, a small error in the scan's time swings far points off the map by more
+            # than its tolerance: a car's corner becomes a person. Those points are not seen.
+            reach = self.config.map_tolerance_m / (turn * self.config.pose_time_error_s)
+            r = np.where(r <= reach, r, np.nan)
         sensor = base.compose(self._mount)
         seg = segment_scan(r, a, sensor, self._filter, self._seg)
         fleet = list(self._fleet.values())  # our own robots are neither people nor litter
