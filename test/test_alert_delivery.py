@@ -48,7 +48,8 @@ ACKS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
 
 
 def make_events(rng: np.random.Generator, t0: float) -> list[AnomalyEvent]:
-    """N_EVENTS distinct valid events of robot r1 with counts 1..5 (revision = count - 1)."""
+    """N_EVENTS distinct valid events of robot r1 with counts 1..5 (revision = count - 1), each
+    in its own zone, so that each is its own incident for the fleet as well."""
     out = []
     for i in range(N_EVENTS):
         kind = KINDS[i % len(KINDS)]
@@ -57,7 +58,7 @@ def make_events(rng: np.random.Generator, t0: float) -> list[AnomalyEvent]:
         out.append(AnomalyEvent(
             uuid=new_event_uuid(rng), robot_id="r1", kind=kind,
             severity=Severity.WARNING if i % 2 else Severity.ALERT, confidence=0.9, x=x, y=y,
-            zone="", first_seen=t0, last_seen=t0 + count, count=count,
+            zone=f"z{i}", first_seen=t0, last_seen=t0 + count, count=count,
             description=f"burst event {i}",
             evidence=Evidence(track=((-1.0, x, y), (0.0, x + 0.5, y))), revision=count - 1))
     return out

@@ -1,6 +1,9 @@
-"""Anomaly detection over the scenario set sim/scenarios/anomaly_*.yaml, headless: a parked robot's
-lidar feeds the anomaly monitor's pipeline; precision/recall per kind, latency, health faults.
-Usage: python test/bench/bench_anomaly_scenarios.py [--quick] [--only NAME]
+"""Anomaly detection over the scenario set sim/scenarios/anomaly_*.yaml, headless: the watching
+robots' lidars (parked or driving) feed the shipped anomaly monitor (core AnomalyMonitor with
+params/anomaly_monitor.yaml), their events go to a fleet inbox that merges incidents; scored on
+fleet incidents: precision/recall per kind, latency, duplicates, health faults.
+Usage: python test/bench/bench_anomaly_scenarios.py [--quick] [--only NAME] [--localization]
+       [--seeds N]
 """
 
 from __future__ import annotations
@@ -8,40 +11,23 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import shapely
-
 ROOT = Path(__file__).resolve().parents[2]
-for pkg in ("dawnpatrol_core", "dawnpatrol_sim"):
+for pkg in ("dawnpatrol_core", "dawnpatrol_fleet", "dawnpatrol_sim"):
     sys.path.insert(0, str(ROOT / "src" / pkg))
 
-from dawnpatrol_core.anomaly.events import EventManager  # noqa: E402
-from dawnpatrol_core.anomaly.health import HealthConfig, HealthMonitor  # noqa: E402
-from dawnpatrol_core.anomaly.rules import RuleConfig  # noqa: E402
-from dawnpatrol_core.anomaly.segmentation import (  # noqa: E402
-    SegmentationConfig,
-    StaticMapFilter,
-    drop_near,
-    segment_scan,
-)
-from dawnpatrol_core.anomaly.tracking import MultiTargetTracker, TrackerConfig  # noqa: E402
-from dawnpatrol_core.anomaly.zones_adapter import DistrictRuleEngine, district_zones  # noqa: E402
-from dawnpatrol_core.geometry import Pose2D  # noqa: E402
+from dawnpatrol_core.anomaly.zones_adapter import district_zones  # noqa: E402
 from dawnpatrol_core.maps.district import load_district_map  # noqa: E402
-from dawnpatrol_core.world import load_robot_model, load_world  # noqa: E402
-from dawnpatrol_sim.engine import SimEngine  # noqa: E402
+from dawnpatrol_core.store.inbox import InboxResult  # noqa: E402
+from dawnpatrol_sim.headless_watch import run_watch_scenario  # noqa: E402
 from dawnpatrol_sim.scenario import load_scenario  # noqa: E402
 
 SCENE_KINDS = ("loitering", "intrusion", "blocked_sidewalk")
 HEALTH_BUDGET_S = 5.0
-OWN_ROBOT_RADIUS = 1.0
-#: same as the node's map_tolerance_m: a person standing against an alley wall stays visible
-SEGMENTATION = SegmentationConfig(map_tolerance=0.15)
+PARAMS = ROOT / "params"
 
 
 @dataclass
@@ -57,84 +43,35 @@ class Outcome:
     sim_s: float = 0.0
     wall_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    updates: dict[str, int] = field(default_factory=dict)
 
 
 def _add(d: dict[str, int], k: str, n: int = 1) -> None:
     d[k] = d.get(k, 0) + n
 
 
-def run_scenario(path: Path, duration_cap: float | None) -> Outcome:
-    """Run one scenario headless and score its ``expectations.anomaly`` section."""
+def run_scenario(path: Path, duration_cap: float | None, localization: bool = False,
+                 seed: int | None = None) -> Outcome:
+    """Run one scenario headless (dawnpatrol_sim.headless_watch: the shipped monitor with
+    params/anomaly_monitor.yaml, the fleet inbox) and score its ``expectations.anomaly``
+    section: scene kinds on the fleet's incidents, health faults when the robot raised them."""
     scen = load_scenario(path)
     spec: dict[str, Any] = (scen.expectations or {})["anomaly"]
-    world = load_world(scen.world)
-    model = load_robot_model(scen.robot_model or ROOT / "sim/models/dawnbot/model.sdf")
-    district = load_district_map(ROOT / "maps" / scen.world.stem)
-    zones = district_zones(district)
+    zones = district_zones(load_district_map(ROOT / "maps" / scen.world.stem))
     dwell = dict(zip([z.id for z in zones.watch], zones.dwell_s, strict=True))
-    t0 = float(spec.get("start_hour", 1.0)) * 3600.0  # local clock: seconds since midnight
-    observer = str(spec.get("observer", scen.robots[0].id))
-    drive = {str(k): (float(v[0]), float(v[1])) for k, v in (spec.get("drive") or {}).items()}
     expect = list(spec.get("expect") or [])
-
-    eng = SimEngine(world, model, scen)
-    mount = Pose2D(model.lidar.mount_x, 0.0, 0.0)
-    static = StaticMapFilter(district.grid)
-    tracker = MultiTargetTracker(TrackerConfig(history_s=max(zones.dwell_s, default=60.0) + 60))
-    rules = DistrictRuleEngine(zones, RuleConfig())
-    events = EventManager(observer, np.random.default_rng(scen.seed))
-    health = HealthMonitor(t0, HealthConfig(required_sensors=("scan", "odom")))
-    others = [r for r in eng.robot_ids if r != observer]
-    areas = {a.id: a for a in zones.restricted}
-    watch = {z.id: z for z in zones.watch}
-    first_in: dict[tuple[str, str], float] = {}
-    opened: list[tuple[str, str, float, str]] = []  # kind, zone, detected (scenario s), uuid
-
-    out = Outcome(scen.name)
-    duration = scen.duration if duration_cap is None else min(scen.duration, duration_cap)
-    next_check = 1.0
-    next_beat = 0.0
-    start = time.perf_counter()
-    while eng.now < duration - 1e-9:
-        eng.step({rid: drive.get(rid, (0.0, 0.0)) for rid in eng.robot_ids})
-        t = eng.now
-        now = t0 + t
-        # ground truth: when each person first stands in each zone
-        names, xy, on = eng.people()
-        for zid, geom in [*((k, v.polygon) for k, v in watch.items()),
-                          *((k, v.polygon) for k, v in areas.items())]:
-            inside = shapely.contains_xy(geom, xy[:, 0], xy[:, 1]) & on
-            for i in np.flatnonzero(inside):
-                first_in.setdefault((names[i], zid), t)
-        frame = eng.sensors(observer)
-        if frame.odom is not None:
-            health.on_odom(frame.odom.x, frame.odom.y, now)
-        health.on_battery(frame.battery.soc, now)
-        if t >= next_beat:
-            next_beat += 0.5
-            if eng.link_up(observer):
-                health.on_heartbeat(now)
-        dets = []
-        if frame.scan is not None:
-            health.on_scan(now)
-            sc = frame.scan
-            angles = sc.angle_min + sc.angle_increment * np.arange(sc.ranges.size)
-            truth = Pose2D(frame.truth.x, frame.truth.y, frame.truth.theta)
-            seg = segment_scan(sc.ranges, angles, truth.compose(mount), static, SEGMENTATION)
-            fleet = [(eng.pose(r).x, eng.pose(r).y) for r in others]
-            people = drop_near(seg.people, fleet, OWN_ROBOT_RADIUS)
-            tracks = tracker.update(np.array([[c.x, c.y] for c in people]).reshape(-1, 2), now)
-            dets += rules.evaluate(tracks, seg.objects, now, seg.unexplained)
-        if t >= next_check - 1e-9:
-            next_check += 1.0
-            dets += [f.to_detection(frame.truth.x, frame.truth.y)
-                     for f in health.check(now).active]
-        for d in dets:
-            ev = events.report(d, now)
-            if ev is not None and ev.revision == 0:
-                opened.append((ev.kind, ev.zone, t, ev.uuid))
-    out.wall_s = time.perf_counter() - start
-    out.sim_s = eng.now
+    run = run_watch_scenario(path, ROOT / "maps", PARAMS, localization, duration_cap, seed)
+    t0, duration, first_in = run.start_s, run.duration_s, run.first_in
+    name = scen.name if seed is None else f"{scen.name} (seed {seed})"
+    out = Outcome(name, sim_s=run.duration_s, wall_s=run.wall_s)
+    # scene kinds as the fleet holds them: each incident opened (kind, zone, scenario s, id);
+    # health faults when the robot raised them (a link-lost event waits for the link)
+    opened = [(r.event.kind, r.event.zone, r.at - t0, r.incident) for r in run.received
+              if r.result is InboxResult.NEW and r.event.kind in SCENE_KINDS]
+    opened += [(e.kind, e.zone, at - t0, e.uuid) for _, at, o in run.outputs for e in o.events
+               if e.revision == 0 and e.kind not in SCENE_KINDS]
+    out.updates = {k: max((r.events for r in run.incidents if r.event.kind == k), default=0)
+                   for k in SCENE_KINDS}
 
     # ---- score scene kinds
     used: set[str] = set()
@@ -188,6 +125,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="3 scenarios, at most 200 s each")
     ap.add_argument("--only", default="", help="run only scenarios whose name contains this")
+    ap.add_argument("--localization", action="store_true",
+                    help="watching robots use their particle filter's pose, not ground truth")
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="run each scenario with its own seed and N-1 more (seed+1000*k)")
     args = ap.parse_args()
     paths = sorted((ROOT / "sim" / "scenarios").glob("anomaly_*.yaml"))
     if args.only:
@@ -195,7 +136,12 @@ def main() -> int:
     cap = None
     if args.quick:
         paths, cap = paths[:3], 200.0
-    results = [run_scenario(p, cap) for p in paths]
+    results = []
+    for p in paths:
+        results.append(run_scenario(p, cap, args.localization))
+        base = load_scenario(p).seed
+        results += [run_scenario(p, cap, args.localization, base + 1000 * k)
+                    for k in range(1, args.seeds)]
 
     print("| scenario | sim s | wall s | TP | FN | FP | dup | health (latency s) | notes |")
     print("|---|---:|---:|---:|---:|---:|---:|---|---|")

@@ -26,14 +26,15 @@ from dawnpatrol_core.anomaly.events import (
     new_event_uuid,
     validate_event,
 )
+from dawnpatrol_core.anomaly.incidents import IncidentPolicy
 from dawnpatrol_core.errors import AnomalyError
 
 
 def det(kind: str = "loitering", key: str = "track:1", zone: str = "alley", t: float = 0.0,
-        description: str = "") -> Detection:
-    return Detection(kind, key, 1.0, 2.0, detected_at=t, threshold_met_at=t, zone=zone,
+        description: str = "", x: float = 1.0) -> Detection:
+    return Detection(kind, key, x, 2.0, detected_at=t, threshold_met_at=t, zone=zone,
                      confidence=0.9, description=description,
-                     evidence=make_evidence([[t, 1.0, 2.0]], [[1.1, 2.0]]))
+                     evidence=make_evidence([[t, x, 2.0]], [[x + 0.1, 2.0]]))
 
 
 def manager(**cfg: Any) -> EventManager:
@@ -49,30 +50,47 @@ def test_same_subject_updates_one_event() -> None:
     assert upd is not None and upd.uuid == first.uuid
     assert (upd.count, upd.revision, upd.last_seen, upd.first_seen) == (3, 1, 5.0, 0.0)
     other_zone = m.report(det(zone="park", t=5.0), 5.0)
-    other_track = m.report(det(key="track:2", t=5.0), 5.0)
-    assert other_zone is not None and other_track is not None
-    assert len({first.uuid, other_zone.uuid, other_track.uuid}) == 3
+    far_away = m.report(det(key="track:3", t=5.0, x=20.0), 5.0)  # beyond the 8 m radius
+    assert other_zone is not None and far_away is not None
+    assert len({first.uuid, other_zone.uuid, far_away.uuid}) == 3
+
+
+def test_a_broken_track_is_the_same_incident() -> None:
+    """A new track id at the same place (a passer-by broke the old one) updates the incident."""
+    m = manager(min_update_interval_s=0.0)
+    first = m.report(det(key="track:1", t=0.0), 0.0)
+    again = m.report(det(key="track:7", t=30.0, x=3.0), 30.0)
+    assert first is not None and again is not None
+    assert again.uuid == first.uuid and again.count == 2 and again.x == 3.0
+    intruder = m.report(det(kind="intrusion", key="track:2", zone="yard", t=31.0), 31.0)
+    other = m.report(det(kind="intrusion", key="track:9", zone="yard", t=40.0, x=40.0), 40.0)
+    assert intruder is not None and other is not None and other.uuid == intruder.uuid
 
 
 def test_event_closed_after_silence_reopens_as_new() -> None:
-    m = manager(close_after_s=30.0)
+    m = manager(incidents=IncidentPolicy(gap_s_by_kind={"loitering": 30.0}))
     a = m.report(det(t=0.0), 0.0)
+    assert m.take_closed() == ()
+    m.expire(30.0)
+    assert m.take_closed() == ()
     b = m.report(det(t=31.0), 31.0)
     assert a is not None and b is not None and a.uuid != b.uuid
+    assert [e.uuid for e in m.take_closed()] == [a.uuid]
+    assert [e.uuid for e in m.open_events] == [b.uuid]
 
 
 def test_rate_limit_per_kind() -> None:
     m = manager(rate_limit=3, rate_window_s=60.0)
-    got = [m.report(det(key=f"track:{i}", t=float(i)), float(i)) for i in range(5)]
+    got = [m.report(det(key=f"track:{i}", t=float(i), x=20.0 * i), float(i)) for i in range(5)]
     assert [g is not None for g in got] == [True, True, True, False, False]
     assert m.suppressed == {"loitering": 2}
     assert m.report(det(kind="intrusion", t=5.0), 5.0) is not None  # other kinds unaffected
-    assert m.report(det(key="track:9", t=60.5), 60.5) is not None  # window slid past t=0
+    assert m.report(det(key="track:9", t=60.5, x=200.0), 60.5) is not None  # window slid on
 
 
 def test_persistent_event_escalates() -> None:
     m = manager(escalate_after_s_by_kind={"loitering": 100.0}, min_update_interval_s=1e9,
-                close_after_s=1e9)
+                incidents=IncidentPolicy(gap_s_by_kind={"loitering": 1e9}))
     ev = m.report(det(t=0.0), 0.0)
     assert ev is not None and ev.severity is Severity.WARNING
     assert m.report(det(t=50.0), 50.0) is None

@@ -87,8 +87,10 @@ def test_loiter_threshold_counts_from_when_the_person_stopped() -> None:
     path = lambda s: (-2.0 + 0.5 * min(s, 10.0), 5.0)  # noqa: E731
     dets = run_loiter(path, NIGHT_T0, 100.0)
     assert dets
-    # Positions within R=3 of the final spot begin at x >= 0, i.e. about 4 s into the walk.
-    assert dets[0].threshold_met_at == pytest.approx(NIGHT_T0 + 64.0, abs=1.0)
+    # Positions within R + slack = 3.5 m of the final spot begin at x >= -0.5, 3 s into the
+    # walk; the 5 % outlier share lets the stay take in up to 3 s more of the walk, never the
+    # time before the person showed up.
+    assert NIGHT_T0 + 60.0 <= dets[0].threshold_met_at <= NIGHT_T0 + 63.5
     assert dets[0].detected_at - dets[0].threshold_met_at <= 2.0
 
 

@@ -94,6 +94,95 @@ def test_survives_reopen_and_is_versioned(tmp_path: Path) -> None:
         rec = ib.get(e.uuid)
         assert rec is not None and rec.event.evidence == e.evidence
     con = sqlite3.connect(path)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
+
+
+def at(kind: str, robot: str, x: float, t0: float, t1: float, zone: str = "",
+       seed: int = 0) -> AnomalyEvent:
+    """An event of ``robot`` seen from t0 to t1 (s) at (x, 0)."""
+    m = EventManager(robot, np.random.default_rng(seed))
+    e = m.report(Detection(kind, "k", x, 0.0, t0, t0, zone=zone), t0)
+    assert e is not None
+    return replace(e, last_seen=t1)
+
+
+def test_one_object_seen_by_two_robots_is_one_incident(tmp_path: Path) -> None:
+    a = at("blocked_sidewalk", "r1", 10.0, 100.0, 130.0, seed=1)
+    b = at("blocked_sidewalk", "r2", 12.5, 400.0, 420.0, seed=2)  # the other side, later
+    c = at("blocked_sidewalk", "r1", 30.0, 410.0, 415.0, seed=3)  # another object
+    with Inbox(tmp_path / "f.db") as ib:
+        assert ib.upsert(a, 131.0) is InboxResult.NEW
+        assert ib.upsert(b, 421.0) is InboxResult.MERGED
+        assert ib.upsert(c, 416.0) is InboxResult.NEW
+        assert ib.incident_of(b.uuid) == a.uuid and ib.incident_of(c.uuid) == c.uuid
+        inc = ib.incident(b.uuid)
+        assert inc is not None and inc.event.uuid == a.uuid
+        assert inc.robots == ("r1", "r2") and inc.events == 2
+        assert (inc.event.first_seen, inc.event.last_seen, inc.event.count) == (100.0, 420.0, 2)
+        assert inc.event.x == 12.5 and "seen by r1, r2" in inc.event.description
+        assert [r.event.uuid for r in ib.incidents()] == [a.uuid, c.uuid]  # newest first
+        assert len(ib.query()) == 3  # every event is kept
+        # updates of a member update the incident; its revision grows with them
+        before = inc.event.revision
+        ib.upsert(replace(b, last_seen=500.0, count=9, revision=1), 501.0)
+        inc2 = ib.incident(a.uuid)
+        assert inc2 is not None and inc2.event.last_seen == 500.0 and inc2.event.count == 10
+        assert inc2.event.revision > before
+        # after the gap (1800 s for a blocked sidewalk) it is a new incident
+        late = at("blocked_sidewalk", "r2", 11.0, 2400.0, 2410.0, seed=4)
+        assert ib.upsert(late, 2411.0) is InboxResult.NEW
+
+
+def test_intrusions_merge_by_area_faults_stay_with_their_robot(tmp_path: Path) -> None:
+    with Inbox(tmp_path / "f.db") as ib:
+        first = at("intrusion", "r1", 0.0, 10.0, 20.0, zone="yard", seed=1)
+        assert ib.upsert(first, 20.0) is InboxResult.NEW
+        far_side = at("intrusion", "r2", 60.0, 30.0, 40.0, zone="yard", seed=2)
+        assert ib.upsert(far_side, 40.0) is InboxResult.MERGED
+        other_area = at("intrusion", "r2", 1.0, 30.0, 40.0, zone="site", seed=3)
+        assert ib.upsert(other_area, 40.0) is InboxResult.NEW
+        assert ib.upsert(at("battery_low", "r1", 0.0, 10.0, 20.0, seed=4), 20.0) is (
+            InboxResult.NEW)
+        assert ib.upsert(at("battery_low", "r2", 0.0, 10.0, 20.0, seed=5), 20.0) is (
+            InboxResult.NEW)
+        assert ib.upsert(at("battery_low", "r1", 0.0, 30.0, 35.0, seed=6), 35.0) is (
+            InboxResult.MERGED)
+        assert len(ib.incidents()) == 4 and len(ib.incidents(kind="intrusion")) == 2
+
+
+def test_ack_covers_the_incident_and_what_joins_it_later(tmp_path: Path) -> None:
+    a = at("loitering", "r1", 5.0, 100.0, 150.0, zone="park", seed=1)
+    b = at("loitering", "r2", 7.0, 140.0, 160.0, zone="park", seed=2)
+    with Inbox(tmp_path / "f.db") as ib:
+        ib.upsert(a, 150.0)
+        ib.upsert(b, 160.0)
+        assert ib.ack(b.uuid, "kim", "police on the way", 170.0) is True  # a member's uuid
+        assert ib.incidents(unacked=True) == []
+        c = at("loitering", "r3", 6.0, 200.0, 210.0, zone="park", seed=3)
+        assert ib.upsert(c, 210.0) is InboxResult.MERGED
+        (inc,) = ib.incidents()
+        assert (inc.acked_by, inc.ack_note, inc.events) == ("kim", "police on the way", 3)
+        assert ib.incidents(unacked=True) == []
+
+
+def test_a_version_1_inbox_is_migrated(tmp_path: Path) -> None:
+    from dawnpatrol_core.store.inbox import INBOX_MIGRATIONS
+
+    path = tmp_path / "old.db"
+    e = ev()
+    with Inbox(path, migrations=INBOX_MIGRATIONS[:1]) as old:
+        con = old._conn  # written the way version 1 wrote it: no incident column
+        old_cols = [r[1] for r in con.execute("PRAGMA table_info(anomalies)")]
+        assert "incident" not in old_cols
+        con.execute(
+            "INSERT INTO anomalies (uuid, robot_id, kind, severity, confidence, x, y, lat, lon,"
+            " zone, first_seen, last_seen, count, description, revision, evidence, received_at,"
+            " updated_at) VALUES (?, 'r2', 'intrusion', 'alert', 0.9, 1.5, -2.0, NULL, NULL,"
+            " 'school', 9.0, 10.0, 1, '', 0, '{\"track\":[],\"scan\":[]}', 11.0, 11.0)",
+            (e.uuid,))
+    with Inbox(path) as ib:
+        assert ib.incident_of(e.uuid) == e.uuid
+        (inc,) = ib.incidents()
+        assert inc.event.uuid == e.uuid and inc.robots == ("r2",)

@@ -20,8 +20,9 @@ def events(n: int, seed: int = 0) -> list[AnomalyEvent]:
     m = EventManager("r1", np.random.default_rng(seed), EventManagerConfig(rate_limit=10**6))
     out = []
     for i in range(n):
+        # one zone each: distinct incidents, not updates of one
         ev = m.report(Detection("intrusion", f"track:{i}", float(i), 0.0, float(i), float(i),
-                                zone="school"), float(i))
+                                zone=f"school{i}"), float(i))
         assert ev is not None
         out.append(ev)
     return out

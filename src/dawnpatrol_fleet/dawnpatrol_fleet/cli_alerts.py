@@ -121,9 +121,11 @@ class AnomaliesVerb(FleetVerb):
         def on_msg(a: Any) -> None:
             if args.kind and a.kind != args.kind:
                 return
-            if seen.get(a.uuid) == a.count:
+            # The fleet sends each incident under one id, again on every update: a line when
+            # it opens and when its severity rises, not for every sighting.
+            if a.uuid in seen and a.severity <= seen[a.uuid]:
                 return
-            seen[a.uuid] = a.count
+            seen[a.uuid] = a.severity
             d = anomaly_to_dict(a)
             if args.json:
                 print(to_json(d, indent=None), flush=True)

@@ -92,7 +92,7 @@ class FleetManagerNode(DawnPatrolNode):
         self._stop = threading.Event()
         self._hb_thread = threading.Thread(target=self._beat, daemon=True)
         self._hb_thread.start()
-        for rec in self.inbox.query(unacked=True):  # restart: operators still see open alerts
+        for rec in self.inbox.incidents(unacked=True):  # restart: operators still see alerts
             self._alerts.publish(codec.anomaly_to_msg(rec.event))
         self._feed(ev.SidewalkReports(self._blocked()))
         self.get_logger().info(
@@ -272,7 +272,9 @@ class FleetManagerNode(DawnPatrolNode):
         result = self.inbox.upsert(event, self._now())
         self._acks.publish(AnomalyAck(uuid=event.uuid, robot_id=event.robot_id))
         if result is not InboxResult.DUPLICATE:
-            self._alerts.publish(msg)
+            incident = self.inbox.incident(event.uuid)  # one alert per incident, updated
+            self._alerts.publish(codec.anomaly_to_msg(incident.event) if incident is not None
+                                 else msg)
             if event.kind == "blocked_sidewalk":
                 self._feed(ev.SidewalkReports(self._blocked()))
 
@@ -281,8 +283,8 @@ class FleetManagerNode(DawnPatrolNode):
                      for r in self.inbox.query(kind="blocked_sidewalk"))
 
     def _on_query(self, req: srv.QueryAnomalies.Request, res: srv.QueryAnomalies.Response) -> Any:
-        recs = self.inbox.query(since=req.since_s or None, kind=req.kind or None,
-                                unacked=req.unacknowledged_only)
+        recs = self.inbox.incidents(since=req.since_s or None, kind=req.kind or None,
+                                    unacked=req.unacknowledged_only)
         res.anomalies = [codec.anomaly_to_msg(r.event) for r in recs]
         res.acknowledged = [r.acked_at is not None for r in recs]
         res.ack_notes = [r.ack_note or "" for r in recs]
@@ -307,7 +309,7 @@ class FleetManagerNode(DawnPatrolNode):
             res.robots.append(codec.status_to_msg(status))
             res.connection.append(conn.value)
         summary = asdict(self.coord.summary(now))
-        summary["unacked_alerts"] = len(self.inbox.query(unacked=True))
+        summary["unacked_alerts"] = len(self.inbox.incidents(unacked=True))
         res.summary_json = json.dumps(summary, sort_keys=True)
         return res
 

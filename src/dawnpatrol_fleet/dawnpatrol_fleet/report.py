@@ -120,7 +120,7 @@ def collect(store: FleetStore, inbox: Inbox) -> ShiftData:
     return ShiftData(
         orders=store.orders(), deliveries=store.deliveries(), visits=store.visits(),
         incidents=store.incidents(), audit=store.audit_log(), robots=store.robots(),
-        batches=store.batches(), alerts=list(reversed(inbox.query(limit=100_000))),
+        batches=store.batches(), alerts=list(reversed(inbox.incidents(limit=100_000))),
         samples=store.samples(source) if source else [], sample_source=source,
     )
 

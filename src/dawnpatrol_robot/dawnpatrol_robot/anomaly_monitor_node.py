@@ -1,12 +1,12 @@
-"""anomaly_monitor: lidar people -> tracks -> zone rules, plus robot health, into the outbox;
-the outbox is resent on `anomalies` until the fleet acknowledges each event."""
+"""anomaly_monitor: the core AnomalyMonitor (scan -> people -> tracks -> zone rules -> incidents,
+plus robot health) on ROS topics; its outbox is resent on `anomalies` until the fleet acknowledges
+each event."""
 
 from __future__ import annotations
 
 import math
 import re
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,56 +20,37 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import BatteryState, Imu, LaserScan
 from std_msgs.msg import Header, Int32MultiArray
 
-from dawnpatrol_core.anomaly.events import Detection, EventManager, Evidence
-from dawnpatrol_core.anomaly.health import HealthConfig, HealthMonitor
-from dawnpatrol_core.anomaly.rules import RuleConfig
-from dawnpatrol_core.anomaly.segmentation import (
-    SegmentationConfig,
-    StaticMapFilter,
-    drop_near,
-    segment_scan,
+from dawnpatrol_core.anomaly.monitor import (
+    MONITOR_PARAMS,
+    AnomalyMonitor,
+    MonitorConfig,
+    MonitorOutput,
 )
-from dawnpatrol_core.anomaly.tracking import MultiTargetTracker, TrackerConfig
-from dawnpatrol_core.anomaly.zones_adapter import DistrictRuleEngine, district_zones
 from dawnpatrol_core.errors import DawnPatrolError
-from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.store.outbox import Backoff, Outbox
 from dawnpatrol_interfaces.msg import RobotStatus
 from dawnpatrol_robot.alert_sender import AlertSender
-from dawnpatrol_ros.convert import msg_to_pose2d, scan_arrays
+from dawnpatrol_ros.convert import msg_to_pose2d, scan_arrays, time_to_seconds
 from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 
 _ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 MAX_BEAMS = 20_000
-# name -> (default, description, (lo, hi) for numbers)
+_DEFAULTS = MonitorConfig()
+# name -> (default, description, (lo, hi) for numbers): the node's own, then the monitor's
 _PARAMS: dict[str, tuple[Any, str, tuple[float, float] | None]] = {
     "robot_id": ("r1", "this robot's id ([A-Za-z0-9_]{1,64})", None),
     "map_dir": ("", "district map directory (map.yaml, routes.geojson, zones.geojson)", None),
     "outbox_path": ("", "SQLite outbox; '' = ~/.local/state/dawnpatrol/<robot>/outbox.db", None),
-    "utc_offset_s": (32400.0, "local time - UTC, s, for zone hours (Korea 32400)",
-                     (-50400.0, 50400.0)),
     "publish_rate_hz": (2.0, "outbox resend check rate, Hz", (0.1, 50.0)),
     "health_rate_hz": (1.0, "health check rate, Hz", (0.2, 50.0)),
     "resend_base_s": (1.0, "first resend delay, s", (0.05, 600.0)),
     "resend_factor": (2.0, "resend backoff factor", (1.0, 10.0)),
     "resend_cap_s": (30.0, "largest resend delay, s", (0.05, 3600.0)),
-    "own_robot_radius_m": (1.0, "people within this of a fleet robot are that robot, m",
-                           (0.0, 5.0)),
-    "lidar_mount_x": (0.30, "lidar ahead of the base frame, m", (-2.0, 2.0)),
-    "map_tolerance_m": (0.15, "scan points this close to the static map are the map, m",
-                        (0.0, 2.0)),
-    "loiter_time_s": (0.0, "loitering time, s; 0 = each watch zone's max_dwell_s", (0.0, 86400.0)),
-    "loiter_radius_m": (3.0, "loitering radius, m", (0.1, 50.0)),
-    "block_time_s": (10.0, "an object on a route edge this long blocks it, s", (0.1, 3600.0)),
-    "battery_low": (0.20, "battery LOW below this state of charge (0..1)", (0.0, 1.0)),
-    "battery_critical": (0.08, "battery CRITICAL below this state of charge (0..1)", (0.0, 1.0)),
-    "link_timeout_s": (3.0, "no fleet heartbeat this long = link lost, s", (0.1, 3600.0)),
-    "stale_s": (1.0, "no scan/odom this long = sensor stale, s", (0.1, 3600.0)),
-    "stuck_time_s": (3.0, "commanded motion without progress this long = stuck, s", (0.1, 600.0)),
-    "localization_lost_s": (1.0, "localization LOST this long = reported, s", (0.0, 600.0)),
     "seed": (-1, "uuid random seed; -1 = OS entropy", (-1, 2**31 - 1)),
+    **{name: (getattr(_DEFAULTS, name), desc, (lo, hi))
+       for name, (desc, lo, hi) in MONITOR_PARAMS.items()},
 }
 
 
@@ -103,50 +84,27 @@ class AnomalyMonitorNode(DawnPatrolNode):
                 p[name] = list(self.get_parameter(name).value or [])
             except ParameterUninitializedException:
                 p[name] = []
-        if not p["required_sensors"]:
-            p["required_sensors"] = ["scan", "odom"]
         rid = str(p["robot_id"])
         if not _ID.fullmatch(rid) or not all(_ID.fullmatch(str(r)) for r in p["fleet_robot_ids"]):
             raise DawnPatrolError(f"parameter 'robot_id'/'fleet_robot_ids': got {rid!r}, "
                                   f"{p['fleet_robot_ids']!r}, expected ids [A-Za-z0-9_]{{1,64}}")
-        if not set(p["required_sensors"]) <= {"scan", "odom"}:
-            raise DawnPatrolError(f"parameter 'required_sensors': got {p['required_sensors']}, "
-                                  "expected a subset of scan, odom")
         if not p["map_dir"]:
             raise DawnPatrolError("parameter 'map_dir': got '', expected a map directory")
+        config = MonitorConfig.from_mapping(
+            {**{k: p[k] for k in MONITOR_PARAMS},
+             "required_sensors": tuple(p["required_sensors"] or _DEFAULTS.required_sensors)},
+            "parameters")
         district = load_district_map(p["map_dir"])
-        rules = RuleConfig(loiter_radius=p["loiter_radius_m"], block_time=p["block_time_s"],
-                           utc_offset_s=p["utc_offset_s"])
-        zones = district_zones(district, dwell_override_s=p["loiter_time_s"] or None)
         outbox_path = p["outbox_path"] or str(
             Path.home() / ".local" / "state" / "dawnpatrol" / rid / "outbox.db")
         Path(outbox_path).parent.mkdir(parents=True, exist_ok=True)
-
-        self._rid = rid
-        self._mount = Pose2D(p["lidar_mount_x"], 0.0, 0.0)
-        self._own_radius = float(p["own_robot_radius_m"])
-        self._filter = StaticMapFilter(district.grid)
-        self._seg_cfg = SegmentationConfig(map_tolerance=p["map_tolerance_m"])
-        # history must outlast the longest dwell time, or that zone can never fire
-        self._tracker = MultiTargetTracker(
-            TrackerConfig(history_s=max(zones.dwell_s, default=60.0) + 60.0))
-        self._rules = DistrictRuleEngine(zones, rules)
-        seed = None if p["seed"] < 0 else int(p["seed"])
-        self._events = EventManager(rid, np.random.default_rng(seed),
-                                    to_latlon=district.to_wgs84 if district.georef else None)
         self._outbox = Outbox(outbox_path, Backoff(p["resend_base_s"], p["resend_factor"],
                                                    p["resend_cap_s"]))
-        self._health = HealthMonitor(self._now(), HealthConfig(
-            battery_low=p["battery_low"], battery_low_clear=p["battery_low"] + 0.05,
-            battery_critical=p["battery_critical"],
-            battery_critical_clear=p["battery_critical"] + 0.04,
-            stuck_time=p["stuck_time_s"], stale_scan_s=p["stale_s"], stale_odom_s=p["stale_s"],
-            required_sensors=tuple(p["required_sensors"]), link_timeout=p["link_timeout_s"],
-            localization_lost_time=p["localization_lost_s"]))
+        seed = None if p["seed"] < 0 else int(p["seed"])
+        self._monitor = AnomalyMonitor(rid, district, config, np.random.default_rng(seed),
+                                       self._now(), self._outbox)
         self._clock_started = self._now() > 0.0 and not self.get_parameter("use_sim_time").value
-        self._pose: Pose2D | None = None
-        self._fleet: dict[str, tuple[float, float]] = {}
-        self._closed: set[int] = set()
+        self._closed: tuple[int, ...] = ()
 
         self._sender = AlertSender(self, self._outbox, rid, p["publish_rate_hz"])
         self._closed_pub = self.create_publisher(Int32MultiArray, "closed_edges", LATCHED_QOS)
@@ -169,6 +127,7 @@ class AnomalyMonitorNode(DawnPatrolNode):
                                          lambda m, o=other: self._on_other_pose(o, m),
                                          RELIABLE_QOS)
         self.create_timer(1.0 / p["health_rate_hz"], self._check_health)
+        zones = self._monitor.zones
         self.get_logger().info(f"watching {len(zones.watch)} watch zones, "
                                f"{len(zones.restricted)} restricted areas; outbox {outbox_path} "
                                f"holds {len(self._outbox)} events")
@@ -186,32 +145,23 @@ class AnomalyMonitorNode(DawnPatrolNode):
             return self._drop("scan", f"{len(msg.ranges)} beams, bad angles")
         if len(msg.ranges) > 1 and msg.angle_increment == 0.0:
             return self._drop("scan", "angle_increment 0")
-        self._health.on_scan(now)
-        if self._pose is None:
-            return
         ranges, angles = scan_arrays(msg)
+        stamp = time_to_seconds(msg.header.stamp) or now
         try:
-            seg = segment_scan(ranges, angles, self._pose.compose(self._mount), self._filter,
-                               self._seg_cfg)
-            fleet = list(self._fleet.values())  # our own robots are neither people nor litter
-            people = drop_near(seg.people, fleet, self._own_radius)
-            objects = drop_near(seg.objects, fleet, self._own_radius)
-            xy = np.array([[c.x, c.y] for c in people]).reshape(-1, 2)
-            tracks = self._tracker.update(xy, now)
-            dets = self._rules.evaluate(tracks, objects, now, seg.unexplained)
+            out = self._monitor.on_scan(ranges, angles, now, stamp)
         except (DawnPatrolError, ValueError, FloatingPointError) as exc:
             return self._drop("scan", str(exc)[:120])
-        for det in dets:
-            self._report(det, now)
+        self._publish(out)
 
     def _on_pose(self, msg: PoseWithCovarianceStamped) -> None:
         q, pos = msg.pose.pose.orientation, msg.pose.pose.position
         if not _finite(pos.x, pos.y, q.x, q.y, q.z, q.w) or abs(pos.x) + abs(pos.y) > 1e6:
             return self._drop("pose", "non-finite or out-of-range position")
-        self._pose = msg_to_pose2d(msg.pose.pose)
+        stamp = time_to_seconds(msg.header.stamp) or self._now()
+        self._monitor.on_pose(msg_to_pose2d(msg.pose.pose), stamp)
 
     def _on_loc(self, msg: DiagnosticStatus) -> None:
-        self._health.on_localization(msg.message.strip().upper() == "LOST", self._now())
+        self._monitor.on_localization(msg.message.strip().upper() == "LOST", self._now())
 
     def _on_battery(self, msg: BatteryState) -> None:
         soc = msg.percentage
@@ -219,17 +169,19 @@ class AnomalyMonitorNode(DawnPatrolNode):
             soc = msg.charge / msg.capacity
         if not math.isfinite(soc) or not 0.0 <= soc <= 1.0:
             return self._drop("battery", f"state of charge {soc}")
-        self._health.on_battery(float(soc), self._now())
+        self._monitor.on_battery(float(soc), self._now())
 
     def _on_odom(self, msg: Odometry) -> None:
-        pos = msg.pose.pose.position
-        if not _finite(pos.x, pos.y):
-            return self._drop("odom", "non-finite position")
-        self._health.on_odom(pos.x, pos.y, self._now())
+        pos, q = msg.pose.pose.position, msg.pose.pose.orientation
+        if not _finite(pos.x, pos.y, q.x, q.y, q.z, q.w):
+            return self._drop("odom", "non-finite pose")
+        now = self._now()
+        self._monitor.on_odom(msg_to_pose2d(msg.pose.pose), now,
+                              time_to_seconds(msg.header.stamp) or now)
 
     def _on_cmd(self, msg: Twist) -> None:
         if _finite(msg.linear.x, msg.angular.z):
-            self._health.on_cmd_vel(msg.linear.x, msg.angular.z, self._now())
+            self._monitor.on_cmd_vel(msg.linear.x, msg.angular.z, self._now())
 
     def _on_imu(self, msg: Imu) -> None:
         a, q = msg.linear_acceleration, msg.orientation
@@ -237,37 +189,29 @@ class AnomalyMonitorNode(DawnPatrolNode):
             return self._drop("imu", "non-finite values")
         roll = math.atan2(2 * (q.w * q.x + q.y * q.z), 1 - 2 * (q.x * q.x + q.y * q.y))
         pitch = math.asin(max(-1.0, min(1.0, 2 * (q.w * q.y - q.z * q.x))))
-        self._health.on_imu(a.x, a.y, roll, pitch, self._now())
+        self._monitor.on_imu(a.x, a.y, roll, pitch, self._now())
 
     def _on_heartbeat(self, msg: Header) -> None:
         if self._sender.link_up:
-            self._health.on_heartbeat(self._now())
+            self._monitor.on_heartbeat(self._now())
 
     def _on_other_pose(self, other: str, msg: PoseWithCovarianceStamped) -> None:
         pos = msg.pose.pose.position
         if not _finite(pos.x, pos.y):
             return self._drop(f"/{other}/pose", "non-finite position")
-        self._fleet[other] = (pos.x, pos.y)
+        self._monitor.on_fleet_robot(other, pos.x, pos.y)
 
     def _on_status(self, other: str, msg: RobotStatus) -> None:
         pos = msg.pose.position
         if not _finite(pos.x, pos.y):
             return self._drop(f"/{other}/status", "non-finite position")
-        self._fleet[other] = (pos.x, pos.y)
+        self._monitor.on_fleet_robot(other, pos.x, pos.y)
 
     # ------------------------------------------------------------------ outputs
-    def _report(self, det: Detection, now: float) -> None:
-        if det.evidence.track:
-            # Evidence track times go out relative to last_seen (s, <= 0): validate_event bounds
-            # every evidence column by MAX_ABS_COORD, which epoch times exceed.
-            rel = tuple((round(t - now, 3), x, y) for t, x, y in det.evidence.track)
-            det = replace(det, evidence=Evidence(rel, det.evidence.scan))
-        ev = self._events.report(det, now)
-        if ev is not None:
-            self._outbox.put(ev, now)  # persisted before any send
-        if det.edge_ids and not set(det.edge_ids) <= self._closed:
-            self._closed |= set(det.edge_ids)
-            self._closed_pub.publish(Int32MultiArray(data=sorted(self._closed)))
+    def _publish(self, out: MonitorOutput) -> None:
+        if out.closed_edges is not None and out.closed_edges != self._closed:
+            self._closed = out.closed_edges
+            self._closed_pub.publish(Int32MultiArray(data=list(self._closed)))
 
     def _check_health(self) -> None:
         now = self._now()
@@ -276,10 +220,8 @@ class AnomalyMonitorNode(DawnPatrolNode):
         if not self._clock_started:
             # Silence is measured from when time starts, not from the epoch of the sim clock.
             self._clock_started = True
-            self._health = HealthMonitor(now, self._health.config)
-        x, y = (self._pose.x, self._pose.y) if self._pose else (0.0, 0.0)
-        for fault in self._health.check(now).active:
-            self._report(fault.to_detection(x, y), now)
+            self._monitor.restart_health(now)
+        self._publish(self._monitor.check_health(now))
 
     def close(self) -> None:
         self._outbox.close()

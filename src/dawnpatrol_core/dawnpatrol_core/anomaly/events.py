@@ -1,4 +1,4 @@
-"""Anomaly events: the value sent to the fleet, its validation, and the deduplicating manager.
+"""Anomaly events: the value sent to the fleet, its validation, and the incident manager.
 
 Evidence is privacy-preserving by construction: a track history and a few scan points, never
 images, so no face or licence plate can be stored.
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from dawnpatrol_core.anomaly.incidents import IncidentPolicy
 from dawnpatrol_core.errors import AnomalyError, finite_number
 
 
@@ -115,7 +116,7 @@ class Detection:
 
 @dataclass(frozen=True, slots=True)
 class AnomalyEvent:
-    """An anomaly as stored and sent: one per (subject, kind, zone) occurrence.
+    """An anomaly as stored and sent: one per incident (kind, place, time; see incidents.py).
 
     ``x``/``y``: metres in the map frame; ``lat``/``lon``: WGS84 degrees when the map is
     georeferenced. ``first_seen``/``last_seen``: seconds; ``count``: detections merged.
@@ -358,16 +359,17 @@ def make_evidence(
 
 @dataclass(frozen=True, slots=True)
 class EventManagerConfig:
-    """Dedup, rate-limit and escalation policy.
+    """Incident, rate-limit and escalation policy.
 
-    ``close_after_s``: an event not refreshed for this long is closed; a later detection of the
-    same subject opens a new event. ``min_update_interval_s``: refreshes of an open event are
-    published at most this often (escalations always are). ``rate_limit``/``rate_window_s``:
-    at most this many NEW events per kind per window. ``escalate_after_s``: an event open this
-    long goes up one severity level (again after each further period).
+    ``incidents``: which detections are one incident (same kind and place within a gap); an
+    incident not refreshed within its gap is closed and a later detection opens a new one.
+    ``min_update_interval_s``: refreshes of an open event are published at most this often
+    (escalations always are). ``rate_limit``/``rate_window_s``: at most this many NEW events
+    per kind per window. ``escalate_after_s``: an event open this long goes up one severity
+    level (again after each further period).
     """
 
-    close_after_s: float = 60.0
+    incidents: IncidentPolicy = field(default_factory=IncidentPolicy)
     min_update_interval_s: float = 5.0
     rate_limit: int = 20
     rate_window_s: float = 60.0
@@ -381,11 +383,14 @@ class EventManagerConfig:
 class _Open:
     event: AnomalyEvent
     last_published: float
+    keys: set[str]
 
 
 class EventManager:
-    """Turns detections into events: dedups by (kind, subject, zone), rate-limits new events per
-    kind, escalates persistent ones. Not thread-safe: one instance per node."""
+    """Turns detections into incidents: one event per incident (same kind and place within the
+    policy's gap, or the same rule subject), updated while it lasts (last seen, count,
+    escalation) and closed after its gap; rate-limits new events per kind. Not thread-safe:
+    one instance per robot."""
 
     def __init__(
         self,
@@ -398,27 +403,63 @@ class EventManager:
         self.config = config or EventManagerConfig()
         self._rng = rng
         self._to_latlon = to_latlon
-        self._open: dict[tuple[str, str, str], _Open] = {}
+        self._open: list[_Open] = []
         self._new_times: dict[str, deque[float]] = {}
+        self._closed: list[AnomalyEvent] = []
         self.suppressed: dict[str, int] = {}
 
     @property
     def open_events(self) -> tuple[AnomalyEvent, ...]:
-        return tuple(o.event for o in self._open.values())
+        return tuple(o.event for o in self._open)
+
+    def take_closed(self) -> tuple[AnomalyEvent, ...]:
+        """Events closed since the last call (their last published state or newer), oldest
+        first: their incident ended, a later detection opens a new event."""
+        out, self._closed = tuple(self._closed), []
+        return out
+
+    def expire(self, now: float) -> None:
+        """Close the events whose incident gap has passed at ``now`` (s) (see take_closed)."""
+        policy = self.config.incidents
+        keep = []
+        for o in self._open:
+            if now - o.event.last_seen > policy.gap(o.event.kind):
+                self._closed.append(o.event)
+            else:
+                keep.append(o)
+        self._open = keep
+
+    def _find(self, det: Detection) -> _Open | None:
+        for o in self._open:  # the same rule subject first (a track, a site, the robot)
+            if o.event.kind == det.kind and o.event.zone == det.zone and det.key in o.keys:
+                return o
+        policy = self.config.incidents
+        best: _Open | None = None
+        best_d = math.inf
+        for o in self._open:
+            ev = o.event
+            if policy.same(det.kind, self.robot_id, det.zone, det.x, det.y, det.detected_at,
+                           ev.kind, ev.robot_id, ev.zone, ev.x, ev.y, ev.first_seen,
+                           ev.last_seen):
+                d = math.hypot(det.x - ev.x, det.y - ev.y)
+                if d < best_d:
+                    best, best_d = o, d
+        return best
 
     def report(self, det: Detection, now: float) -> AnomalyEvent | None:
-        """Merge ``det`` (at time ``now``, s); return the event to publish, or None.
+        """Merge ``det`` (at time ``now``, s) into its incident; return the event to publish,
+        or None.
 
         None means: merged into an open event without anything new worth sending yet, or
         dropped by the rate limit (counted in ``suppressed``).
         """
         if det.kind not in KINDS:
             raise AnomalyError(_bad("<detection>", "kind", det.kind, "a known anomaly kind"))
-        self._close_stale(now)
-        key = (det.kind, det.key, det.zone)
-        cur = self._open.get(key)
+        self.expire(now)
+        cur = self._find(det)
         if cur is None:
-            return self._open_new(key, det, now)
+            return self._open_new(det, now)
+        cur.keys.add(det.key)
         ev = cur.event
         base = det.severity or KIND_SEVERITY[det.kind]
         period = self.config.escalate_after_s_by_kind.get(det.kind, self.config.escalate_after_s)
@@ -435,20 +476,18 @@ class EventManager:
             lat=lat,
             lon=lon,
             last_seen=max(ev.last_seen, now),
-            count=ev.count + 1,
+            count=min(ev.count + 1, MAX_COUNT),
             description=_clip(det.description) or ev.description,
             evidence=det.evidence if det.evidence.track or det.evidence.scan else ev.evidence,
         )
+        cur.event = new_ev
         if escalated or now - cur.last_published >= self.config.min_update_interval_s:
-            new_ev = replace(new_ev, revision=ev.revision + 1)
-            self._open[key] = _Open(new_ev, now)
+            cur.event = new_ev = replace(new_ev, revision=ev.revision + 1)
+            cur.last_published = now
             return new_ev
-        self._open[key] = _Open(new_ev, cur.last_published)
         return None
 
-    def _open_new(
-        self, key: tuple[str, str, str], det: Detection, now: float
-    ) -> AnomalyEvent | None:
+    def _open_new(self, det: Detection, now: float) -> AnomalyEvent | None:
         times = self._new_times.setdefault(det.kind, deque())
         while times and times[0] <= now - self.config.rate_window_s:
             times.popleft()
@@ -474,14 +513,8 @@ class EventManager:
             lat=lat,
             lon=lon,
         )
-        self._open[key] = _Open(ev, now)
+        self._open.append(_Open(ev, now, {det.key}))
         return ev
-
-    def _close_stale(self, now: float) -> None:
-        limit = self.config.close_after_s
-        stale = [k for k, o in self._open.items() if now - o.event.last_seen > limit]
-        for k in stale:
-            del self._open[k]
 
     def _latlon(self, x: float, y: float) -> tuple[float | None, float | None]:
         if self._to_latlon is None:

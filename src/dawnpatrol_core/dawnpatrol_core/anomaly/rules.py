@@ -90,7 +90,10 @@ def edge_lines_from_graph(graph: RouteGraph) -> tuple[EdgeLine, ...]:
 @dataclass(frozen=True, slots=True)
 class RuleConfig:
     """``loiter_radius`` m and ``loiter_time`` s: a confirmed track staying within the radius
-    of its mean position for this long in a watch zone during its hours is loitering.
+    of its mean position for this long in a watch zone during its hours is loitering;
+    ``loiter_slack`` m allows for where a person's centre is measured (the visible side of a
+    0.3 m body, a lagging filter), ``loiter_outliers`` is the share of points allowed outside
+    (a sample taken while a passer-by swapped tracks).
     ``block_time`` s: an unmapped object cluster lying within ``block_distance`` m of an edge
     polyline for this long blocks the edge; a candidate unseen for ``block_forget`` s is
     forgotten; clusters within ``block_match`` m are the same object. ``utc_offset_s``: added
@@ -99,6 +102,8 @@ class RuleConfig:
 
     loiter_radius: float = 3.0
     loiter_time: float = 60.0
+    loiter_slack: float = 0.5
+    loiter_outliers: float = 0.05
     block_time: float = 10.0
     block_distance: float = 0.5
     block_forget: float = 3.0
@@ -123,9 +128,11 @@ def detect_loitering(
 ) -> list[Detection]:
     """Loitering detections at ``now`` (s) for confirmed ``tracks`` in ``zones``.
 
-    A track loiters when every history point of the last ``loiter_time`` s lies within
-    ``loiter_radius`` of their mean, that mean is inside a watch zone, and the local hour is
-    within the zone's hours. ``threshold_met_at`` = start of the stay + ``loiter_time``.
+    A track loiters when its history spans ``loiter_time`` s, all but ``loiter_outliers`` of
+    the points of the last ``loiter_time`` s lie within ``loiter_radius`` + ``loiter_slack`` m
+    of their mean, that mean is inside a watch zone, and the local hour is within the zone's
+    hours. ``threshold_met_at`` = start of the stay + ``loiter_time``, where the stay is the
+    longest recent stretch of history that keeps to the same share inside the radius.
     """
     if not zones:
         return []
@@ -133,20 +140,25 @@ def detect_loitering(
     active = [z for z in zones if z.hours.contains(hour)]
     out: list[Detection] = []
     T, R = config.loiter_time, config.loiter_radius
+    reach = R + config.loiter_slack
     for tr in tracks:
         h = tr.history
         if not tr.confirmed or len(h) < 2 or h[0, 0] > now - T:
             continue
         win = h[h[:, 0] >= now - T]
         c = win[:, 1:].mean(axis=0)
-        if np.hypot(win[:, 1] - c[0], win[:, 2] - c[1]).max() > R:
+        d_win = np.hypot(win[:, 1] - c[0], win[:, 2] - c[1])
+        if np.mean(d_win > reach) > config.loiter_outliers:
             continue
         zone = next((z for z in active if z.polygon.covers(shapely.Point(c))), None)
         if zone is None:
             continue
-        # Stay start: just after the last history point outside R of the mean.
-        far = np.flatnonzero(np.hypot(h[:, 1] - c[0], h[:, 2] - c[1]) > R)
-        stay_start = h[far[-1] + 1, 0] if len(far) else h[0, 0]
+        # Stay start: the earliest point from which on the history keeps the outlier share.
+        far = np.hypot(h[:, 1] - c[0], h[:, 2] - c[1]) > reach
+        tail_far = np.cumsum(far[::-1])[::-1]
+        tail_n = np.arange(len(h), 0, -1)
+        first = int(np.argmax(tail_far <= config.loiter_outliers * tail_n))
+        stay_start = float(h[first, 0])
         out.append(
             Detection(
                 kind="loitering",
@@ -154,10 +166,10 @@ def detect_loitering(
                 x=float(c[0]),
                 y=float(c[1]),
                 detected_at=now,
-                threshold_met_at=min(float(stay_start) + T, now),
+                threshold_met_at=min(stay_start + T, now),
                 zone=zone.id,
                 confidence=0.9,
-                description=f"person within {R:g} m for {now - float(stay_start):.0f} s",
+                description=f"person within {R:g} m for {now - stay_start:.0f} s",
                 evidence=make_evidence(h, _snippet(scan, tr.x, tr.y, config.snippet_radius)),
             )
         )
@@ -217,6 +229,19 @@ class _Blob:
     points: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
 
 
+def _same_object(blob: _Blob, c: Cluster, match: float) -> bool:
+    """Whether cluster ``c`` is ``blob`` seen again: centroids within ``match`` m, or (a robot
+    driving by sees another face of the object) any of its points within ``match`` m of the
+    blob's last points."""
+    if np.hypot(blob.x - c.x, blob.y - c.y) <= match:
+        return True
+    a, b = blob.points, c.points
+    if not len(a) or not len(b):
+        return False
+    d2 = (a[:, None, 0] - b[None, :, 0]) ** 2 + (a[:, None, 1] - b[None, :, 1]) ** 2
+    return bool(d2.min() <= match * match)
+
+
 class BlockedSidewalkDetector:
     """Persistent unmapped objects on route edges. Stateful: call :meth:`update` every scan."""
 
@@ -236,10 +261,7 @@ class BlockedSidewalkDetector:
             edge_ids = self._edges_under(c.points)
             if not edge_ids:
                 continue
-            blob = next(
-                (b for b in self._blobs if np.hypot(b.x - c.x, b.y - c.y) <= cfg.block_match),
-                None,
-            )
+            blob = next((b for b in self._blobs if _same_object(b, c, cfg.block_match)), None)
             if blob is None:
                 blob = _Blob(c.x, c.y, now, now, c.points)
                 self._blobs.append(blob)

@@ -199,3 +199,46 @@ def drop_near(
     c = np.array([[k.x, k.y] for k in clusters])
     d = np.hypot(c[:, None, 0] - ref[None, :, 0], c[:, None, 1] - ref[None, :, 1]).min(axis=1)
     return tuple(k for k, far in zip(clusters, d > radius, strict=True) if far)
+
+
+def seen_free(
+    ranges: npt.ArrayLike,
+    angles: npt.ArrayLike,
+    pose: Pose2D,
+    points: npt.ArrayLike,
+    margin: float = 0.5,
+    range_max: float = 30.0,
+    radius: float = 0.3,
+) -> npt.NDArray[np.bool_]:
+    """(K,) True where the scan saw free space at ``points`` (K, 2) map metres: every beam
+    (``ranges`` (N,) m, evenly spaced ``angles`` (N,) rad, sensor ``pose``) passing within
+    ``radius`` m of a point reached at least ``margin`` m beyond it (a beam with no return,
+    +inf, reaches ``range_max``; NaN sees nothing), and the point lies within ``range_max``.
+    Pass as ``range_max`` the range at which the scan would still resolve what you look for:
+    a person can stand between the beams of a far sweep."""
+    r = np.asarray(ranges, dtype=np.float64)
+    a = np.asarray(angles, dtype=np.float64)
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    out = np.zeros(len(p), dtype=bool)
+    if len(a) < 2 or not len(p):
+        return out
+    inc = float(a[1] - a[0])
+    if not np.isfinite(inc) or inc <= 0.0:
+        return out
+    reach = np.where(np.isposinf(r), range_max, np.where(np.isfinite(r), r, 0.0))
+    full = inc * len(a) >= 2.0 * np.pi - 1.5 * inc
+    for k, (px, py) in enumerate(p.tolist()):
+        dist = float(np.hypot(px - pose.x, py - pose.y))
+        if dist + margin > range_max or dist <= radius:
+            continue
+        half = float(np.arcsin(radius / dist))
+        rel = np.arctan2(py - pose.y, px - pose.x) - pose.theta - a[0]
+        rel = float(np.mod(rel, 2.0 * np.pi))
+        lo, hi = int(np.ceil((rel - half) / inc)), int(np.floor((rel + half) / inc))
+        idx = np.arange(min(lo, hi), max(lo, hi) + 1)
+        if full:
+            idx %= len(a)
+        elif (idx < 0).any() or (idx >= len(a)).any():
+            continue  # outside the field of view
+        out[k] = bool((reach[idx] >= dist + margin).all())
+    return out

@@ -1,5 +1,6 @@
 """District map zones as anomaly rule inputs: watch zones (with their own dwell time and hours),
-night-restricted areas and route-edge polylines, and a rule engine that honours per-zone dwell."""
+night-restricted areas and route-edge polylines, and the rule engine the anomaly monitor runs:
+loitering judged on presence at a place (linked tracks), intrusion, blocked sidewalks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ import numpy as np
 import numpy.typing as npt
 
 from dawnpatrol_core.anomaly.events import Detection
+from dawnpatrol_core.anomaly.presence import (
+    PresenceConfig,
+    PresenceMap,
+    PresenceZone,
+    SeenFree,
+    Site,
+)
 from dawnpatrol_core.anomaly.rules import (
     NIGHT,
     BlockedSidewalkDetector,
@@ -35,12 +43,14 @@ FloatArray = npt.NDArray[np.float64]
 @dataclass(frozen=True, slots=True)
 class DistrictZones:
     """Rule inputs of one district: ``watch`` zones and their loitering time ``dwell_s`` (s,
-    same order), ``restricted`` night-restricted areas, ``edges`` route-edge polylines."""
+    same order), ``restricted`` night-restricted areas, ``edges`` route-edge polylines.
+    ``waiting`` (same order as ``watch``): zones where people wait together (a bus stop)."""
 
     watch: tuple[WatchZone, ...]
     dwell_s: tuple[float, ...]
     restricted: tuple[RestrictedArea, ...]
     edges: tuple[EdgeLine, ...]
+    waiting: tuple[bool, ...] = ()
 
 
 def _hours_property(zone: Zone, default: HourWindow, src: str) -> HourWindow:
@@ -76,6 +86,15 @@ def _dwell_property(zone: Zone, default: float, src: str) -> float:
     return float(raw)
 
 
+def _waiting_property(zone: Zone, src: str) -> bool:
+    raw: Any = zone.properties.get("waiting_area", False)
+    if not isinstance(raw, bool):
+        raise MapError(
+            f"{src}: feature {zone.id!r}: field 'waiting_area': got {raw!r}, expected true or false"
+        )
+    return raw
+
+
 def district_zones(
     district: DistrictMap,
     default_dwell_s: float = 60.0,
@@ -83,10 +102,12 @@ def district_zones(
 ) -> DistrictZones:
     """Rule inputs from ``district``: watch zones (kind ``watch``; hours from ``hours`` or the
     night 22-05; loitering time from ``max_dwell_s`` or ``default_dwell_s``, s), night-restricted
-    areas (kind ``night_restricted`` with their ``hours``) and the route graph's edges.
+    areas (kind ``night_restricted`` with their ``hours``) and the route graph's edges. A watch
+    zone with ``waiting_area: true`` is a place where people wait together (a bus stop).
 
     ``dwell_override_s`` (s) replaces every zone's loitering time (short thresholds in tests).
-    Raises MapError naming the feature for a malformed ``hours`` or ``max_dwell_s``.
+    Raises MapError naming the feature for a malformed ``hours``, ``max_dwell_s`` or
+    ``waiting_area``.
     """
     src = f"{district.name}/zones.geojson"
     watch = district.zones_of_kind("watch")
@@ -102,23 +123,28 @@ def district_zones(
             for z in district.zones_of_kind("night_restricted")
         ),
         edges=edge_lines_from_graph(district.graph),
+        waiting=tuple(_waiting_property(z, src) for z in watch),
     )
 
 
 class DistrictRuleEngine:
-    """The scene rules of :class:`~dawnpatrol_core.anomaly.rules.RuleEngine`, with each watch
-    zone's own loitering time (``max_dwell_s``: a bus stop tolerates longer waits than an
-    alley). Same :meth:`evaluate` contract; stateful (blocked-sidewalk persistence)."""
+    """The anomaly monitor's scene rules over one robot's tracks and object clusters, with each
+    watch zone's own loitering time (``max_dwell_s``: a bus stop tolerates longer waits than
+    an alley). Loitering is judged on presence at a place: lingering tracks are linked into
+    sites (:class:`~dawnpatrol_core.anomaly.presence.PresenceMap`), so a broken track does not
+    restart the stay; a detection's key names its site. Stateful: call :meth:`evaluate` every
+    scan."""
 
-    def __init__(self, zones: DistrictZones, config: RuleConfig | None = None) -> None:
+    def __init__(self, zones: DistrictZones, config: RuleConfig | None = None,
+                 presence: PresenceConfig | None = None) -> None:
         self.config = config or RuleConfig()
         self.zones = zones
-        groups: dict[float, list[WatchZone]] = {}
-        for z, t in zip(zones.watch, zones.dwell_s, strict=True):
-            groups.setdefault(t, []).append(z)
-        self._loiter: tuple[tuple[RuleConfig, tuple[WatchZone, ...]], ...] = tuple(
-            (replace(self.config, loiter_time=t), tuple(zs)) for t, zs in sorted(groups.items())
-        )
+        self._dwell = dict(zip((z.id for z in zones.watch), zones.dwell_s, strict=True))
+        waiting = zones.waiting or (False,) * len(zones.watch)
+        self.presence = PresenceMap(
+            [PresenceZone(z.id, z.polygon, w) for z, w in zip(zones.watch, waiting, strict=True)],
+            presence or PresenceConfig(history_s=max(zones.dwell_s, default=60.0) + 120.0))
+        self._watch = {z.id: z for z in zones.watch}
         self.blocked = BlockedSidewalkDetector(zones.edges, self.config)
 
     def evaluate(
@@ -127,12 +153,25 @@ class DistrictRuleEngine:
         objects: Sequence[Cluster],
         now: float,
         scan: FloatArray | None = None,
+        seen_free: SeenFree | None = None,
     ) -> list[Detection]:
         """Every rule at ``now`` (s) over ``tracks`` and OBJECT clusters; ``scan`` (M, 2) map
-        metres of unexplained points, kept as evidence."""
+        metres of unexplained points, kept as evidence; ``seen_free`` where this scan saw free
+        space (ends a stay nobody keeps up)."""
         out: list[Detection] = []
-        for cfg, zs in self._loiter:
-            out += detect_loitering(tracks, zs, now, cfg, scan)
+        for site in self.presence.update(tracks, now, seen_free):
+            out += self._loitering(site, now, scan)
         out += detect_intrusion(tracks, self.zones.restricted, now, self.config, scan)
         out += self.blocked.update(objects, now)
         return out
+
+    def _loitering(self, site: Site, now: float, scan: FloatArray | None) -> list[Detection]:
+        cfg = replace(self.config, loiter_time=self._dwell[site.zone])
+        stay = Track(site.id, site.x, site.y, 0.0, 0.0, True, site.first_seen, site.last_seen,
+                     site.history)
+        dets = detect_loitering([stay], [self._watch[site.zone]], now, cfg, scan)
+        n = len(site.tracks)
+        who = "person" if n == 1 else f"{n} people"
+        return [replace(d, key=f"site:{site.id}",
+                        description=d.description.replace("person", who, 1))
+                for d in dets]

@@ -1,0 +1,132 @@
+"""Presence at a place: broken tracks linked into one stay, passers-by and queues left out, a stay
+ended by plain view of an empty place or by a long gap, not by occlusion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from dawnpatrol_core.anomaly.presence import PresenceConfig, PresenceMap, PresenceZone, lingering
+from dawnpatrol_core.anomaly.rules import HourWindow, RuleConfig, WatchZone
+from dawnpatrol_core.anomaly.tracking import MultiTargetTracker, Track
+from dawnpatrol_core.anomaly.zones_adapter import DistrictRuleEngine, DistrictZones
+
+T0 = 1 * 3600.0  # 01:00 local
+ALLEY = PresenceZone("alley", box(0, 0, 10, 10))
+STOP = PresenceZone("stop", box(20, 0, 30, 4), waiting_area=True)
+
+
+def nobody_free(points: np.ndarray) -> np.ndarray:
+    return np.zeros(len(points), dtype=bool)
+
+
+def everywhere_free(points: np.ndarray) -> np.ndarray:
+    return np.ones(len(points), dtype=bool)
+
+
+def still(tid: int, x: float, y: float, t0: float, t1: float) -> Track:
+    t = np.arange(t0, t1 + 1e-9, 0.5)
+    hist = np.column_stack([t, np.full_like(t, x), np.full_like(t, y)])
+    return Track(tid, x, y, 0.0, 0.0, True, t0, t1, hist)
+
+
+def test_lingering_needs_a_slow_confirmed_track_seen_now() -> None:
+    cfg = PresenceConfig()
+    assert lingering(still(1, 5, 5, T0, T0 + 3), T0 + 3, cfg)
+    assert not lingering(still(1, 5, 5, T0, T0 + 0.5), T0 + 0.5, cfg)  # too young
+    assert not lingering(still(1, 5, 5, T0, T0 + 3), T0 + 4, cfg)  # coasting, not seen now
+    t = np.arange(0.0, 3.01, 0.5)
+    walker = Track(2, 1.3 * 3, 5, 1.3, 0, True, T0, T0 + 3,
+                   np.column_stack([T0 + t, 1.3 * t, np.full_like(t, 5.0)]))
+    assert not lingering(walker, T0 + 3, cfg)
+
+
+def test_a_track_broken_every_20_s_keeps_one_site_and_its_stay() -> None:
+    """A loiterer vanishes for 3 s every 20 s (a passer-by hides them): the tracker starts a new
+    track each time, the site carries on and its history covers the whole stay."""
+    pm = PresenceMap([ALLEY])
+    trk = MultiTargetTracker()
+    rng = np.random.default_rng(3)
+    ids, sites = set(), set()
+    last = None
+    for k in range(1800):  # 180 s at 10 Hz
+        t = T0 + 0.1 * k
+        hidden = (k % 200) >= 170
+        det = [] if hidden else [(5.0 + rng.normal(0, 0.05), 5.0 + rng.normal(0, 0.05))]
+        tracks = trk.update(det, t)
+        ids |= {tr.id for tr in tracks if tr.confirmed}
+        out = pm.update(tracks, t, nobody_free)
+        sites |= {s.id for s in out}
+        last = out[0] if out else last
+    assert len(ids) >= 8  # the tracker did lose them every time
+    assert sites == {1}
+    assert last is not None and last.first_seen <= T0 + 1.5 and last.last_seen >= T0 + 176.0
+    assert len(last.history) > 300
+
+
+def test_passers_by_make_no_site() -> None:
+    pm = PresenceMap([ALLEY])
+    trk = MultiTargetTracker()
+    for k in range(300):
+        t = T0 + 0.1 * k
+        x = -2.0 + 1.0 * 0.1 * k  # 1.0 m/s through the alley
+        out = pm.update(trk.update([(x, 5.0), (12 - x, 3.0)], t), t, nobody_free)
+        assert out == ()
+
+
+def test_a_queue_in_a_waiting_area_is_not_lingering_but_one_person_is() -> None:
+    pm = PresenceMap([STOP])
+    queue = [still(i, 24.0 + 0.8 * i, 2.0, T0, T0 + 10) for i in range(3)]
+    assert pm.update(queue, T0 + 10, nobody_free) == ()
+    alone = pm.update([still(9, 27.0, 2.0, T0, T0 + 10)], T0 + 10, nobody_free)
+    assert [s.zone for s in alone] == ["stop"]
+    pm2 = PresenceMap([PresenceZone("stop", STOP.polygon, waiting_area=False)])
+    assert len(pm2.update(queue, T0 + 10, nobody_free)) == 1  # a group in a park lingers
+
+
+def test_a_site_survives_occlusion_but_ends_when_seen_empty_or_after_the_gap() -> None:
+    cfg = PresenceConfig(gap_s=60.0, absent_s=15.0)
+    for seen, lost_at in ((nobody_free, 60.0), (everywhere_free, 15.0)):
+        pm = PresenceMap([ALLEY], cfg)
+        first = pm.update([still(1, 5, 5, T0, T0 + 10)], T0 + 10, seen)
+        assert [s.id for s in first] == [1]
+        gone_after = None
+        for k in range(1, 80):
+            t = T0 + 10 + k
+            pm.update([], t, seen)
+            if not pm._sites and gone_after is None:
+                gone_after = float(k)
+        assert gone_after == pytest.approx(lost_at, abs=1.0)
+        # back after the site ended: a new stay
+        again = pm.update([still(5, 5, 5, T0 + 95, T0 + 100)], T0 + 100, seen)
+        assert [s.id for s in again] == [2]
+
+
+def test_unseen_for_a_while_the_stay_goes_on() -> None:
+    """A robot drives off and comes back 40 s later (the place was out of view): same site,
+    its history from before counts."""
+    pm = PresenceMap([ALLEY])
+    pm.update([still(1, 5, 5, T0, T0 + 30)], T0 + 30, nobody_free)
+    for k in range(40):
+        pm.update([], T0 + 31 + k, nobody_free)
+    back = pm.update([still(2, 6, 5.5, T0 + 70, T0 + 75)], T0 + 75, nobody_free)
+    assert [s.id for s in back] == [1]
+    assert back[0].first_seen == T0 and back[0].tracks == (2,)
+
+
+def test_district_rule_engine_raises_one_site_for_a_broken_loiterer() -> None:
+    zones = DistrictZones(watch=(WatchZone("alley", box(0, 0, 10, 10), HourWindow(22, 5)),),
+                          dwell_s=(60.0,), restricted=(), edges=())
+    eng = DistrictRuleEngine(zones, RuleConfig())
+    trk = MultiTargetTracker()
+    keys, first_at = set(), None
+    for k in range(900):  # 90 s at 10 Hz; hidden 3 s in every 15 s
+        t = T0 + 0.1 * k
+        det = [] if (k % 150) >= 120 else [(5.0, 5.0)]
+        for d in eng.evaluate(trk.update(det, t), [], t, seen_free=nobody_free):
+            keys.add(d.key)
+            first_at = t if first_at is None else first_at
+            assert d.kind == "loitering" and d.zone == "alley"
+    assert keys == {"site:1"}
+    assert first_at is not None and T0 + 60.0 <= first_at <= T0 + 63.0

@@ -1,0 +1,254 @@
+"""A simulated fleet's anomaly monitors in lockstep, with no DDS: each robot's core AnomalyMonitor
+fed from the engine as the anomaly monitor node is fed, its outbox delivered to the fleet's
+inbox (which merges incidents across robots) while its link is up; and the anomaly scenarios
+(robots parked or driving with the navigator) run through them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from dawnpatrol_core.anomaly.events import AnomalyEvent
+from dawnpatrol_core.anomaly.incidents import IncidentPolicy
+from dawnpatrol_core.anomaly.monitor import (
+    AnomalyMonitor,
+    MonitorConfig,
+    MonitorOutput,
+    load_monitor_config,
+)
+from dawnpatrol_core.anomaly.segmentation import StaticMapFilter
+from dawnpatrol_core.anomaly.zones_adapter import district_zones
+from dawnpatrol_core.control.navigator import Scan as RobotScan
+from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.localization.particle_filter import ParticleFilter
+from dawnpatrol_core.maps.district import DistrictMap, load_district_map
+from dawnpatrol_core.planning.grid_planner import GridPlanner
+from dawnpatrol_core.planning.route_search import RoutePlanner
+from dawnpatrol_core.store.inbox import Inbox, InboxRecord, InboxResult
+from dawnpatrol_core.store.outbox import Outbox
+from dawnpatrol_core.world import load_robot_model, load_world
+from dawnpatrol_sim.engine import SimEngine
+from dawnpatrol_sim.headless_shift import (
+    NodeLocalizer,
+    ShiftSettings,
+    model_navigator,
+    robot_frame_scan,
+)
+from dawnpatrol_sim.scenario import load_scenario
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An event as the fleet stored it: clock time ``at`` (s), the ``result`` of the upsert and
+    the ``incident`` (id) it belongs to."""
+
+    at: float
+    event: AnomalyEvent
+    result: InboxResult
+    incident: str
+
+
+class HeadlessWatch:
+    """The anomaly monitors of ``robots`` (default: every robot of the engine) on ``eng``, the
+    clock reading ``start_s`` (s) at engine time 0. Call :meth:`step` after every engine step.
+    Each robot's monitor gets its scans with its pose (ground truth, or the pose its
+    localization gives, passed to :meth:`step`), odometry, battery, the commanded velocity, the
+    fleet's heartbeat every ``heartbeat_period_s`` while its link is up and the other robots'
+    positions; health is checked every ``health_period_s``. Its outbox (in memory) goes to the
+    fleet inbox while its link is up; ``received`` lists what the fleet stored."""
+
+    def __init__(self, eng: SimEngine, district: DistrictMap, config: MonitorConfig,
+                 start_s: float, robots: Sequence[str] | None = None, seed: int = 0,
+                 policy: IncidentPolicy | None = None, heartbeat_period_s: float = 0.5,
+                 health_period_s: float = 1.0) -> None:
+        self.eng = eng
+        self.start_s = start_s
+        ids = tuple(robots) if robots is not None else eng.robot_ids
+        self.outboxes = {rid: Outbox(":memory:") for rid in ids}
+        static = StaticMapFilter(district.grid)
+        self.monitors = {
+            rid: AnomalyMonitor(rid, district, config,
+                                np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,))),
+                                start_s, self.outboxes[rid], static)
+            for i, rid in enumerate(ids)}
+        self.inbox = Inbox(":memory:", policy=policy)
+        self.received: list[Received] = []
+        self.outputs: list[tuple[str, float, MonitorOutput]] = []  # (robot, clock s, output)
+        self._beat_period, self._health_period = heartbeat_period_s, health_period_s
+        self._next_beat = self._next_health = start_s
+
+    def step(self, poses: Mapping[str, Pose2D] | None = None,
+             cmds: Mapping[str, tuple[float, float]] | None = None) -> None:
+        """Feed the engine's readings of this step; ``poses`` (base poses in the map, per robot)
+        replace ground truth, ``cmds`` are the velocities (m/s, rad/s) commanded this step."""
+        eng = self.eng
+        now = self.start_s + eng.now
+        beat = now >= self._next_beat - 1e-9
+        if beat:
+            self._next_beat += self._beat_period
+        health = now >= self._next_health - 1e-9
+        if health:
+            self._next_health += self._health_period
+        where = {rid: eng.pose(rid) for rid in eng.robot_ids}
+        for rid, mon in self.monitors.items():
+            fr = eng.sensors(rid)
+            link = eng.link_up(rid)
+            if fr.odom is not None:
+                mon.on_odom(Pose2D(fr.odom.x, fr.odom.y, fr.odom.theta), now)
+            mon.on_battery(fr.battery.soc, now)
+            if cmds is not None and rid in cmds:
+                mon.on_cmd_vel(cmds[rid][0], cmds[rid][1], now)
+            if beat and link:
+                mon.on_heartbeat(now)
+            for other, p in where.items():
+                if other != rid:
+                    mon.on_fleet_robot(other, p.x, p.y)
+            if fr.scan is not None:
+                sc = fr.scan
+                angles = sc.angle_min + sc.angle_increment * np.arange(sc.ranges.size)
+                pose = poses[rid] if poses is not None and rid in poses else where[rid]
+                self._keep(rid, now, mon.on_scan(sc.ranges, angles, now, pose=pose))
+            if health:
+                self._keep(rid, now, mon.check_health(now))
+            if link:
+                self._send(rid, now)
+
+    def _keep(self, rid: str, now: float, out: MonitorOutput) -> None:
+        if out.events or out.closed or out.closed_edges is not None:
+            self.outputs.append((rid, now, out))
+
+    def _send(self, rid: str, now: float) -> None:
+        box = self.outboxes[rid]
+        for item in box.pending(now):
+            result = self.inbox.upsert(item.event, now)
+            box.ack(item.event.uuid, item.event.revision)
+            incident = self.inbox.incident_of(item.event.uuid) or item.event.uuid
+            self.received.append(Received(now, item.event, result, incident))
+
+    def close(self) -> None:
+        for box in self.outboxes.values():
+            box.close()
+        self.inbox.close()
+
+
+# -- anomaly scenarios: robots parked or driving, people scripted, the fleet's incidents ----------
+class PatrolDrive:
+    """A robot driving between ``poses`` in turn with the shipped navigator (params as the
+    headless shift sets them), as on a patrol or a delivery: goal after goal, round and round."""
+
+    def __init__(self, eng: SimEngine, robot_id: str, district: DistrictMap,
+                 poses: Sequence[Pose2D]) -> None:
+        self.nav = model_navigator(eng.model, district, RoutePlanner(district.graph, district),
+                                   GridPlanner(district.grid))
+        self.eng, self.robot_id, self.poses, self.k = eng, robot_id, tuple(poses), 0
+        self._scan: RobotScan | None = None
+
+    def command(self, now: float, pose: Pose2D) -> tuple[float, float]:
+        """The navigator's (v m/s, w rad/s) at ``now`` (s) from ``pose``; the next goal when
+        the last one ended (reached or given up)."""
+        sc = self.eng.latest_scan(self.robot_id)
+        if sc is not None:
+            self._scan = robot_frame_scan(sc, self.eng.model.lidar.mount_x)
+        if self.nav.status not in ("active", "waiting", "recovering"):
+            self.nav.set_goal(now, pose, self.poses[self.k % len(self.poses)])
+            self.k += 1
+        cmd = self.nav.step(now, pose, self._scan)
+        return cmd.v, cmd.w
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRun:
+    """A finished anomaly scenario: clock ``start_s`` (s, local time since midnight) at engine
+    time 0, ``duration_s`` run, what the fleet ``received``, the monitors' ``outputs`` (robot,
+    clock s, output), the fleet's ``incidents`` at the end, ground truth ``first_in`` (person,
+    zone) -> engine s of their first step into the zone, and the wall time."""
+
+    name: str
+    start_s: float
+    duration_s: float
+    received: tuple[Received, ...]
+    outputs: tuple[tuple[str, float, MonitorOutput], ...]
+    incidents: tuple[InboxRecord, ...]
+    first_in: Mapping[tuple[str, str], float]
+    wall_s: float
+
+
+def run_watch_scenario(path: str | Path, maps_dir: str | Path, params_dir: str | Path,
+                       localization: bool = False, duration_cap: float | None = None,
+                       seed: int | None = None) -> WatchRun:
+    """Run an anomaly scenario (``expectations.anomaly``: ``start_hour``, ``observers`` (or
+    ``observer``; default the first robot), ``drive`` {robot: [v, w]} constant commands,
+    ``patrol`` {robot: [[x, y, yaw], ...]} goals for the navigator) with the shipped monitor
+    (``params_dir``/anomaly_monitor.yaml, hours on the scenario's local clock) and a fleet
+    inbox. ``localization``: the watching robots see with their particle filter's pose (the
+    localization node's loop), else with ground truth. ``seed`` replaces the scenario's (people's
+    draws, sensor noise)."""
+    scen = load_scenario(path)
+    if seed is not None:
+        scen = replace(scen, seed=seed)
+    spec: Mapping[str, Any] = (scen.expectations or {}).get("anomaly") or {}
+    model_path = scen.robot_model or Path(params_dir).parent / "sim/models/dawnbot/model.sdf"
+    eng = SimEngine(load_world(scen.world), load_robot_model(model_path), scen)
+    district = load_district_map(Path(maps_dir) / scen.world.stem)
+    zones = district_zones(district)
+    t0 = float(spec.get("start_hour", 1.0)) * 3600.0
+    observers = [str(r) for r in spec.get("observers") or [spec.get("observer", scen.robots[0].id)]]
+    drive = {str(k): (float(v[0]), float(v[1])) for k, v in (spec.get("drive") or {}).items()}
+    patrols = {str(k): PatrolDrive(eng, str(k), district, [Pose2D(*map(float, p)) for p in v])
+               for k, v in (spec.get("patrol") or {}).items()}
+    # the scenario clock is local time since midnight: no UTC offset
+    config = replace(load_monitor_config(Path(params_dir) / "anomaly_monitor.yaml"),
+                     utc_offset_s=0.0)
+    watch = HeadlessWatch(eng, district, config, t0, observers, seed=scen.seed)
+    locs = _localizers(eng, district, observers, params_dir) if localization else {}
+    places = [(z.id, z.polygon) for z in (*zones.watch, *zones.restricted)]
+    first_in: dict[tuple[str, str], float] = {}
+    duration = scen.duration if duration_cap is None else min(scen.duration, duration_cap)
+    wall0 = time.perf_counter()
+    cmds: dict[str, tuple[float, float]] = {}
+    while eng.now < duration - 1e-9:
+        if round(eng.now / eng.dt) % 2 == 0:  # the navigator ticks at 10 Hz, as the node does
+            cmds = {rid: drive.get(rid, (0.0, 0.0)) for rid in eng.robot_ids}
+            for rid, pat in patrols.items():
+                cmds[rid] = pat.command(t0 + eng.now, eng.pose(rid))
+        eng.step(cmds)
+        names, xy, on = eng.people()
+        for zid, geom in places:
+            inside = shapely.contains_xy(geom, xy[:, 0], xy[:, 1]) & on
+            for i in np.flatnonzero(inside):
+                first_in.setdefault((names[i], zid), eng.now)
+        poses = None
+        if locs:
+            poses = {}
+            for rid, loc in locs.items():
+                fr = eng.sensors(rid)
+                odom = None if fr.odom is None else Pose2D(fr.odom.x, fr.odom.y, fr.odom.theta)
+                gnss = None if fr.gnss is None else (fr.gnss.x, fr.gnss.y, fr.gnss.std)
+                loc.feed(fr.scan, odom, gnss, t0 + eng.now)
+                poses[rid] = loc.estimate.pose
+        watch.step(poses, cmds)
+    run = WatchRun(scen.name, t0, eng.now, tuple(watch.received), tuple(watch.outputs),
+                   tuple(watch.inbox.incidents(limit=100_000)), first_in,
+                   time.perf_counter() - wall0)
+    watch.close()
+    return run
+
+
+def _localizers(eng: SimEngine, district: DistrictMap, robots: Sequence[str],
+                params_dir: str | Path) -> dict[str, NodeLocalizer]:
+    """Each robot's particle filter as the localization node runs it (the params files)."""
+    settings = ShiftSettings.from_params(params_dir)
+    out = {}
+    for i, rid in enumerate(robots):
+        rng = np.random.default_rng(np.random.SeedSequence(eng.seed, spawn_key=(2, i)))
+        pf = ParticleFilter(district.grid, settings.localization, rng)
+        sxy, syaw = settings.initial_std
+        pf.init_pose(eng.pose(rid), np.diag([sxy * sxy, sxy * sxy, syaw * syaw]))
+        out[rid] = NodeLocalizer(pf, settings.lidar_mount, settings.idle_update_period_s)
+    return out
