@@ -7,6 +7,7 @@ images, so no face or licence plate can be stored.
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid as uuidlib
 from collections import deque
