@@ -507,6 +507,16 @@ class _Robot:
                 self.drive.go_to(now, self.pose, Pose2D(task.x, task.y, task.theta))
         return v, w
 
+    def cancel(self, now: float) -> None:
+        """The fleet cancels the mission (the mission node's cancel): the robot stops where it
+        is, the parcels stay on board, the result is not awaited."""
+        if self.mission is None:
+            return
+        self.carried = core.cancel_mission(self.mission, "canceled").parcels
+        self.mission, self.run = None, None
+        self.drive.nav.cancel(now)
+        self.drive.goal, self.drive.result, self.drive.planned = None, None, False
+
     def key_in(self, order_id: str, pin: str, now: float) -> None:
         """A recipient types ``pin`` on the keypad (the submit_pin service)."""
         if self.run is not None:
@@ -582,7 +592,9 @@ class ShiftFleet:
                 self.log.append(f"{clock(now)} {a.message}")
                 self.log += [f"  unserved {oid}: {why}" for oid, why in a.plan.unserved]
         for c in cmds:
-            if isinstance(c, fc.SendMission):
+            if isinstance(c, fc.CancelMission):
+                self.robots[c.robot_id].cancel(now)
+            elif isinstance(c, fc.SendMission):
                 _start_trip(self.robots[c.robot_id], c, now, self.log)
                 self.coord.handle(fe.MissionAccepted(c.robot_id, c.mission_id), now)
             elif isinstance(c, fc.LogLine):
