@@ -672,6 +672,11 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
     robots = {r.id: _make_robot(stage, settings, r, i, eng.seed, lf)
               for i, r in enumerate(shift.scenario.robots)}
     fleet = ShiftFleet(stage, settings, robots, log)
+    if duties is not None and duties.patrol_at_s is not None and duties.patrol_at_s <= 0.0:
+        # patrol on before the batch: the fleet plans parcels and visits in one schedule
+        fleet.heard(t0)
+        fleet.feed(fe.PatrolRequested("*", True), t0)
+        log.append(f"{clock(t0)} operator starts the patrol")
     answer = fleet.dispatch(shift.orders_path, t0)
     assert answer.plan is not None
     orders, plan = answer.orders, plan_to_json(answer.plan, answer.orders, str(stage.map_dir))
@@ -749,7 +754,7 @@ class _Duties:
         self.duties, self.fleet, self.progress, self.t0 = duties, fleet, progress, t0
         self.calls = list(duties.calls)
         self.called: list[tuple[float, float, float]] = []
-        self.patrol_started = duties.patrol_at_s is None
+        self.patrol_started = duties.patrol_at_s is None or duties.patrol_at_s <= 0.0
         self.watch = (HeadlessWatch(eng, dm, duties.monitor, t0, seed=eng.seed)
                       if duties.monitor is not None else None)
         self._seen = self._outputs_seen = 0
