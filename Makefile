@@ -74,10 +74,12 @@ test: build lint  ## build, lint, then every test (unit, launch, end-to-end)
 	# fails twice fails the run.
 	python -m pytest src test -q --reruns 1 $(PYTEST_ARGS)
 
-demo: build  ## run a simulated dawn shift and write reports/<date>/
-	source ./env.sh
+demo: build  ## run a simulated dawn shift: reports and node logs in reports/<date>/
+	@source ./env.sh
 	export DAWNPATROL_REPORT_DIR="$(CURDIR)/reports/$$(date +%F)"
-	rm -rf "$$DAWNPATROL_REPORT_DIR/data" && mkdir -p "$$DAWNPATROL_REPORT_DIR"
+	# Node logs go to files beside the reports (a failing node's tail is printed).
+	export DAWNPATROL_LOG_DIR="$$DAWNPATROL_REPORT_DIR/logs"
+	rm -rf "$$DAWNPATROL_REPORT_DIR/data" "$$DAWNPATROL_LOG_DIR" && mkdir -p "$$DAWNPATROL_REPORT_DIR"
 	dawnpatrol-launch launch/demo.launch.xml $(DEMO_ARGS)
 	echo "[demo] reports in $$DAWNPATROL_REPORT_DIR:" && ls "$$DAWNPATROL_REPORT_DIR"
 
