@@ -15,7 +15,7 @@ import numpy as np
 
 from dawnpatrol_core.errors import ScenarioError, field_error
 from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics
-from dawnpatrol_core.shift_clock import clock
+from dawnpatrol_core.shift_clock import clock as clock  # re-exported: the runners' lines
 from dawnpatrol_sim.expectations import ShiftFacts, answer_times
 
 
