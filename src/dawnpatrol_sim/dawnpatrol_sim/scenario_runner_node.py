@@ -34,7 +34,12 @@ from dawnpatrol_ros.node import DawnPatrolNode
 from dawnpatrol_ros.params import Param, declare_parameters
 from dawnpatrol_ros.qos import ALERT_QOS, RELIABLE_QOS
 from dawnpatrol_sim.expectations import Check, evaluate, parse_expectations, render
-from dawnpatrol_sim.scenario import load_scenario, map_parking, robot_starts
+from dawnpatrol_sim.scenario import (
+    check_launched_robots,
+    load_scenario,
+    map_parking,
+    robot_starts,
+)
 from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
 
 OPERATOR = "scenario-operator"
@@ -62,6 +67,8 @@ class ScenarioRunnerNode(DawnPatrolNode):
         p = declare_parameters(self, PARAMS)
         scenario = str(p["scenario"])
         self.scenario = load_scenario(scenario)
+        self.robots = [str(r) for r in p["robot_ids"]]
+        check_launched_robots(self.scenario, self.robots)  # at once, before the map loads
         self.expect = parse_expectations(self.scenario.expectations, scenario)
         self.dm = load_district_map(str(p["map_dir"]))
         orders_cfg = self.scenario.orders or {}
@@ -82,7 +89,6 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self.patrol_at = float((self.scenario.patrol or {}).get("start_at_s", 30.0))
         self.calls = operator_calls(op, scenario)  # tips passed on as investigations
         self.called: list[tuple[float, float, float]] = []  # (t, x, y) of the calls made
-        self.robots = [str(r) for r in p["robot_ids"]]
         self.t0 = float(p["start_time_s"])
         self.secret = str(p["pin_secret"])
         self.report_dir = str(Path(str(p["report_dir"])).resolve())
