@@ -154,7 +154,7 @@ class FleetManagerNode(DawnPatrolNode):
             case cmd.ClosedEdgesChanged(edges):
                 self._closed.publish(Int32MultiArray(data=list(edges)))
             case cmd.LogLine(level, text):
-                # One call site per severity: rclpy raises when a call site changes severity.
+                # rclpy keeps one severity per call site: one call per level.
                 if level is cmd.Level.WARNING:
                     self.get_logger().warning(text)
                 else:
