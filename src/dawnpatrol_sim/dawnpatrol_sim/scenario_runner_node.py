@@ -59,7 +59,7 @@ PARAMS = {
     "pin_secret": Param("dawnpatrol-demo", "shared secret of the PIN convention (sim only)"),
     "ready_timeout_s": Param(240.0, "wall seconds to wait for the fleet to come up",
                              1.0, 3600.0),
-    "progress_period_s": Param(300.0, "sim seconds between progress lines", 1.0, 86400.0),
+    "progress_period_s": Param(120.0, "sim seconds between progress lines", 1.0, 86400.0),
 }
 
 
