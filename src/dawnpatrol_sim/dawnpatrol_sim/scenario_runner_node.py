@@ -279,7 +279,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 self.get_logger().error(line)
             self._finish(1, f"dispatch rejected: {getattr(res, 'message', 'no answer')}")
             return
-        self._say(f"{clock(self._now())} dispatched: {res.message}")
+        self._say(f"{clock(self._now())} {res.message}")  # "dispatched: N of M orders ..."
         self.state = "running"
         self._running_since = (time.monotonic(), self._now() - self.t0)
 
