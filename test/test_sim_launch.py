@@ -26,4 +26,6 @@ def test_scenario_naming_robots_not_launched_exits_2_at_once_in_one_line(tmp_pat
     assert "r1, r2, r3" in lines[0] and "starts r1 (robot_count:=1)" in lines[0], lines[0]
     assert str(DAWN.name) in lines[0]
     assert "Traceback" not in out, out
-    assert took < 10.0, f"took {took:.1f} s\n{out}"
+    # At once: not after the runner's 240 s wait for robots that never come up.
+    # About 5 s on an idle machine; the bound leaves room for a loaded one (no timed tests).
+    assert took < 60.0, f"took {took:.1f} s\n{out}"
