@@ -28,6 +28,7 @@ from dawnpatrol_core.planning.vrptw import (
     solve_routing,
     validate_routes,
 )
+from dawnpatrol_core.shift_clock import clock
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -137,11 +138,6 @@ def euclidean_travel(points: FloatArray, speed: float) -> tuple[FloatArray, Floa
     diff = points[:, None, :] - points[None, :, :]
     dist = np.sqrt((diff**2).sum(axis=2))
     return dist / speed, dist
-
-
-def _hhmm(t: float) -> str:
-    s = int(round(t))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def plan_dispatch(
@@ -349,8 +345,8 @@ def _precheck(
         return "unreachable: no route from the robots' positions to this address"
     if best_arrival > due:
         return (
-            f"window unreachable: earliest handover start {_hhmm(best_arrival)} is after "
-            f"{_hhmm(due)} (window end minus service time)"
+            f"window unreachable: earliest handover start {clock(best_arrival)} is after "
+            f"{clock(due)} (window end minus service time)"
         )
     if best_back > 1e-6:
         return "window too late: no robot can serve it and be back before its shift ends"
