@@ -294,7 +294,7 @@ class SocialCrowd:
         # robots: their footprint now and ahead
         if robots.shape[0]:
             for ahead in (0.0, p.robot_horizon):
-                n, gap = _footprint_gap(pos, robots, ahead)
+                n, gap = footprint_gaps(pos, robots, ahead)
                 near = gap < p.cutoff
                 if near.any():
                     wgt = 1.0 if ahead == 0.0 else 0.5
@@ -314,7 +314,7 @@ class SocialCrowd:
         through robots) and drop their velocity into it. ``robots`` as in :meth:`step`."""
         if not self._ri.shape[0] or not robots.shape[0]:
             return
-        n, gap = _footprint_gap(self._pos, robots, 0.0)
+        n, gap = footprint_gaps(self._pos, robots, 0.0)
         k = np.argmin(gap, axis=1)
         rows = np.arange(self._pos.shape[0])
         g = gap[rows, k]
@@ -329,7 +329,7 @@ class SocialCrowd:
         self._xy[self._ri] = self._pos
 
 
-def _footprint_gap(
+def footprint_gaps(
     pos: FloatArray, robots: FloatArray, ahead: float
 ) -> tuple[FloatArray, FloatArray]:
     """Unit directions (R,K,2) from each robot footprint (K robots, moved ``ahead`` s along
