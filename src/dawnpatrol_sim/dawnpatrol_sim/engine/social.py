@@ -64,7 +64,7 @@ class SocialParams:
     keep_right: float = 0.5
     robot_horizon: float = 1.0
     lookahead: float = 2.0
-    cutoff: float = 4.0
+    cutoff: float = 3.0
     max_speed_factor: float = 1.3
 
 
@@ -273,33 +273,43 @@ class SocialCrowd:
         cos_fov = math.cos(math.radians(p.fov_deg / 2.0))
         right = np.column_stack([head[:, 1], -head[:, 0]])
 
-        def push(n: FloatArray, mag: FloatArray) -> FloatArray:
-            """Forces (R,K,2) along unit ``n`` (R,K,2) (pointing from the source to the person)
-            with magnitude (R,K), weighted by the field of view, plus the keep-right sidestep."""
-            cosang = -np.einsum("rkj,rj->rk", n, head)  # source direction vs heading
+        def push(ii: IntArray, n: FloatArray, mag: FloatArray) -> None:
+            """Add forces on people ``ii`` (K,) along unit ``n`` (K,2) (from the source to the
+            person) of magnitude ``mag`` (K,), weighted by the field of view, plus the
+            keep-right sidestep for what is ahead."""
+            cosang = -np.einsum("kj,kj->k", n, head[ii])  # source direction vs heading
             w = np.where(cosang >= cos_fov, 1.0, p.behind_weight)
-            f = n * (mag * w)[:, :, None]
             side = p.keep_right * mag * np.clip(cosang, 0.0, 1.0)
-            return np.asarray(f + side[:, :, None] * right[:, None, :])
+            f = n * (mag * w)[:, None] + side[:, None] * right[ii]
+            acc[:, 0] += np.bincount(ii, f[:, 0], minlength=r)
+            acc[:, 1] += np.bincount(ii, f[:, 1], minlength=r)
 
-        # other people (reacting and scripted), present and within the cutoff
-        d = pos[:, None, :] - xy[None, :, :]
-        dd = np.hypot(d[..., 0], d[..., 1])
-        mask = on[None, :] & (dd < p.cutoff)
-        mask[np.arange(r), self._ri] = False
-        if mask.any():
-            n = d / np.maximum(dd, 1e-6)[..., None]
-            mag = np.where(mask, p.a_people * np.exp((2 * PERSON_RADIUS - dd) / p.b_people), 0.0)
-            acc += push(n, mag).sum(axis=1)
-        # robots: their footprint now and ahead
+        # other people (reacting and scripted), present and within the cutoff: only the pairs
+        # that are near are evaluated
+        on_xy = xy[on]
+        on_idx = np.flatnonzero(on)
+        dx = pos[:, 0:1] - on_xy[None, :, 0]
+        dy = pos[:, 1:2] - on_xy[None, :, 1]
+        near = (np.abs(dx) < p.cutoff) & (np.abs(dy) < p.cutoff)
+        ii, kk = np.nonzero(near)
+        keep = on_idx[kk] != self._ri[ii]  # not oneself
+        ii, kk = ii[keep], kk[keep]
+        if ii.shape[0]:
+            ddx, ddy = dx[ii, kk], dy[ii, kk]
+            dd = np.maximum(np.hypot(ddx, ddy), 1e-6)
+            n = np.column_stack([ddx / dd, ddy / dd])
+            mag = np.where(dd < p.cutoff,
+                           p.a_people * np.exp((2 * PERSON_RADIUS - dd) / p.b_people), 0.0)
+            push(ii, n, mag)
+        # robots: their footprint now and ahead, for the (person, robot) pairs that are near
         if robots.shape[0]:
-            for ahead in (0.0, p.robot_horizon):
-                n, gap = footprint_gaps(pos, robots, ahead)
-                near = gap < p.cutoff
-                if near.any():
+            ii, kk = _near_pairs(pos, robots, p.cutoff + p.robot_horizon * np.abs(robots[:, 3]))
+            if ii.shape[0]:
+                for ahead in (0.0, p.robot_horizon):
+                    n2, gap = pair_gaps(pos[ii], robots[kk], ahead)
                     wgt = 1.0 if ahead == 0.0 else 0.5
-                    mag = np.where(near, wgt * p.a_robot * np.exp(-gap / p.b_robot), 0.0)
-                    acc += push(n, mag).sum(axis=1)
+                    mag = np.where(gap < p.cutoff, wgt * p.a_robot * np.exp(-gap / p.b_robot), 0.0)
+                    push(ii, n2, mag)
         # walls, where the path itself is clear of them (scripted paths may brush past a wall)
         if self._clearance is not None:
             dw, gx, gy = self._clearance.distance_gradient(pos[:, 0], pos[:, 1])
@@ -314,33 +324,40 @@ class SocialCrowd:
         through robots) and drop their velocity into it. ``robots`` as in :meth:`step`."""
         if not self._ri.shape[0] or not robots.shape[0]:
             return
-        n, gap = footprint_gaps(self._pos, robots, 0.0)
-        k = np.argmin(gap, axis=1)
-        rows = np.arange(self._pos.shape[0])
-        g = gap[rows, k]
-        over = g < 0.01
+        ii, kk = _near_pairs(self._pos, robots, np.full(robots.shape[0], 0.05))
+        if not ii.shape[0]:
+            return
+        n, gap = pair_gaps(self._pos[ii], robots[kk], 0.0)
+        over = gap < 0.01
         if not over.any():
             return
-        nn = n[rows, k]
-        self._pos[over] += nn[over] * (0.01 - g[over])[:, None]
-        into = np.einsum("ij,ij->i", self._vel, nn)
-        self._vel[over] -= (np.minimum(into, 0.0)[:, None] * nn)[over]
+        for j in np.flatnonzero(over).tolist():  # few: people pressed against a robot
+            i, nn = int(ii[j]), n[j]
+            self._pos[i] += nn * (0.01 - gap[j])
+            into = float(self._vel[i] @ nn)
+            if into < 0.0:
+                self._vel[i] -= into * nn
         self._xy = self._xy.copy()
         self._xy[self._ri] = self._pos
 
 
 def footprint_gaps(
-    pos: FloatArray, robots: FloatArray, ahead: float
+    pos: FloatArray, robots: FloatArray, ahead: float, paired: bool = False
 ) -> tuple[FloatArray, FloatArray]:
-    """Unit directions (R,K,2) from each robot footprint (K robots, moved ``ahead`` s along
-    their heading at their speed) to each person (R), and the gaps (R,K) m between the person's
-    disc and the footprint (negative: overlapping)."""
+    """Unit directions (R,K,2) from each robot footprint (K robots (K,6) as in
+    :meth:`SocialCrowd.step`, moved ``ahead`` s along their heading at their speed) to each
+    person (R,2), and the gaps (R,K) m between the person's disc and the footprint (negative:
+    overlapping). ``paired``: person k with robot k only (R == K); shapes (K,1,2) and (K,1)."""
     x = robots[:, 0] + robots[:, 3] * ahead * np.cos(robots[:, 2])
     y = robots[:, 1] + robots[:, 3] * ahead * np.sin(robots[:, 2])
     c, s = np.cos(robots[:, 2]), np.sin(robots[:, 2])
-    dx, dy = pos[:, 0:1] - x[None, :], pos[:, 1:2] - y[None, :]
+    if paired:
+        x, y, c, s = x[:, None], y[:, None], c[:, None], s[:, None]
+        dx, dy = pos[:, 0:1] - x, pos[:, 1:2] - y
+    else:
+        dx, dy = pos[:, 0:1] - x[None, :], pos[:, 1:2] - y[None, :]
     u, v = c * dx + s * dy, -s * dx + c * dy
-    hl, hw = robots[:, 4], robots[:, 5]
+    hl, hw = (robots[:, 4:5], robots[:, 5:6]) if paired else (robots[:, 4], robots[:, 5])
     qu, qv = u - np.clip(u, -hl, hl), v - np.clip(v, -hw, hw)
     outside = np.hypot(qu, qv)
     inside = np.minimum(hl - np.abs(u), hw - np.abs(v))  # depth inside the rectangle
@@ -354,3 +371,21 @@ def footprint_gaps(
     n = np.stack([c * nu - s * nv, s * nu + c * nv], axis=-1)
     gap = np.where(ins, -inside, outside) - PERSON_RADIUS
     return n, gap
+
+
+def _near_pairs(pos: FloatArray, robots: FloatArray, extra: FloatArray) -> tuple[IntArray,
+                                                                                 IntArray]:
+    """(person, robot) index pairs whose centres are within the robot's half diagonal plus a
+    person's radius plus ``extra`` (K,) m of each other along both axes."""
+    reach = np.hypot(robots[:, 4], robots[:, 5]) + PERSON_RADIUS + extra
+    near = (np.abs(pos[:, 0:1] - robots[None, :, 0]) < reach) & (
+        np.abs(pos[:, 1:2] - robots[None, :, 1]) < reach)
+    ii, kk = np.nonzero(near)
+    return ii.astype(np.int64), kk.astype(np.int64)
+
+
+def pair_gaps(pos: FloatArray, robots: FloatArray, ahead: float) -> tuple[FloatArray, FloatArray]:
+    """:func:`footprint_gaps` for K (person, robot) pairs: ``pos`` (K,2), ``robots`` (K,6);
+    returns unit directions (K,2) and gaps (K,)."""
+    n, gap = footprint_gaps(pos[:, None, :].reshape(-1, 2), robots, ahead, paired=True)
+    return n.reshape(-1, 2), gap.reshape(-1)
