@@ -176,6 +176,7 @@ def contact_json(contact: Contact, time_offset_s: float) -> str:
             "what": contact.what,
             "x": round(contact.x, 4),
             "y": round(contact.y, 4),
+            "by": contact.by,
         }
     )
 
