@@ -2,7 +2,7 @@
 
 One process plays the robots: every robot publishes its RobotStatus once a second (each at its
 own phase, a task string carrying a sequence number). The operator side calls
-/fleet/get_status 5 times a second. Measured per fleet size, for ``--seconds`` s after a warm-up:
+/fleet/get_status 10 times a second. Measured per fleet size, for ``--seconds`` s after a warm-up:
 
 - status round trip: from a robot publishing a status to the operator's get_status answer first
   showing it (includes up to one 100 ms polling period: an upper bound);
