@@ -17,6 +17,8 @@ goal, and the RMS jerk of the forward speed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import math
 import multiprocessing as mp
 import os
@@ -339,7 +341,14 @@ def episodes(stage: Stage, per_density: int, per_scene: int, seed: int) -> list[
     for j, scene in enumerate(SCENES):
         for k in range(per_scene):
             eps.append(scene_episode(stage, cs, scene, seed * 10_000 + 5000 + j * 100 + k))
-    return eps
+    # round robin over the densities and scenes: a run cut short still covers all of them
+    groups: dict[str, list[Episode]] = {}
+    for ep in eps:
+        groups.setdefault(ep.label, []).append(ep)
+    out: list[Episode] = []
+    for k in range(max(per_density, per_scene)):
+        out += [g[k] for g in groups.values() if k < len(g)]
+    return out
 
 
 def suwon_density(stage: Stage) -> tuple[float, int, float]:
@@ -389,7 +398,18 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
     ap.add_argument("--only", choices=("shipped", "baseline"), default=None)
+    ap.add_argument("--jsonl", type=Path, default=None,
+                    help="append every result to this file as it comes")
+    ap.add_argument("--summarize", type=Path, default=None,
+                    help="only print the tables of the results in this JSONL file")
     args = ap.parse_args()
+    if args.summarize is not None:
+        rows = [Result(**json.loads(line)) for line in
+                args.summarize.read_text(encoding="utf-8").splitlines() if line.strip()]
+        labels = [f"density {d:.2f}" for d in DENSITIES] + list(SCENES)
+        print(f"{len(rows)} runs from {args.summarize.name}\n")
+        table(rows, labels)
+        return 0
     if args.quick:
         args.per_density = args.per_scene = 2
     t0, c0 = time.perf_counter(), time.process_time()
@@ -410,11 +430,13 @@ def main() -> int:
             for r in pool.imap(_work, jobs):
                 results.append(r)
                 _progress(r, len(results), len(jobs))
+                _save(args.jsonl, r)
     else:
         for job in jobs:
             r = run(stage, *job)
             results.append(r)
             _progress(r, len(results), len(jobs))
+            _save(args.jsonl, r)
     labels = [f"density {d:.2f}" for d in DENSITIES] + list(SCENES)
     table(results, labels)
     bad = [r for r in results if not r.success or r.robot_contacts or r.person_contacts]
@@ -429,6 +451,12 @@ def main() -> int:
           f"{time.process_time() - c0:.0f} s; load average {load[0]:.1f} / {load[1]:.1f} / "
           f"{load[2]:.1f} on {os.cpu_count()} cores")
     return 0
+
+
+def _save(path: Path | None, r: Result) -> None:
+    if path is not None:
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(dataclasses.asdict(r)) + "\n")
 
 
 def _progress(r: Result, k: int, n: int) -> None:
