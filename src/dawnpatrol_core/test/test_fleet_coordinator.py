@@ -549,3 +549,24 @@ def test_an_overloaded_batch_is_told_before_it_is_accepted(
         assert any(isinstance(c, LogLine) and "hs_yard_corner" in c.text for c in cmds)
         assert set(fleet.coord.orders) == {"A", "B"}
     fleet.store.close()
+
+
+def test_a_robot_called_on_its_way_back_looks_then_returns_to_load_its_next_trip(
+        fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(THREE)  # one parcel a trip: two trips wait at the depot
+    (m,) = sent(cmds)
+    (first,) = orders_of(m)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.on(MissionEventReceived("r1", first, "deliver", TaskEvent.HANDED_OVER, *SPOT, "pin"),
+             dt=400.0)
+    fleet.status("r1", RobotMode.DELIVERING, x=22.0, y=17.0)
+    cmds = fleet.on(InvestigateRequested(20.0, 10.0))
+    assert CancelMission("r1", m.mission_id) in cmds
+    fleet.status("r1", x=22.0, y=17.0, dt=1.0)
+    (m2,) = sent(fleet.on(Tick()))
+    assert [t.kind for t in m2.tasks] == [TaskKind.INVESTIGATE, TaskKind.RETURN]
+    assert len(fleet.coord.queues["r1"]) == 2  # the next trip goes once it is back
+    (m3,) = sent(fleet.on(MissionResultReceived("r1", m2.mission_id, MissionOutcome.SUCCEEDED,
+                                                (m2.tasks[0].id, "depot")), dt=200.0))
+    assert m3.kind is MissionKind.DELIVER and len(orders_of(m3)) == 1

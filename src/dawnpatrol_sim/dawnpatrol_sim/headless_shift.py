@@ -233,7 +233,8 @@ class RobotReport:
 class ShiftResult:
     """A finished run: every order's outcome, every robot's report, the fleet's plan JSON, the
     clock span (shift-day s), wall seconds, whether every mission ended before
-    ``max_duration_s``, and the shift's log lines."""
+    ``max_duration_s``, the shift's log lines, and the patrol visits made (robot, task id,
+    arrived, left; shift-day s)."""
 
     orders: tuple[OrderOutcome, ...]
     robots: tuple[RobotReport, ...]
@@ -243,6 +244,7 @@ class ShiftResult:
     wall_time_s: float
     finished: bool
     log: tuple[str, ...]
+    visits: tuple[tuple[str, str, float, float], ...] = ()
 
     @property
     def sim_time_s(self) -> float:
@@ -678,7 +680,8 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
         tuple(_outcomes(orders, plan, progress, returned, away, shift.recipients)),
         tuple(r.report(tuple(c.what for c in eng.contacts if c.robot == r.id))
               for r in robots.values()),
-        plan, t0, t0 + eng.now, time.perf_counter() - wall0, finished, tuple(log))
+        plan, t0, t0 + eng.now, time.perf_counter() - wall0, finished, tuple(log),
+        tuple(progress.visits))
 
 
 def _start_trip(r: _Robot, m: fc.SendMission, now: float, log: list[str]) -> None:

@@ -135,12 +135,13 @@ class FleetCoordinator:
         self._last_conn: dict[str, Connection] = {}
         self._was_online: set[str] = set()  # heard from since this coordinator started
         self._reserved: dict[str, float] = {}  # robot -> when its patrol made way for a look
-        # robot -> (the look, the rest of its trip, the called place) it takes once it has let
-        # go of its mission
-        self._calls: dict[str, tuple[TaskPlan, tuple[str, ...], tuple[float, float]]] = {
+        # robot -> (the look, the rest of its trip or None when it was not delivering, the
+        # called place) it takes once it has let go of its mission
+        self._calls: dict[str, tuple[TaskPlan, tuple[str, ...] | None, tuple[float, float]]] = {
             rid: (TaskPlan(TaskKind.INVESTIGATE, str(c["id"]), Pose2D(*map(float, c["pose"])),
                            dwell_s=float(c["dwell_s"])),
-                  tuple(str(i) for i in c["rest"]), (float(c["at"][0]), float(c["at"][1])))
+                  None if c["rest"] is None else tuple(str(i) for i in c["rest"]),
+                  (float(c["at"][0]), float(c["at"][1])))
             for rid, c in json.loads(store.setting("calls", "{}")).items()}
         self._done: dict[str, set[str]] = {}  # mission id -> task ids done (events heard)
         self._arrivals: dict[tuple[str, str], float] = {}
@@ -624,7 +625,7 @@ class FleetCoordinator:
             look, rest, _ = self._calls.pop(rid)
             self._reserved.pop(rid, None)
             self._save()
-            if rest:
+            if rest is not None:  # the rest of its trip, back to the depot at least
                 self._send_delivery(rid, rest, first=(look,))
             else:
                 self._send(rid, MissionKind.INVESTIGATE, (look,), at=(look.pose.x, look.pose.y))
@@ -703,7 +704,7 @@ class FleetCoordinator:
             # refuses a mission while one is in progress). Held back from new patrols.
             self._stop_mission(rid)
             self._reserved[rid] = self._now
-            self._calls[rid] = (look, (), (x, y))
+            self._calls[rid] = (look, None, (x, y))
             self._save()
             how = "stops its patrol"
         else:
@@ -726,7 +727,7 @@ class FleetCoordinator:
         _, rest, target = call
         self._investigations.append(target)
         self._save_investigations()
-        for oid in rest:
+        for oid in rest or ():
             self._set_order(oid, OrderState.FAILED, reason=f"{why}; parcel on board",
                             only_if=OrderState.ASSIGNED)
         self._requeue([o for trip in self._queues.pop(rid, []) for o in trip], why)
@@ -756,7 +757,7 @@ class FleetCoordinator:
             {rid: m.to_dict() for rid, m in self._missions.items()}))
         self.store.set_setting("calls", json.dumps(
             {rid: {"id": t.id, "pose": [t.pose.x, t.pose.y, t.pose.theta], "dwell_s": t.dwell_s,
-                   "rest": list(rest), "at": list(at)}
+                   "rest": None if rest is None else list(rest), "at": list(at)}
              for rid, (t, rest, at) in self._calls.items()}))
         self.store.set_setting("queues", json.dumps(
             {rid: [list(t) for t in trips] for rid, trips in self._queues.items()}))
