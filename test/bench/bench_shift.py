@@ -36,6 +36,7 @@ from dawnpatrol_core.fleet.patrol import hotspot_of  # noqa: E402
 from dawnpatrol_core.geometry import Pose2D  # noqa: E402
 from dawnpatrol_core.maps.district import DistrictMap  # noqa: E402
 from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics  # noqa: E402
+from dawnpatrol_core.shift_clock import clock  # noqa: E402
 from dawnpatrol_sim.headless_shift import (  # noqa: E402
     Recipients,
     ShiftInput,
@@ -51,7 +52,6 @@ from dawnpatrol_sim.scenario import (  # noqa: E402
     map_parking,
     robot_starts,
 )
-from dawnpatrol_sim.shift_progress import clock  # noqa: E402
 
 WORLD = ROOT / "sim" / "worlds" / "suwon_dawn.sdf"
 MODEL = ROOT / "sim" / "models" / "dawnbot" / "model.sdf"

@@ -155,8 +155,11 @@ class FleetManagerNode(DawnPatrolNode):
             case cmd.ClosedEdgesChanged(edges):
                 self._closed.publish(Int32MultiArray(data=list(edges)))
             case cmd.LogLine(level, text):
-                log = self.get_logger()
-                (log.warning if level is cmd.Level.WARNING else log.info)(text)
+                # rclpy keeps one severity per call site: one call per level.
+                if level is cmd.Level.WARNING:
+                    self.get_logger().warning(text)
+                else:
+                    self.get_logger().info(text)
         return []
 
     def _on_goal_response(self, rid: str, mid: str, fut: Future) -> None:

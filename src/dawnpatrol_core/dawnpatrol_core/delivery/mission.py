@@ -21,9 +21,10 @@ from dawnpatrol_core.delivery.handover import (
     start_stop,
     tick,
 )
-from dawnpatrol_core.delivery.orders import parse_time_of_day, shift_seconds
+from dawnpatrol_core.delivery.orders import parse_time_of_day
 from dawnpatrol_core.delivery.proof import HandoverMethod
 from dawnpatrol_core.errors import ConfigError, MissionError, finite_number, shown
+from dawnpatrol_core.shift_clock import shift_seconds
 
 TaskKind = Literal["deliver", "patrol", "investigate", "return", "charge"]
 TASK_KINDS: tuple[str, ...] = get_args(TaskKind)

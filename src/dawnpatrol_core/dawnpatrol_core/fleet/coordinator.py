@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from dawnpatrol_core.delivery.orders import Order, shift_seconds
+from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.errors import DawnPatrolError, OrderError
 from dawnpatrol_core.fleet.calls import Candidate, choose_responder, lookout
 from dawnpatrol_core.fleet.closures import closed_edges
@@ -75,6 +75,7 @@ from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.district import DistrictMap
 from dawnpatrol_core.patrol.interleave import RouteStop
 from dawnpatrol_core.planning.dispatch import DispatchPlan, DispatchSettings, PatrolVisit, Robot
+from dawnpatrol_core.shift_clock import shift_seconds
 from dawnpatrol_core.store.fleet import FleetRepository, NewOrder, RobotRecord
 
 #: A mission the fleet no longer follows (the fleet or the robot's mission node restarted) is
