@@ -417,6 +417,10 @@ class FleetCoordinator:
             if not robots:
                 raise DawnPatrolError("no robot is online and free to take deliveries")
             plan = self._plan(orders, robots)
+            if self.cfg.patrol_bounds == "hard" and plan.missed:
+                # These robots cannot hold every bound even with parcels left out: refusing the
+                # batch would not hold them. Parcels first, and say which hotspots go over.
+                plan = self._plan(orders, robots, hard=False)
             conflict = self._conflict(orders, robots, plan)
             if conflict is not None:
                 late, over = conflict
@@ -488,9 +492,9 @@ class FleetCoordinator:
         """With hard bounds, when the plan leaves parcels out: the parcels a plan with soft bounds
         serves but this one cannot (they would be late to hold the bounds) and the hotspots that
         plan lets go over; None when holding the bounds costs no parcel (or bounds are soft)."""
-        if self.cfg.patrol_bounds != "hard" or not plan.visit_ids:
+        if self.cfg.patrol_bounds != "hard" or not plan.visit_ids or plan.missed:
             return None
-        if not plan.missed and not any("solver" in why for _, why in plan.unserved):
+        if not any("solver" in why for _, why in plan.unserved):
             return None
         soft = self._plan(orders, robots, hard=False)
         soft_out = {oid for oid, _ in soft.unserved}
