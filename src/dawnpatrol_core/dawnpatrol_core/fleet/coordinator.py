@@ -473,10 +473,14 @@ class FleetCoordinator:
         c = self.cfg
         robots = [Robot(r, c.compartments, c.shift_start, c.shift_end, c.speed, c.range_m)
                   for r in robot_ids]
+        visits = self._visits(orders, hard)
+        # With patrol visits in the plan the solver's seed is drawn too: another night, another
+        # order of the watches (parcels alone keep seed 0: the same batch, the same plan).
+        seed = int(self.patrol.rng.integers(2**31)) if visits else 0
         settings = DispatchSettings(service_time_s=c.service_time_s,
-                                    time_limit_s=c.solver_time_limit_s)
+                                    time_limit_s=c.solver_time_limit_s, seed=seed)
         return plan_batch(orders, robots, self.depot, self.travel, settings,
-                          self.shift_now(self._now), self._visits(orders, hard))
+                          self.shift_now(self._now), visits)
 
     def _visits(self, orders: list[Order], hard: bool | None) -> list[PatrolVisit]:
         if not orders or not any(self._patrolling.get(r) for r in self.robot_ids):
