@@ -570,3 +570,21 @@ def test_a_robot_called_on_its_way_back_looks_then_returns_to_load_its_next_trip
     (m3,) = sent(fleet.on(MissionResultReceived("r1", m2.mission_id, MissionOutcome.SUCCEEDED,
                                                 (m2.tasks[0].id, "depot")), dt=200.0))
     assert m3.kind is MissionKind.DELIVER and len(orders_of(m3)) == 1
+
+
+def test_a_resumed_trip_the_robot_refused_stays_with_it(fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(ONE)
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.status("r1", RobotMode.DELIVERING, dt=300.0, x=22.0, y=17.0)
+    fleet.status("r2", x=3.0, y=3.0)
+    fleet.on(InvestigateRequested(*SPOT))
+    fleet.status("r1", x=22.0, y=17.0, dt=1.0)
+    (m2,) = sent(fleet.on(Tick()))
+    fleet.on(MissionRejected("r1", m2.mission_id, "mission server not available"))
+    assert fleet.coord.orders["D"].state is OrderState.ASSIGNED  # on board r1, not requeued
+    (m3,) = sent(fleet.on(Tick(), dt=1.0))
+    assert m3.robot_id == "r1" and [t.kind for t in m3.tasks] == [
+        TaskKind.INVESTIGATE, TaskKind.DELIVER, TaskKind.RETURN]
+    assert (m3.tasks[0].pose.x, m3.tasks[0].pose.y) == SPOT

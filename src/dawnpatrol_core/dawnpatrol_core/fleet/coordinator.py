@@ -336,6 +336,17 @@ class FleetCoordinator:
                 self._save()
                 self._send_delivery(rid, nxt)
             return
+        if rejected and m.at is not None:
+            # The rest of a trip after a look: its parcels are on board, so the robot (not
+            # another) takes it again, look first, once it accepts missions.
+            look = TaskPlan(TaskKind.INVESTIGATE, m.tasks[0], Pose2D(*m.at, 0.0),
+                            dwell_s=investigate_dwell_s(self.dm, *m.at,
+                                                        self.cfg.investigate_dwell_s))
+            rest = tuple(t if t in m.orders else f"{VISIT_PREFIX}{t}" for t in m.tasks[1:]
+                         if t in m.orders or self._is_hotspot(hotspot_of(t)))
+            self._calls[rid] = (look, rest, m.at)
+            self._save()
+            return
         if rejected:
             why = f"{rid} did not accept the mission"
             self._requeue(m.orders, why)
