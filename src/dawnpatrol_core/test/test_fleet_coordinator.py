@@ -507,8 +507,11 @@ def test_patrol_visits_ride_on_the_delivery_trips_within_their_bounds(fleet: Fle
     (m,) = sent(cmds)
     watches = [t for t in m.tasks if t.kind is TaskKind.PATROL]
     assert all(t.pose == fleet.coord.patrol.hotspot_pose("hs_yard_corner") for t in watches)
-    # each stays its watch, or until the planned end of the visit when it would be early
-    assert all(t.dwell_s >= 20.0 for t in watches)
+    # each watches 20 s from its planned start at the earliest (a robot there early waits)
+    assert all(t.dwell_s == 20.0 for t in watches)
+    starts = {v.visit_id[1:]: v.service_start for v in visits}
+    assert all(t.window_start == pytest.approx(starts[t.id], abs=1.0) for t in watches
+               if t.id in starts)
     # a watch made on the trip is a patrol visit of the hotspot
     if watches:
         fleet.on(MissionAccepted("r1", m.mission_id))

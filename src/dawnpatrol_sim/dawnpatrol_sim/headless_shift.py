@@ -527,11 +527,12 @@ def _make_robot(stage: ShiftStage, settings: ShiftSettings, start: RobotStart, i
 
 def mission_tasks(tasks: Sequence[TaskPlan]) -> tuple[core.TaskSpec, ...]:
     """The fleet's task plans as the mission node receives them (MissionTask -> TaskSpec; the
-    simulated clock counts shift-day seconds, so a window opens at its start)."""
+    simulated clock counts shift-day seconds, so a window opens at its start; a patrol visit
+    planned between parcels watches from its planned start)."""
     deliver = [t.kind == "deliver" for t in tasks]
     return tuple(core.make_task(t.kind.value, t.id, t.pose.x, t.pose.y, t.pose.theta, t.dwell_s,
                                 t.order_id if d else "", t.method if d else "pin",
-                                not_before=max(t.window_start, 0.0) if d else 0.0)
+                                not_before=max(t.window_start, 0.0))
                  for t, d in zip(tasks, deliver, strict=True))
 
 
