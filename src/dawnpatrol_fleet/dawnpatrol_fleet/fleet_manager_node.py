@@ -26,6 +26,7 @@ from std_msgs.msg import Header, Int32MultiArray
 from dawnpatrol_core.errors import AnomalyError, ConfigError, DawnPatrolError
 from dawnpatrol_core.fleet import commands as cmd
 from dawnpatrol_core.fleet import events as ev
+from dawnpatrol_core.fleet.calls import needs_a_look
 from dawnpatrol_core.fleet.config import PARAMETERS, FleetConfig
 from dawnpatrol_core.fleet.coordinator import FleetCoordinator
 from dawnpatrol_core.fleet.plans import plan_to_json
@@ -85,7 +86,7 @@ class FleetManagerNode(DawnPatrolNode):
         self.create_service(srv.QueryAnomalies, "/fleet/query_anomalies", self._on_query)
         self.create_service(srv.AckAnomaly, "/fleet/ack_anomaly", self._on_ack)
         self.create_service(srv.GenerateReport, "/fleet/generate_report", self._on_report)
-        self.create_subscription(  # a resident's call: the nearest free robot goes to look
+        self.create_subscription(  # a resident's call: the robot there first goes to look
             PointStamped, "/fleet/investigate",
             lambda m: self._feed(ev.InvestigateRequested(m.point.x, m.point.y)), RELIABLE_QOS)
         self.create_timer(1.0, self._tick, clock=self._steady)
@@ -280,6 +281,9 @@ class FleetManagerNode(DawnPatrolNode):
                                  else msg)
             if event.kind == "blocked_sidewalk":
                 self._feed(ev.SidewalkReports(self._blocked()))
+        if result is InboxResult.NEW and needs_a_look(event.kind):
+            self._feed(ev.InvestigateRequested(event.x, event.y,
+                                               f"{event.robot_id}'s {event.kind} alert"))
 
     def _blocked(self) -> tuple[tuple[float, float, float], ...]:
         return tuple((r.event.x, r.event.y, r.event.last_seen)
