@@ -217,12 +217,25 @@ def shift_markdown(data: ShiftData, dm: DistrictMap, shift: str, utc: float = 0.
              _response(a), a.ack_note or "") for a in data.alerts
         ], "no alerts"),
         "## Operator commands", "",
+        "Operators who acted (signed commands, verified): "
+        + (", ".join(operators_who_acted(data.audit)) or "none") + ".", "",
         _table(["time", "operator", "command", "result"], [
             (ros_clock(a["at"], utc), a["operator"], a["command"],
              ("ok: " if a["ok"] else "FAILED: ") + a["result"][:120]) for a in data.audit
         ], "no operator commands"),
     ]
     return "\n".join(lines)
+
+
+def operators_who_acted(audit: Iterable[dict[str, Any]]) -> list[str]:
+    """Who commanded the fleet, as verified (``kim (supervisor)``), in order of first command;
+    refused commands (``unverified ...``) name nobody."""
+    seen: list[str] = []
+    for a in audit:
+        who = str(a["operator"])
+        if who and who != "unknown" and not who.startswith("unverified") and who not in seen:
+            seen.append(who)
+    return seen
 
 
 def retention_markdown(privacy: PrivacyStatement | None, utc: float = 0.0) -> list[str]:

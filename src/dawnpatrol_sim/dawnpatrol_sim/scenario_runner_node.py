@@ -4,6 +4,11 @@ It dispatches the scenario's orders through the fleet manager exactly as an oper
 the patrol, keys in recipients' PINs at the door (absent recipients never come), acknowledges
 alerts after a delay, prints the shift's progress, and asks the fleet for the shift and compliance
 reports when the scenario's time is up. When it exits, the launch file shuts everything down.
+
+It acts as an operator with a key of its own (docs/security.md): unless one is there already it
+creates ``<key dir>/<operator>.key`` (default: the report directory's ``keys/``) and registers it
+as a supervisor in the fleet's registry once the fleet manager is up; every command it sends
+carries an envelope signed with it, so the shift report names it among the operators who acted.
 """
 
 from __future__ import annotations
@@ -13,13 +18,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from geometry_msgs.msg import PointStamped, PoseWithCovarianceStamped
+from geometry_msgs.msg import PoseWithCovarianceStamped
 
 from dawnpatrol_core.delivery.mission import expected_pin
 from dawnpatrol_core.delivery.orders import load_orders
 from dawnpatrol_core.errors import DawnPatrolError
 from dawnpatrol_core.maps.district import load_district_map
-from dawnpatrol_interfaces.msg import Anomaly, MissionEvent
+from dawnpatrol_core.security.enroll import enroll_operator
+from dawnpatrol_core.security.envelope import Signer, envelope_to_text, new_nonce, signed_args
+from dawnpatrol_core.security.gate import FLEET_KEY_FILE
+from dawnpatrol_core.security.roles import Command, Role
+from dawnpatrol_interfaces.msg import Anomaly, Investigate, MissionEvent
 from dawnpatrol_interfaces.srv import (
     AckAnomaly,
     DispatchOrders,
@@ -32,6 +41,7 @@ from dawnpatrol_ros.convert import pose2d_to_msg
 from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.params import Param, declare_parameters
 from dawnpatrol_ros.qos import ALERT_QOS, RELIABLE_QOS
+from dawnpatrol_ros.signing import message_fields
 from dawnpatrol_sim.expectations import Check, evaluate, parse_expectations, render
 from dawnpatrol_sim.scenario import (
     check_launched_robots,
@@ -60,6 +70,12 @@ PARAMS = {
     "ready_timeout_s": Param(240.0, "wall seconds to wait for the fleet to come up",
                              1.0, 3600.0),
     "progress_period_s": Param(120.0, "sim seconds between progress lines", 1.0, 86400.0),
+    "operator": Param(OPERATOR, "the operator this runner acts as (its key signs every "
+                      "command)", check=bool, expected="an operator name"),
+    "operator_key_dir": Param("", "where the operator's key is, or is created; '' = "
+                              "<report_dir>/keys"),
+    "fleet_data_dir": Param("", "the fleet manager's data directory (its operator registry); "
+                            "'' = <report_dir>/data/fleet"),
 }
 
 
@@ -94,6 +110,10 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self.t0 = float(p["start_time_s"])
         self.secret = str(p["pin_secret"])
         self.report_dir = str(Path(str(p["report_dir"])).resolve())
+        self.operator = str(p["operator"])
+        self.key_dir = Path(str(p["operator_key_dir"]) or Path(self.report_dir) / "keys")
+        self.fleet_dir = Path(str(p["fleet_data_dir"]) or Path(self.report_dir) / "data" / "fleet")
+        self.signer: Signer | None = None  # once enrolled (the fleet manager is up)
         self.ready_deadline = float(p["ready_timeout_s"])
         self.period = float(p["progress_period_s"])
         self.next_summary = self.period
@@ -103,7 +123,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self._running_since: tuple[float, float] | None = None  # (wall s, shift s) at dispatch
 
         self.dispatch = self.create_client(DispatchOrders, "/fleet/dispatch_orders")
-        self.investigate = self.create_publisher(PointStamped, "/fleet/investigate", RELIABLE_QOS)
+        self.investigate = self.create_publisher(Investigate, "/fleet/investigate", RELIABLE_QOS)
         self.patrol = self.create_client(SetPatrol, "/fleet/set_patrol")
         self.ack = self.create_client(AckAnomaly, "/fleet/ack_anomaly")
         self.report = self.create_client(GenerateReport, "/fleet/generate_report")
@@ -134,6 +154,24 @@ class ScenarioRunnerNode(DawnPatrolNode):
     # -- helpers ---------------------------------------------------------------------------------
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
+
+    def _signed(self, command: Command, request: Any, target: str = "fleet") -> Any:
+        """``request`` with this operator's envelope for ``command`` on ``target``."""
+        assert self.signer is not None
+        env = self.signer.sign(command, target, signed_args(command, message_fields(request)),
+                               time.time(), new_nonce())
+        request.envelope = envelope_to_text(env)
+        return request
+
+    def _enroll(self) -> bool:
+        """Set up this runner's operator key once the fleet manager has made its own key (the
+        registry change is then signed in the audit chain); True when done."""
+        if self.signer is None and (self.fleet_dir / FLEET_KEY_FILE).exists():
+            self.signer = enroll_operator(self.operator, Role.SUPERVISOR, self.key_dir,
+                                          self.fleet_dir, time.time(), by="scenario set-up")
+            self._say(f"operator {self.operator}: key {self.signer.key_id} in {self.key_dir}, "
+                      "registered as supervisor")
+        return self.signer is not None
 
     def _say(self, line: str) -> None:
         self.get_logger().info(line)
@@ -191,6 +229,12 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self._place_robots()
         if self.state == "waiting":
             self._wall_waited += 0.5
+            try:
+                if not self._enroll():
+                    return
+            except (DawnPatrolError, OSError) as exc:
+                self._finish(1, f"operator set-up failed: {exc}")
+                return
             self._poll_status()
             if (
                 now > 0
@@ -200,13 +244,13 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 and all(c.service_is_ready() for c in self.pin.values())
             ):
                 self.state = "dispatching"
-                req = DispatchOrders.Request(
+                req = self._signed(Command.DISPATCH_ORDERS, DispatchOrders.Request(
                     orders_text=self.orders_text,
                     format="csv",
                     source_name=str(self.orders_path),
                     dry_run=False,
-                    operator_name=OPERATOR,
-                )
+                    operator_name=self.operator,
+                ))
                 self.dispatch.call_async(req).add_done_callback(self._on_dispatched)
             elif self._wall_waited > self.ready_deadline:
                 self._finish(1, "fleet manager or robots did not come up in time")
@@ -216,16 +260,14 @@ class ScenarioRunnerNode(DawnPatrolNode):
         t = now - self.t0
         if not self.patrol_started and t >= self.patrol_at and self.patrol.service_is_ready():
             self.patrol_started = True
-            self.patrol.call_async(
-                SetPatrol.Request(active=True, robot_id="*", operator_name=OPERATOR)
-            )
+            self.patrol.call_async(self._signed(
+                Command.SET_PATROL,
+                SetPatrol.Request(active=True, robot_id="*", operator_name=self.operator), "*"))
             self._say(f"{clock(now)} operator starts the patrol")
         while self.calls and t >= self.calls[0].at:
             call = self.calls.pop(0)
-            msg = PointStamped()
-            msg.header.frame_id, msg.header.stamp = "map", self.get_clock().now().to_msg()
-            msg.point.x, msg.point.y = call.x, call.y
-            self.investigate.publish(msg)
+            msg = Investigate(x=float(call.x), y=float(call.y), operator_name=self.operator)
+            self.investigate.publish(self._signed(Command.INVESTIGATE, msg))
             self.called.append((now, call.x, call.y))
             self._say(f"{clock(now)} operator: {call.note or 'a call'}: investigate "
                       f"({call.x:.0f}, {call.y:.0f})")
@@ -233,20 +275,18 @@ class ScenarioRunnerNode(DawnPatrolNode):
             pin = expected_pin(p.order_id, self.secret)
             self.pin[p.robot_id].call_async(SubmitPin.Request(order_id=p.order_id, pin=pin))
         for uuid in self.progress.due_acks(now):
-            self.ack.call_async(
-                AckAnomaly.Request(
-                    uuid=uuid, note="seen on camera feed; patrol informed", operator_name=OPERATOR
-                )
-            )
+            self.ack.call_async(self._signed(Command.ACK_ANOMALY, AckAnomaly.Request(
+                uuid=uuid, note="seen on camera feed; patrol informed",
+                operator_name=self.operator)))
         if t >= self.next_summary:
             self.next_summary += self.period
             self._say(f"{clock(now)} progress: {self.progress.summary()}{self._pace(t)}")
         if t >= self.scenario.duration:
             self.state = "reporting"
             self._say(f"{clock(now)} shift over: {self.progress.summary()}; writing reports")
-            req = GenerateReport.Request(out_dir=self.report_dir,
-                                         shift=f"{self.scenario.name} (simulated)",
-                                         operator_name=OPERATOR)
+            req = self._signed(Command.GENERATE_REPORT, GenerateReport.Request(
+                out_dir=self.report_dir, shift=f"{self.scenario.name} (simulated)",
+                operator_name=self.operator))
             self.report.call_async(req).add_done_callback(self._on_report)
 
     def _poll_status(self) -> None:
@@ -257,14 +297,17 @@ class ScenarioRunnerNode(DawnPatrolNode):
         def done(fut: Any) -> None:
             self._status_pending = False
             res = fut.result()
-            if res is not None:
+            if res is not None and res.refused:
+                self.get_logger().warning(res.refused)
+            elif res is not None:
                 self.online = {
                     s.robot_id
                     for s, c in zip(res.robots, res.connection, strict=False)
                     if c == "online"
                 }
 
-        self.status.call_async(FleetStatus.Request()).add_done_callback(done)
+        self.status.call_async(self._signed(Command.GET_STATUS, FleetStatus.Request())
+                               ).add_done_callback(done)
 
     def _on_dispatched(self, fut: Any) -> None:
         res = fut.result()
