@@ -45,7 +45,7 @@ def test_a_visit_due_first_is_made_before_the_parcel() -> None:
     assert v.arrival == pytest.approx(100.0) and v.departure == pytest.approx(130.0)
     assert a.arrival == pytest.approx(130.0 + math.hypot(100.0, 100.0))
     assert v.seq < a.seq
-    assert route_trips(route) == [("@hs#1/30", "a")]
+    assert route_trips(route) == [("@hs#1/100", "a")]  # the watch starts at 100 s
     assert plan.served == 1  # visits are not orders
 
 

@@ -13,6 +13,7 @@ from dawnpatrol_core.fleet.calls import (
     choose_responder,
     detour_holds,
     lookout,
+    needs_a_look,
     no_entry_reason,
 )
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
@@ -74,3 +75,8 @@ def test_a_place_robots_may_not_enter_is_watched_from_an_allowed_point_in_sight(
     assert not yard.contains(type(inside)(far.pose.x, far.pose.y))
     ok = lookout(suwon, p.x, p.y, 12.0)  # an allowed place is watched from itself
     assert (ok.pose.x, ok.pose.y, ok.distance_m, ok.why) == (p.x, p.y, 0.0, "")
+
+
+def test_alerts_about_people_call_for_a_look() -> None:
+    assert needs_a_look("loitering") and needs_a_look("intrusion")
+    assert not needs_a_look("blocked_sidewalk") and not needs_a_look("link_lost")

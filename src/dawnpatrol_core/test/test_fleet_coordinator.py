@@ -507,8 +507,11 @@ def test_patrol_visits_ride_on_the_delivery_trips_within_their_bounds(fleet: Fle
     (m,) = sent(cmds)
     watches = [t for t in m.tasks if t.kind is TaskKind.PATROL]
     assert all(t.pose == fleet.coord.patrol.hotspot_pose("hs_yard_corner") for t in watches)
-    # each stays its watch, or until the planned end of the visit when it would be early
-    assert all(t.dwell_s >= 20.0 for t in watches)
+    # each watches 20 s from its planned start at the earliest (a robot there early waits)
+    assert all(t.dwell_s == 20.0 for t in watches)
+    starts = {v.visit_id[1:]: v.service_start for v in visits}
+    assert all(t.window_start == pytest.approx(starts[t.id], abs=1.0) for t in watches
+               if t.id in starts)
     # a watch made on the trip is a patrol visit of the hotspot
     if watches:
         fleet.on(MissionAccepted("r1", m.mission_id))
@@ -549,3 +552,42 @@ def test_an_overloaded_batch_is_told_before_it_is_accepted(
         assert any(isinstance(c, LogLine) and "hs_yard_corner" in c.text for c in cmds)
         assert set(fleet.coord.orders) == {"A", "B"}
     fleet.store.close()
+
+
+def test_a_robot_called_on_its_way_back_looks_then_returns_to_load_its_next_trip(
+        fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(THREE)  # one parcel a trip: two trips wait at the depot
+    (m,) = sent(cmds)
+    (first,) = orders_of(m)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.on(MissionEventReceived("r1", first, "deliver", TaskEvent.HANDED_OVER, *SPOT, "pin"),
+             dt=400.0)
+    fleet.status("r1", RobotMode.DELIVERING, x=22.0, y=17.0)
+    cmds = fleet.on(InvestigateRequested(20.0, 10.0))
+    assert CancelMission("r1", m.mission_id) in cmds
+    fleet.status("r1", x=22.0, y=17.0, dt=1.0)
+    (m2,) = sent(fleet.on(Tick()))
+    assert [t.kind for t in m2.tasks] == [TaskKind.INVESTIGATE, TaskKind.RETURN]
+    assert len(fleet.coord.queues["r1"]) == 2  # the next trip goes once it is back
+    (m3,) = sent(fleet.on(MissionResultReceived("r1", m2.mission_id, MissionOutcome.SUCCEEDED,
+                                                (m2.tasks[0].id, "depot")), dt=200.0))
+    assert m3.kind is MissionKind.DELIVER and len(orders_of(m3)) == 1
+
+
+def test_a_resumed_trip_the_robot_refused_stays_with_it(fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(ONE)
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.status("r1", RobotMode.DELIVERING, dt=300.0, x=22.0, y=17.0)
+    fleet.status("r2", x=3.0, y=3.0)
+    fleet.on(InvestigateRequested(*SPOT))
+    fleet.status("r1", x=22.0, y=17.0, dt=1.0)
+    (m2,) = sent(fleet.on(Tick()))
+    fleet.on(MissionRejected("r1", m2.mission_id, "mission server not available"))
+    assert fleet.coord.orders["D"].state is OrderState.ASSIGNED  # on board r1, not requeued
+    (m3,) = sent(fleet.on(Tick(), dt=1.0))
+    assert m3.robot_id == "r1" and [t.kind for t in m3.tasks] == [
+        TaskKind.INVESTIGATE, TaskKind.DELIVER, TaskKind.RETURN]
+    assert (m3.tasks[0].pose.x, m3.tasks[0].pose.y) == SPOT

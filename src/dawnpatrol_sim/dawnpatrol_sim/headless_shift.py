@@ -264,9 +264,10 @@ class RobotReport:
 class ShiftResult:
     """A finished run: every order's outcome, every robot's report, the fleet's plan JSON, the
     clock span (shift-day s), wall seconds, whether every mission ended before
-    ``max_duration_s``, and the shift's log lines. With duties: the shift's ``progress`` (patrol
-    visits, calls looked at, alerts), the operator's ``calls`` (clock s, x, y), every event the
-    fleet ``received`` and its ``incidents`` at the end."""
+    ``max_duration_s``, the shift's log lines, and the patrol visits made (robot, task id,
+    arrived, left; shift-day s). With duties: the shift's ``progress`` (patrol visits, calls
+    looked at, alerts), the operator's ``calls`` (clock s, x, y), every event the fleet
+    ``received`` and its ``incidents`` at the end."""
 
     orders: tuple[OrderOutcome, ...]
     robots: tuple[RobotReport, ...]
@@ -276,6 +277,7 @@ class ShiftResult:
     wall_time_s: float
     finished: bool
     log: tuple[str, ...]
+    visits: tuple[tuple[str, str, float, float], ...] = ()
     progress: ShiftProgress | None = None
     calls: tuple[tuple[float, float, float], ...] = ()
     received: tuple[Received, ...] = ()
@@ -562,11 +564,12 @@ def _make_robot(stage: ShiftStage, settings: ShiftSettings, start: RobotStart, i
 
 def mission_tasks(tasks: Sequence[TaskPlan]) -> tuple[core.TaskSpec, ...]:
     """The fleet's task plans as the mission node receives them (MissionTask -> TaskSpec; the
-    simulated clock counts shift-day seconds, so a window opens at its start)."""
+    simulated clock counts shift-day seconds, so a window opens at its start; a patrol visit
+    planned between parcels watches from its planned start)."""
     deliver = [t.kind == "deliver" for t in tasks]
     return tuple(core.make_task(t.kind.value, t.id, t.pose.x, t.pose.y, t.pose.theta, t.dwell_s,
                                 t.order_id if d else "", t.method if d else "pin",
-                                not_before=max(t.window_start, 0.0) if d else 0.0)
+                                not_before=max(t.window_start, 0.0))
                  for t, d in zip(tasks, deliver, strict=True))
 
 
@@ -740,7 +743,8 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
         tuple(r.report(tuple(c.what for c in eng.contacts if c.robot == r.id))
               for r in robots.values()),
         plan, t0, t0 + eng.now, time.perf_counter() - wall0, finished, tuple(log),
-        progress if duty is not None else None, tuple(duty.called) if duty else (), *watched)
+        tuple(progress.visits), progress if duty is not None else None,
+        tuple(duty.called) if duty else (), *watched)
 
 
 class _Duties:

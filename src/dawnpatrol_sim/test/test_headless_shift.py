@@ -137,3 +137,27 @@ def test_shift_with_duties_patrols_answers_the_call_and_reports_the_loiterer(
     assert "ALERT loitering" in log
     assert res.progress.visits, log  # the other robot patrolled meanwhile
     assert sum(o.outcome == "delivered" for o in res.orders) >= 1
+
+
+def test_yard_shift_with_patrol_keeps_the_hotspot_within_its_bound(settings: ShiftSettings,
+                                                                   tmp_path: Path) -> None:
+    # Patrol on: dispatch plans the yard corner's visits (600 s bound) with the parcels, the
+    # trip carries them, and the robot keeps the corner watched while it delivers.
+    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    (tmp_path / "shift.yaml").write_text(SCENARIO, encoding="utf-8")
+    patrol = replace(settings, fleet=replace(settings.fleet, patrol_on_start=True),
+                     max_duration_s=1500.0)
+    stage = load_stage(ROOT / "sim/worlds/test_yard.sdf", ROOT / "sim/models/dawnbot/model.sdf",
+                       ROOT / "maps/test_yard")
+    res = run_shift(stage, load_shift(tmp_path / "shift.yaml"), patrol)
+    log = "\n".join(res.log)
+    assert "patrol visits planned between the parcels" in log, log
+    out = {o.order_id: o.outcome for o in res.orders}
+    assert out == {"T-1": "delivered", "T-2": "delivered", "T-3": "failed",
+                   "T-4": "delivered"}, log
+    visits = sorted((a, lv) for _, task, a, lv in res.visits)
+    assert visits and all(task.startswith("hs_yard_corner") for _, task, _, _ in res.visits)
+    left = [res.start_s] + [lv for _, lv in visits]
+    gaps = [a - lv for (a, _), lv in zip(visits, left[:-1], strict=True)]
+    gaps.append(res.end_s - max(left))  # still unwatched at the end of the run, if it is
+    assert max(gaps) <= 600.0, (gaps, log)

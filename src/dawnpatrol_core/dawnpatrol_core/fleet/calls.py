@@ -19,6 +19,13 @@ from dawnpatrol_core.planning.travel import FloatArray
 
 #: Zone kinds robots do not enter to look (people are judged there; robots watch from outside).
 NO_ENTRY_KINDS = ("keep_out", "night_restricted")
+#: Alert kinds about people that a robot's look settles (a robot goes to watch the place).
+LOOK_KINDS = ("loitering", "intrusion")
+
+
+def needs_a_look(kind: str) -> bool:
+    """A new incident of this alert kind calls a robot to watch the place."""
+    return kind in LOOK_KINDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dawnpatrol_core.delivery.orders import DAY_S
 from dawnpatrol_core.errors import ConfigError
+from dawnpatrol_core.shift_clock import DAY_S
 
 #: name -> (default, description) of every fleet_manager parameter.
 PARAMETERS: dict[str, tuple[object, str]] = {

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from dawnpatrol_core.delivery.orders import Order, shift_seconds
+from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.errors import DawnPatrolError, OrderError
 from dawnpatrol_core.fleet.calls import Candidate, choose_responder, lookout
 from dawnpatrol_core.fleet.closures import closed_edges
@@ -75,6 +75,7 @@ from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.district import DistrictMap
 from dawnpatrol_core.patrol.interleave import RouteStop
 from dawnpatrol_core.planning.dispatch import DispatchPlan, DispatchSettings, PatrolVisit, Robot
+from dawnpatrol_core.shift_clock import shift_seconds
 from dawnpatrol_core.store.fleet import FleetRepository, NewOrder, RobotRecord
 
 #: A mission the fleet no longer follows (the fleet or the robot's mission node restarted) is
@@ -135,12 +136,13 @@ class FleetCoordinator:
         self._last_conn: dict[str, Connection] = {}
         self._was_online: set[str] = set()  # heard from since this coordinator started
         self._reserved: dict[str, float] = {}  # robot -> when its patrol made way for a look
-        # robot -> (the look, the rest of its trip, the called place) it takes once it has let
-        # go of its mission
-        self._calls: dict[str, tuple[TaskPlan, tuple[str, ...], tuple[float, float]]] = {
+        # robot -> (the look, the rest of its trip or None when it was not delivering, the
+        # called place) it takes once it has let go of its mission
+        self._calls: dict[str, tuple[TaskPlan, tuple[str, ...] | None, tuple[float, float]]] = {
             rid: (TaskPlan(TaskKind.INVESTIGATE, str(c["id"]), Pose2D(*map(float, c["pose"])),
                            dwell_s=float(c["dwell_s"])),
-                  tuple(str(i) for i in c["rest"]), (float(c["at"][0]), float(c["at"][1])))
+                  None if c["rest"] is None else tuple(str(i) for i in c["rest"]),
+                  (float(c["at"][0]), float(c["at"][1])))
             for rid, c in json.loads(store.setting("calls", "{}")).items()}
         self._done: dict[str, set[str]] = {}  # mission id -> task ids done (events heard)
         self._arrivals: dict[tuple[str, str], float] = {}
@@ -334,6 +336,17 @@ class FleetCoordinator:
                 self._save()
                 self._send_delivery(rid, nxt)
             return
+        if rejected and m.at is not None:
+            # The rest of a trip after a look: its parcels are on board, so the robot (not
+            # another) takes it again, look first, once it accepts missions.
+            look = TaskPlan(TaskKind.INVESTIGATE, m.tasks[0], Pose2D(*m.at, 0.0),
+                            dwell_s=investigate_dwell_s(self.dm, *m.at,
+                                                        self.cfg.investigate_dwell_s))
+            rest = tuple(t if t in m.orders else f"{VISIT_PREFIX}{t}" for t in m.tasks[1:]
+                         if t in m.orders or self._is_hotspot(hotspot_of(t)))
+            self._calls[rid] = (look, rest, m.at)
+            self._save()
+            return
         if rejected:
             why = f"{rid} did not accept the mission"
             self._requeue(m.orders, why)
@@ -415,6 +428,10 @@ class FleetCoordinator:
             if not robots:
                 raise DawnPatrolError("no robot is online and free to take deliveries")
             plan = self._plan(orders, robots)
+            if self.cfg.patrol_bounds == "hard" and plan.missed:
+                # These robots cannot hold every bound even with parcels left out: refusing the
+                # batch would not hold them. Parcels first, and say which hotspots go over.
+                plan = self._plan(orders, robots, hard=False)
             conflict = self._conflict(orders, robots, plan)
             if conflict is not None:
                 late, over = conflict
@@ -467,10 +484,14 @@ class FleetCoordinator:
         c = self.cfg
         robots = [Robot(r, c.compartments, c.shift_start, c.shift_end, c.speed, c.range_m)
                   for r in robot_ids]
+        visits = self._visits(orders, hard)
+        # With patrol visits in the plan the solver's seed is drawn too: another night, another
+        # order of the watches (parcels alone keep seed 0: the same batch, the same plan).
+        seed = int(self.patrol.rng.integers(2**31)) if visits else 0
         settings = DispatchSettings(service_time_s=c.service_time_s,
-                                    time_limit_s=c.solver_time_limit_s)
+                                    time_limit_s=c.solver_time_limit_s, seed=seed)
         return plan_batch(orders, robots, self.depot, self.travel, settings,
-                          self.shift_now(self._now), self._visits(orders, hard))
+                          self.shift_now(self._now), visits)
 
     def _visits(self, orders: list[Order], hard: bool | None) -> list[PatrolVisit]:
         if not orders or not any(self._patrolling.get(r) for r in self.robot_ids):
@@ -486,9 +507,9 @@ class FleetCoordinator:
         """With hard bounds, when the plan leaves parcels out: the parcels a plan with soft bounds
         serves but this one cannot (they would be late to hold the bounds) and the hotspots that
         plan lets go over; None when holding the bounds costs no parcel (or bounds are soft)."""
-        if self.cfg.patrol_bounds != "hard" or not plan.visit_ids:
+        if self.cfg.patrol_bounds != "hard" or not plan.visit_ids or plan.missed:
             return None
-        if not plan.missed and not any("solver" in why for _, why in plan.unserved):
+        if not any("solver" in why for _, why in plan.unserved):
             return None
         soft = self._plan(orders, robots, hard=False)
         soft_out = {oid for oid, _ in soft.unserved}
@@ -624,7 +645,7 @@ class FleetCoordinator:
             look, rest, _ = self._calls.pop(rid)
             self._reserved.pop(rid, None)
             self._save()
-            if rest:
+            if rest is not None:  # the rest of its trip, back to the depot at least
                 self._send_delivery(rid, rest, first=(look,))
             else:
                 self._send(rid, MissionKind.INVESTIGATE, (look,), at=(look.pose.x, look.pose.y))
@@ -703,7 +724,7 @@ class FleetCoordinator:
             # refuses a mission while one is in progress). Held back from new patrols.
             self._stop_mission(rid)
             self._reserved[rid] = self._now
-            self._calls[rid] = (look, (), (x, y))
+            self._calls[rid] = (look, None, (x, y))
             self._save()
             how = "stops its patrol"
         else:
@@ -726,7 +747,7 @@ class FleetCoordinator:
         _, rest, target = call
         self._investigations.append(target)
         self._save_investigations()
-        for oid in rest:
+        for oid in rest or ():
             self._set_order(oid, OrderState.FAILED, reason=f"{why}; parcel on board",
                             only_if=OrderState.ASSIGNED)
         self._requeue([o for trip in self._queues.pop(rid, []) for o in trip], why)
@@ -756,7 +777,7 @@ class FleetCoordinator:
             {rid: m.to_dict() for rid, m in self._missions.items()}))
         self.store.set_setting("calls", json.dumps(
             {rid: {"id": t.id, "pose": [t.pose.x, t.pose.y, t.pose.theta], "dwell_s": t.dwell_s,
-                   "rest": list(rest), "at": list(at)}
+                   "rest": None if rest is None else list(rest), "at": list(at)}
              for rid, (t, rest, at) in self._calls.items()}))
         self.store.set_setting("queues", json.dumps(
             {rid: [list(t) for t in trips] for rid, trips in self._queues.items()}))

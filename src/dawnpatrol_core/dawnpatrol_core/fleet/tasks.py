@@ -46,10 +46,11 @@ def delivery_tasks(order_ids: Sequence[str], orders: Mapping[str, Order], dm: Di
                    depot: Pose2D) -> tuple[TaskPlan, ...]:
     """One trip's tasks: a deliver task per order (stop pose = the entrance's pose, facing the
     door; orders given by lat/lon stop at their point), then a return to the bay ``depot``.
-    Ids starting with '@' are patrol visits ('@<hotspot>#<k>', '/<s>' after it: stay that long,
-    the planned wait included, so the visit ends no earlier than planned): a patrol task at the
-    hotspot's observation pose for at least its dwell; its task id is the hotspot id
-    ('<hotspot>#<k>' when the trip watches the same hotspot twice)."""
+    Ids starting with '@' are patrol visits ('@<hotspot>#<k>', '/<s>' after it: the planned
+    start of the watch, shift-day s): a patrol task at the hotspot's observation pose for its
+    dwell, not before that start (``window_start``), so the visit ends no earlier than planned;
+    its task id is the hotspot id ('<hotspot>#<k>' when the trip watches the same hotspot
+    twice)."""
     hotspots = {h.id: h for h in dm.hotspots}
     watched = [i[1:].split("#", 1)[0].split("/", 1)[0] for i in order_ids if i.startswith("@")]
     tasks = []
@@ -61,8 +62,8 @@ def delivery_tasks(order_ids: Sequence[str], orders: Mapping[str, Order], dm: Di
             if h is None:
                 continue  # the map changed under a stored trip: nothing to watch there
             tid = hid if watched.count(hid) == 1 else name
-            dwell = max(h.dwell_s, float(stay)) if stay else h.dwell_s
-            tasks.append(TaskPlan(TaskKind.PATROL, tid, h.observation_pose, dwell_s=dwell))
+            tasks.append(TaskPlan(TaskKind.PATROL, tid, h.observation_pose, dwell_s=h.dwell_s,
+                                  window_start=float(stay) if stay else 0.0))
             continue
         o = orders[oid]
         a = dm.addresses.get(o.address_id or "")
@@ -77,14 +78,14 @@ def delivery_tasks(order_ids: Sequence[str], orders: Mapping[str, Order], dm: Di
 
 
 def route_trips(route: RobotRoute) -> list[tuple[str, ...]]:
-    """Ids of a planned route's orders and patrol visits ('<visit id>/<s to stay>') split into
-    depot trips, in trip order (one mission each), each trip in route order."""
+    """Ids of a planned route's orders and patrol visits ('<visit id>/<planned watch start s>')
+    split into depot trips, in trip order (one mission each), each trip in route order."""
     trips: dict[int, list[tuple[int, str]]] = {}
     for s in route.stops:
         trips.setdefault(s.trip, []).append((s.seq, s.order_id))
     for v in route.visits:
-        stay = math.ceil(v.departure - v.arrival)
-        trips.setdefault(v.trip, []).append((v.seq, f"{v.visit_id}/{stay}"))
+        start = math.floor(v.service_start)
+        trips.setdefault(v.trip, []).append((v.seq, f"{v.visit_id}/{start}"))
     return [tuple(i for _, i in sorted(trips[k], key=lambda p: p[0])) for k in sorted(trips)]
 
 

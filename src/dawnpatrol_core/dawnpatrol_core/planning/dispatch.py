@@ -31,6 +31,7 @@ from dawnpatrol_core.planning.vrptw import (
     solve_routing,
     validate_routes,
 )
+from dawnpatrol_core.shift_clock import clock
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -183,11 +184,6 @@ def euclidean_travel(points: FloatArray, speed: float) -> tuple[FloatArray, Floa
     return dist / speed, dist
 
 
-def _hhmm(t: float) -> str:
-    s = int(round(t))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
 def plan_dispatch(
     orders: Sequence[Order],
     robots: Sequence[Robot],
@@ -300,8 +296,8 @@ def replan(
         loc = 1 + n_r + len(all_orders) + k
         earliest = min(v.shift_start + durations[v.profile][v.start, loc] for v in vehicles)
         if earliest > pv.due + 1e-6:
-            missed.append((pv.id, f"cannot be reached before {_hhmm(pv.due)} "
-                                  f"(earliest {_hhmm(earliest)})"))
+            missed.append((pv.id, f"cannot be reached before {clock(pv.due)} "
+                                  f"(earliest {clock(earliest)})"))
             continue
         visit_of.append(k)
         stops.append(Stop(name=pv.id, location=loc, demand=0, tw_early=pv.earliest,
@@ -438,8 +434,8 @@ def _precheck(
         return "unreachable: no route from the robots' positions to this address"
     if best_arrival > due:
         return (
-            f"window unreachable: earliest handover start {_hhmm(best_arrival)} is after "
-            f"{_hhmm(due)} (window end minus service time)"
+            f"window unreachable: earliest handover start {clock(best_arrival)} is after "
+            f"{clock(due)} (window end minus service time)"
         )
     if best_back > 1e-6:
         return "window too late: no robot can serve it and be back before its shift ends"
