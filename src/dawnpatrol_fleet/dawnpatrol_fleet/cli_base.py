@@ -76,12 +76,6 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[obje
     Console().print(t)
 
 
-def shift_clock(t: float) -> str:
-    """``HH:MM:SS`` of ``t`` seconds (ROS time: since the epoch, or since the simulated shift
-    day's midnight); '-' for 0 or less (not set)."""
-    return time.strftime("%H:%M:%S", time.gmtime(t)) if t > 0 else "-"
-
-
 def wall_clock(t: float | None) -> str:
     """``YYYY-MM-DD HH:MM UTC`` of a Unix time in seconds, '-' for None."""
     return "-" if t is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))

@@ -33,6 +33,7 @@ from std_msgs.msg import Header
 from dawnpatrol_core.errors import AnomalyError, ConfigError, DawnPatrolError
 from dawnpatrol_core.fleet import commands as cmd
 from dawnpatrol_core.fleet import events as ev
+from dawnpatrol_core.fleet.calls import needs_a_look
 from dawnpatrol_core.fleet.config import PARAMETERS, FleetConfig
 from dawnpatrol_core.fleet.coordinator import FleetCoordinator
 from dawnpatrol_core.fleet.plans import plan_to_json
@@ -114,7 +115,7 @@ class FleetManagerNode(DawnPatrolNode):
         self.create_service(srv.QueryAnomalies, "/fleet/query_anomalies", self._on_query)
         self.create_service(srv.AckAnomaly, "/fleet/ack_anomaly", self._on_ack)
         self.create_service(srv.GenerateReport, "/fleet/generate_report", self._on_report)
-        self.create_subscription(  # a resident's call: the nearest free robot goes to look
+        self.create_subscription(  # a resident's call: the robot there first goes to look
             Investigate, "/fleet/investigate", self._on_investigate, RELIABLE_QOS)
         self.create_timer(1.0, self._tick, clock=self._steady)
         self._stop = threading.Event()
@@ -185,8 +186,11 @@ class FleetManagerNode(DawnPatrolNode):
                 self._closed_edges = [int(e) for e in edges]
                 self._publish_closed()
             case cmd.LogLine(level, text):
-                log = self.get_logger()
-                (log.warning if level is cmd.Level.WARNING else log.info)(text)
+                # rclpy keeps one severity per call site: one call per level.
+                if level is cmd.Level.WARNING:
+                    self.get_logger().warning(text)
+                else:
+                    self.get_logger().info(text)
         return []
 
     def _on_goal_response(self, rid: str, mid: str, fut: Future) -> None:
@@ -273,7 +277,7 @@ class FleetManagerNode(DawnPatrolNode):
         if v.ok:
             self._feed(ev.InvestigateRequested(msg.x, msg.y))
         self._audit(v, msg, FLEET_TARGET, {"x": msg.x, "y": msg.y}, v.ok,
-                    "the nearest free robot goes to look" if v.ok else v.reason)
+                    "the robot there first goes to look" if v.ok else v.reason)
 
     # -- e-stop: straight to the robots, never through the coordinator -----------------------------
     async def _on_estop(self, req: srv.SetEStop.Request, res: srv.SetEStop.Response) -> Any:
@@ -356,6 +360,9 @@ class FleetManagerNode(DawnPatrolNode):
                                  else msg)
             if event.kind == "blocked_sidewalk":
                 self._feed(ev.SidewalkReports(self._blocked()))
+        if result is InboxResult.NEW and needs_a_look(event.kind):
+            self._feed(ev.InvestigateRequested(event.x, event.y,
+                                               f"{event.robot_id}'s {event.kind} alert"))
 
     def _blocked(self) -> tuple[tuple[float, float, float], ...]:
         return tuple((r.event.x, r.event.y, r.event.last_seen)

@@ -18,9 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import rclpy
 from geometry_msgs.msg import PoseWithCovarianceStamped
-from rclpy.executors import ExternalShutdownException
 
 from dawnpatrol_core.delivery.mission import expected_pin
 from dawnpatrol_core.delivery.orders import load_orders
@@ -40,15 +38,23 @@ from dawnpatrol_interfaces.srv import (
     SubmitPin,
 )
 from dawnpatrol_ros.convert import pose2d_to_msg
-from dawnpatrol_ros.node import DawnPatrolNode
+from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.params import Param, declare_parameters
 from dawnpatrol_ros.qos import ALERT_QOS, RELIABLE_QOS
 from dawnpatrol_ros.signing import message_fields
 from dawnpatrol_sim.expectations import Check, evaluate, parse_expectations, render
-from dawnpatrol_sim.scenario import load_scenario, map_parking, robot_starts
+from dawnpatrol_sim.scenario import (
+    check_launched_robots,
+    load_scenario,
+    map_parking,
+    robot_starts,
+)
 from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
 
 OPERATOR = "scenario-operator"
+#: Mission events told in the robots' own logs but not on the shift's screen (one line per
+#: order is enough there: DELIVERED or why not).
+DETAIL_EVENTS = frozenset({"arrived", "waiting"})
 
 
 PARAMS = {
@@ -63,7 +69,7 @@ PARAMS = {
     "pin_secret": Param("dawnpatrol-demo", "shared secret of the PIN convention (sim only)"),
     "ready_timeout_s": Param(240.0, "wall seconds to wait for the fleet to come up",
                              1.0, 3600.0),
-    "progress_period_s": Param(300.0, "sim seconds between progress lines", 1.0, 86400.0),
+    "progress_period_s": Param(120.0, "sim seconds between progress lines", 1.0, 86400.0),
     "operator": Param(OPERATOR, "the operator this runner acts as (its key signs every "
                       "command)", check=bool, expected="an operator name"),
     "operator_key_dir": Param("", "where the operator's key is, or is created; '' = "
@@ -79,6 +85,8 @@ class ScenarioRunnerNode(DawnPatrolNode):
         p = declare_parameters(self, PARAMS)
         scenario = str(p["scenario"])
         self.scenario = load_scenario(scenario)
+        self.robots = [str(r) for r in p["robot_ids"]]
+        check_launched_robots(self.scenario, self.robots)  # at once, before the map loads
         self.expect = parse_expectations(self.scenario.expectations, scenario)
         self.dm = load_district_map(str(p["map_dir"]))
         orders_cfg = self.scenario.orders or {}
@@ -99,7 +107,6 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self.patrol_at = float((self.scenario.patrol or {}).get("start_at_s", 30.0))
         self.calls = operator_calls(op, scenario)  # tips passed on as investigations
         self.called: list[tuple[float, float, float]] = []  # (t, x, y) of the calls made
-        self.robots = [str(r) for r in p["robot_ids"]]
         self.t0 = float(p["start_time_s"])
         self.secret = str(p["pin_secret"])
         self.report_dir = str(Path(str(p["report_dir"])).resolve())
@@ -113,7 +120,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self.state = "waiting"
         self.exit_code: int | None = None
         self.patrol_started = False
-        self.wall_start = self.get_clock().now()
+        self._running_since: tuple[float, float] | None = None  # (wall s, shift s) at dispatch
 
         self.dispatch = self.create_client(DispatchOrders, "/fleet/dispatch_orders")
         self.investigate = self.create_publisher(Investigate, "/fleet/investigate", RELIABLE_QOS)
@@ -169,6 +176,14 @@ class ScenarioRunnerNode(DawnPatrolNode):
     def _say(self, line: str) -> None:
         self.get_logger().info(line)
 
+    def _pace(self, t: float) -> str:
+        """How fast the shift runs: wall time since dispatch and the real-time factor."""
+        if self._running_since is None:
+            return ""
+        wall, t_run = time.monotonic() - self._running_since[0], t - self._running_since[1]
+        factor = f", {t_run / wall:.1f}x real time" if wall > 0 else ""
+        return f" [{wall / 60:.0f} min wall{factor}]"
+
     def _finish(self, code: int, why: str) -> None:
         if code == 0:
             self.get_logger().info(why)
@@ -181,7 +196,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
         line = self.progress.on_event(
             ev.robot_id, ev.task_kind, ev.event, ev.task_id, ev.detail, self._now(),
             ev.position.x, ev.position.y)
-        if line:
+        if line and ev.event not in DETAIL_EVENTS:
             self._say(line)
 
     def _on_alert(self, a: Anomaly) -> None:
@@ -265,7 +280,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 operator_name=self.operator)))
         if t >= self.next_summary:
             self.next_summary += self.period
-            self._say(f"{clock(now)} progress: {self.progress.summary()}")
+            self._say(f"{clock(now)} progress: {self.progress.summary()}{self._pace(t)}")
         if t >= self.scenario.duration:
             self.state = "reporting"
             self._say(f"{clock(now)} shift over: {self.progress.summary()}; writing reports")
@@ -307,8 +322,9 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 self.get_logger().error(line)
             self._finish(1, f"dispatch rejected: {getattr(res, 'message', 'no answer')}")
             return
-        self._say(f"{clock(self._now())} dispatched: {res.message}")
+        self._say(f"{clock(self._now())} {res.message}")  # "dispatched: N of M orders ..."
         self.state = "running"
+        self._running_since = (time.monotonic(), self._now() - self.t0)
 
     def _on_report(self, fut: Any) -> None:
         res = fut.result()
@@ -341,24 +357,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = ScenarioRunnerNode()
-    except (DawnPatrolError, OSError, ValueError) as exc:
-        print(f"scenario_runner: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    code = 1
-    try:
-        while rclpy.ok() and node.exit_code is None:
-            rclpy.spin_once(node, timeout_sec=0.2)
-        code = node.exit_code if node.exit_code is not None else 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        code = 130
-    node.destroy_node()
-    rclpy.try_shutdown()
-    return code
-
+    return run_node("scenario_runner", ScenarioRunnerNode, args)
 
 if __name__ == "__main__":
     sys.exit(main())
