@@ -8,7 +8,6 @@ Envelope times are wall-clock seconds (``time.time()``), never the simulated ROS
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import re
@@ -50,13 +49,16 @@ def _element_type(typ: str) -> str:
     return (m.group(1) or m.group(2)) if m else typ
 
 
-@functools.cache
+_FIELDS: dict[type, tuple[tuple[str, str], ...] | None] = {}
+
+
 def _fields_of(cls: type) -> tuple[tuple[str, str], ...] | None:
     """(field name, element type) of a message class, once per class; None for other types."""
-    get = getattr(cls, "get_fields_and_field_types", None)
-    if get is None:
-        return None
-    return tuple((name, _element_type(typ)) for name, typ in get().items())
+    if cls not in _FIELDS:
+        get = getattr(cls, "get_fields_and_field_types", None)
+        _FIELDS[cls] = (None if get is None else
+                        tuple((name, _element_type(typ)) for name, typ in get().items()))
+    return _FIELDS[cls]
 
 
 def _canonical(value: Any, typ: str) -> Any:
