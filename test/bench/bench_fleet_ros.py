@@ -36,7 +36,8 @@ from dawnpatrol_interfaces.srv import FleetStatus
 from dawnpatrol_ros.qos import LATCHED_QOS
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = "185"  # this bench's own DDS domain
+# This run's own DDS domain (another bench or test on the machine must not answer it).
+DOMAIN = str(101 + os.getpid() % 100)
 
 
 class Robots(Node):
