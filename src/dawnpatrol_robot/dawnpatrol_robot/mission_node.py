@@ -1,6 +1,9 @@
 """Mission node: runs the fleet's ``mission`` action task by task (deliver with PIN handover,
 patrol/investigate dwell, return, charge), publishes RobotStatus and MissionEvents, and resumes
-a mission from its persisted state after a restart. Logic: dawnpatrol_core.delivery.mission."""
+a mission from its persisted state after a restart. Logic: dawnpatrol_core.delivery.mission.
+
+A mission goal is accepted only when signed by the fleet for this robot (docs/security.md); the
+replay window in ``state_dir`` outlives a restart, so a goal captured before one is refused."""
 
 from __future__ import annotations
 
@@ -19,8 +22,9 @@ from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool, String
 
 from dawnpatrol_core.delivery import mission as core
-from dawnpatrol_core.errors import MissionError
+from dawnpatrol_core.errors import ConfigError, MissionError
 from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.security.roles import Command as Sec
 from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
 from dawnpatrol_interfaces.srv import SubmitPin
@@ -31,6 +35,7 @@ from dawnpatrol_ros.codecs import LOC_CODES, MODE_CODES
 from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, time_to_seconds
 from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.qos import EVENTS_QOS, LATCHED_QOS, RELIABLE_QOS
+from dawnpatrol_ros.signing import RobotGate, mission_fields
 
 _PARAMS: dict[str, tuple[Any, str]] = {
     "robot_id": ("", "robot id in status and events; '' = the node's namespace"),
@@ -45,6 +50,8 @@ _PARAMS: dict[str, tuple[Any, str]] = {
                                "sent at once)"),
     "utc_offset_s": (32400.0, "local time = UTC + this, s (order windows are local; KST)"),
     "shift_end": ("07:00", "local end of the night shift, HH:MM (the day order windows are on)"),
+    "fleet_public_key": ("", "the fleet's public key file (fleet.pub): mission goals must be "
+                         "signed by it; '' = refuse every goal"),
 }
 
 
@@ -80,6 +87,11 @@ class MissionNode(DawnPatrolNode):
             {name: self.get_parameter(name).value for name in _PARAMS}, self.get_namespace())
         self._robot_id, self._secret, self._rules = cfg.robot_id, cfg.pin_secret, cfg.rules
         self._cfg = cfg
+        pub = self.get_parameter("fleet_public_key").value
+        if not isinstance(pub, str):
+            raise ConfigError(f"parameter 'fleet_public_key': got {pub!r}, expected a file path "
+                              "or ''")
+        self._auth = RobotGate(pub, cfg.state_dir)
         self._store = MissionStateFile(Path(cfg.state_dir))
         self._feedback = Throttle(cfg.feedback_period_s)
         if cfg.navigator == "nav2":
@@ -133,6 +145,12 @@ class MissionNode(DawnPatrolNode):
             self._begin_current(resumed=True)
 
     def _on_goal(self, request: Mission.Goal) -> GoalResponse:
+        verdict = self._auth.check(Sec.MISSION, self._robot_id,
+                                   mission_fields(self._robot_id, request), request.envelope)
+        if not verdict.ok:
+            self.get_logger().warning(f"mission rejected: {verdict.reason}")
+            self._last_error = verdict.reason
+            return GoalResponse.REJECT
         if self._goal is not None or self._pending is not None:  # a resumed one is preempted
             self.get_logger().warning("mission rejected: another mission is in progress")
             return GoalResponse.REJECT
@@ -161,6 +179,7 @@ class MissionNode(DawnPatrolNode):
         """Release waiting action threads, then destroy (the persisted mission is kept)."""
         for waiter in self._waiters.values():
             waiter.release(Mission.Result(success=False, message="mission node shut down"))
+        self._auth.close()
         super().destroy_node()
 
     def _start_pending(self) -> None:

@@ -500,6 +500,19 @@ def fleet_robot_ids(count: int) -> tuple[str, ...]:
     return tuple(f"r{k}" for k in range(1, count + 1))
 
 
+def check_launched_robots(scenario: Scenario, ids: tuple[str, ...] | list[str]) -> None:
+    """ScenarioError (one line naming both lists) when the scenario names a robot the run does
+    not start: its orders, faults and expectations were written for that fleet. Robots beyond
+    those it names are fine (they start in depot bays)."""
+    named = [r.id for r in scenario.robots]
+    missing = [r for r in named if r not in ids]
+    if missing:
+        raise ScenarioError(
+            f"{scenario.source}: the scenario names robots {', '.join(named)} but the launch "
+            f"starts {', '.join(ids) or 'none'} (robot_count:={len(ids)}); {', '.join(missing)} "
+            f"missing: launch with robot_count:={len(named)} or more")
+
+
 def robot_starts(named: tuple[RobotStart, ...], ids: tuple[str, ...] | list[str],
                  parking: tuple[Pose2D, ...]) -> tuple[RobotStart, ...]:
     """Start poses of the robots ``ids``: where the scenario puts those it names; each other
