@@ -250,6 +250,12 @@ def navigator(stage: Stage, variant: str) -> NavigatorCore:
     if variant == "baseline":
         nav = NavigatorCore(nav.routes, nav.grid, nav.zones, nav.governor,
                             replace(nav.config, predict_movers=False))
+    elif variant == "give-way":  # a candidate: the shipped one with give_way on
+        nav = NavigatorCore(nav.routes, nav.grid, nav.zones, nav.governor,
+                            replace(nav.config, give_way=True))
+    elif variant != "shipped":
+        raise SystemExit(f"bench_social_nav: --variants: got {variant!r}, expected shipped, "
+                         "baseline or give-way")
     return nav
 
 
@@ -367,7 +373,7 @@ def table(results: list[Result], labels: list[str]) -> None:
           "time to goal (s) | jerk RMS (m/s³) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label in labels + ["all"]:
-        for variant in ("shipped", "baseline"):
+        for variant in ("shipped", "baseline", "give-way"):
             rs = [r for r in results if r.variant == variant and (label == "all"
                                                                   or r.label == label)]
             if not rs:
@@ -397,7 +403,8 @@ def main() -> int:
     ap.add_argument("--per-scene", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
-    ap.add_argument("--only", choices=("shipped", "baseline"), default=None)
+    ap.add_argument("--variants", default="shipped,baseline",
+                    help="comma list of shipped, baseline, give-way")
     ap.add_argument("--jsonl", type=Path, default=None,
                     help="append every result to this file as it comes")
     ap.add_argument("--summarize", type=Path, default=None,
@@ -415,7 +422,7 @@ def main() -> int:
     t0, c0 = time.perf_counter(), time.process_time()
     stage = load_stage()
     eps = episodes(stage, args.per_density, args.per_scene, args.seed)
-    variants = [args.only] if args.only else ["shipped", "baseline"]
+    variants = args.variants.split(",")
     jobs = [(ep, v) for ep in eps for v in variants]
     dens, n_people, area = suwon_density(stage)
     print("# Social navigation — suwon_dawn, headless, reacting pedestrians, control 10 Hz, "

@@ -67,7 +67,8 @@ class PersonSpec:
     walker: waypoints, speed, start, loop; intruder: waypoints, speed, start (appears then),
     dwell (s at the last waypoint, then gone; inf = stays); loiterer: center, radius, start,
     duration; waiting: center (the stop), count, start, end. Points are (x, y) m, times s.
-    ``speed`` nan (not given): drawn per person from the adult walking-speed distribution.
+    ``speed`` nan (not given): a reacting person's is drawn from the adult walking-speed
+    distribution, a scripted one walks at 1.3 m/s.
     ``react``: the person steps aside for people and robots (social forces) instead of playing
     the script; None = by type (walkers react, the others keep their scripts).
     """

@@ -177,8 +177,9 @@ class SimEngine:
     def _people_tracks(self) -> tuple[list[PersonTrack], list[bool], list[float]]:
         """Every person's track, whether they react (social forces) and their desired speed.
 
-        Speeds not given in the scenario are drawn from the walking-speed distribution with a
-        generator of their own (spawn key 2), so loiterers' draws stay as they were.
+        Speeds not given in the scenario are drawn, for the people who react, from the
+        walking-speed distribution with a generator of their own (spawn key 2, so loiterers'
+        draws stay as they were); scripted people keep the old 1.3 m/s.
         """
         tracks: list[PersonTrack] = []
         react: list[bool] = []
@@ -195,7 +196,11 @@ class SimEngine:
                 speeds.append(float(seg / tr.times[-1]) if tr.times[-1] > 0 else 1.3)
         for p in self.scenario.people:
             pts = np.array(p.waypoints, dtype=np.float64).reshape(-1, 2)
-            speed = p.speed if math.isfinite(p.speed) else float(walking_speeds(speed_rng, 1)[0])
+            reacts = p.reacts and p.type in ("walker", "intruder")
+            if math.isfinite(p.speed):
+                speed = p.speed
+            else:  # not given: a reacting person's own pace, a scripted one's 1.3 m/s
+                speed = float(walking_speeds(speed_rng, 1)[0]) if reacts else 1.3
             before = len(tracks)
             if p.type == "walker":
                 tracks.append(polyline_track(p.name, "walker", pts, speed, p.start, p.loop))
@@ -231,7 +236,6 @@ class SimEngine:
             else:
                 tracks += waiting_group(p.name, p.center, p.count, p.start, p.end)
             added = len(tracks) - before
-            reacts = p.reacts and p.type in ("walker", "intruder")
             react += [reacts] * added
             speeds += [speed] * added
         return tracks, react, speeds
