@@ -17,7 +17,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, Twist, Vector3
 from nav_msgs.msg import Odometry, Path
@@ -30,6 +29,7 @@ from std_msgs.msg import Bool, Header, Int32MultiArray
 
 from dawnpatrol_core.control.causes import REACHED, NavCause, NavResult
 from dawnpatrol_core.control.goal_runner import DriveTick, GoalRunner
+from dawnpatrol_core.control.navigator import scan_in_base_frame
 from dawnpatrol_core.control.navigator_params import SPECS, NavigatorParams
 from dawnpatrol_core.errors import SafetyError
 from dawnpatrol_core.geometry import Pose2D
@@ -126,11 +126,7 @@ class NavigatorNode(DawnPatrolNode):
                                 self._now())
 
     def _on_scan(self, msg: LaserScan) -> None:
-        r, a = scan_arrays(msg)
-        if self._scan_dx:  # sensor frame -> robot frame
-            x, y = r * np.cos(a) + self._scan_dx, r * np.sin(a)
-            r, a = np.hypot(x, y), np.arctan2(y, x)
-        self._scan, self._scan_t = (r, a), self._now()
+        self._scan, self._scan_t = scan_in_base_frame(*scan_arrays(msg), self._scan_dx), self._now()
 
     def _on_health(self, msg: DiagnosticStatus) -> None:
         lost = msg.message.strip().upper() == "LOST"

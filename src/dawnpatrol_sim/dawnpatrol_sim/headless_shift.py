@@ -18,6 +18,7 @@ import yaml
 
 from dawnpatrol_core.control.goal_runner import GoalRunner, InProcessNavigator
 from dawnpatrol_core.control.navigator import Scan as RobotScan
+from dawnpatrol_core.control.navigator import scan_in_base_frame
 from dawnpatrol_core.control.navigator_params import NavigatorParams
 from dawnpatrol_core.delivery import mission as core
 from dawnpatrol_core.delivery.handover import HandoverRules
@@ -252,9 +253,8 @@ class ShiftResult:
 def robot_frame_scan(scan: Scan, mount_x: float) -> RobotScan:
     """(ranges, angles) of a sim scan moved from the lidar frame to the robot base frame."""
     r = np.asarray(scan.ranges, dtype=np.float64)
-    a = scan.angle_min + scan.angle_increment * np.arange(r.size)
-    x, y = r * np.cos(a) + mount_x, r * np.sin(a)
-    return np.hypot(x, y), np.arctan2(y, x)
+    return scan_in_base_frame(r, scan.angle_min + scan.angle_increment * np.arange(r.size),
+                              mount_x)
 
 
 def make_localizer(dm: DistrictMap, settings: ShiftSettings, start: Pose2D,

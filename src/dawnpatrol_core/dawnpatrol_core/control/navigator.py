@@ -36,6 +36,14 @@ Scan = tuple[FloatArray, FloatArray]
 """(ranges (N,) m, angles (N,) rad) in the robot frame, like a LaserScan."""
 
 
+def scan_in_base_frame(ranges: FloatArray, angles: FloatArray, mount_x: float) -> Scan:
+    """A scan from a lidar ``mount_x`` m ahead of the base centre, in the base frame."""
+    if not mount_x:
+        return ranges, angles
+    x, y = ranges * np.cos(angles) + mount_x, ranges * np.sin(angles)
+    return np.hypot(x, y), np.arctan2(y, x)
+
+
 @dataclass(frozen=True, slots=True)
 class NavigatorConfig:
     """Behaviour tuning. Times s, distances m, speeds m/s.
