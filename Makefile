@@ -17,6 +17,8 @@ APT_PKGS  := cmake g++ ignition-tools libsdformat-dev sqlite3
 SUDO      := $(if $(filter 0,$(shell id -u)),,sudo)
 # This machine's pip configuration names local indexes that may not exist; pip warns per package.
 PIP_NOISE := /^WARNING: Location .* is ignored/d
+# mypy --strict on every Python package (ROS message modules are untyped: see pyproject.toml)
+MYPY_PKGS := $(foreach p,core ros launch robot fleet sim,src/dawnpatrol_$(p)/dawnpatrol_$(p))
 SRC_FILES := $(shell find src test/fixtures -type f -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
 # Every ROS 2 process started from make stays on this machine (see README "DDS").
 export ROS_AUTOMATIC_DISCOVERY_RANGE := LOCALHOST
@@ -64,9 +66,9 @@ install/.stamp: $(VENV)/.stamp-pip $(VENV)/.stamp-apt $(SRC_FILES) colcon.meta
 
 build: install/.stamp  ## colcon build of src/ (incremental)
 
-lint: $(VENV)/.stamp-pip  ## ruff on everything, mypy --strict on the core
+lint: $(VENV)/.stamp-pip  ## ruff on everything, mypy --strict on every package
 	$(VENV)/bin/ruff check src test
-	$(VENV)/bin/mypy src/dawnpatrol_core/dawnpatrol_core
+	$(VENV)/bin/mypy $(MYPY_PKGS)
 
 test: build lint  ## build, lint, then every test (unit, launch, end-to-end)
 	source ./env.sh
@@ -74,10 +76,12 @@ test: build lint  ## build, lint, then every test (unit, launch, end-to-end)
 	# fails twice fails the run.
 	python -m pytest src test -q --reruns 1 $(PYTEST_ARGS)
 
-demo: build  ## run a simulated dawn shift and write reports/<date>/
-	source ./env.sh
+demo: build  ## run a simulated dawn shift: reports and node logs in reports/<date>/
+	@source ./env.sh
 	export DAWNPATROL_REPORT_DIR="$(CURDIR)/reports/$$(date +%F)"
-	rm -rf "$$DAWNPATROL_REPORT_DIR/data" && mkdir -p "$$DAWNPATROL_REPORT_DIR"
+	# Node logs go to files beside the reports (a failing node's tail is printed).
+	export DAWNPATROL_LOG_DIR="$$DAWNPATROL_REPORT_DIR/logs"
+	rm -rf "$$DAWNPATROL_REPORT_DIR/data" "$$DAWNPATROL_LOG_DIR" && mkdir -p "$$DAWNPATROL_REPORT_DIR"
 	dawnpatrol-launch launch/demo.launch.xml $(DEMO_ARGS)
 	echo "[demo] reports in $$DAWNPATROL_REPORT_DIR:" && ls "$$DAWNPATROL_REPORT_DIR"
 

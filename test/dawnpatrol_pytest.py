@@ -131,3 +131,28 @@ def launch() -> Iterator[Callable[..., LaunchedGraph]]:
             for pid in pids:
                 if pid_alive(pid):
                     os.kill(pid, signal.SIGKILL)
+
+
+class FleetKey:
+    """A fleet key pair in ``directory`` (``fleet.key`` / ``fleet.pub``, as the fleet manager
+    makes on its first start), signing what the fleet sends robots — for tests that play the
+    fleet in front of real robot nodes."""
+
+    def __init__(self, directory: str | Path) -> None:
+        from dawnpatrol_core.security.gate import FleetSigner, ensure_fleet_key
+
+        self.key_file = ensure_fleet_key(directory)
+        self.pub = self.key_file.with_suffix(".pub")
+        self.signer = FleetSigner(self.key_file)
+
+    def sign(self, command: str, robot_id: str, request: object, now: float | None = None,
+             lifetime_s: float = 10.0) -> object:
+        """``request`` (a message) with the fleet's envelope for ``command`` to ``robot_id``;
+        a Mission goal's signature covers its digest. ``now``: wall-clock s."""
+        from dawnpatrol_ros.signing import message_fields, mission_fields
+
+        fields = (mission_fields(robot_id, request) if command == "mission"
+                  else message_fields(request))
+        request.envelope = self.signer.sign(  # type: ignore[attr-defined]
+            command, robot_id, fields, time.time() if now is None else now, lifetime_s)
+        return request

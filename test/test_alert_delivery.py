@@ -118,6 +118,12 @@ class Harness:
 
     def __init__(self, tmp: Path) -> None:
         self.fleet = FleetProcess(tmp)
+        # a viewer's key in the fleet's registry: queries are signed (docs/security.md)
+        from dawnpatrol_core.security.enroll import enroll_operator
+        from dawnpatrol_core.security.roles import Role
+
+        self.viewer = enroll_operator("viewer", Role.VIEWER, tmp / "keys", self.fleet.data_dir,
+                                      time.time(), by="test")
         # control room: clock, link switch, ack recorder, service client
         self.ctx = Context()
         rclpy.init(context=self.ctx)
@@ -207,7 +213,7 @@ class Harness:
         while time.monotonic() < deadline:
             if not self.query.wait_for_service(timeout_sec=1.0):
                 continue
-            fut = self.query.call_async(QueryAnomalies.Request())
+            fut = self.query.call_async(self.signed_query())
             try:
                 wait_for(fut.done, 5.0, "query answer")
             except AssertionError:
@@ -216,9 +222,19 @@ class Harness:
             return fut.result()
         raise AssertionError(f"no answer from /fleet/query_anomalies\n{self.fleet.output()}")
 
+    def signed_query(self) -> QueryAnomalies.Request:
+        """A query with a fresh envelope (each attempt: a re-sent one would be a replay)."""
+        from dawnpatrol_core.security.envelope import envelope_to_text, new_nonce
+        from dawnpatrol_core.security.roles import Command
+
+        env = self.viewer.sign(Command.QUERY_ANOMALIES, "fleet", {"since_s": 0.0, "kind": "",
+                               "unacknowledged_only": False}, time.time(), new_nonce())
+        return QueryAnomalies.Request(envelope=envelope_to_text(env))
+
     def check_store(self, events: list[AnomalyEvent]) -> dict[str, tuple[int, int]]:
         """All events in the store exactly once, as sent (service and inbox file agree)."""
         res = self.query_all()
+        assert not res.refused, res.refused
         uuids = [m.uuid for m in res.anomalies]
         assert len(uuids) == N_EVENTS, self.fleet.output()
         assert len(set(uuids)) == N_EVENTS

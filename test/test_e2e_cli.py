@@ -1,5 +1,6 @@
 """The operator's CLI end to end: the real launch file (simulator, fleet manager, two robots), and
-the test as the operator at the terminal. ``deliver`` a small order file, ``status`` shows both
+the test as the operator at the terminal, with a key of their own registered as supervisor
+(``keys new``, ``keys add``). ``deliver`` a small order file, ``status`` shows both
 robots working, ``anomalies --follow`` prints the loiterer's alert, ``ack`` clears it, ``estop
 --all`` stops both robots within 1 s of simulated time, ``resume`` lets them go again; a lost
 operator link (the fleet manager frozen) stops both, and they go on when it returns; every read
@@ -117,7 +118,17 @@ def strict_json(name: str) -> None:
     raise AssertionError(f"{name} in --json output: not JSON")
 
 
-def test_operator_session(launch: Any, tmp_path: Path) -> None:
+def test_operator_session(launch: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("DAWNPATROL_KEY_DIR", str(tmp_path / "keys"))
+    p = cli("keys", "new", "op-choi")
+    assert p.returncode == 0, p.stderr
+    p = cli("keys", "add", "op-choi", str(tmp_path / "keys" / "op-choi.pub"), "--role",
+            "supervisor", "--data-dir", str(tmp_path / "data" / "fleet"))
+    assert p.returncode == 0 and "added op-choi as supervisor" in p.stdout, p.stderr
+    assert cli("keys", "new", "op-lee").returncode == 0
+    p = cli("keys", "add", "op-lee", str(tmp_path / "keys" / "op-lee.pub"), "--role",
+            "dispatcher", "--data-dir", str(tmp_path / "data" / "fleet"))
+    assert p.returncode == 0, p.stderr
     graph = launch(REPO / "launch" / "sim.launch.xml", world="test_yard", scenario=str(SCENARIO),
                    robot_count="2", real_time_factor="4.0", run_scenario="false",
                    report_dir=str(tmp_path), pose_source="ground_truth",
@@ -193,6 +204,13 @@ def test_operator_session(launch: Any, tmp_path: Path) -> None:
         modes = {r["robot_id"]: (r["mode"], r["estopped"]) for r in ok_json("status")["robots"]}
         assert all(m == ("estopped", True) for m in modes.values()), modes
 
+        # A dispatcher may not release it: refused in one line, the robots stay stopped.
+        p = cli("resume", "r1", "--timeout", "15", "--operator", "op-lee")
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert p.stdout == ("refused resume on r1: dispatcher may not; needs supervisor "
+                            "(operator op-lee)\n"), p.stdout
+        modes = {r["robot_id"]: r["estopped"] for r in ok_json("status")["robots"]}
+        assert modes == {"r1": True, "r2": True}, modes
         for r in STARTS:
             p = cli("resume", r, "--timeout", "15")
             assert p.returncode == 0, p.stdout + p.stderr

@@ -6,7 +6,8 @@ through the fleet, keys in the recipients' PINs (one recipient is absent), start
 acknowledges alerts and asks for the reports when the shift is over. The scenario also scripts a
 loiterer in the yard's watch zone, a 30 s link loss on r2 and a kidnap of r1; the test SIGKILLs
 a delivering robot's mission node (the launcher respawns it, and it resumes from its persisted
-state).
+state). Every command the scenario's operator sends is signed with a key the set-up made; the
+report names that operator, and the fleet's audit log verifies, signed throughout.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from dawnpatrol_pytest import REPO
@@ -79,3 +82,13 @@ def test_small_shift_end_to_end(launch, tmp_path: Path) -> None:
     assert "Y-01" in report or "delivered" in report.lower()
     compliance = (tmp_path / "compliance_report.md").read_text().lower()
     assert "privacy" in compliance and "keep-out" in compliance
+
+    # Signed commands: the operator the set-up enrolled acted, and nothing was refused.
+    assert "Operators who acted (signed commands, verified): scenario-operator (supervisor)." in (
+        report)
+    assert (tmp_path / "keys" / "scenario-operator.key").stat().st_mode & 0o077 == 0
+    assert "refused" not in out, re.findall(r".*refused.*", out)[:5]
+    p = subprocess.run([sys.executable, "-m", "dawnpatrol_fleet.cli", "audit", "verify",
+                        "--data-dir", str(tmp_path / "data" / "fleet"), "--signed"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "intact" in p.stdout, p.stdout + p.stderr

@@ -28,7 +28,12 @@ from dawnpatrol_core.security.envelope import (  # noqa: E402
     signed_args,
     verify_command,
 )
-from dawnpatrol_core.security.gate import FleetSigner, fleet_gate, robot_gate  # noqa: E402
+from dawnpatrol_core.security.gate import (  # noqa: E402
+    CommandGate,
+    FleetSigner,
+    fleet_gate,
+    robot_gate,
+)
 from dawnpatrol_core.security.keys import (  # noqa: E402
     generate_private_key,
     public_bytes,
@@ -95,6 +100,40 @@ def bench_command(label: str, cmd: Command, target: str, cargs: dict[str, object
     return out
 
 
+def bench_goal(fleet: FleetSigner, gate: CommandGate, reps: int) -> list[str]:
+    """Fleet -> robot with the ROS glue the nodes use: digest a 30-task Mission goal (its
+    serialized bytes) and sign it; the robot digests and verifies it. Needs the built
+    workspace (``source env.sh``); skipped with a note otherwise."""
+    try:
+        from dawnpatrol_interfaces.action import Mission
+        from dawnpatrol_interfaces.msg import MissionTask
+        from dawnpatrol_ros.signing import mission_fields
+    except ImportError:
+        return ["| (mission goal rows skipped: source env.sh for the ROS glue) | | | | | |"]
+    tasks = []
+    for k in range(30):
+        t = MissionTask(kind="deliver", id=f"O-{k:02d}", dwell_s=0.0)
+        t.pose.position.x, t.pose.position.y, t.pose.orientation.w = 10.0 + k, 5.0, 1.0
+        t.stop.order_id, t.stop.handover_method = t.id, "pin"
+        tasks.append(t)
+    goals = [Mission.Goal(mission_id=f"m{k}", tasks=tasks) for k in range(reps)]
+
+    def sign(k: int) -> None:
+        goals[k].envelope = fleet.sign(Command.MISSION, "r1", mission_fields("r1", goals[k]),
+                                       T0 + k * 1e-3)
+
+    def verify(k: int) -> None:
+        v = gate.check(Command.MISSION, "r1", mission_fields("r1", goals[k]), goals[k].envelope,
+                       T0 + k * 1e-3 + 0.2)
+        assert v.ok, v.reason
+
+    n = max(20, reps // 10)
+    return [row("fleet: digest + sign a 30-task mission goal (node code)", timed(sign, reps),
+                1.0),
+            row("robot: digest + verify that goal (node code, replay on disk, fsync)",
+                timed(verify, n))]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
@@ -128,6 +167,7 @@ def main() -> int:
     lines.append(row("robot: verify a fleet mission (gate, replay on disk, fsync)",
                      timed(lambda k: gate.check(Command.MISSION, "r1", mission, sent[k],
                                                 T0 + k * 1e-3 + 0.2), max(20, reps // 10))))
+    lines += bench_goal(fleet, gate, reps)
     estop = {"robot_id": "r1", "engage": True, "reason": "drill"}
     est = [envelope_to_text(signer.sign(Command.ESTOP, "r1", estop, T0, new_nonce()))
            for _ in range(reps)]

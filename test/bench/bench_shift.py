@@ -3,7 +3,11 @@ sent trip by trip by the fleet coordinator the fleet manager runs, delivered by 
 mission, navigator and localization cores.
 
 ``python test/bench/bench_shift.py [--quick] [--orders N] [--robots N] [--seed S] [--ground-truth]
-[--map DIR]``
+[--map DIR] [--patrol]``
+
+``--patrol``: every robot patrols from the start (params/fleet_manager.yaml's patrol_bounds), so
+dispatch plans the patrol visits with the parcels; the run ends 30 min after the last window and
+the patrol visits and idleness-bound violations until the last window closes are reported.
 
 Orders are drawn from the seed over the map's entrances: windows of 30-60 min inside 02:00-04:30,
 1-2 compartments, the entrance's handover method, one or two recipients absent. ``--map`` runs
@@ -18,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +32,11 @@ for pkg in ("dawnpatrol_core", "dawnpatrol_sim"):
     sys.path.insert(0, str(ROOT / "src" / pkg))
 
 from dawnpatrol_core.errors import DawnPatrolError  # noqa: E402
+from dawnpatrol_core.fleet.patrol import hotspot_of  # noqa: E402
 from dawnpatrol_core.geometry import Pose2D  # noqa: E402
 from dawnpatrol_core.maps.district import DistrictMap  # noqa: E402
+from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics  # noqa: E402
+from dawnpatrol_core.shift_clock import clock  # noqa: E402
 from dawnpatrol_sim.headless_shift import (  # noqa: E402
     Recipients,
     ShiftInput,
@@ -44,7 +52,6 @@ from dawnpatrol_sim.scenario import (  # noqa: E402
     map_parking,
     robot_starts,
 )
-from dawnpatrol_sim.shift_progress import clock  # noqa: E402
 
 WORLD = ROOT / "sim" / "worlds" / "suwon_dawn.sdf"
 MODEL = ROOT / "sim" / "models" / "dawnbot" / "model.sdf"
@@ -160,6 +167,8 @@ def main() -> int:
                     help="district folder of the suwon_dawn world (default maps/suwon_dawn)")
     ap.add_argument("--ground-truth", action="store_true",
                     help="pose from ground truth instead of the particle filter (faster)")
+    ap.add_argument("--patrol", action="store_true",
+                    help="patrol from the start: visits planned with the parcels (see above)")
     args = ap.parse_args()
     if args.quick:
         args.orders, args.robots = 8, 2
@@ -169,6 +178,9 @@ def main() -> int:
     pose = "ground_truth" if args.ground_truth else "localization"
     t0 = time.perf_counter()
     settings = ShiftSettings.from_params(ROOT / "params", pose_source=pose)
+    if args.patrol:
+        settings = replace(settings, fleet=replace(settings.fleet, patrol_on_start=True),
+                           max_duration_s=(LAST + 30) * 60.0 - settings.start_time_s)
     stage = load_stage(WORLD, MODEL, args.map, None if args.ground_truth else settings.localization)
     text, absent = make_orders(stage.dm, args.orders, args.seed)
     named = tuple(RobotStart(f"r{k + 1}", Pose2D(BAYS[k], 7.0, -math.pi / 2))
@@ -188,7 +200,27 @@ def main() -> int:
             return 2
     report(res, args.robots, "particle filter" if pose == "localization" else "ground truth",
            setup, settings.fleet.solver_time_limit_s, Path(args.map).resolve().name)
+    if args.patrol:
+        patrol_report(res, stage.dm, settings.fleet.patrol_bounds)
     return 0
+
+
+def patrol_report(res: ShiftResult, dm: DistrictMap, bounds: str) -> None:
+    """Patrol visits made and idleness against each hotspot's bound from the shift's start
+    until the last delivery window closes (the span the dispatcher planned visits for)."""
+    ids = [h.id for h in dm.hotspots]
+    end = max(o.window_end for o in res.orders)
+    visits = [Visit(r, ids.index(hotspot_of(t)), a, lv) for r, t, a, lv in res.visits
+              if hotspot_of(t) in ids]
+    bound = np.array([h.max_idleness_s for h in dm.hotspots])
+    m = patrol_metrics(visits, ids, bound, res.start_s, end)
+    print(f"## Patrol (patrol_bounds: {bounds}), {clock(res.start_s)}-{clock(end)}\n")
+    print("| hotspot | bound s | visits | worst idleness s | violations |\n|---|---|---|---|---|")
+    for h, x in zip(dm.hotspots, m.hotspots, strict=True):
+        print(f"| {h.id} | {h.max_idleness_s:.0f} | {x.visits} | {x.worst_idleness_s:.0f} | "
+              f"{x.violations} |")
+    print(f"\npatrol visits {len(visits)} (all {len(res.visits)} until the end of the run); "
+          f"bound violations {m.violations}; order entropy {m.order_entropy_bits:.2f} bits\n")
 
 
 if __name__ == "__main__":

@@ -8,19 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dawnpatrol_core.delivery.orders import shift_seconds
 from dawnpatrol_core.errors import ConfigError
 from dawnpatrol_core.fleet.config import PARAMETERS, FleetConfig, parse_clock
 
 PARAMS = Path(__file__).resolve().parents[3] / "params" / "fleet_manager.yaml"
-
-
-def test_shift_seconds_sim_and_wall_clock() -> None:
-    assert shift_seconds(7200.0, 32400.0, 7 * 3600.0) == 7200.0  # sim clock as is
-    # 2026-01-01T17:00:00Z = 02:00 KST next day: inside the shift
-    assert shift_seconds(1767286800.0, 32400.0, 7 * 3600.0) == 7200.0
-    # 06:00Z = 15:00 KST: after the shift's end, so tonight's shift is meant: 15:00 - 24 h
-    assert shift_seconds(1767247200.0, 32400.0, 7 * 3600.0) == 15 * 3600.0 - 86400.0
 
 
 @pytest.mark.parametrize("text", ["2am", "25", "02:60", "", "1:2:3"])

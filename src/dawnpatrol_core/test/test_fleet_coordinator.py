@@ -4,8 +4,9 @@ investigations, restart from the store."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from dawnpatrol_core.fleet.commands import (
     Command,
     DispatchAnswered,
     IncidentRecorded,
+    InvestigateAnswered,
     LogLine,
     OrderStateChanged,
     PatrolAnswered,
@@ -54,6 +56,7 @@ B,101-1,02:10,04:00
 C,101-1,02:10,04:00
 """
 ONE = "id,address_id,window_start,window_end\nD,101-1,02:10,04:00\n"
+TIGHT = "id,address_id,window_start,window_end\nT,101-1,02:00,02:03\n"
 SPOT = (24.0, 19.0)  # a place in the yard to look at
 
 
@@ -232,12 +235,12 @@ def test_a_mission_the_fleet_lost_track_of_is_adopted_when_the_robot_is_idle(
 
 
 def test_restart_from_the_store(fleet: Fleet) -> None:
-    fleet.status("r1")
     fleet.status("r2", RobotMode.DELIVERING)  # busy with a mission of its own
+    fleet.on(InvestigateRequested(*SPOT))  # nobody can go: queued
+    fleet.status("r1")
     _, cmds = fleet.dispatch(THREE)
     (m,) = sent(cmds)
     fleet.on(PatrolRequested("r2", True))
-    fleet.on(InvestigateRequested(*SPOT))  # nobody free: queued
     queues = {r: list(q) for r, q in fleet.coord.queues.items()}
     fleet.now += 30.0
     before = (fleet.coord.summary(fleet.now), fleet.states())
@@ -250,12 +253,17 @@ def test_restart_from_the_store(fleet: Fleet) -> None:
     assert {r: list(q) for r, q in coord.queues.items()} == queues
     assert coord.investigations == (SPOT,)
     assert [s.robot_id for s, _ in coord.robots(fleet.now)] == ["r1", "r2"]
-    # nobody follows the old mission's action any more: it is adopted once r1 is idle
+    # the queued call takes r1 from its trip (its window holds); r1 resumes the trip after the
+    # look, in one mission, once it has let go of the old one
     fleet.status("r1", RobotMode.DELIVERING)
-    assert sent(fleet.on(Tick(), dt=1.0), MissionKind.DELIVER) == []
+    cmds = fleet.on(Tick(), dt=1.0)
+    assert CancelMission("r1", m.mission_id) in cmds and sent(cmds) == []
+    fleet.restart()  # a pending call survives a restart too
     fleet.status("r1", RobotMode.IDLE, dt=60.0)
     (m2,) = sent(fleet.on(Tick()), MissionKind.DELIVER)
-    assert m2.robot_id == "r1"
+    assert m2.robot_id == "r1" and fleet.coord.investigations == ()
+    assert [t.kind for t in m2.tasks] == [TaskKind.INVESTIGATE, TaskKind.DELIVER, TaskKind.RETURN]
+    assert orders_of(m2) == orders_of(m)
     # the same ids are refused after the restart too
     answer, _ = fleet.dispatch(THREE)
     assert not answer.success and len(answer.problems) == 3
@@ -315,7 +323,9 @@ def test_an_investigation_takes_a_patrolling_robot_once_it_let_go(fleet: Fleet) 
     fleet.status("r1", RobotMode.PATROLLING, dt=5.0)
     cmds = fleet.on(InvestigateRequested(*SPOT))
     assert CancelMission("r1", patrol.mission_id) in cmds and sent(cmds) == []
-    assert fleet.coord.investigations == (SPOT,)
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert answer.robot_id == "r1" and answer.eta_s > 0.0 and "r1 stops its patrol" in answer.message
+    assert fleet.coord.investigations == ()  # r1 holds it
     (look,) = sent(fleet.on(Tick(), dt=1.0))  # the look goes first, not a new patrol
     assert look.robot_id == "r1" and look.kind is MissionKind.INVESTIGATE
     fleet.on(MissionAccepted("r1", look.mission_id))
@@ -335,27 +345,24 @@ def test_an_investigation_takes_a_patrolling_robot_once_it_let_go(fleet: Fleet) 
     assert fleet.on(PatrolRequested("r9", True)) == [PatrolAnswered(False, "unknown robot 'r9'")]
 
 
-def test_investigations_wait_in_order_until_a_robot_is_free(fleet: Fleet) -> None:
+def test_calls_wait_in_order_while_no_robot_can_go_without_a_late_parcel(
+        fleet: Fleet) -> None:
     fleet.status("r1")
-    _, cmds = fleet.dispatch(ONE)
+    _, cmds = fleet.dispatch(TIGHT)  # T's handover must start by 02:02
     (m,) = sent(cmds)
     fleet.on(MissionAccepted("r1", m.mission_id))
-    fleet.status("r1", RobotMode.DELIVERING, dt=1.0)
-    (line,) = fleet.on(InvestigateRequested(*SPOT))
-    assert isinstance(line, LogLine) and line.text == (
-        "investigate (24.0, 19.0): no free robot yet, queued")
+    fleet.status("r1", RobotMode.DELIVERING, dt=270.0, x=20.0, y=12.0)  # 02:01:10
+    cmds = fleet.on(InvestigateRequested(*SPOT))
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert answer.robot_id == "" and "queued" in answer.message
     fleet.on(InvestigateRequested(20.0, 10.0))
     assert sent(fleet.on(Tick(), dt=1.0)) == []  # the delivering robot is not taken
     assert fleet.coord.investigations == (SPOT, (20.0, 10.0))
-    fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.SUCCEEDED, ("D", "depot")),
+    fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.SUCCEEDED, ("T", "depot")),
              dt=300.0)
     fleet.status("r1")
     (look,) = sent(fleet.on(Tick()))
     assert look.robot_id == "r1" and look.tasks[0].pose.x == SPOT[0]  # the first call first
-    assert fleet.coord.investigations == ((20.0, 10.0),)
-    # a place outside the operating area is refused at once
-    (line,) = fleet.on(InvestigateRequested(-500.0, 0.0))
-    assert "outside the operating area" in line.text
     assert fleet.coord.investigations == ((20.0, 10.0),)
 
 
@@ -418,3 +425,169 @@ def test_closed_edges_are_told_once_per_change(fleet: Fleet, yard: DistrictMap) 
     (reopened,) = fleet.on(SidewalkReports(((x, y, fleet.now),)),
                            dt=CONFIG.blocked_edge_ttl_s + 1.0)
     assert reopened == ClosedEdgesChanged(())
+
+
+def test_a_call_takes_the_delivering_robot_whose_windows_hold_and_it_resumes_after(
+        fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(ONE)  # D's window runs to 04:00
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.status("r1", RobotMode.DELIVERING, dt=300.0, x=22.0, y=17.0)  # close to the spot
+    fleet.status("r2", x=3.0, y=3.0)  # free, but at the depot
+    cmds = fleet.on(InvestigateRequested(*SPOT))
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert answer.robot_id == "r1" and "leaves its delivery trip" in answer.message
+    assert answer.eta_s < 10.0 and (answer.x, answer.y) == SPOT
+    assert CancelMission("r1", m.mission_id) in cmds and sent(cmds) == []
+    assert sent(fleet.on(Tick(), dt=1.0)) == []  # r1 has not let go yet; r2 is not sent
+    assert fleet.coord.orders["D"].state is OrderState.ASSIGNED  # the parcel stays on board
+    fleet.status("r1", x=22.0, y=17.0, dt=1.0)
+    (m2,) = sent(fleet.on(Tick()))
+    assert m2.robot_id == "r1" and m2.kind is MissionKind.DELIVER
+    assert [t.kind for t in m2.tasks] == [TaskKind.INVESTIGATE, TaskKind.DELIVER, TaskKind.RETURN]
+    assert orders_of(m2) == ["D"] and fleet.coord.missions["r1"].orders == ("D",)
+    fleet.on(MissionAccepted("r1", m2.mission_id))
+    cmds = fleet.on(MissionEventReceived("r1", m2.tasks[0].id, "investigate",
+                                         TaskEvent.DWELL_DONE, *SPOT, detail="a loiterer"))
+    assert [c.kind for c in cmds if isinstance(c, IncidentRecorded)] == ["investigation"]
+
+
+def test_a_call_goes_to_the_next_robot_when_the_detour_would_make_a_parcel_late(
+        fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(TIGHT)
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.status("r1", RobotMode.DELIVERING, dt=270.0, x=22.0, y=17.0)  # 02:01:10, T by 02:02
+    fleet.status("r2", x=3.0, y=3.0)
+    cmds = fleet.on(InvestigateRequested(*SPOT))
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert answer.robot_id == "r2" and answer.eta_s > 10.0
+    assert not any(isinstance(c, CancelMission) for c in cmds)
+    (look,) = sent(cmds)
+    assert look.robot_id == "r2" and look.kind is MissionKind.INVESTIGATE
+    assert fleet.coord.missions["r1"].id == m.mission_id
+
+
+@pytest.mark.parametrize("place", [(16.0, 14.0), (33.0, 15.0)])
+def test_a_call_into_a_place_robots_may_not_enter_is_watched_from_the_nearest_allowed_point(
+        fleet: Fleet, yard: DistrictMap, place: tuple[float, float]) -> None:
+    fleet.status("r1")
+    cmds = fleet.on(InvestigateRequested(*place))
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    (look,) = sent(cmds)
+    pose = look.tasks[0].pose
+    assert answer.robot_id == "r1" and (answer.x, answer.y) == (pose.x, pose.y)
+    assert yard.is_allowed(pose.x, pose.y) and not yard.is_allowed(*place)
+    away = math.hypot(place[0] - pose.x, place[1] - pose.y)
+    assert 0.0 < away <= CONFIG.call_sensor_reach_m
+    assert math.cos(math.atan2(place[1] - pose.y, place[0] - pose.x) - pose.theta) > 0.999
+    why = "keep-out zone 'keep_out_flower_bed'" if place[0] < 30 else "outside the operating area"
+    assert why in answer.message and f"{away:.1f} m away" in answer.message
+
+
+def test_patrol_visits_ride_on_the_delivery_trips_within_their_bounds(fleet: Fleet) -> None:
+    fleet.status("r1")
+    fleet.on(PatrolRequested("r1", True))
+    answer, cmds = fleet.dispatch(THREE)
+    assert answer.success and answer.plan is not None
+    assert "patrol visits planned between the parcels" in answer.message
+    assert answer.plan.missed == () and answer.plan.served == 3
+    visits = [v for r in answer.plan.routes for v in r.visits]
+    assert visits and {v.hotspot_id for v in visits} == {"hs_yard_corner"}
+    # the yard corner (600 s bound, 20 s watch) is never left longer than its bound: from the
+    # coordinator's start (its last visit) to 04:00, when the last window closes
+    visits.sort(key=lambda v: v.service_start)
+    t = [v.service_start for v in visits]
+    left = [T0] + [v.departure for v in visits]
+    assert max(a - lv for a, lv in zip(t, left[:-1], strict=True)) <= 600.0 + 1e-6
+    assert all(v.departure - v.service_start == pytest.approx(20.0) for v in visits)
+    assert left[-1] + 600.0 >= 4 * 3600.0
+    (m,) = sent(cmds)
+    watches = [t for t in m.tasks if t.kind is TaskKind.PATROL]
+    assert all(t.pose == fleet.coord.patrol.hotspot_pose("hs_yard_corner") for t in watches)
+    # each watches 20 s from its planned start at the earliest (a robot there early waits)
+    assert all(t.dwell_s == 20.0 for t in watches)
+    starts = {v.visit_id[1:]: v.service_start for v in visits}
+    assert all(t.window_start == pytest.approx(starts[t.id], abs=1.0) for t in watches
+               if t.id in starts)
+    # a watch made on the trip is a patrol visit of the hotspot
+    if watches:
+        fleet.on(MissionAccepted("r1", m.mission_id))
+        fleet.on(MissionEventReceived("r1", watches[0].id, "patrol", TaskEvent.ARRIVED),
+                 dt=100.0)
+        fleet.on(MissionEventReceived("r1", watches[0].id, "patrol", TaskEvent.DWELL_DONE),
+                 dt=20.0)
+        assert fleet.store.visits()[-1]["hotspot_id"] == "hs_yard_corner"
+        sch = fleet.coord.patrol.scheduler
+        assert sch is not None and sch.last_left()[0] == pytest.approx(fleet.now)
+
+
+# Handovers of 10 min, one after the other at the same door: no 20 s watch fits between them,
+# so the yard corner (600 s bound) cannot be held with both parcels.
+OVERLOAD = """id,address_id,window_start,window_end
+A,101-1,02:00,02:11
+B,101-1,02:10,02:21
+"""
+BUSY = replace(CONFIG, compartments=2, service_time_s=600.0, solver_time_limit_s=0.5)
+
+
+@pytest.mark.parametrize("bounds", ["hard", "soft"])
+def test_an_overloaded_batch_is_told_before_it_is_accepted(
+        yard: DistrictMap, tmp_path: Path, bounds: str) -> None:
+    fleet = Fleet(yard, tmp_path / "fleet.db", replace(BUSY, patrol_bounds=bounds))
+    fleet.status("r1")
+    fleet.on(PatrolRequested("r1", True))
+    answer, cmds = fleet.dispatch(OVERLOAD)
+    if bounds == "hard":  # refused whole, naming the parcels late and the hotspot over
+        assert not answer.success and answer.message.startswith(
+            "refused (patrol_bounds: hard): the fleet cannot hold both")
+        assert any(p.startswith("parcel ") and "would be late" in p for p in answer.problems)
+        assert "hotspot hs_yard_corner would go over its idleness bound" in answer.problems
+        assert fleet.coord.orders == {} and sent(cmds) == []
+    else:  # accepted, parcels first, saying which hotspot goes over
+        assert answer.success and answer.plan is not None and answer.plan.served == 2
+        assert "hotspots that will go over their bound: hs_yard_corner" in answer.message
+        assert any(isinstance(c, LogLine) and "hs_yard_corner" in c.text for c in cmds)
+        assert set(fleet.coord.orders) == {"A", "B"}
+    fleet.store.close()
+
+
+def test_a_robot_called_on_its_way_back_looks_then_returns_to_load_its_next_trip(
+        fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(THREE)  # one parcel a trip: two trips wait at the depot
+    (m,) = sent(cmds)
+    (first,) = orders_of(m)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.on(MissionEventReceived("r1", first, "deliver", TaskEvent.HANDED_OVER, *SPOT, "pin"),
+             dt=400.0)
+    fleet.status("r1", RobotMode.DELIVERING, x=22.0, y=17.0)
+    cmds = fleet.on(InvestigateRequested(20.0, 10.0))
+    assert CancelMission("r1", m.mission_id) in cmds
+    fleet.status("r1", x=22.0, y=17.0, dt=1.0)
+    (m2,) = sent(fleet.on(Tick()))
+    assert [t.kind for t in m2.tasks] == [TaskKind.INVESTIGATE, TaskKind.RETURN]
+    assert len(fleet.coord.queues["r1"]) == 2  # the next trip goes once it is back
+    (m3,) = sent(fleet.on(MissionResultReceived("r1", m2.mission_id, MissionOutcome.SUCCEEDED,
+                                                (m2.tasks[0].id, "depot")), dt=200.0))
+    assert m3.kind is MissionKind.DELIVER and len(orders_of(m3)) == 1
+
+
+def test_a_resumed_trip_the_robot_refused_stays_with_it(fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(ONE)
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.status("r1", RobotMode.DELIVERING, dt=300.0, x=22.0, y=17.0)
+    fleet.status("r2", x=3.0, y=3.0)
+    fleet.on(InvestigateRequested(*SPOT))
+    fleet.status("r1", x=22.0, y=17.0, dt=1.0)
+    (m2,) = sent(fleet.on(Tick()))
+    fleet.on(MissionRejected("r1", m2.mission_id, "mission server not available"))
+    assert fleet.coord.orders["D"].state is OrderState.ASSIGNED  # on board r1, not requeued
+    (m3,) = sent(fleet.on(Tick(), dt=1.0))
+    assert m3.robot_id == "r1" and [t.kind for t in m3.tasks] == [
+        TaskKind.INVESTIGATE, TaskKind.DELIVER, TaskKind.RETURN]
+    assert (m3.tasks[0].pose.x, m3.tasks[0].pose.y) == SPOT

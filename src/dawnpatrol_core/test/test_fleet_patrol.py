@@ -1,4 +1,4 @@
-"""Patrol visits and the investigator choice."""
+"""The fleet's patrol: hotspots handed out to free robots, how long a look watches."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dawnpatrol_core.fleet.patrol import PatrolCoordinator, choose_investigator
-from dawnpatrol_core.fleet.registry import Connection, RobotMode, RobotView
+from dawnpatrol_core.fleet.patrol import PatrolCoordinator
 from dawnpatrol_core.fleet.tasks import investigate_dwell_s
-from dawnpatrol_core.fleet.travel import make_travel
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 
 MAPS = Path(__file__).resolve().parents[3] / "maps"
@@ -33,15 +31,6 @@ def test_patrol_coordinator_hands_out_hotspots(suwon: DistrictMap) -> None:
         h.observation_pose for h in suwon.hotspots if h.id == t1.hotspot_id)
     pc.visit_done("r1", t1.leave_s)
     assert pc.next_task("r3", 7200.0, 0.0, 0.0) is None  # not a patrol robot
-
-
-def test_choose_investigator_is_nearest_free(suwon: DistrictMap) -> None:
-    views = [RobotView("r1", Connection.ONLINE, RobotMode.IDLE, False, 70.0, 6.5),
-             RobotView("r2", Connection.ONLINE, RobotMode.IDLE, False, 20.0, 50.0)]
-    travel = make_travel(suwon)
-    assert choose_investigator(travel, views, ["r1", "r2"], 19.0, 55.0, 1.5) == "r2"
-    assert choose_investigator(travel, views, ["r1"], 19.0, 55.0, 1.5) == "r1"
-    assert choose_investigator(travel, views, [], 19.0, 55.0, 1.5) is None
 
 
 def test_investigation_watches_long_enough_to_tell_loitering(suwon: DistrictMap) -> None:

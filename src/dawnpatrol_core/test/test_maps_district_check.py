@@ -104,3 +104,9 @@ def test_unreachable_watch_zone_and_cut_off_hotspot_are_reported(yard: Path) -> 
     res = check_district(yard)
     assert [p.feature for p in res.problems] == ["watch_far"]
     assert "watch zone not reachable" in res.problems[0].what
+
+
+@pytest.mark.parametrize("name", ["suwon_dawn", "test_yard"])
+def test_shipped_districts_pass_their_own_check(name: str) -> None:
+    res = check_district(REPO / "maps" / name)
+    assert res.ok, "\n".join(map(str, res.problems))

@@ -162,7 +162,7 @@ def test_early_robot_waits_at_the_door_for_the_window() -> None:
                                RULES, ())
     done, ev = tick_run(run, 50.0)  # left at the door once the window opens, not before
     assert done.ok and [e.event for e in ev] == ["announced", "announce", "handed_over"]
-    assert make_task("patrol", "H", 0, 0, not_before=9.0).not_before == 0.0
+    assert make_task("investigate", "I", 0, 0, not_before=9.0).not_before == 0.0
     with pytest.raises(MissionError, match="field 'not_before'"):
         make_task("deliver", "O-7", 0, 0, not_before=math.nan)
 
@@ -197,6 +197,20 @@ def test_patrol_dwell_and_eta() -> None:
     assert run.ok and [(e.event, e.detail) for e in ev] == [("dwell_done", "30 s")]
     d, eta = task_eta(None, 0.0, 1.0, 1.0)
     assert d == 0.0 and math.isnan(eta)
+
+
+def test_a_patrol_visit_planned_later_watches_until_its_planned_end() -> None:
+    t = make_task("patrol", "H-1", 1.0, 1.0, dwell_s=30.0, not_before=100.0)
+    run, _ = finish_navigation(begin_task(t, 0.0)[0], 60.0, REACHED, 1.0, 1.0, "r1", "",
+                               RULES, ())
+    assert run.step is Step.DWELL  # watching from arrival; the watch counts from 100 s
+    assert task_eta(run, 60.0, 0.0, 0.0) == (0.0, 70.0)
+    assert tick_run(run, 129.0) == (run, ())
+    done, ev = tick_run(run, 130.0)
+    assert done.ok and [e.event for e in ev] == ["dwell_done"]
+    late, _ = finish_navigation(begin_task(t, 0.0)[0], 150.0, REACHED, 1.0, 1.0, "r1", "",
+                                RULES, ())
+    assert tick_run(late, 180.0)[0].ok  # arrived late: the watch starts on arrival
 
 
 def test_cancel_fails_the_rest_and_keeps_parcels() -> None:

@@ -148,3 +148,39 @@ def test_burst_with_link_loss_and_fleet_restart_delivers_each_event_once(tmp_pat
     assert results["new"] == 500 and results["duplicate"] == deliveries - 500 > 0
     inbox.close()
     outbox.close()
+
+
+def test_two_processes_opening_a_new_database_at_once_migrate_it_once(tmp_path: Path) -> None:
+    """The fleet manager and a CLI command (or the demo's set-up) may open a new file at the
+    same moment: each step runs once, neither fails with 'table already exists'."""
+    import threading
+    import time
+
+    from dawnpatrol_core.store.database import connect
+
+    def v1(conn: sqlite3.Connection) -> None:
+        time.sleep(0.05)  # widen the window between reading the version and migrating
+        conn.execute("CREATE TABLE t (x INTEGER)")
+
+    for k in range(3):
+        path = tmp_path / f"race{k}.db"
+        errors: list[BaseException] = []
+        start = threading.Barrier(2)
+
+        def open_it(path: Path = path, errors: list[BaseException] = errors,
+                    start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                connect(path, (v1,)).close()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert errors == []
+        con = sqlite3.connect(path)
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        con.close()

@@ -7,13 +7,13 @@ import signal
 import time
 from typing import Any
 
+from dawnpatrol_core.shift_clock import ros_clock
 from dawnpatrol_fleet.cli_base import (
     EXIT_FAILED,
     EXIT_OK,
     FleetSession,
     FleetVerb,
     print_table,
-    shift_clock,
     to_json,
 )
 
@@ -96,7 +96,7 @@ class AnomaliesVerb(FleetVerb):
             [
                 (
                     d["uuid"][:8],
-                    shift_clock(d["last_seen"]),
+                    ros_clock(d["last_seen"]),
                     d["severity"],
                     d["kind"],
                     d["robot_id"],
@@ -131,7 +131,7 @@ class AnomaliesVerb(FleetVerb):
                 print(to_json(d, indent=None), flush=True)
             else:
                 print(
-                    f"{shift_clock(d['last_seen'])} {d['severity'].upper():8} {d['kind']:16} "
+                    f"{ros_clock(d['last_seen'])} {d['severity'].upper():8} {d['kind']:16} "
                     f"{d['robot_id']:4} {d['zone'] or '-':14} x{d['count']} {d['uuid'][:8]} "
                     f"{d['description']}",
                     flush=True,

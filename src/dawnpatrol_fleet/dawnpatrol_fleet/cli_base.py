@@ -76,12 +76,6 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[obje
     Console().print(t)
 
 
-def shift_clock(t: float) -> str:
-    """``HH:MM:SS`` of ``t`` seconds (ROS time: since the epoch, or since the simulated shift
-    day's midnight); '-' for 0 or less (not set)."""
-    return time.strftime("%H:%M:%S", time.gmtime(t)) if t > 0 else "-"
-
-
 def wall_clock(t: float | None) -> str:
     """``YYYY-MM-DD HH:MM UTC`` of a Unix time in seconds, '-' for None."""
     return "-" if t is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t))
@@ -150,19 +144,44 @@ class Verb:
 
 class FleetSession:
     """The fleet as one command sees it. Every request to the fleet manager goes out through
-    :meth:`send`, the one place where a request is stamped for the fleet (the signed command
-    envelope of docs/security.md attaches here)."""
+    :meth:`send`, the one place where a request is stamped for the fleet: it carries the
+    operator's signed command envelope (docs/security.md)."""
 
     def __init__(self, client: FleetClient, operator: str) -> None:
         self.client = client
         self.operator = operator
 
+    def sign(self, command: Command, target: str, request: Any) -> None:
+        """Put the operator's signed envelope for ``command`` on ``target`` into ``request``.
+        Without a readable key an e-stop still goes out (unsigned: never blocked, recorded as
+        unverified); any other command fails here, naming the key file."""
+        from dawnpatrol_core.errors import SecurityError
+        from dawnpatrol_core.security.roles import Command as Cmd
+        from dawnpatrol_fleet.operator_keys import sign_for_fleet
+        from dawnpatrol_ros.signing import message_fields
+
+        try:
+            request.envelope = sign_for_fleet(command, target, message_fields(request),
+                                              self.operator)
+        except SecurityError as exc:
+            if command is Cmd.ESTOP:
+                request.envelope = ""
+                print(f"warning: e-stop sent unsigned ({exc})", file=sys.stderr)
+                return
+            raise SecurityError(f"cannot sign {command.value} as {self.operator}: {exc} "
+                                f"(create a key: dawnpatrol keys new {self.operator})") from None
+
     def send(self, command: Command, srv_type: Any, service: str, request: Any,
              target: str = FLEET_TARGET, timeout: float | None = None) -> Any:
-        """Call ``service`` with ``request`` for ``command`` on ``target`` (a robot id, '*' or
-        'fleet'); FleetUnreachableError if it does not answer within ``timeout`` s (default:
-        --timeout)."""
-        return self.client.call(srv_type, service, request, timeout=timeout)
+        """Sign ``request`` for ``command`` on ``target`` (a robot id, '*' or 'fleet') and call
+        ``service``; FleetUnreachableError if it does not answer within ``timeout`` s (default:
+        --timeout). A refusal the response carries in ``refused`` fails the command (exit 1)."""
+        self.sign(command, target, request)
+        res = self.client.call(srv_type, service, request, timeout=timeout)
+        refused = getattr(res, "refused", "")
+        if refused:
+            raise CliError(refused, EXIT_FAILED)
+        return res
 
 
 class FleetVerb(Verb):
@@ -175,7 +194,9 @@ class FleetVerb(Verb):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--operator",
-            help="your name for the audit log (default: $DAWNPATROL_OPERATOR, then $USER)",
+            help="who you are: commands are signed with <key dir>/NAME.key (default: "
+            "$DAWNPATROL_OPERATOR, then $USER; key dir: $DAWNPATROL_KEY_DIR, else "
+            "~/.config/dawnpatrol/keys)",
         )
         parser.add_argument(
             "--timeout",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dawnpatrol_core.shift_clock import ros_clock
 from dawnpatrol_fleet.cli_base import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -19,7 +20,6 @@ from dawnpatrol_fleet.cli_base import (
     Verb,
     add_json_option,
     print_table,
-    shift_clock,
     to_json,
     with_spinner,
 )
@@ -55,9 +55,9 @@ def print_plan(plan: dict[str, Any]) -> None:
                     route.get("robot_id"),
                     stop.get("order_id"),
                     stop.get("address_id", ""),
-                    shift_clock(stop.get("eta", 0.0)),
-                    f"{shift_clock(stop.get('window_start', 0))}-"
-                    f"{shift_clock(stop.get('window_end', 0))}",
+                    ros_clock(stop.get("eta", 0.0)),
+                    f"{ros_clock(stop.get('window_start', 0))}-"
+                    f"{ros_clock(stop.get('window_end', 0))}",
                 )
             )
     print_table("plan", ["robot", "order", "address", "ETA", "window"], rows)

@@ -3,7 +3,6 @@ tables in plain language, drawn over the district map."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +12,10 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from dawnpatrol_core.compliance import ComplianceResult, PrivacyStatement, check_compliance
-from dawnpatrol_core.delivery.orders import SIM_CLOCK_LIMIT_S
 from dawnpatrol_core.fleet.depot import depot_pose
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics
+from dawnpatrol_core.shift_clock import clock, ros_clock
 from dawnpatrol_core.store.fleet import FleetStore
 from dawnpatrol_core.store.inbox import Inbox, InboxRecord
 from dawnpatrol_fleet.map_drawing import render_district
@@ -45,16 +44,6 @@ def _base(dm: DistrictMap, width_px: int = 1600) -> tuple[Image.Image, _Frame]:
     g = dm.grid
     scale = width_px / (g.width * g.resolution)
     return img, _Frame(g.origin_x, g.origin_y, scale, img.height)
-
-
-def clock(t: float | None, utc_offset_s: float = 0.0) -> str:
-    """HH:MM:SS of a ROS time (shift-day seconds in simulation, Unix time on a wall clock)."""
-    if t is None or not math.isfinite(t):
-        return "-"
-    tod = t if t < SIM_CLOCK_LIMIT_S else (t + utc_offset_s) % 86400.0
-    s = int(round(tod))
-    day, s = divmod(s, 86400)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}" + (f" (+{day}d)" if day else "")
 
 
 def _dot(d: ImageDraw.ImageDraw, xy: tuple[float, float], r: float, fill: Any,
@@ -188,9 +177,9 @@ def shift_markdown(data: ShiftData, dm: DistrictMap, shift: str, utc: float = 0.
         "",
         _table(["order", "address", "robot", "window", "outcome", "handed over", "how"], [
             (o.id, o.order.address_id or "-", o.robot_id or "-",
-             f"{clock(o.order.window_start, utc)}–{clock(o.order.window_end, utc)}",
+             f"{clock(o.order.window_start)}–{clock(o.order.window_end)}",
              o.state + (f": {o.reason}" if o.reason and o.state != "delivered" else ""),
-             clock(delivered[o.id]["at"], utc) if o.id in delivered else "-",
+             ros_clock(delivered[o.id]["at"], utc) if o.id in delivered else "-",
              delivered[o.id]["method"] if o.id in delivered else "-")
             for o in data.orders
         ], "no orders this shift"),
@@ -223,17 +212,30 @@ def shift_markdown(data: ShiftData, dm: DistrictMap, shift: str, utc: float = 0.
         "## Alerts", "",
         _table(["first seen", "kind", "severity", "robot", "zone", "observations",
                 "acknowledged by", "response time", "note"], [
-            (clock(a.event.first_seen, utc), a.event.kind, a.event.severity.value,
+            (ros_clock(a.event.first_seen, utc), a.event.kind, a.event.severity.value,
              a.event.robot_id, a.event.zone or "-", a.event.count, a.acked_by or "-",
              _response(a), a.ack_note or "") for a in data.alerts
         ], "no alerts"),
         "## Operator commands", "",
+        "Operators who acted (signed commands, verified): "
+        + (", ".join(operators_who_acted(data.audit)) or "none") + ".", "",
         _table(["time", "operator", "command", "result"], [
-            (clock(a["at"], utc), a["operator"], a["command"],
+            (ros_clock(a["at"], utc), a["operator"], a["command"],
              ("ok: " if a["ok"] else "FAILED: ") + a["result"][:120]) for a in data.audit
         ], "no operator commands"),
     ]
     return "\n".join(lines)
+
+
+def operators_who_acted(audit: Iterable[dict[str, Any]]) -> list[str]:
+    """Who commanded the fleet, as verified (``kim (supervisor)``), in order of first command;
+    refused commands (``unverified ...``) name nobody."""
+    seen: list[str] = []
+    for a in audit:
+        who = str(a["operator"])
+        if who and who != "unknown" and not who.startswith("unverified") and who not in seen:
+            seen.append(who)
+    return seen
 
 
 def retention_markdown(privacy: PrivacyStatement | None, utc: float = 0.0) -> list[str]:
@@ -248,13 +250,13 @@ def retention_markdown(privacy: PrivacyStatement | None, utc: float = 0.0) -> li
         "days** and then purged (`dawnpatrol data purge`); orders, deliveries and the audit "
         "log are kept as the shift's record.", "",
         _table(["purged at", "by", "older than", "events", "tracks", "recordings"], [
-            (clock(p.at, utc), p.operator, f"{p.older_than_days:g} days", p.events, p.tracks,
+            (ros_clock(p.at, utc), p.operator, f"{p.older_than_days:g} days", p.events, p.tracks,
              p.recordings) for p in privacy.purges
         ], "No purge was recorded."),
         "Recording indicator of each robot (robots signal when they record; recording in the "
         "field is off unless enabled):", "",
         _table(["robot", "indicator", "since", "last reported"], [
-            (i.robot_id, i.state, clock(i.since_s, utc), clock(i.reported_at_s, utc))
+            (i.robot_id, i.state, ros_clock(i.since_s, utc), ros_clock(i.reported_at_s, utc))
             for i in privacy.indicators
         ], "No robot reported its recording indicator."),
     ]
@@ -293,35 +295,36 @@ def compliance_markdown(data: ShiftData, dm: DistrictMap, result: ComplianceResu
         "## Keep-out zones entered",
         "",
         _table(["robot", "zone", "from", "to", "where (x, y m)"], [
-            (e.robot_id, e.zone_id, clock(e.start_s, utc), clock(e.end_s, utc),
+            (e.robot_id, e.zone_id, ros_clock(e.start_s, utc), ros_clock(e.end_s, utc),
              f"{e.x:.1f}, {e.y:.1f}") for e in result.keep_out_entries
         ], "None: no robot entered a keep-out zone."),
         "## Leaving the operating area",
         "",
         _table(["robot", "from", "to", "where (x, y m)"], [
-            (e.robot_id, clock(e.start_s, utc), clock(e.end_s, utc), f"{e.x:.1f}, {e.y:.1f}")
+            (e.robot_id, ros_clock(e.start_s, utc), ros_clock(e.end_s, utc),
+             f"{e.x:.1f}, {e.y:.1f}")
             for e in result.operating_area_exits
         ], "None: every robot stayed inside the operating area."),
         "## Emergency stops",
         "",
         _table(["time", "robot", "action", "detail"], [
-            (clock(i["at"], utc), i["robot_id"], "stop" if i["kind"] == "estop" else "resume",
+            (ros_clock(i["at"], utc), i["robot_id"], "stop" if i["kind"] == "estop" else "resume",
              i["detail"]) for i in stops
         ], "No emergency stop was used."),
         "## Lost connections",
         "",
         _table(["time", "robot", "detail"], [
-            (clock(i["at"], utc), i["robot_id"], i["detail"]) for i in links
+            (ros_clock(i["at"], utc), i["robot_id"], i["detail"]) for i in links
         ], "No robot lost its connection to the control room."),
         "## Other incidents",
         "",
         _table(["time", "robot", "kind", "detail"], [
-            (clock(i["at"], utc), i["robot_id"], i["kind"], i["detail"]) for i in other
+            (ros_clock(i["at"], utc), i["robot_id"], i["kind"], i["detail"]) for i in other
         ], "No other incidents (no contacts were reported)."),
         "## Alerts and how fast they were acknowledged",
         "",
         _table(["raised", "kind", "severity", "robot", "acknowledged by", "response time"], [
-            (clock(a.received_at, utc), a.event.kind, a.event.severity.value, a.event.robot_id,
+            (ros_clock(a.received_at, utc), a.event.kind, a.event.severity.value, a.event.robot_id,
              a.acked_by or "-", _response(a)) for a in data.alerts
         ], "No alerts were raised."),
         "## Privacy",

@@ -1,5 +1,6 @@
 """Test doubles for the fleet manager's ROS tests: a fake robot (status, mission action, e-stop,
-anomalies, /clock) in-process, and the fleet manager as a killable subprocess."""
+anomalies, /clock) in-process, the fleet manager as a killable subprocess, and operators with
+keys registered in its data directory (as `dawnpatrol keys new` + `keys add` make them)."""
 
 from __future__ import annotations
 
@@ -174,18 +175,20 @@ class ServiceCaller:
 
     def __init__(self, robot: FakeRobot) -> None:
         self.node = robot.node
+        self.ops: Operators  # set by tests that sign their requests
 
     def call(self, srv: Any, name: str, request: Any, timeout: float = 15.0,
-             attempt_s: float = 4.0) -> Any:
+             attempt_s: float = 4.0, sign: Callable[[Any], Any] | None = None) -> Any:
         """Call ``name``; re-send every ``attempt_s`` s (a killed server's endpoint may linger
-        in discovery and swallow a request) until ``timeout`` s."""
+        in discovery and swallow a request) until ``timeout`` s. ``sign``: signs the request
+        afresh before each attempt (a re-sent envelope would be a replay)."""
         client = self.node.create_client(srv, name)
         try:
             deadline = time.monotonic() + timeout
             while True:
                 wait_for(client.service_is_ready, max(0.1, deadline - time.monotonic()),
                          f"service {name}")
-                fut = client.call_async(request)
+                fut = client.call_async(sign(request) if sign is not None else request)
                 try:
                     wait_for(fut.done, min(attempt_s, max(0.1, deadline - time.monotonic())),
                              f"answer from {name}")
@@ -196,3 +199,33 @@ class ServiceCaller:
                         raise
         finally:
             self.node.destroy_client(client)
+
+
+class Operators:
+    """Operator keys in ``key_dir``, registered with their roles in the fleet's ``data_dir``;
+    :meth:`signer` gives the ``sign`` argument of :meth:`ServiceCaller.call`."""
+
+    def __init__(self, data_dir: Path, key_dir: Path, roles: dict[str, str]) -> None:
+        from dawnpatrol_core.security.enroll import enroll_operator
+        from dawnpatrol_core.security.roles import parse_role
+
+        self.signers = {name: enroll_operator(name, parse_role(role), key_dir, data_dir,
+                                              time.time(), by="test")
+                        for name, role in roles.items()}
+
+    def sign(self, name: str, command: str, request: Any, target: str = "fleet",
+             now: float | None = None, lifetime_s: float = 10.0) -> Any:
+        """``request`` with ``name``'s envelope for ``command`` on ``target``."""
+        from dawnpatrol_core.security.envelope import envelope_to_text, new_nonce, signed_args
+        from dawnpatrol_core.security.roles import parse_command
+        from dawnpatrol_ros.signing import message_fields
+
+        cmd = parse_command(command)
+        env = self.signers[name].sign(cmd, target, signed_args(cmd, message_fields(request)),
+                                      time.time() if now is None else now, new_nonce(),
+                                      lifetime_s)
+        request.envelope = envelope_to_text(env)
+        return request
+
+    def signer(self, name: str, command: str, target: str = "fleet") -> Callable[[Any], Any]:
+        return lambda req: self.sign(name, command, req, target)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -92,8 +93,16 @@ class FakeLink:
         self.closed = True
 
 
+OPERATORS = {"lee": "dispatcher", "kim": "supervisor"}
+
+
 @pytest.fixture()
-def link(monkeypatch: pytest.MonkeyPatch) -> type[FakeLink]:
+def link(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> type[FakeLink]:
+    from dawnpatrol_core.security.keys import generate_private_key, write_private_key
+
+    for name in OPERATORS:
+        write_private_key(tmp_path / "keys" / f"{name}.key", generate_private_key())
+    monkeypatch.setenv("DAWNPATROL_KEY_DIR", str(tmp_path / "keys"))
     monkeypatch.setenv("DAWNPATROL_OPERATOR", "lee")
     FakeLink.instances = []
     FakeLink.robots = []
@@ -133,6 +142,44 @@ def test_every_request_goes_through_the_session_send(
     assert requests[2].engage is True and requests[3].engage is False
     assert requests[3].reason == "operator resume"
     assert all(fake.closed for fake in link.instances)
+    # ... each signed by its operator for that command, target and arguments
+    import time
+
+    from dawnpatrol_core.security.envelope import signed_args, verify_command
+    from dawnpatrol_core.security.keys import load_public_key
+    from dawnpatrol_core.security.registry import Operator, OperatorRegistry
+    from dawnpatrol_core.security.roles import parse_role
+    from dawnpatrol_ros.signing import message_fields
+
+    keys = Path(os.environ["DAWNPATROL_KEY_DIR"])
+    reg = OperatorRegistry(tuple(Operator(n, parse_role(r), load_public_key(keys / f"{n}.pub"),
+                                          0.0) for n, r in OPERATORS.items()))
+    for (command, target), req in zip(seen, requests, strict=True):
+        v = verify_command(req.envelope, command=command, target=target,
+                           args=signed_args(command, message_fields(req)), registry=reg,
+                           now=time.time())
+        assert v.ok, v.reason
+
+
+def test_without_a_key_an_estop_still_goes_out_unsigned_and_the_rest_fails(
+        link: type[FakeLink], capsys: pytest.CaptureFixture[str]) -> None:
+    link.answer = lambda name, req: Reply(success=True, message=f"ok {name}")
+    code, out, err = run(capsys, "estop", "r1", "--operator", "nokey")
+    assert code == 0 and "e-stop sent unsigned" in err
+    assert link.instances[0].calls[0][1].envelope == ""
+    code, out, err = run(capsys, "patrol", "start", "--operator", "nokey")
+    assert code == 2 and err.count("\n") == 1
+    assert "cannot sign set_patrol as nokey" in err and "nokey.key" in err
+    assert len(link.instances[1].calls) == 0  # nothing unsigned was sent
+
+
+def test_a_refusal_is_exit_1_with_the_fleets_line(
+        link: type[FakeLink], capsys: pytest.CaptureFixture[str]) -> None:
+    why = "refused get_status on fleet: operator not registered (operator lee)"
+    link.answer = lambda name, req: Reply(robots=[], connection=[], summary_json="",
+                                          refused=why)
+    code, out, err = run(capsys, "status")
+    assert (code, out, err) == (1, "", f"dawnpatrol status: {why}\n")
 
 
 def test_fleet_silent_is_exit_3_with_one_line(

@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fleet_fakes import SUWON, FakeRobot, FleetProcess, ServiceCaller, anomaly, wait_for
+from fleet_fakes import (
+    SUWON,
+    FakeRobot,
+    FleetProcess,
+    Operators,
+    ServiceCaller,
+    anomaly,
+    wait_for,
+)
 
 from dawnpatrol_interfaces.srv import (
     AckAnomaly,
@@ -41,6 +49,7 @@ def graph(tmp_path: Path) -> Iterator[tuple[FakeRobot, FleetProcess, ServiceCall
     robot = FakeRobot("r1")
     fleet = FleetProcess(tmp_path / "data")
     caller = ServiceCaller(robot)
+    caller.ops = Operators(tmp_path / "data", tmp_path / "keys", {"kim": "supervisor"})
     try:
         yield robot, fleet, caller
     finally:
@@ -49,7 +58,9 @@ def graph(tmp_path: Path) -> Iterator[tuple[FakeRobot, FleetProcess, ServiceCall
 
 
 def status(caller: ServiceCaller) -> tuple[dict[str, str], dict]:
-    res = caller.call(FleetStatus, "/fleet/get_status", FleetStatus.Request())
+    res = caller.call(FleetStatus, "/fleet/get_status", FleetStatus.Request(),
+                      sign=caller.ops.signer("kim", "get_status"))
+    assert not res.refused, res.refused
     conn = {r.robot_id: c for r, c in zip(res.robots, res.connection, strict=True)}
     return conn, json.loads(res.summary_json)
 
@@ -61,7 +72,8 @@ def wait_online(caller: ServiceCaller) -> None:
 def dispatch(caller: ServiceCaller, text: str, dry_run: bool = False) -> DispatchOrders.Response:
     req = DispatchOrders.Request(orders_text=text, format="csv", source_name="night.csv",
                                  dry_run=dry_run, operator_name="kim")
-    return caller.call(DispatchOrders, "/fleet/dispatch_orders", req, timeout=30, attempt_s=30)
+    return caller.call(DispatchOrders, "/fleet/dispatch_orders", req, timeout=30, attempt_s=30,
+                       sign=caller.ops.signer("kim", "dispatch_orders"))
 
 
 def test_dispatch_sends_a_mission_and_bad_batch_is_rejected_whole(graph) -> None:
@@ -99,7 +111,8 @@ def test_estop_all_reaches_the_robot(graph) -> None:
     wait_online(caller)
     res = caller.call(SetEStop, "/fleet/estop",
                       SetEStop.Request(engage=True, robot_id="*", reason="drill",
-                                       operator_name="kim"))
+                                       operator_name="kim"),
+                      sign=caller.ops.signer("kim", "estop", "*"))
     assert res.success, res.message
     assert "r1: confirmed" in res.message
     assert [r.engage for r in robot.estops] == [True]
@@ -116,14 +129,17 @@ def test_anomaly_upsert_is_idempotent_and_acknowledged(graph) -> None:
     robot.anomaly_pub.publish(unknown)
     wait_for(lambda: len(robot.acks) >= 2, 15, "two receipts")
     assert {a.uuid for a in robot.acks} == {UUID}
-    q = caller.call(QueryAnomalies, "/fleet/query_anomalies", QueryAnomalies.Request())
+    q = caller.call(QueryAnomalies, "/fleet/query_anomalies", QueryAnomalies.Request(),
+                    sign=caller.ops.signer("kim", "query_anomalies"))
     assert [a.uuid for a in q.anomalies] == [UUID] and q.acknowledged == [False]
     wait_for(lambda: robot.alerts, 10, "republished on /fleet/anomalies")
     ack = caller.call(AckAnomaly, "/fleet/ack_anomaly",
-                      AckAnomaly.Request(uuid=UUID, note="police called", operator_name="kim"))
+                      AckAnomaly.Request(uuid=UUID, note="police called", operator_name="kim"),
+                      sign=caller.ops.signer("kim", "ack_anomaly"))
     assert ack.success
     q = caller.call(QueryAnomalies, "/fleet/query_anomalies",
-                    QueryAnomalies.Request(unacknowledged_only=True))
+                    QueryAnomalies.Request(unacknowledged_only=True),
+                    sign=caller.ops.signer("kim", "query_anomalies"))
     assert list(q.anomalies) == []
 
 
@@ -140,13 +156,17 @@ def test_state_survives_sigkill(graph, tmp_path: Path) -> None:
     conn, summary = status(caller)
     assert summary["orders"] == before and set(conn) == {"r1"}
     q = caller.call(QueryAnomalies, "/fleet/query_anomalies",
-                    QueryAnomalies.Request(unacknowledged_only=True))
+                    QueryAnomalies.Request(unacknowledged_only=True),
+                    sign=caller.ops.signer("kim", "query_anomalies"))
     assert [a.uuid for a in q.anomalies] == [UUID]
     out = tmp_path / "report"
     rep = caller.call(GenerateReport, "/fleet/generate_report",
-                      GenerateReport.Request(out_dir=str(out), shift="test", operator_name="kim"))
+                      GenerateReport.Request(out_dir=str(out), shift="test", operator_name="kim"),
+                      timeout=60, attempt_s=30, sign=caller.ops.signer("kim", "generate_report"))
     assert rep.success, rep.message
     assert (out / "shift_report.md").read_text().count("O-1") >= 1
+    assert "Operators who acted (signed commands, verified): kim (supervisor)." in (
+        out / "shift_report.md").read_text()
     assert "Privacy" in (out / "compliance_report.md").read_text()
 
 
@@ -160,14 +180,14 @@ def test_bad_parameter_exits_2(tmp_path: Path) -> None:
 
 
 def test_patrol_and_investigate_send_missions(graph) -> None:
-    from geometry_msgs.msg import PointStamped
-
+    from dawnpatrol_interfaces.msg import Investigate
     from dawnpatrol_interfaces.srv import SetPatrol
 
     robot, fleet, caller = graph
     wait_online(caller)
     res = caller.call(SetPatrol, "/fleet/set_patrol",
-                      SetPatrol.Request(active=True, robot_id="r1", operator_name="kim"))
+                      SetPatrol.Request(active=True, robot_id="r1", operator_name="kim"),
+                      sign=caller.ops.signer("kim", "set_patrol", "r1"))
     assert res.success, res.message
 
     def kinds() -> list[str]:
@@ -177,12 +197,12 @@ def test_patrol_and_investigate_send_missions(graph) -> None:
     task = next(t for g in robot.goals for t in g.tasks if t.kind == "patrol")
     assert task.id.startswith("hs_") and task.dwell_s > 0
     assert status(caller)[1]["patrol"] == {"r1": True}
-    pub = robot.node.create_publisher(PointStamped, "/fleet/investigate", 10)
-    msg = PointStamped()
-    msg.point.x, msg.point.y = 39.0, 55.0
+    pub = robot.node.create_publisher(Investigate, "/fleet/investigate", 10)
+    msg = caller.ops.sign("kim", "investigate", Investigate(x=39.0, y=55.0, operator_name="kim"))
     wait_for(lambda: pub.get_subscription_count() > 0, 10, "fleet subscribed to investigate")
     pub.publish(msg)
     wait_for(lambda: "investigate" in kinds(), 15, "an investigate mission")
     res = caller.call(SetPatrol, "/fleet/set_patrol",
-                      SetPatrol.Request(active=False, robot_id="*", operator_name="kim"))
+                      SetPatrol.Request(active=False, robot_id="*", operator_name="kim"),
+                      sign=caller.ops.signer("kim", "set_patrol", "*"))
     assert res.success and status(caller)[1]["patrol"] == {"r1": False}

@@ -15,7 +15,7 @@ from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.store.fleet import FleetStore
 from dawnpatrol_core.store.inbox import Inbox
 from dawnpatrol_core.store.retention import PurgeSummary
-from dawnpatrol_fleet.report import clock, draw_plan, retention_markdown, write_reports
+from dawnpatrol_fleet.report import draw_plan, retention_markdown, write_reports
 
 YARD = Path(__file__).resolve().parents[3] / "maps" / "test_yard"
 UUID = "4d7c1a52-8c1e-4a7e-9a0e-3d2f5e6a7b14"
@@ -100,12 +100,6 @@ def test_retention_section_states_period_purges_and_indicators() -> None:
     assert "| r3 | unknown (the robot did not report its indicator) | - | - |" in md
     empty = "\n".join(retention_markdown(PrivacyStatement(7.0)))
     assert "No purge was recorded." in empty and "No robot reported" in empty
-
-
-def test_clock() -> None:
-    assert clock(7200.0) == "02:00:00"
-    assert clock(1767286800.0, 32400.0) == "02:00:00"
-    assert clock(None) == "-"
 
 
 def test_draw_plan(tmp_path: Path) -> None:

@@ -47,8 +47,10 @@ class LaunchRunner:
     """Start every node, relay its output (``[name] line`` on the screen and/or
     ``log_dir/<name>.log``), respawn, and shut down cleanly.
 
-    Shutdown sends SIGINT, then SIGTERM after ``sigterm_timeout`` s, then SIGKILL after
-    ``sigkill_timeout`` s more. ``run()`` returns the launcher's exit code: 0, or, when a node
+    Shutdown sends SIGTERM, then SIGKILL after ``stop_timeout`` s. SIGTERM, not SIGINT: rclpy
+    nodes shut down on either alike (ExternalShutdownException), but a Python process still
+    importing turns SIGINT into a KeyboardInterrupt traceback and ends quietly on SIGTERM.
+    ``run()`` returns the launcher's exit code: 0, or, when a node
     marked ``on_exit="shutdown"`` failed, that node's exit code (2: bad configuration), 1 if it
     died by a signal. A node that fails has the tail of its output printed.
     """
@@ -58,8 +60,7 @@ class LaunchRunner:
         specs: Sequence[NodeSpec],
         base_env: Mapping[str, str] | None = None,
         out: IO[str] | None = None,
-        sigterm_timeout: float = 5.0,
-        sigkill_timeout: float = 3.0,
+        stop_timeout: float = 8.0,
         log_dir: str | Path | None = None,
     ) -> None:
         self._procs = [_Proc(s) for s in specs]
@@ -69,8 +70,7 @@ class LaunchRunner:
         self._out = out or sys.stdout
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._sigterm_timeout = sigterm_timeout
-        self._sigkill_timeout = sigkill_timeout
+        self._stop_timeout = stop_timeout
         self._exit_code = 0
 
     def request_shutdown(self, reason: str = "") -> None:
@@ -103,8 +103,7 @@ class LaunchRunner:
             preexec_fn=_die_with_parent,
         )
         log = self.log_path(proc.spec)
-        where = f" (log {log})" if log is not None else ""
-        self._log("launch", f"started {proc.spec.name} [pid {proc.popen.pid}]{where}")
+        self._log("launch", f"started {proc.spec.name} [pid {proc.popen.pid}]")
         proc.tail.clear()
         proc.pump = threading.Thread(target=self._pump, args=(proc, proc.popen, log), daemon=True)
         proc.pump.start()
@@ -147,6 +146,9 @@ class LaunchRunner:
 
     def run(self) -> int:
         """Run until every node has ended or shutdown is requested; return the exit code."""
+        logs = {path.parent for p in self._procs if (path := self.log_path(p.spec)) is not None}
+        for folder in sorted(logs):
+            self._log("launch", f"node logs in {folder}")
         for p in self._procs:
             self._start(p)
         respawn_at: dict[int, float] = {}
@@ -204,13 +206,12 @@ class LaunchRunner:
         if not self._running():
             return
         for sig, timeout, label in (
-            (signal.SIGINT, self._sigterm_timeout, "SIGINT"),
-            (signal.SIGTERM, self._sigkill_timeout, "SIGTERM"),
+            (signal.SIGTERM, self._stop_timeout, "SIGTERM"),
             (signal.SIGKILL, 2.0, "SIGKILL"),
         ):
             if not self._running():
                 break
-            if sig != signal.SIGINT:
+            if sig != signal.SIGTERM:
                 self._log("launch", f"escalating to {label}")
             self._signal_all(sig)
             self._wait_all(timeout)

@@ -1,7 +1,10 @@
 """Mission node: runs the fleet's ``mission`` action task by task (deliver with PIN handover,
 patrol/investigate dwell, return, charge), publishes RobotStatus and MissionEvents, and resumes
 a mission from its persisted state after a restart. Logic: dawnpatrol_core.delivery.mission and
-its loop, dawnpatrol_core.delivery.mission_runner (run by the headless shift too)."""
+its loop, dawnpatrol_core.delivery.mission_runner (run by the headless shift too).
+
+A mission goal is accepted only when signed by the fleet for this robot (docs/security.md); the
+replay window in ``state_dir`` outlives a restart, so a goal captured before one is refused."""
 
 from __future__ import annotations
 
@@ -21,8 +24,9 @@ from std_msgs.msg import Bool, String
 
 from dawnpatrol_core.delivery import mission as core
 from dawnpatrol_core.delivery.mission_runner import Emitted, MissionRunner, NavigatorPort
-from dawnpatrol_core.errors import MissionError
+from dawnpatrol_core.errors import ConfigError, MissionError
 from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.security.roles import Command as Sec
 from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
 from dawnpatrol_interfaces.srv import SubmitPin
@@ -33,6 +37,7 @@ from dawnpatrol_ros.codecs import LOC_CODES, MODE_CODES
 from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, time_to_seconds
 from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.qos import EVENTS_QOS, LATCHED_QOS, RELIABLE_QOS
+from dawnpatrol_ros.signing import RobotGate, mission_fields
 
 _PARAMS: dict[str, tuple[Any, str]] = {
     "robot_id": ("", "robot id in status and events; '' = the node's namespace"),
@@ -47,6 +52,8 @@ _PARAMS: dict[str, tuple[Any, str]] = {
                                "sent at once)"),
     "utc_offset_s": (32400.0, "local time = UTC + this, s (order windows are local; KST)"),
     "shift_end": ("07:00", "local end of the night shift, HH:MM (the day order windows are on)"),
+    "fleet_public_key": ("", "the fleet's public key file (fleet.pub): mission goals must be "
+                         "signed by it; '' = refuse every goal"),
 }
 
 
@@ -82,6 +89,11 @@ class MissionNode(DawnPatrolNode):
             {name: self.get_parameter(name).value for name in _PARAMS}, self.get_namespace())
         self._robot_id = cfg.robot_id
         self._cfg = cfg
+        pub = self.get_parameter("fleet_public_key").value
+        if not isinstance(pub, str):
+            raise ConfigError(f"parameter 'fleet_public_key': got {pub!r}, expected a file path "
+                              "or ''")
+        self._auth = RobotGate(pub, cfg.state_dir)
         self._store = MissionStateFile(Path(cfg.state_dir))
         self._feedback = Throttle(cfg.feedback_period_s)
         nav: NavigatorPort
@@ -140,6 +152,12 @@ class MissionNode(DawnPatrolNode):
             self._flush()
 
     def _on_goal(self, request: Mission.Goal) -> GoalResponse:
+        verdict = self._auth.check(Sec.MISSION, self._robot_id,
+                                   mission_fields(self._robot_id, request), request.envelope)
+        if not verdict.ok:
+            self.get_logger().warning(f"mission rejected: {verdict.reason}")
+            self.runner.last_error = verdict.reason
+            return GoalResponse.REJECT
         if self._goal is not None or self._pending is not None:  # a resumed one is preempted
             self.get_logger().warning("mission rejected: another mission is in progress")
             return GoalResponse.REJECT
@@ -168,6 +186,7 @@ class MissionNode(DawnPatrolNode):
         """Release waiting action threads, then destroy (the persisted mission is kept)."""
         for waiter in self._waiters.values():
             waiter.release(Mission.Result(success=False, message="mission node shut down"))
+        self._auth.close()
         super().destroy_node()
 
     def _start_pending(self) -> None:

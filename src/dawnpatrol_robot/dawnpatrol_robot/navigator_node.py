@@ -7,6 +7,11 @@ cmd_vel on the next control tick and end the active goal with ``CODE_FAILED`` an
 ``CAUSE_SAFETY_STOP``; the mission layer re-sends it after a resume. The goal supervision
 (waypoints, pose timeout, latency compensation, localization gate) is
 ``dawnpatrol_core.control.goal_runner``.
+
+Security (docs/security.md): any e-stop engages the latch at once, signed or not; who sent it is
+identified afterwards, for the log. Leaving it needs a resume signed by the fleet (which asks
+for a supervisor's signature first); the fleet's closed edges are applied only when signed by
+the fleet and newer than the set in force. The replay window lives in ``state_dir``.
 """
 
 from __future__ import annotations
@@ -37,13 +42,16 @@ from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.safety.estop import EStop
 from dawnpatrol_core.safety.localization_gate import LocalizationGate
 from dawnpatrol_core.safety.watchdog import HeartbeatWatchdog
+from dawnpatrol_core.security.roles import Command as Sec
 from dawnpatrol_interfaces.action import Navigate
+from dawnpatrol_interfaces.msg import ClosedEdges
 from dawnpatrol_interfaces.srv import SetEStop
 from dawnpatrol_robot.throttle import Throttle
 from dawnpatrol_ros.codecs import nav_result_to_msg
 from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, scan_arrays, time_to_seconds
 from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from dawnpatrol_ros.signing import RobotGate, message_fields
 
 _R = Navigate.Result
 _STATUS = {"active": "following", "waiting": "waiting_for_people", "recovering": "recovering"}
@@ -73,6 +81,9 @@ class NavigatorNode(DawnPatrolNode):
         super().__init__("navigator", **kwargs)
         p = read_params(self)
         self._robot_id = p.robot_id or self.get_namespace().strip("/") or "r0"
+        self._auth = RobotGate(p.fleet_public_key,
+                               p.state_dir or f"~/.local/state/dawnpatrol/{self._robot_id}")
+        self._closed_issued = -math.inf  # issue time (wall s) of the fleet's set in force
         self._map = dm = load_district_map(p.map_dir)
         timeout = p.heartbeat_timeout_s
         self.estop = EStop()
@@ -107,9 +118,10 @@ class NavigatorNode(DawnPatrolNode):
         # Simulator fault injection: while the operator link is down no heartbeat reaches us.
         self._link_up = True
         self.create_subscription(Bool, "sim/link_up", self._on_link, LATCHED_QOS)
-        for t in ("/fleet/closed_edges", "closed_edges"):
-            self.create_subscription(Int32MultiArray, t,
-                                     lambda m, t=t: self._on_closed(t, m), LATCHED_QOS)
+        self.create_subscription(ClosedEdges, "/fleet/closed_edges", self._on_fleet_closed,
+                                 LATCHED_QOS)
+        self.create_subscription(Int32MultiArray, "closed_edges",  # this robot's own monitor
+                                 lambda m: self._on_closed("closed_edges", m.data), LATCHED_QOS)
         self.create_service(SetEStop, "estop", self._on_estop)
         self._server = ActionServer(
             self, Navigate, "navigate", execute_callback=self._execute,
@@ -142,8 +154,21 @@ class NavigatorNode(DawnPatrolNode):
         if self._link_up and self.governor.watchdog is not None:
             self.governor.watchdog.beat(self._now())
 
-    def _on_closed(self, topic: str, msg: Int32MultiArray) -> None:
-        edges = {int(e) for e in msg.data}
+    def _on_fleet_closed(self, msg: ClosedEdges) -> None:
+        # Re-sent (re-signed) by the fleet every few seconds: checked without spending the
+        # nonce, applied only when newer than the set in force.
+        v = self._auth.check(Sec.CLOSE_EDGES, "*", message_fields(msg), msg.envelope,
+                             consume=False)
+        if not v.ok or v.envelope is None:
+            self.get_logger().warning(v.reason)
+            return
+        if v.envelope.issued_at <= self._closed_issued:
+            return
+        self._closed_issued = v.envelope.issued_at
+        self._on_closed("/fleet/closed_edges", msg.edges)
+
+    def _on_closed(self, topic: str, data: Any) -> None:
+        edges = {int(e) for e in data}
         with self._lock:
             if self._closed.get(topic) == edges:
                 return
@@ -156,14 +181,25 @@ class NavigatorNode(DawnPatrolNode):
             resp.success = False
             resp.message = f"this is robot {self._robot_id}, not {req.robot_id}"
             return resp
-        with self._lock:
-            now = self._now()
-            if req.engage:
+        if req.engage:  # stop first, whoever asks; identify the sender afterwards
+            with self._lock:
+                now = self._now()
                 self.estop.trigger(now, req.operator_name, req.reason)
                 self._stop_now()
                 self._end_goal(_R.CODE_FAILED, self.runner.end(
                     now, NavResult(NavCause.SAFETY_STOP, self.estop.reason)))
+                self._publish_estopped()
                 resp.success, resp.message = True, self.estop.reason
+            who = self._auth.identify_estop(self._robot_id, message_fields(req), req.envelope)
+            resp.message += f" [sender: {who}]"
+            self.get_logger().warning(f"estop service: {resp.message}")
+            return resp
+        verdict = self._auth.check(Sec.RESUME, self._robot_id, message_fields(req),
+                                   req.envelope)
+        with self._lock:
+            now = self._now()
+            if not verdict.ok:  # the latch stays engaged
+                resp.success, resp.message = False, verdict.reason
             elif not req.operator_name.strip():
                 resp.success = False
                 resp.message = ("resume refused: field 'operator_name': got '', expected who "
@@ -288,6 +324,9 @@ class NavigatorNode(DawnPatrolNode):
 
     def _now(self) -> float:
         return float(self.get_clock().now().nanoseconds) * 1e-9
+
+    def close(self) -> None:
+        self._auth.close()
 
 
 def _code(result: NavResult) -> int:

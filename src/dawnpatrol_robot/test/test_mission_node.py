@@ -1,17 +1,19 @@
 """Mission node in a real in-process ROS graph: deliveries with PIN handover, absent recipient,
-patrol dwell, RobotStatus, parameter validation and resume from persisted state."""
+patrol dwell, RobotStatus, parameter validation and resume from persisted state; goals only
+when signed by the fleet, and a goal replayed after a restart refused."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dawnpatrol_pytest import wait_for
+from dawnpatrol_pytest import FleetKey, wait_for
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from rclpy.action import ActionClient
 from rclpy.node import Node
@@ -31,6 +33,8 @@ from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS
 
 pytestmark = pytest.mark.ros
 SECRET = "test-secret"
+_FLEET_DIR = tempfile.TemporaryDirectory(prefix="dp-fleet-key-")
+FLEET = FleetKey(_FLEET_DIR.name)  # the fleet whose public key the robot holds
 
 
 class Client(Node):
@@ -55,11 +59,18 @@ class Client(Node):
         return [e.event for e in self.events if e.task_id == task_id]
 
     def send(self, *tasks: MissionTask) -> Any:
+        """Send a mission signed by the fleet; returns the future of its result."""
+        handle = self.send_goal(FLEET.sign("mission", "r1", Mission.Goal(mission_id="m1",
+                                                                      tasks=list(tasks))))
+        assert handle.accepted
+        return handle.get_result_async()
+
+    def send_goal(self, goal: Mission.Goal) -> Any:
+        """Send ``goal`` as it is; returns its goal handle (accepted or not)."""
         wait_for(self.mission.server_is_ready, 10.0, "mission action server")
-        fut = self.mission.send_goal_async(Mission.Goal(mission_id="m1", tasks=list(tasks)))
+        fut = self.mission.send_goal_async(goal)
         wait_for(fut.done, 10.0, "goal response")
-        assert fut.result().accepted
-        return fut.result().get_result_async()
+        return fut.result()
 
     def submit(self, order_id: str, pin: str) -> SubmitPin.Response:
         fut = self.pin.call_async(SubmitPin.Request(order_id=order_id, pin=pin))
@@ -77,7 +88,7 @@ def task(kind: str, task_id: str, x: float = 5.0, dwell_s: float = 0.0) -> Missi
 
 def start(ros: Ros, tmp_path: Path, **params: Any) -> MissionNode:
     values = {"pin_secret": SECRET, "state_dir": str(tmp_path), "status_rate_hz": 10.0,
-              "absent_after_s": 30.0, **params}
+              "absent_after_s": 30.0, "fleet_public_key": str(FLEET.pub), **params}
     return ros.add(MissionNode(namespace="/r1", context=ros.context, parameter_overrides=[
         Parameter(k, value=v) for k, v in values.items()]))
 
@@ -252,8 +263,8 @@ def test_feedback_and_cancel(ros: Ros, tmp_path: Path) -> None:
     feedback: list[Mission.Feedback] = []
     wait_for(client.mission.server_is_ready, 10.0, "mission action server")
     fut = client.mission.send_goal_async(
-        Mission.Goal(mission_id="m2", tasks=[task("patrol", "H-1", dwell_s=5.0),
-                                             task("deliver", "O-8")]),
+        FLEET.sign("mission", "r1", Mission.Goal(
+            mission_id="m2", tasks=[task("patrol", "H-1", dwell_s=5.0), task("deliver", "O-8")])),
         feedback_callback=lambda fb: feedback.append(fb.feedback))
     wait_for(fut.done, 10.0, "goal response")
     handle = fut.result()
@@ -282,3 +293,53 @@ def test_new_goal_preempts_a_resumed_mission(ros: Ros, tmp_path: Path) -> None:
     wait_for(result.done, 10.0, "new mission result")
     assert list(result.result().result.completed_ids) == ["H-1"]
     assert client.kinds("H-9") == ["started", "arrived"]
+
+
+def test_goal_not_signed_by_the_fleet_for_this_robot_is_rejected(
+        graph: tuple[Client, MissionNode], tmp_path: Path) -> None:
+    """Unsigned, signed by another key, signed for another robot, changed after signing,
+    expired: each rejected, the reason in the robot's status; nothing runs."""
+    client, _ = graph
+    stranger = FleetKey(tmp_path / "stranger")
+
+    def goal() -> Mission.Goal:
+        return Mission.Goal(mission_id="mx", tasks=[task("patrol", "H-X", dwell_s=0.1)])
+
+    tampered = FLEET.sign("mission", "r1", goal())
+    tampered.tasks[0].pose.position.x = 40.0  # sent elsewhere after signing
+    cases = [
+        (goal(), "no signed envelope"),
+        (stranger.sign("mission", "r1", goal()), "signature does not match"),
+        (FLEET.sign("mission", "r2", goal()), "envelope is for mission on r2"),
+        (tampered, "arguments differ from the signed ones"),
+        (FLEET.sign("mission", "r1", goal(), now=time.time() - 60.0), "expired"),
+    ]
+    for g, why in cases:
+        assert not client.send_goal(g).accepted, why
+        wait_for(lambda why=why: client.status and why in client.status[-1].last_error, 10.0,
+                 f"status naming '{why}'")
+        assert client.status[-1].last_error.startswith("refused mission on r1: ")
+    assert client.kinds("H-X") == []
+    result = client.send(task("patrol", "H-1", dwell_s=0.1))  # the fleet's own goal runs
+    wait_for(result.done, 10.0, "signed mission result")
+    assert list(result.result().result.completed_ids) == ["H-1"]
+
+
+def test_restarted_robot_refuses_a_goal_replayed_from_before_the_restart(
+        ros: Ros, tmp_path: Path) -> None:
+    ros.add(FakeNavServer(ros.context))
+    client = ros.add(Client(ros))
+    node = start(ros, tmp_path)
+    captured = FLEET.sign("mission", "r1", Mission.Goal(
+        mission_id="m1", tasks=[task("patrol", "H-1", dwell_s=0.1)]), lifetime_s=30.0)
+    handle = client.send_goal(captured)
+    assert handle.accepted
+    result = handle.get_result_async()
+    wait_for(result.done, 10.0, "first mission result")
+    ros.remove(node)  # restarted mid-shift: the replay window is on disk in state_dir
+    start(ros, tmp_path)
+    client.status.clear()
+    assert not client.send_goal(captured).accepted  # the same bytes, still within their life
+    wait_for(lambda: client.status and "replay" in client.status[-1].last_error, 10.0,
+             "status naming the replay")
+    assert client.kinds("H-1").count("started") == 1

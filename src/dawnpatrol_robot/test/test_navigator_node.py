@@ -1,4 +1,5 @@
-"""The navigator node in a tiny fake world: a unicycle integrated from its cmd_vel on test_yard."""
+"""The navigator node in a tiny fake world: a unicycle integrated from its cmd_vel on test_yard.
+E-stops from anyone stop it; only a resume signed by the fleet releases it."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import rclpy
-from dawnpatrol_pytest import REPO, wait_for
+from dawnpatrol_pytest import REPO, FleetKey, wait_for
 from diagnostic_msgs.msg import DiagnosticStatus
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, Twist
 from nav_msgs.msg import Odometry, Path
@@ -36,6 +38,8 @@ from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 
 pytestmark = pytest.mark.ros
 NS = "/r1"
+_FLEET_DIR = tempfile.TemporaryDirectory(prefix="dp-fleet-key-")
+FLEET = FleetKey(_FLEET_DIR.name)  # the fleet whose public key the robot holds
 _R = Navigate.Result
 
 
@@ -118,9 +122,11 @@ class Graph:
                  **params: Any) -> None:
         self.context = Context()
         rclpy.init(context=self.context)
+        self._state = tempfile.TemporaryDirectory(prefix="dp-nav-state-")
         source = "localization" if as_localization else "ground_truth"
         overrides = {"map_dir": str(REPO / "maps" / "test_yard"), "pose_source": source,
                      "heartbeat_timeout_s": 0.0, "scan_offset_x": 0.0, "use_sim_time": True,
+                     "fleet_public_key": str(FLEET.pub), "state_dir": self._state.name,
                      **params}
         self.navigator = NavigatorNode(
             namespace=NS, context=self.context,
@@ -147,10 +153,14 @@ class Graph:
         assert handle.accepted
         return handle.get_result_async()
 
-    def call_estop(self, engage: bool, who: str, why: str) -> SetEStop.Response:
+    def call_estop(self, engage: bool, who: str, why: str,
+                   signed_by: FleetKey | None = None) -> SetEStop.Response:
+        """Call the robot's estop service, unsigned or with ``signed_by``'s envelope."""
         wait_for(self.world.estop.service_is_ready, 5.0, "estop service")
-        fut = self.world.estop.call_async(
-            SetEStop.Request(engage=engage, operator_name=who, reason=why))
+        req = SetEStop.Request(engage=engage, robot_id="r1", operator_name=who, reason=why)
+        if signed_by is not None:
+            signed_by.sign("estop" if engage else "resume", "r1", req)
+        fut = self.world.estop.call_async(req)
         wait_for(fut.done, 5.0, "estop response")
         return fut.result()
 
@@ -164,7 +174,9 @@ class Graph:
         self._thread.join(5.0)
         for node in (self.navigator, self.world):
             node.destroy_node()
+        self.navigator.close()
         rclpy.shutdown(context=self.context)
+        self._state.cleanup()
 
 
 @pytest.fixture
@@ -214,13 +226,15 @@ def test_goal_in_keep_out_or_outside_is_rejected_with_reason(
     assert all(v == 0.0 for _, v, _ in g.world.cmds)
 
 
-def test_estop_at_speed_stops_within_1s_and_latches_until_resume(graph_factory: Any) -> None:
+def test_unsigned_estop_at_speed_stops_within_1s_and_latches_until_a_fleet_signed_resume(
+        graph_factory: Any, tmp_path: Any) -> None:
     g = graph_factory((3.0, 3.0, 0.0))
     fut = g.send(27.0, 3.0)
     g.wait_moving(1.2)
     t_call = g.world.t  # simulated time, as every time below
-    resp = g.call_estop(True, "op-kim", "crowd at the gate")
+    resp = g.call_estop(True, "op-kim", "crowd at the gate")  # no envelope at all
     assert resp.success and "op-kim" in resp.message
+    assert resp.message.endswith("[sender: unverified 'op-kim' (unsigned)]")
     w = g.world
     wait_for(lambda: w.cmds[-1][1] == 0.0 and w.cmds[-1][0] > t_call, 2.0, "zero cmd_vel")
     first_zero = next(t for t, v, _ in w.cmds if t > t_call and v == 0.0)
@@ -235,9 +249,23 @@ def test_estop_at_speed_stops_within_1s_and_latches_until_resume(graph_factory: 
     n = len(w.cmds)
     wait_for(lambda: len(w.cmds) >= n + 15, 5.0, "15 more cmd_vel")
     assert all(v == 0.0 and om == 0.0 for t, v, om in w.cmds if t >= first_zero)
-    refused = g.call_estop(False, "", "done")
-    assert not refused.success and "operator_name" in refused.message
-    assert g.call_estop(False, "op-kim", "crowd gone").success
+    # Leaving it: not unsigned, not signed by another key, not a fleet e-stop envelope
+    # reused as a resume, and not without a name; only the fleet's resume.
+    stranger = FleetKey(tmp_path / "stranger")
+    fleet_estop = FLEET.sign("estop", "r1", SetEStop.Request(
+        engage=True, robot_id="r1", operator_name="op-kim", reason="crowd gone"))
+    reused = SetEStop.Request(engage=False, robot_id="r1", operator_name="op-kim",
+                              reason="crowd gone", envelope=fleet_estop.envelope)
+    for who, key, why in (("op-kim", None, "no signed envelope"),
+                          ("op-kim", stranger, "signature does not match"),
+                          ("", FLEET, "operator_name")):
+        refused = g.call_estop(False, who, "crowd gone", signed_by=key)
+        assert not refused.success and why in refused.message, refused.message
+    fut = g.world.estop.call_async(reused)
+    wait_for(fut.done, 5.0, "estop response")
+    assert not fut.result().success and "envelope is for estop" in fut.result().message
+    assert g.navigator.estop.engaged and w.estopped[-1] is True
+    assert g.call_estop(False, "op-kim", "crowd gone", signed_by=FLEET).success
     wait_for(lambda: w.estopped[-1] is False, 5.0, "estopped latched false")
     g.send(10.0, 3.0)
     g.wait_moving(0.3)

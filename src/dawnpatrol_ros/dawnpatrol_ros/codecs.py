@@ -205,9 +205,12 @@ def status_to_msg(s: RobotStatusReport) -> RobotStatus:
 
 
 def task_to_msg(t: TaskPlan) -> MissionTask:
-    """A planned task -> MissionTask (a deliver task carries its DeliveryStop)."""
+    """A planned task -> MissionTask (a deliver task carries its DeliveryStop; a patrol visit
+    planned between parcels, the start of its watch as the stop's window start)."""
     m = MissionTask(kind=t.kind.value, id=t.id, pose=pose2d_to_msg(t.pose),
                     dwell_s=float(t.dwell_s))
+    if t.kind is TaskKind.PATROL and t.window_start > 0.0:
+        m.stop = DeliveryStop(window_start=seconds_to_time(t.window_start))
     if t.kind is TaskKind.DELIVER:
         m.stop = DeliveryStop(
             order_id=t.order_id, address_id=t.address_id, pose=pose2d_to_msg(t.pose),

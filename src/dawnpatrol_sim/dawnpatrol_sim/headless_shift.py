@@ -229,7 +229,8 @@ class RobotReport:
 class ShiftResult:
     """A finished run: every order's outcome, every robot's report, the fleet's plan JSON, the
     clock span (shift-day s), wall seconds, whether every mission ended before
-    ``max_duration_s``, and the shift's log lines."""
+    ``max_duration_s``, the shift's log lines, and the patrol visits made (robot, task id,
+    arrived, left; shift-day s)."""
 
     orders: tuple[OrderOutcome, ...]
     robots: tuple[RobotReport, ...]
@@ -239,6 +240,7 @@ class ShiftResult:
     wall_time_s: float
     finished: bool
     log: tuple[str, ...]
+    visits: tuple[tuple[str, str, float, float], ...] = ()
 
     @property
     def sim_time_s(self) -> float:
@@ -353,6 +355,12 @@ class _Robot:
         self.runner.done.clear()
         return cmd
 
+    def cancel(self, now: float) -> None:
+        """The fleet cancels the mission (the mission node's cancel): the robot stops where it
+        is, the parcels stay on board, the result is not awaited."""
+        if self.runner.cancel(now) is not None:
+            self.runner.ended.pop()
+
     def sense(self, eng: SimEngine, now: float) -> None:
         """Read this step's sensors: the pose for the navigator and the latest scan."""
         self.pose, scan = read_sensors(eng, self.id, self.loop, now)
@@ -392,11 +400,12 @@ def _make_robot(stage: ShiftStage, settings: ShiftSettings, start: RobotStart, i
 
 def mission_tasks(tasks: Sequence[TaskPlan]) -> tuple[core.TaskSpec, ...]:
     """The fleet's task plans as the mission node receives them (MissionTask -> TaskSpec; the
-    simulated clock counts shift-day seconds, so a window opens at its start)."""
+    simulated clock counts shift-day seconds, so a window opens at its start; a patrol visit
+    planned between parcels watches from its planned start)."""
     deliver = [t.kind == "deliver" for t in tasks]
     return tuple(core.make_task(t.kind.value, t.id, t.pose.x, t.pose.y, t.pose.theta, t.dwell_s,
                                 t.order_id if d else "", t.method if d else "pin",
-                                not_before=max(t.window_start, 0.0) if d else 0.0)
+                                not_before=max(t.window_start, 0.0))
                  for t, d in zip(tasks, deliver, strict=True))
 
 
@@ -422,7 +431,9 @@ class ShiftFleet:
                 self.log.append(f"{clock(now)} {a.message}")
                 self.log += [f"  unserved {oid}: {why}" for oid, why in a.plan.unserved]
         for c in cmds:
-            if isinstance(c, fc.SendMission):
+            if isinstance(c, fc.CancelMission):
+                self.robots[c.robot_id].cancel(now)
+            elif isinstance(c, fc.SendMission):
                 _start_trip(self.robots[c.robot_id], c, now, self.log)
                 self.coord.handle(fe.MissionAccepted(c.robot_id, c.mission_id), now)
             elif isinstance(c, fc.LogLine):
@@ -546,7 +557,8 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
         tuple(_outcomes(orders, plan, progress, returned, away, shift.recipients)),
         tuple(r.report(tuple(c.what for c in eng.contacts if c.robot == r.id))
               for r in robots.values()),
-        plan, t0, t0 + eng.now, time.perf_counter() - wall0, finished, tuple(log))
+        plan, t0, t0 + eng.now, time.perf_counter() - wall0, finished, tuple(log),
+        tuple(progress.visits))
 
 
 def _start_trip(r: _Robot, m: fc.SendMission, now: float, log: list[str]) -> None:

@@ -206,7 +206,8 @@ def run_watch_scenario(path: str | Path, maps_dir: str | Path, params_dir: str |
                      utc_offset_s=0.0)
     watch = HeadlessWatch(eng, district, config, t0, observers, seed=scen.seed)
     locs = _localizers(eng, district, observers, settings) if localization else {}
-    places = [(z.id, z.polygon) for z in (*zones.watch, *zones.restricted)]
+    places = ([(z.id, z.polygon) for z in zones.watch]
+              + [(z.id, z.polygon) for z in zones.restricted])
     first_in: dict[tuple[str, str], float] = {}
     duration = scen.duration if duration_cap is None else min(scen.duration, duration_cap)
     wall0 = time.perf_counter()

@@ -176,6 +176,7 @@ def contact_json(contact: Contact, time_offset_s: float) -> str:
             "what": contact.what,
             "x": round(contact.x, 4),
             "y": round(contact.y, 4),
+            "by": contact.by,
         }
     )
 
@@ -250,8 +251,8 @@ class McapSink:
             tname = _type_name(msg)
             sid = self._schemas.get(tname)
             if sid is None:
-                data = message_definition(tname).encode("utf-8")
-                sid = self._w.register_schema(tname, "ros2msg", data)
+                schema = message_definition(tname).encode("utf-8")
+                sid = self._w.register_schema(tname, "ros2msg", schema)
                 self._schemas[tname] = sid
             ch = (self._w.register_channel(topic, "cdr", sid), 0)
         cid, seq = ch

@@ -39,6 +39,7 @@ TOP_KEYS = (
     "seed",
     "duration",
     "world_actors",
+    "actors_react",
     "robots",
     "people",
     "obstacles",
@@ -66,12 +67,15 @@ class PersonSpec:
     walker: waypoints, speed, start, loop; intruder: waypoints, speed, start (appears then),
     dwell (s at the last waypoint, then gone; inf = stays); loiterer: center, radius, start,
     duration; waiting: center (the stop), count, start, end. Points are (x, y) m, times s.
+    ``speed`` nan (not given): drawn per person from the adult walking-speed distribution.
+    ``react``: the person steps aside for people and robots (social forces) instead of playing
+    the script; None = by type (walkers react, the others keep their scripts).
     """
 
     name: str
     type: str
     waypoints: tuple[tuple[float, float], ...] = ()
-    speed: float = 1.3
+    speed: float = math.nan
     start: float = 0.0
     loop: bool = False
     dwell: float = math.inf
@@ -80,6 +84,12 @@ class PersonSpec:
     duration: float = 300.0
     count: int = 1
     end: float = math.inf
+    react: bool | None = None
+
+    @property
+    def reacts(self) -> bool:
+        """Whether this person is stepped by social forces."""
+        return self.type == "walker" if self.react is None else self.react
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +133,7 @@ class Scenario:
     seed: int = 0
     duration: float = 600.0
     world_actors: bool = True
+    actors_react: bool = False
     people: tuple[PersonSpec, ...] = ()
     obstacles: tuple[ObstacleSpec, ...] = ()
     faults: tuple[FaultSpec, ...] = ()
@@ -366,7 +377,8 @@ def load_scenario(
             kw["waypoints"] = tuple(
                 point(w, f"{pre}waypoints[{j}]", c.line(wseq, j)) for j, w in enumerate(wseq)
             )
-            kw["speed"] = c.get(pm, "speed", pre, c.positive, 1.3)
+            kw["speed"] = c.get(pm, "speed", pre, c.positive, math.nan)
+            kw["react"] = c.get(pm, "react", pre, c.boolean, kind == "walker")
             if kind == "walker":
                 kw["loop"] = c.get(pm, "loop", pre, c.boolean, False)
             else:
@@ -442,6 +454,7 @@ def load_scenario(
         seed=c.get(top, "seed", "", c.integer, 0),
         duration=c.get(top, "duration", "", c.positive, 600.0),
         world_actors=c.get(top, "world_actors", "", c.boolean, True),
+        actors_react=c.get(top, "actors_react", "", c.boolean, False),
         people=tuple(people),
         obstacles=tuple(obstacles),
         faults=tuple(faults),
@@ -484,6 +497,19 @@ PARKING_GAP_M = 1.5
 def fleet_robot_ids(count: int) -> tuple[str, ...]:
     """``r1`` .. ``rN``: the robot ids (and namespaces) of a fleet of ``count``."""
     return tuple(f"r{k}" for k in range(1, count + 1))
+
+
+def check_launched_robots(scenario: Scenario, ids: tuple[str, ...] | list[str]) -> None:
+    """ScenarioError (one line naming both lists) when the scenario names a robot the run does
+    not start: its orders, faults and expectations were written for that fleet. Robots beyond
+    those it names are fine (they start in depot bays)."""
+    named = [r.id for r in scenario.robots]
+    missing = [r for r in named if r not in ids]
+    if missing:
+        raise ScenarioError(
+            f"{scenario.source}: the scenario names robots {', '.join(named)} but the launch "
+            f"starts {', '.join(ids) or 'none'} (robot_count:={len(ids)}); {', '.join(missing)} "
+            f"missing: launch with robot_count:={len(named)} or more")
 
 
 def robot_starts(named: tuple[RobotStart, ...], ids: tuple[str, ...] | list[str],

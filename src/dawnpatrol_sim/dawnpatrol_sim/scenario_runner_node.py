@@ -4,23 +4,31 @@ It dispatches the scenario's orders through the fleet manager exactly as an oper
 the patrol, keys in recipients' PINs at the door (absent recipients never come), acknowledges
 alerts after a delay, prints the shift's progress, and asks the fleet for the shift and compliance
 reports when the scenario's time is up. When it exits, the launch file shuts everything down.
+
+It acts as an operator with a key of its own (docs/security.md): unless one is there already it
+creates ``<key dir>/<operator>.key`` (default: the report directory's ``keys/``) and registers it
+as a supervisor in the fleet's registry once the fleet manager is up; every command it sends
+carries an envelope signed with it, so the shift report names it among the operators who acted.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-import rclpy
-from geometry_msgs.msg import PointStamped, PoseWithCovarianceStamped
-from rclpy.executors import ExternalShutdownException
+from geometry_msgs.msg import PoseWithCovarianceStamped
 
 from dawnpatrol_core.delivery.mission import expected_pin
 from dawnpatrol_core.delivery.orders import load_orders
 from dawnpatrol_core.errors import DawnPatrolError
 from dawnpatrol_core.maps.district import load_district_map
-from dawnpatrol_interfaces.msg import Anomaly, MissionEvent
+from dawnpatrol_core.security.enroll import enroll_operator
+from dawnpatrol_core.security.envelope import Signer, envelope_to_text, new_nonce, signed_args
+from dawnpatrol_core.security.gate import FLEET_KEY_FILE
+from dawnpatrol_core.security.roles import Command, Role
+from dawnpatrol_interfaces.msg import Anomaly, Investigate, MissionEvent
 from dawnpatrol_interfaces.srv import (
     AckAnomaly,
     DispatchOrders,
@@ -30,14 +38,23 @@ from dawnpatrol_interfaces.srv import (
     SubmitPin,
 )
 from dawnpatrol_ros.convert import pose2d_to_msg
-from dawnpatrol_ros.node import DawnPatrolNode
+from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.params import Param, declare_parameters
 from dawnpatrol_ros.qos import ALERT_QOS, RELIABLE_QOS
+from dawnpatrol_ros.signing import message_fields
 from dawnpatrol_sim.expectations import Check, evaluate, parse_expectations, render
-from dawnpatrol_sim.scenario import load_scenario, map_parking, robot_starts
+from dawnpatrol_sim.scenario import (
+    check_launched_robots,
+    load_scenario,
+    map_parking,
+    robot_starts,
+)
 from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
 
 OPERATOR = "scenario-operator"
+#: Mission events told in the robots' own logs but not on the shift's screen (one line per
+#: order is enough there: DELIVERED or why not).
+DETAIL_EVENTS = frozenset({"arrived", "waiting"})
 
 
 PARAMS = {
@@ -52,7 +69,13 @@ PARAMS = {
     "pin_secret": Param("dawnpatrol-demo", "shared secret of the PIN convention (sim only)"),
     "ready_timeout_s": Param(240.0, "wall seconds to wait for the fleet to come up",
                              1.0, 3600.0),
-    "progress_period_s": Param(300.0, "sim seconds between progress lines", 1.0, 86400.0),
+    "progress_period_s": Param(120.0, "sim seconds between progress lines", 1.0, 86400.0),
+    "operator": Param(OPERATOR, "the operator this runner acts as (its key signs every "
+                      "command)", check=bool, expected="an operator name"),
+    "operator_key_dir": Param("", "where the operator's key is, or is created; '' = "
+                              "<report_dir>/keys"),
+    "fleet_data_dir": Param("", "the fleet manager's data directory (its operator registry); "
+                            "'' = <report_dir>/data/fleet"),
 }
 
 
@@ -62,6 +85,8 @@ class ScenarioRunnerNode(DawnPatrolNode):
         p = declare_parameters(self, PARAMS)
         scenario = str(p["scenario"])
         self.scenario = load_scenario(scenario)
+        self.robots = [str(r) for r in p["robot_ids"]]
+        check_launched_robots(self.scenario, self.robots)  # at once, before the map loads
         self.expect = parse_expectations(self.scenario.expectations, scenario)
         self.dm = load_district_map(str(p["map_dir"]))
         orders_cfg = self.scenario.orders or {}
@@ -82,20 +107,23 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self.patrol_at = float((self.scenario.patrol or {}).get("start_at_s", 30.0))
         self.calls = operator_calls(op, scenario)  # tips passed on as investigations
         self.called: list[tuple[float, float, float]] = []  # (t, x, y) of the calls made
-        self.robots = [str(r) for r in p["robot_ids"]]
         self.t0 = float(p["start_time_s"])
         self.secret = str(p["pin_secret"])
         self.report_dir = str(Path(str(p["report_dir"])).resolve())
+        self.operator = str(p["operator"])
+        self.key_dir = Path(str(p["operator_key_dir"]) or Path(self.report_dir) / "keys")
+        self.fleet_dir = Path(str(p["fleet_data_dir"]) or Path(self.report_dir) / "data" / "fleet")
+        self.signer: Signer | None = None  # once enrolled (the fleet manager is up)
         self.ready_deadline = float(p["ready_timeout_s"])
         self.period = float(p["progress_period_s"])
         self.next_summary = self.period
         self.state = "waiting"
         self.exit_code: int | None = None
         self.patrol_started = False
-        self.wall_start = self.get_clock().now()
+        self._running_since: tuple[float, float] | None = None  # (wall s, shift s) at dispatch
 
         self.dispatch = self.create_client(DispatchOrders, "/fleet/dispatch_orders")
-        self.investigate = self.create_publisher(PointStamped, "/fleet/investigate", RELIABLE_QOS)
+        self.investigate = self.create_publisher(Investigate, "/fleet/investigate", RELIABLE_QOS)
         self.patrol = self.create_client(SetPatrol, "/fleet/set_patrol")
         self.ack = self.create_client(AckAnomaly, "/fleet/ack_anomaly")
         self.report = self.create_client(GenerateReport, "/fleet/generate_report")
@@ -127,8 +155,34 @@ class ScenarioRunnerNode(DawnPatrolNode):
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
+    def _signed(self, command: Command, request: Any, target: str = "fleet") -> Any:
+        """``request`` with this operator's envelope for ``command`` on ``target``."""
+        assert self.signer is not None
+        env = self.signer.sign(command, target, signed_args(command, message_fields(request)),
+                               time.time(), new_nonce())
+        request.envelope = envelope_to_text(env)
+        return request
+
+    def _enroll(self) -> bool:
+        """Set up this runner's operator key once the fleet manager has made its own key (the
+        registry change is then signed in the audit chain); True when done."""
+        if self.signer is None and (self.fleet_dir / FLEET_KEY_FILE).exists():
+            self.signer = enroll_operator(self.operator, Role.SUPERVISOR, self.key_dir,
+                                          self.fleet_dir, time.time(), by="scenario set-up")
+            self._say(f"operator {self.operator}: key {self.signer.key_id} in {self.key_dir}, "
+                      "registered as supervisor")
+        return self.signer is not None
+
     def _say(self, line: str) -> None:
         self.get_logger().info(line)
+
+    def _pace(self, t: float) -> str:
+        """How fast the shift runs: wall time since dispatch and the real-time factor."""
+        if self._running_since is None:
+            return ""
+        wall, t_run = time.monotonic() - self._running_since[0], t - self._running_since[1]
+        factor = f", {t_run / wall:.1f}x real time" if wall > 0 else ""
+        return f" [{wall / 60:.0f} min wall{factor}]"
 
     def _finish(self, code: int, why: str) -> None:
         if code == 0:
@@ -142,7 +196,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
         line = self.progress.on_event(
             ev.robot_id, ev.task_kind, ev.event, ev.task_id, ev.detail, self._now(),
             ev.position.x, ev.position.y)
-        if line:
+        if line and ev.event not in DETAIL_EVENTS:
             self._say(line)
 
     def _on_alert(self, a: Anomaly) -> None:
@@ -175,6 +229,12 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self._place_robots()
         if self.state == "waiting":
             self._wall_waited += 0.5
+            try:
+                if not self._enroll():
+                    return
+            except (DawnPatrolError, OSError) as exc:
+                self._finish(1, f"operator set-up failed: {exc}")
+                return
             self._poll_status()
             if (
                 now > 0
@@ -184,13 +244,13 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 and all(c.service_is_ready() for c in self.pin.values())
             ):
                 self.state = "dispatching"
-                req = DispatchOrders.Request(
+                req = self._signed(Command.DISPATCH_ORDERS, DispatchOrders.Request(
                     orders_text=self.orders_text,
                     format="csv",
                     source_name=str(self.orders_path),
                     dry_run=False,
-                    operator_name=OPERATOR,
-                )
+                    operator_name=self.operator,
+                ))
                 self.dispatch.call_async(req).add_done_callback(self._on_dispatched)
             elif self._wall_waited > self.ready_deadline:
                 self._finish(1, "fleet manager or robots did not come up in time")
@@ -200,16 +260,14 @@ class ScenarioRunnerNode(DawnPatrolNode):
         t = now - self.t0
         if not self.patrol_started and t >= self.patrol_at and self.patrol.service_is_ready():
             self.patrol_started = True
-            self.patrol.call_async(
-                SetPatrol.Request(active=True, robot_id="*", operator_name=OPERATOR)
-            )
+            self.patrol.call_async(self._signed(
+                Command.SET_PATROL,
+                SetPatrol.Request(active=True, robot_id="*", operator_name=self.operator), "*"))
             self._say(f"{clock(now)} operator starts the patrol")
         while self.calls and t >= self.calls[0].at:
             call = self.calls.pop(0)
-            msg = PointStamped()
-            msg.header.frame_id, msg.header.stamp = "map", self.get_clock().now().to_msg()
-            msg.point.x, msg.point.y = call.x, call.y
-            self.investigate.publish(msg)
+            msg = Investigate(x=float(call.x), y=float(call.y), operator_name=self.operator)
+            self.investigate.publish(self._signed(Command.INVESTIGATE, msg))
             self.called.append((now, call.x, call.y))
             self._say(f"{clock(now)} operator: {call.note or 'a call'}: investigate "
                       f"({call.x:.0f}, {call.y:.0f})")
@@ -217,20 +275,18 @@ class ScenarioRunnerNode(DawnPatrolNode):
             pin = expected_pin(p.order_id, self.secret)
             self.pin[p.robot_id].call_async(SubmitPin.Request(order_id=p.order_id, pin=pin))
         for uuid in self.progress.due_acks(now):
-            self.ack.call_async(
-                AckAnomaly.Request(
-                    uuid=uuid, note="seen on camera feed; patrol informed", operator_name=OPERATOR
-                )
-            )
+            self.ack.call_async(self._signed(Command.ACK_ANOMALY, AckAnomaly.Request(
+                uuid=uuid, note="seen on camera feed; patrol informed",
+                operator_name=self.operator)))
         if t >= self.next_summary:
             self.next_summary += self.period
-            self._say(f"{clock(now)} progress: {self.progress.summary()}")
+            self._say(f"{clock(now)} progress: {self.progress.summary()}{self._pace(t)}")
         if t >= self.scenario.duration:
             self.state = "reporting"
             self._say(f"{clock(now)} shift over: {self.progress.summary()}; writing reports")
-            req = GenerateReport.Request(out_dir=self.report_dir,
-                                         shift=f"{self.scenario.name} (simulated)",
-                                         operator_name=OPERATOR)
+            req = self._signed(Command.GENERATE_REPORT, GenerateReport.Request(
+                out_dir=self.report_dir, shift=f"{self.scenario.name} (simulated)",
+                operator_name=self.operator))
             self.report.call_async(req).add_done_callback(self._on_report)
 
     def _poll_status(self) -> None:
@@ -241,14 +297,17 @@ class ScenarioRunnerNode(DawnPatrolNode):
         def done(fut: Any) -> None:
             self._status_pending = False
             res = fut.result()
-            if res is not None:
+            if res is not None and res.refused:
+                self.get_logger().warning(res.refused)
+            elif res is not None:
                 self.online = {
                     s.robot_id
                     for s, c in zip(res.robots, res.connection, strict=False)
                     if c == "online"
                 }
 
-        self.status.call_async(FleetStatus.Request()).add_done_callback(done)
+        self.status.call_async(self._signed(Command.GET_STATUS, FleetStatus.Request())
+                               ).add_done_callback(done)
 
     def _on_dispatched(self, fut: Any) -> None:
         res = fut.result()
@@ -263,8 +322,9 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 self.get_logger().error(line)
             self._finish(1, f"dispatch rejected: {getattr(res, 'message', 'no answer')}")
             return
-        self._say(f"{clock(self._now())} dispatched: {res.message}")
+        self._say(f"{clock(self._now())} {res.message}")  # "dispatched: N of M orders ..."
         self.state = "running"
+        self._running_since = (time.monotonic(), self._now() - self.t0)
 
     def _on_report(self, fut: Any) -> None:
         res = fut.result()
@@ -297,24 +357,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = ScenarioRunnerNode()
-    except (DawnPatrolError, OSError, ValueError) as exc:
-        print(f"scenario_runner: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    code = 1
-    try:
-        while rclpy.ok() and node.exit_code is None:
-            rclpy.spin_once(node, timeout_sec=0.2)
-        code = node.exit_code if node.exit_code is not None else 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        code = 130
-    node.destroy_node()
-    rclpy.try_shutdown()
-    return code
-
+    return run_node("scenario_runner", ScenarioRunnerNode, args)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,6 @@ to print, so the same logic is unit-tested without a ROS graph.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,12 +15,8 @@ import numpy as np
 
 from dawnpatrol_core.errors import ScenarioError, field_error
 from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics
+from dawnpatrol_core.shift_clock import clock as clock  # re-exported: the runners' lines
 from dawnpatrol_sim.expectations import ShiftFacts, answer_times
-
-
-def clock(t: float) -> str:
-    """Seconds since the shift day's midnight -> 'HH:MM:SS'."""
-    return time.strftime("%H:%M:%S", time.gmtime(max(0.0, t)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ The node owns the clock (sim time = start_time_s + engine time) and never uses s
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import time
@@ -14,23 +13,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import rclpy
 from geometry_msgs.msg import PoseArray, PoseWithCovarianceStamped, Twist
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
 from rclpy.parameter import Parameter
 from rclpy.task import Future
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import BatteryState, Imu, LaserScan, NavSatFix
 from std_msgs.msg import Bool, String
 
-from dawnpatrol_core.errors import ConfigError, DawnPatrolError
+from dawnpatrol_core.errors import ConfigError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.georef import GeoReference, load_georef
 from dawnpatrol_core.world import load_robot_model, load_spherical_coordinates, load_world
-from dawnpatrol_ros.node import DawnPatrolNode
+from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.qos import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 from dawnpatrol_sim import ros_convert as rc
 from dawnpatrol_sim.engine import SimEngine
@@ -371,6 +368,7 @@ class SimNode(DawnPatrolNode):
         if self.duration > 0 and e.now >= self.duration - 1e-9 and not self.finished.done():
             self._report(e.now)
             self.finished.set_result(True)
+            self.exit_code = 0  # the run is over: run_node returns
 
     def _report(self, now: float) -> None:
         wall = time.monotonic()
@@ -445,22 +443,7 @@ class SimNode(DawnPatrolNode):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    try:
-        node = SimNode()
-    except DawnPatrolError as exc:
-        print(f"sim: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    try:
-        with contextlib.suppress(KeyboardInterrupt, ExternalShutdownException):
-            rclpy.spin_until_future_complete(node, node.finished)
-    finally:
-        node.close()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
-
+    return run_node("sim", SimNode, args)
 
 if __name__ == "__main__":
     sys.exit(main())

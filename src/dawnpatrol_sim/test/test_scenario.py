@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dawnpatrol_core.errors import ScenarioError
-from dawnpatrol_sim.scenario import load_scenario, scenario_line
+from dawnpatrol_sim.scenario import check_launched_robots, load_scenario, scenario_line
 
 ROOT = Path(__file__).resolve().parents[3]
 BOUNDS = (0.0, 0.0, 30.0, 30.0)
@@ -162,3 +162,15 @@ def test_robots_the_scenario_does_not_name_park_in_free_depot_bays() -> None:
     assert [s.start.x for s in starts[2:]] == [74.0, 82.0, 78.0]
     with pytest.raises(ScenarioError, match="r13: no free depot parking place"):
         robot_starts((), fleet_robot_ids(13), parking)
+
+
+def test_launched_robots_must_include_every_robot_the_scenario_names() -> None:
+    sc = load_scenario(ROOT / "sim" / "scenarios" / "dawn_shift.yaml")  # r1, r2, r3
+    check_launched_robots(sc, ["r1", "r2", "r3"])
+    check_launched_robots(sc, ["r1", "r2", "r3", "r4"])  # extra robots park in depot bays
+    with pytest.raises(ScenarioError) as err:
+        check_launched_robots(sc, ["r1"])
+    msg = str(err.value)
+    assert "\n" not in msg and "dawn_shift.yaml" in msg
+    assert "names robots r1, r2, r3 but the launch starts r1 (robot_count:=1)" in msg
+    assert "r2, r3 missing" in msg and "robot_count:=3" in msg

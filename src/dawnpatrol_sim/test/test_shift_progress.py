@@ -7,15 +7,11 @@ import re
 import pytest
 
 from dawnpatrol_core.errors import ScenarioError
-from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
+from dawnpatrol_sim.shift_progress import ShiftProgress, operator_calls
 
 
 def make() -> ShiftProgress:
     return ShiftProgress(orders={"O-1", "O-2"}, absent={"O-2"}, pin_delay_s=20.0, ack_delay_s=60.0)
-
-
-def test_clock() -> None:
-    assert clock(7200 + 65) == "02:01:05"
 
 
 def test_pin_only_for_present_recipients_after_delay() -> None:

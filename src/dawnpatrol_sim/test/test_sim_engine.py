@@ -98,12 +98,70 @@ def test_collision_is_recorded_and_stops_the_robot() -> None:
     assert e.pose("r1").x < p.x - 0.3
 
 
-def test_person_walking_into_a_standing_robot_is_a_contact() -> None:
-    walker = PersonSpec("pat", "walker", waypoints=((5.0, 0.0), (-5.0, 0.0)), speed=1.0)
+def test_scripted_person_walking_into_a_standing_robot_is_a_contact_by_the_person() -> None:
+    walker = PersonSpec("pat", "walker", waypoints=((5.0, 0.0), (-5.0, 0.0)), speed=1.0,
+                        react=False)
     e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), people=(walker,)), seed=1)
     run(e, 6.0, {})
-    assert [(c.robot, c.what) for c in e.contacts] == [("r1", "person:pat")]
+    assert [(c.robot, c.what, c.by) for c in e.contacts] == [("r1", "person:pat", "person")]
     assert e.contacts[0].time == pytest.approx(5.0 - 0.5 - 0.3, abs=0.06)
+
+
+def test_robot_driving_into_a_standing_person_is_a_contact_by_the_robot() -> None:
+    stander = PersonSpec("sam", "walker", waypoints=((3.0, 0.0),), speed=1.0, react=False)
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), people=(stander,)), seed=1)
+    run(e, 5.0, {"r1": (1.0, 0.0)})
+    assert [(c.what, c.by) for c in e.contacts] == [("person:sam", "robot")]
+
+
+def test_reacting_walker_steps_round_a_standing_robot_and_walks_on() -> None:
+    walker = PersonSpec("pat", "walker", waypoints=((8.0, 0.0), (-8.0, 0.0)), speed=1.3)
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), people=(walker,)), seed=1)
+    least = math.inf
+    for _ in range(int(20.0 / e.dt)):
+        e.step({})
+        _, xy, _ = e.people()
+        least = min(least, math.hypot(*xy[0]))
+    assert e.contacts == []
+    assert least > 0.3 + 0.3  # kept clear of the footprint's sides (half width 0.3 m)
+    _, xy, _ = e.people()
+    assert xy[0] == pytest.approx((-8.0, 0.0), abs=0.3)  # back on the path, at its end
+
+
+def test_reacting_walkers_pass_each_other_head_on() -> None:
+    a = PersonSpec("a", "walker", waypoints=((-6.0, 0.0), (6.0, 0.0)), speed=1.3)
+    b = PersonSpec("b", "walker", waypoints=((6.0, 0.0), (-6.0, 0.0)), speed=1.3)
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 50.0, 0.0), people=(a, b)), seed=1)
+    least = math.inf
+    for _ in range(int(16.0 / e.dt)):
+        e.step({})
+        _, xy, _ = e.people()
+        least = min(least, float(np.hypot(*(xy[0] - xy[1]))))
+        # each keeps to their right: a (walking +x) passes below, b (walking -x) above
+    assert least > 2 * 0.3
+    _, xy, _ = e.people()
+    assert xy[0] == pytest.approx((6.0, 0.0), abs=0.3)
+    assert xy[1] == pytest.approx((-6.0, 0.0), abs=0.3)
+
+
+def test_reacting_crowd_is_deterministic_for_a_seed_and_speeds_are_drawn() -> None:
+    people = tuple(
+        PersonSpec(f"p{k}", "walker", waypoints=((-10.0, 0.3 * k), (10.0, -0.3 * k)), loop=True)
+        for k in range(8)
+    )
+
+    def trace(seed: int) -> np.ndarray:
+        e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), people=people,
+                                                    seed=seed))
+        run(e, 10.0, {"r1": (0.8, 0.1)})
+        return e.people()[1]
+
+    np.testing.assert_array_equal(trace(3), trace(3))
+    assert not np.allclose(trace(3), trace(4))
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), people=people, seed=3))
+    v0 = e.social.desired_speeds
+    assert v0.shape == (8,) and len(set(v0.round(6).tolist())) == 8
+    assert (v0 >= 0.7).all() and (v0 <= 2.0).all()
 
 
 def test_actor_matches_sdf_trajectory_at_waypoint_times() -> None:

@@ -22,6 +22,7 @@ from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import LaserScan, NavSatFix, NavSatStatus
 from std_msgs.msg import Bool, String
@@ -63,7 +64,11 @@ class Probe(Node):
         self.create_subscription(Odometry, "/r1/odom", self.odom.append, RELIABLE_QOS)
         self.create_subscription(NavSatFix, "/r1/gnss", self.gnss.append, RELIABLE_QOS)
         self.create_subscription(Odometry, "/r1/ground_truth", self._on_truth, RELIABLE_QOS)
-        self.create_subscription(Bool, "/r1/sim/link_up", self._on_link, LATCHED_QOS)
+        # Latched, but deeper than one: a 0.25 s link drop must not be overwritten by its end
+        # before the probe's executor takes it on a loaded machine.
+        link_qos = QoSProfile(depth=10, reliability=LATCHED_QOS.reliability,
+                              durability=LATCHED_QOS.durability)
+        self.create_subscription(Bool, "/r1/sim/link_up", self._on_link, link_qos)
         self.create_subscription(String, "/sim/contacts", self._on_contact, ALERT_QOS)
 
     def _on_clock(self, msg: Clock) -> None:

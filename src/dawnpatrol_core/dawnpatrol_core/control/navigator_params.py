@@ -37,6 +37,11 @@ def _text(v: object) -> bool:
 # name -> (description, check, expected); the defaults are NavigatorParams' field defaults.
 SPECS: dict[str, tuple[str, Callable[[object], bool], str]] = {
     "robot_id": ("robot id for logs; '' = the node's namespace", _text, "a string"),
+    "fleet_public_key": ("the fleet's public key file (fleet.pub in its data directory): resumes "
+                         "and the fleet's closed edges must be signed by it; '' = refuse them "
+                         "(e-stops always work)", _text, "a file path or ''"),
+    "state_dir": ("replay window of signed commands (kept across restarts); '' = "
+                  "~/.local/state/dawnpatrol/<robot_id>", _text, "a directory path or ''"),
     "map_dir": ("district map directory (map.yaml, routes.geojson, zones.geojson, ...)",
                 lambda v: isinstance(v, str) and v != "", "a map directory path"),
     "control_rate_hz": ("control loop rate, Hz (1 to 50)", _num(lambda v: 1 <= v <= 50),
@@ -96,6 +101,8 @@ class NavigatorParams:
     """Validated navigator parameters; see params/navigator.yaml for each one's meaning."""
 
     robot_id: str = ""
+    fleet_public_key: str = ""
+    state_dir: str = ""
     map_dir: str = ""
     control_rate_hz: float = 10.0
     max_speed: float = 1.5

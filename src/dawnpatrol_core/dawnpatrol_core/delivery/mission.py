@@ -22,9 +22,10 @@ from dawnpatrol_core.delivery.handover import (
     start_stop,
     tick,
 )
-from dawnpatrol_core.delivery.orders import parse_time_of_day, shift_seconds
+from dawnpatrol_core.delivery.orders import parse_time_of_day
 from dawnpatrol_core.delivery.proof import HandoverMethod
 from dawnpatrol_core.errors import ConfigError, MissionError, finite_number, shown
+from dawnpatrol_core.shift_clock import shift_seconds
 
 TaskKind = Literal["deliver", "patrol", "investigate", "return", "charge"]
 TASK_KINDS: tuple[str, ...] = get_args(TaskKind)
@@ -136,7 +137,9 @@ def window_opens_at(window_start: float, now: float, cfg: MissionConfig) -> floa
 class TaskSpec:
     """One mission task: target pose (map m, rad); ``dwell_s`` s for patrol/investigate;
     ``order_id``, handover ``method`` and ``not_before`` for deliver: the time (the mission's
-    clock, s) the order's window opens; a robot there earlier waits at the door (0: no wait)."""
+    clock, s) the order's window opens; a robot there earlier waits at the door (0: no wait).
+    A patrol task's ``not_before``: its watch counts from then (a robot there earlier keeps
+    watching until it starts), so a visit planned between parcels ends no earlier than planned."""
 
     kind: TaskKind
     id: str
@@ -167,7 +170,8 @@ def make_task(kind: str, task_id: str, x: float, y: float, theta: float = 0.0,
                            "time in s (0: none)")
     oid = (order_id or task_id) if kind == "deliver" else order_id
     return TaskSpec(cast(TaskKind, kind), task_id, x, y, theta, dwell_s, oid,
-                    cast(HandoverMethod, method), not_before if kind == "deliver" else 0.0)
+                    cast(HandoverMethod, method),
+                    not_before if kind in ("deliver", "patrol") else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +312,8 @@ def finish_navigation(run: TaskRun, now: float, result: NavResult, x: float, y: 
         return run, (arrived, *events)
     if task.kind in ("patrol", "investigate"):
         say = "DawnPatrol safety patrol. This area is being observed."
-        return (replace(run, step=Step.DWELL, since=now),
+        start = max(now, task.not_before) if task.kind == "patrol" else now
+        return (replace(run, step=Step.DWELL, since=start),
                 (arrived, TaskEvent("announce", say)))
     if task.kind == "return":
         listed = ",".join(parcels) if parcels else "none"

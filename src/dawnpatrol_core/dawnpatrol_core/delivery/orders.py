@@ -20,31 +20,12 @@ from typing import Literal, Protocol
 import yaml
 
 from dawnpatrol_core.errors import OrderError, field_error, finite_number
+from dawnpatrol_core.shift_clock import clock
 
 Handover = Literal["pin", "door"]
 FIELDS = ("id", "address_id", "lat", "lon", "window_start", "window_end", "size", "handover",
           "priority")
 _MAX_TIME_S = 48 * 3600.0
-DAY_S = 86_400.0
-#: ROS times below this are sim clocks already counting shift-day seconds (sim starts at e.g.
-#: 02:00 = 7200 s); above it they are Unix epoch times (wall clock).
-SIM_CLOCK_LIMIT_S = 2 * DAY_S
-
-
-def shift_seconds(ros_time_s: float, utc_offset_s: float, shift_end_s: float) -> float:
-    """Seconds since the current shift day's local midnight — the time base of order windows,
-    DeliveryStop windows and plan ETAs.
-
-    A simulated clock (< 2 days) already counts shift-day seconds and is returned as is. A wall
-    clock (Unix time) is turned into local time of day with ``utc_offset_s``; after the shift's
-    end the coming night's shift is meant, so the result is negative (e.g. 15:00 -> -9 h).
-    """
-    if ros_time_s < SIM_CLOCK_LIMIT_S:
-        return ros_time_s
-    tod = (ros_time_s + utc_offset_s) % DAY_S
-    return tod if tod < shift_end_s else tod - DAY_S
-
-
 _TIME_RE = re.compile(r"^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?$")
 
 
@@ -340,10 +321,11 @@ def _parse_record(
     if start is not None and end is not None:
         if end <= now:
             bad("window_end", v["window_end"],
-                f"a time after now ({_hhmm(now)}): window in the past")
+                f"a time after now ({clock(now, seconds=False)}): window in the past")
         elif end - start < service_time_s:
             bad("window_end", v["window_end"],
-                f"at least {service_time_s:g} s (service time) after window_start {_hhmm(start)}")
+                f"at least {service_time_s:g} s (service time) after window_start "
+                f"{clock(start, seconds=False)}")
 
     size = 1
     if not _blank(v.get("size")):
@@ -375,8 +357,3 @@ def _parse_record(
         window_end=end, size=size, handover="pin" if handover == "pin" else "door",
         priority=priority,
     )
-
-
-def _hhmm(t: float) -> str:
-    s = int(round(t))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}"

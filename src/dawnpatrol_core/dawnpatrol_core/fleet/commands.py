@@ -85,6 +85,20 @@ class DispatchAnswered:
 
 
 @dataclass(frozen=True, slots=True)
+class InvestigateAnswered:
+    """The answer to an InvestigateRequested: ``robot_id`` goes ('' when none can yet: the call
+    waits for the next robot), on scene in ``eta_s`` s (NaN: unknown), watching from
+    (``x``, ``y``) m; ``message`` for people (names the robot, its ETA, and why it watches from
+    elsewhere when the place is off limits)."""
+
+    robot_id: str
+    eta_s: float
+    x: float
+    y: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class PatrolAnswered:
     """The answer to a PatrolRequested."""
 
@@ -93,4 +107,5 @@ class PatrolAnswered:
 
 
 Command = (SendMission | CancelMission | OrderStateChanged | IncidentRecorded
-           | ClosedEdgesChanged | LogLine | DispatchAnswered | PatrolAnswered)
+           | ClosedEdgesChanged | LogLine | DispatchAnswered | InvestigateAnswered
+           | PatrolAnswered)

@@ -7,8 +7,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dawnpatrol_core.delivery.orders import DAY_S
 from dawnpatrol_core.errors import ConfigError
+from dawnpatrol_core.shift_clock import DAY_S
 
 #: name -> (default, description) of every fleet_manager parameter.
 PARAMETERS: dict[str, tuple[object, str]] = {
@@ -32,6 +32,15 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "blocked_edge_ttl_s": (1800.0, "a blocked-sidewalk report closes edges this long, s"),
     "track_rate_hz": (10.0, "ground-truth samples kept per robot for compliance, Hz"),
     "patrol_seed": (0, "random seed of the patrol scheduler"),
+    "patrol_bounds": ("hard", "hotspot idleness bounds against parcels: 'hard' (a batch that "
+                              "would break a bound is refused, saying which parcels would be "
+                              "late and which hotspots over) or 'soft' (accepted; parcels first, "
+                              "saying which hotspots go over)"),
+    "patrol_window_share": (0.5, "a planned patrol visit's window as a share of its hotspot's "
+                                 "bound (0.1..1; smaller: fewer visits are needed but each is "
+                                 "less flexible)"),
+    "call_sensor_reach_m": (12.0, "a call to a place robots may not enter is watched from an "
+                                  "allowed point within this distance and in line of sight, m"),
     "pin_secret": ("", "recipients' PIN secret: robots check PINs; the fleet never sends it"),
 }
 
@@ -75,6 +84,9 @@ class FleetConfig:
     blocked_edge_ttl_s: float = 1800.0
     track_period_s: float = 0.1
     patrol_seed: int = 0
+    patrol_bounds: str = "hard"
+    patrol_window_share: float = 0.5
+    call_sensor_reach_m: float = 12.0
 
     @classmethod
     def from_params(cls, values: Mapping[str, object]) -> FleetConfig:
@@ -99,6 +111,10 @@ class FleetConfig:
         end = parse_clock("shift_end", p["shift_end"])
         range_m = num("robot_range_m", 0.0, 1e7)
         stale = num("stale_after_s", 0.1, 3600.0)
+        bounds = str(p["patrol_bounds"])
+        if bounds not in ("hard", "soft"):
+            raise ConfigError(f"parameter 'patrol_bounds': got {p['patrol_bounds']!r}, "
+                              "expected 'hard' or 'soft'")
         return cls(
             map_dir=str(p["map_dir"]), data_dir=str(p["data_dir"]), robot_ids=tuple(ids),
             shift_start=start, shift_end=end + DAY_S if end <= start else end,
@@ -115,4 +131,7 @@ class FleetConfig:
             blocked_edge_ttl_s=num("blocked_edge_ttl_s", 0.0, 86400.0),
             track_period_s=1.0 / num("track_rate_hz", 0.1, 100.0),
             patrol_seed=int(num("patrol_seed", 0, 2**63 - 1)),
+            patrol_bounds=bounds,
+            patrol_window_share=num("patrol_window_share", 0.1, 1.0),
+            call_sensor_reach_m=num("call_sensor_reach_m", 1.0, 100.0),
         )

@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from dawnpatrol_core.delivery.orders import Order, shift_seconds
+from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.errors import DawnPatrolError, OrderError
+from dawnpatrol_core.fleet.calls import Candidate, choose_responder, lookout
 from dawnpatrol_core.fleet.closures import closed_edges
 from dawnpatrol_core.fleet.commands import (
     CancelMission,
@@ -25,6 +26,7 @@ from dawnpatrol_core.fleet.commands import (
     Command,
     DispatchAnswered,
     IncidentRecorded,
+    InvestigateAnswered,
     Level,
     LogLine,
     OrderStateChanged,
@@ -48,7 +50,7 @@ from dawnpatrol_core.fleet.events import (
     TaskEvent,
     Tick,
 )
-from dawnpatrol_core.fleet.patrol import PatrolCoordinator, choose_investigator
+from dawnpatrol_core.fleet.patrol import VISIT_PREFIX, PatrolCoordinator, hotspot_of
 from dawnpatrol_core.fleet.plans import parse_batch, plan_batch, plan_to_json
 from dawnpatrol_core.fleet.records import (
     MissionKind,
@@ -71,7 +73,9 @@ from dawnpatrol_core.fleet.tasks import route_trips as trips_of
 from dawnpatrol_core.fleet.travel import make_travel
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.district import DistrictMap
-from dawnpatrol_core.planning.dispatch import DispatchPlan, DispatchSettings, Robot
+from dawnpatrol_core.patrol.interleave import RouteStop
+from dawnpatrol_core.planning.dispatch import DispatchPlan, DispatchSettings, PatrolVisit, Robot
+from dawnpatrol_core.shift_clock import shift_seconds
 from dawnpatrol_core.store.fleet import FleetRepository, NewOrder, RobotRecord
 
 #: A mission the fleet no longer follows (the fleet or the robot's mission node restarted) is
@@ -82,6 +86,9 @@ FRESH_STATUS_S = 3.0
 #: A robot whose patrol made way for an investigation is held back from new patrols this long (s)
 #: while the investigation waits for it to let go of the patrol.
 RESERVE_S = 30.0
+#: What an optional patrol visit (patrol_bounds: soft) is worth against driving (metres): a
+#: quarter of a parcel's worth, so parcels come first and visits still beat short detours.
+VISIT_VALUE_M = 5_000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +136,15 @@ class FleetCoordinator:
         self._last_conn: dict[str, Connection] = {}
         self._was_online: set[str] = set()  # heard from since this coordinator started
         self._reserved: dict[str, float] = {}  # robot -> when its patrol made way for a look
+        # robot -> (the look, the rest of its trip or None when it was not delivering, the
+        # called place) it takes once it has let go of its mission
+        self._calls: dict[str, tuple[TaskPlan, tuple[str, ...] | None, tuple[float, float]]] = {
+            rid: (TaskPlan(TaskKind.INVESTIGATE, str(c["id"]), Pose2D(*map(float, c["pose"])),
+                           dwell_s=float(c["dwell_s"])),
+                  None if c["rest"] is None else tuple(str(i) for i in c["rest"]),
+                  (float(c["at"][0]), float(c["at"][1])))
+            for rid, c in json.loads(store.setting("calls", "{}")).items()}
+        self._done: dict[str, set[str]] = {}  # mission id -> task ids done (events heard)
         self._arrivals: dict[tuple[str, str], float] = {}
         self._closed_sent: tuple[int, ...] | None = None
         self._seq = 0
@@ -157,8 +173,8 @@ class FleetCoordinator:
                 self._tick()
             case DispatchRequested():
                 self._on_dispatch(event)
-            case InvestigateRequested(x, y):
-                self._on_investigate(x, y)
+            case InvestigateRequested(x, y, source):
+                self._on_investigate(x, y, source)
             case PatrolRequested(rid, active):
                 self._on_patrol(rid, active)
             case SidewalkReports(reports):
@@ -215,9 +231,13 @@ class FleetCoordinator:
     def _views(self) -> list[RobotView]:
         return [robot_view(s, c) for s, c in self.robots(self._now)]
 
-    def _free(self, include_patrol: bool = False) -> list[str]:
+    def _free(self, include_patrol: bool = False, include_called: bool = False) -> list[str]:
+        """Robots free for new work (``include_patrol``: patrolling ones too); robots that made
+        way for a call are not, unless ``include_called``."""
         busy = [r for r, m in self._missions.items()
                 if not (include_patrol and m.kind is MissionKind.PATROL)]
+        if not include_called:
+            busy += list(self._calls)
         return free_robots(self._views(), busy)
 
     def _on_status(self, s: RobotStatusReport) -> None:
@@ -238,6 +258,7 @@ class FleetCoordinator:
             if (before not in (None, Connection.OFFLINE) and v.connection is Connection.OFFLINE
                     and v.id in self._was_online):
                 self._incident(v.id, "link_lost", f"no status for {self.cfg.offline_after_s:g} s")
+                self._drop_call(v.id, f"link lost with {v.id}")
                 m = self._missions.get(v.id)
                 if m is not None and m.kind is MissionKind.DELIVER:
                     self._robot_failed(v.id, f"link lost with {v.id}")
@@ -247,6 +268,7 @@ class FleetCoordinator:
                     and v.stamp > m.sent_at + FRESH_STATUS_S):
                 self._finish(v.id, None)
         self._reassign_waiting()
+        self._serve_calls()
         self._serve_investigations()
         self._patrol_step()
 
@@ -265,12 +287,17 @@ class FleetCoordinator:
         self._save()
         self._out.append(SendMission(rid, mid, kind, tasks))
 
-    def _send_delivery(self, rid: str, order_ids: tuple[str, ...]) -> None:
-        orders = {oid: self._orders[oid].order for oid in order_ids if oid in self._orders}
+    def _send_delivery(self, rid: str, trip: tuple[str, ...],
+                       first: tuple[TaskPlan, ...] = ()) -> None:
+        """Send a trip (order ids and patrol visits '@...', in route order), after ``first``
+        (a look on the way)."""
+        orders = {oid: self._orders[oid].order for oid in trip if oid in self._orders}
         k = self.robot_ids.index(rid) if rid in self.robot_ids else 0
-        tasks = delivery_tasks([o for o in order_ids if o in orders], orders, self.dm,
-                               self.bays[k % len(self.bays)])
-        self._send(rid, MissionKind.DELIVER, tasks, orders=order_ids)
+        tasks = delivery_tasks([i for i in trip if i in orders or i.startswith(VISIT_PREFIX)],
+                               orders, self.dm, self.bays[k % len(self.bays)])
+        at = (first[0].pose.x, first[0].pose.y) if first else None
+        self._send(rid, MissionKind.DELIVER, first + tasks,
+                   orders=tuple(i for i in trip if i in orders), at=at)
 
     def _on_result(self, r: MissionResultReceived) -> None:
         if self._current(r.robot_id, r.mission_id) is None:
@@ -298,10 +325,27 @@ class FleetCoordinator:
         if m.kind is MissionKind.PATROL:
             self.patrol.visit_done(rid, self.shift_now(self._now))
             return
+        self._done.pop(m.id, None)
         if m.kind is MissionKind.INVESTIGATE:
             if rejected and m.at is not None:
                 self._investigations.append(m.at)  # still to be looked at
                 self._save_investigations()
+            trips = self._queues.get(rid)
+            if trips and not rejected:  # a delivering robot that made way: back to its route
+                nxt = trips.pop(0)
+                self._save()
+                self._send_delivery(rid, nxt)
+            return
+        if rejected and m.at is not None:
+            # The rest of a trip after a look: its parcels are on board, so the robot (not
+            # another) takes it again, look first, once it accepts missions.
+            look = TaskPlan(TaskKind.INVESTIGATE, m.tasks[0], Pose2D(*m.at, 0.0),
+                            dwell_s=investigate_dwell_s(self.dm, *m.at,
+                                                        self.cfg.investigate_dwell_s))
+            rest = tuple(t if t in m.orders else f"{VISIT_PREFIX}{t}" for t in m.tasks[1:]
+                         if t in m.orders or self._is_hotspot(hotspot_of(t)))
+            self._calls[rid] = (look, rest, m.at)
+            self._save()
             return
         if rejected:
             why = f"{rid} did not accept the mission"
@@ -351,6 +395,10 @@ class FleetCoordinator:
     def _on_mission_event(self, e: MissionEventReceived) -> None:
         t = e.stamp or self._now
         rid, tid, kind = e.robot_id, e.task_id, e.task_kind
+        m = self._missions.get(rid)
+        if m is not None and e.event in (TaskEvent.HANDED_OVER, TaskEvent.FAILED,
+                                         TaskEvent.DWELL_DONE):
+            self._done.setdefault(m.id, set()).add(tid)
         if e.event is TaskEvent.HANDED_OVER:
             self.store.record_delivery(tid, rid, t, e.x, e.y, e.method)
             rec = self._orders.get(tid)
@@ -366,7 +414,8 @@ class FleetCoordinator:
         elif e.event is TaskEvent.ARRIVED and kind in (TaskKind.PATROL, TaskKind.INVESTIGATE):
             self._arrivals[(rid, tid)] = t
         elif e.event is TaskEvent.DWELL_DONE and kind == TaskKind.PATROL:
-            self.store.record_visit(rid, tid, self._arrivals.pop((rid, tid), t), t)
+            self.store.record_visit(rid, hotspot_of(tid), self._arrivals.pop((rid, tid), t), t)
+            self.patrol.observed(hotspot_of(tid), self.shift_now(t))
         elif e.event is TaskEvent.DWELL_DONE and kind == TaskKind.INVESTIGATE:
             self._incident(rid, "investigation", f"observed ({e.x:.1f}, {e.y:.1f}): {e.detail}", t)
 
@@ -379,9 +428,33 @@ class FleetCoordinator:
             if not robots:
                 raise DawnPatrolError("no robot is online and free to take deliveries")
             plan = self._plan(orders, robots)
+            if self.cfg.patrol_bounds == "hard" and plan.missed:
+                # These robots cannot hold every bound even with parcels left out: refusing the
+                # batch would not hold them. Parcels first, and say which hotspots go over.
+                plan = self._plan(orders, robots, hard=False)
+            conflict = self._conflict(orders, robots, plan)
+            if conflict is not None:
+                late, over = conflict
+                problems = tuple([f"parcel {oid} would be late: {why}" for oid, why in late]
+                                 + [f"hotspot {h} would go over its idleness bound"
+                                    for h in over])
+                self._out.append(DispatchAnswered(
+                    False, "refused (patrol_bounds: hard): the fleet cannot hold both the "
+                    f"parcels and the hotspot bounds — {len(late)} parcel(s) would be late, "
+                    f"{len(over)} hotspot(s) would go over; nothing dispatched", problems,
+                    plan, {o.id: o for o in orders}))
+                return
             message = (f"{'planned (dry run)' if req.dry_run else 'dispatched'}: "
                        f"{plan.served} of {len(orders)} orders on {len(robots)} robots, "
                        f"{len(plan.unserved)} unserved")
+            visits = sum(len(r.visits) for r in plan.routes)
+            if visits or plan.missed:
+                message += f"; {visits} patrol visits planned between the parcels"
+            over = sorted({hotspot_of(v[len(VISIT_PREFIX):]) for v, _ in plan.missed})
+            if over:
+                message += (f"; WARNING (patrol_bounds: {self.cfg.patrol_bounds}): hotspots that "
+                            f"will go over their bound: {', '.join(over)}")
+                self._log(Level.WARNING, f"dispatch: {message}")
             if not req.dry_run:
                 self._store_batch(req, orders, plan)
             self._out.append(DispatchAnswered(True, message, (), plan, {o.id: o for o in orders}))
@@ -403,14 +476,49 @@ class FleetCoordinator:
                 for d in dup))
         return orders
 
-    def _plan(self, orders: list[Order], robot_ids: list[str]) -> DispatchPlan:
+    def _plan(self, orders: list[Order], robot_ids: list[str],
+              hard: bool | None = None) -> DispatchPlan:
+        """Plan ``orders`` on ``robot_ids`` with the patrol visits due until the last window ends
+        (when any robot patrols): required with a hard bound (``hard``, default the fleet's
+        policy), else optional with a prize."""
         c = self.cfg
         robots = [Robot(r, c.compartments, c.shift_start, c.shift_end, c.speed, c.range_m)
                   for r in robot_ids]
+        visits = self._visits(orders, hard)
+        # With patrol visits in the plan the solver's seed is drawn too: another night, another
+        # order of the watches (parcels alone keep seed 0: the same batch, the same plan).
+        seed = int(self.patrol.rng.integers(2**31)) if visits else 0
         settings = DispatchSettings(service_time_s=c.service_time_s,
-                                    time_limit_s=c.solver_time_limit_s)
+                                    time_limit_s=c.solver_time_limit_s, seed=seed)
         return plan_batch(orders, robots, self.depot, self.travel, settings,
-                          self.shift_now(self._now))
+                          self.shift_now(self._now), visits)
+
+    def _visits(self, orders: list[Order], hard: bool | None) -> list[PatrolVisit]:
+        if not orders or not any(self._patrolling.get(r) for r in self.robot_ids):
+            return []
+        hard = self.cfg.patrol_bounds == "hard" if hard is None else hard
+        now = max(self.shift_now(self._now), self.cfg.shift_start)
+        until = max(o.window_end for o in orders)
+        return self.patrol.due_visits(now, until, hard, 0.0 if hard else VISIT_VALUE_M,
+                                      self.cfg.patrol_window_share)
+
+    def _conflict(self, orders: list[Order], robots: list[str], plan: DispatchPlan
+                  ) -> tuple[list[tuple[str, str]], list[str]] | None:
+        """With hard bounds, when the plan leaves parcels out: the parcels a plan with soft bounds
+        serves but this one cannot (they would be late to hold the bounds) and the hotspots that
+        plan lets go over; None when holding the bounds costs no parcel (or bounds are soft)."""
+        if self.cfg.patrol_bounds != "hard" or not plan.visit_ids or plan.missed:
+            return None
+        if not any("solver" in why for _, why in plan.unserved):
+            return None
+        soft = self._plan(orders, robots, hard=False)
+        soft_out = {oid for oid, _ in soft.unserved}
+        late = [(oid, "no room for it while every hotspot keeps its bound")
+                for oid, _ in plan.unserved if oid not in soft_out]
+        # Hotspots the hard plan misses too (out of reach in time) go over whatever the batch.
+        held = {hotspot_of(v[len(VISIT_PREFIX):]) for v, _ in plan.missed}
+        over = sorted({hotspot_of(v[len(VISIT_PREFIX):]) for v, _ in soft.missed} - held)
+        return (late, over) if late else None
 
     def _store_batch(self, req: DispatchRequested, orders: list[Order],
                      plan: DispatchPlan) -> None:
@@ -504,47 +612,149 @@ class FleetCoordinator:
                        (TaskPlan(TaskKind.PATROL, task.hotspot_id, pose, dwell_s=task.dwell_s),),
                        hotspot=task.hotspot_id)
 
-    def _on_investigate(self, x: float, y: float) -> None:
-        if not (math.isfinite(x) and math.isfinite(y)) or not self.dm.is_allowed(x, y):
-            self._log(Level.WARNING, f"investigate ({x}, {y}): outside the operating area")
+    def _on_investigate(self, x: float, y: float, source: str = "operator") -> None:
+        if not (math.isfinite(x) and math.isfinite(y)):
+            self._log(Level.WARNING, f"investigate ({x}, {y}): not a place")
+            self._out.append(InvestigateAnswered("", math.nan, x, y,
+                                                 f"investigate ({x}, {y}): not a place"))
             return
-        if not self._investigate(x, y):
-            # Nobody is free now (deliveries first): the request waits for the next free robot.
+        if not self._investigate(x, y, source):
+            # Nobody can go without making a parcel late: the call waits for the next robot.
             self._investigations.append((x, y))
             self._save_investigations()
-            self._log(Level.WARNING, f"investigate ({x:.1f}, {y:.1f}): no free robot yet, queued")
+            text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: no robot can go yet without "
+                    "making a parcel late; queued for the next robot")
+            self._log(Level.WARNING, text)
+            self._out.append(InvestigateAnswered("", math.nan, x, y, text))
 
     def _serve_investigations(self) -> None:
         if not self._investigations:
             return
         waiting, self._investigations = self._investigations, []
         for i, (x, y) in enumerate(waiting):
-            if not self._investigate(x, y):
+            if not self._investigate(x, y, "queued call"):
                 self._investigations = waiting[i:] + self._investigations
                 break
         if self._investigations != waiting:
             self._save_investigations()
 
-    def _investigate(self, x: float, y: float) -> bool:
-        """Send the nearest free robot (delivering robots are not) to look at (x, y)."""
-        rid = choose_investigator(self.travel, self._views(), self._free(include_patrol=True),
-                                  x, y, self.cfg.speed)
-        if rid is None:
+    def _serve_calls(self) -> None:
+        """Robots that made way for a call take it once they have let go of their mission."""
+        free = set(self._free(include_called=True))
+        for rid in [r for r in self._calls if r in free]:
+            look, rest, _ = self._calls.pop(rid)
+            self._reserved.pop(rid, None)
+            self._save()
+            if rest is not None:  # the rest of its trip, back to the depot at least
+                self._send_delivery(rid, rest, first=(look,))
+            else:
+                self._send(rid, MissionKind.INVESTIGATE, (look,), at=(look.pose.x, look.pose.y))
+
+    def _candidates(self, px: float, py: float, watch_s: float) -> list[Candidate]:
+        """Every robot that could take a call at (px, py) m: free, patrolling or delivering
+        (with its trip's stops and the slack of its queued trips)."""
+        now = self.shift_now(self._now)
+        out: list[Candidate] = []
+        views = {v.id: v for v in self._views()}
+        free = set(self._free(include_patrol=True))
+        for rid in self.robot_ids:
+            v = views.get(rid)
+            if v is None or rid in self._calls:
+                continue
+            m = self._missions.get(rid)
+            if rid in free:
+                t, _ = self.travel(np.array([[v.x, v.y], [px, py]], dtype=np.float64),
+                                   self.cfg.speed)
+                out.append(Candidate(rid, float(t[0, 1])))
+                continue
+            if (m is None or m.kind is not MissionKind.DELIVER or v.connection
+                    is not Connection.ONLINE or v.estopped or v.mode is RobotMode.FAULT):
+                continue
+            done = self._done.get(m.id, set())
+            left = [self._orders[o].order for o in m.orders
+                    if o in self._orders and o not in done
+                    and self._orders[o].state is OrderState.ASSIGNED]
+            pts = np.array([[v.x, v.y], [px, py]] + [[o.x, o.y] for o in left],
+                           dtype=np.float64)
+            t, _ = self.travel(pts, self.cfg.speed)
+            svc = self.cfg.service_time_s
+            stops = tuple(RouteStop(o.id, k, o.window_start, o.window_end - svc, svc)
+                          for k, o in enumerate(left))
+            slack = [self._orders[o].order.window_end - svc - (self._orders[o].eta or now)
+                     for trip in self._queues.get(rid, []) for o in trip if o in self._orders]
+            out.append(Candidate(
+                rid, float(t[0, 1]), stops, float(t[0, 2]) if left else 0.0,
+                float(t[1, 2]) if left else 0.0, t[2:, 2:] if left else None,
+                min(slack, default=math.inf), delivering=True))
+        return out
+
+    def _investigate(self, x: float, y: float, source: str) -> bool:
+        """Send the robot that can be there first (delivering or not, when its parcels' windows
+        hold after the detour) to watch (x, y): from the place itself, or from the nearest
+        allowed point that sees it. False when no robot can go yet."""
+        spot = lookout(self.dm, x, y, self.cfg.call_sensor_reach_m)
+        dwell = investigate_dwell_s(self.dm, x, y, self.cfg.investigate_dwell_s)
+        now = self.shift_now(self._now)
+        pick = choose_responder(self._candidates(spot.pose.x, spot.pose.y, dwell), now, dwell)
+        if pick is None:
             return False
+        rid = pick.robot_id
+        self._seq += 1
+        look = TaskPlan(TaskKind.INVESTIGATE, f"inv-{self._seq}", spot.pose, dwell_s=dwell)
+        where = (f"; ({x:.1f}, {y:.1f}) is {spot.why}: watched from ({spot.pose.x:.1f}, "
+                 f"{spot.pose.y:.1f}), {spot.distance_m:.1f} m away" if spot.why else "")
         m = self._missions.get(rid)
-        if m is not None and m.kind is MissionKind.PATROL:
-            # Stop the patrol first; the robot takes the investigation once it has let go of it
-            # (a robot refuses a mission while one is in progress). Held back from new patrols.
+        if m is not None and m.kind is MissionKind.DELIVER:
+            # Pre-empt: the trip's parcels stay on board; the rest of the trip (orders not yet
+            # handed over, visits not yet made) follows the look in one mission.
+            done = self._done.pop(m.id, set())
+            rest = tuple(
+                t if t in m.orders else f"{VISIT_PREFIX}{t}" for t in m.tasks if t not in done
+                and ((t in m.orders and self._orders.get(t) is not None
+                      and self._orders[t].state is OrderState.ASSIGNED)
+                     or (t not in m.orders and self._is_hotspot(hotspot_of(t)))))
+            self._out.append(CancelMission(rid, m.id))
+            self._missions.pop(rid, None)
+            self._followed.discard(m.id)
+            self._calls[rid] = (look, rest, (x, y))
+            self._save()
+            how = "leaves its delivery trip (resumes after)"
+        elif m is not None and m.kind is MissionKind.PATROL:
+            # Stop the patrol first; the robot takes the look once it has let go of it (a robot
+            # refuses a mission while one is in progress). Held back from new patrols.
             self._stop_mission(rid)
             self._reserved[rid] = self._now
-            return False
-        self._reserved.pop(rid, None)
-        self._seq += 1
-        dwell = investigate_dwell_s(self.dm, x, y, self.cfg.investigate_dwell_s)
-        task = TaskPlan(TaskKind.INVESTIGATE, f"inv-{self._seq}", Pose2D(x, y, 0.0), dwell_s=dwell)
-        self._send(rid, MissionKind.INVESTIGATE, (task,), at=(x, y))
-        self._log(Level.INFO, f"investigate ({x:.1f}, {y:.1f}): {rid} goes, observes {dwell:.0f} s")
+            self._calls[rid] = (look, None, (x, y))
+            self._save()
+            how = "stops its patrol"
+        else:
+            self._reserved.pop(rid, None)
+            self._send(rid, MissionKind.INVESTIGATE, (look,), at=(spot.pose.x, spot.pose.y))
+            how = "goes"
+        text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: {rid} {how}, on scene in about "
+                f"{pick.eta_s:.0f} s, observes {dwell:.0f} s{where}")
+        self._log(Level.INFO, text)
+        self._out.append(InvestigateAnswered(rid, pick.eta_s, spot.pose.x, spot.pose.y, text))
         return True
+
+    def _drop_call(self, rid: str, why: str) -> None:
+        """A robot that made way for a call is gone: the call waits for another robot, the
+        parcels of its interrupted trip stay on board (failed), its queued trips are
+        replanned."""
+        call = self._calls.pop(rid, None)
+        if call is None:
+            return
+        _, rest, target = call
+        self._investigations.append(target)
+        self._save_investigations()
+        for oid in rest or ():
+            self._set_order(oid, OrderState.FAILED, reason=f"{why}; parcel on board",
+                            only_if=OrderState.ASSIGNED)
+        self._requeue([o for trip in self._queues.pop(rid, []) for o in trip], why)
+        self._save()
+
+    def _is_hotspot(self, hid: str) -> bool:
+        return any(h.id == hid for h in self.dm.hotspots)
 
     # -- closed sidewalks ------------------------------------------------------------------------
     def _on_sidewalks(self, reports: tuple[tuple[float, float, float], ...]) -> None:
@@ -565,6 +775,10 @@ class FleetCoordinator:
     def _save(self) -> None:
         self.store.set_setting("missions", json.dumps(
             {rid: m.to_dict() for rid, m in self._missions.items()}))
+        self.store.set_setting("calls", json.dumps(
+            {rid: {"id": t.id, "pose": [t.pose.x, t.pose.y, t.pose.theta], "dwell_s": t.dwell_s,
+                   "rest": None if rest is None else list(rest), "at": list(at)}
+             for rid, (t, rest, at) in self._calls.items()}))
         self.store.set_setting("queues", json.dumps(
             {rid: [list(t) for t in trips] for rid, trips in self._queues.items()}))
 

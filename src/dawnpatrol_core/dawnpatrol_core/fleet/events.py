@@ -104,10 +104,13 @@ class DispatchRequested:
 
 @dataclass(frozen=True, slots=True)
 class InvestigateRequested:
-    """Send the nearest free robot to look at (x, y) m (a resident's call)."""
+    """Send the robot that can be there first to look at (x, y) m: an operator's call (a
+    resident phoned) or a robot's alert that needs a look (``source`` says which, for people).
+    Answered by InvestigateAnswered."""
 
     x: float
     y: float
+    source: str = "operator"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,16 @@
-"""Patrol and investigation choices for the fleet: which hotspot a free robot visits next (the
-core patrol scheduler over the map's hotspots) and which robot goes to look at a place."""
+"""Patrol choices for the fleet: which hotspot a free robot visits next (the core patrol
+scheduler over the map's hotspots), and the patrol visits a delivery plan must hold so that no
+hotspot goes over its idleness bound."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from dawnpatrol_core.errors import PatrolError
 from dawnpatrol_core.fleet.depot import depot_pose
-from dawnpatrol_core.fleet.registry import RobotView
 from dawnpatrol_core.fleet.travel import make_travel
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.district import DistrictMap
-from dawnpatrol_core.patrol.investigate import nearest_free_robot
 from dawnpatrol_core.patrol.plan import (
     PatrolPlan,
     PatrolSettings,
@@ -21,8 +18,46 @@ from dawnpatrol_core.patrol.plan import (
     hotspots_from_district,
 )
 from dawnpatrol_core.patrol.scheduler import PatrolScheduler, PatrolTask
-from dawnpatrol_core.planning.dispatch import TravelFn
+from dawnpatrol_core.planning.dispatch import PatrolVisit, TravelFn
 from dawnpatrol_core.planning.travel import FloatArray
+
+#: Patrol visit ids start with this (never an order id: orders ids are checked apart).
+VISIT_PREFIX = "@"
+
+
+def visit_windows(last_left_s: FloatArray, bound_s: FloatArray, dwell_s: FloatArray, now: float,
+                  until: float, share: float,
+                  rng: np.random.Generator) -> list[tuple[int, int, float, float]]:
+    """(hotspot, k, earliest s, due s) of the visits that keep every hotspot within its bound
+    from ``now`` until ``until`` (s), whatever time in its window each visit is made.
+
+    Visit 1 of hotspot h is due at its last departure + bound (no sooner than one window from
+    now if it is already overdue). Visit k lasts ``dwell_s[h]`` and may be made anywhere in a
+    window of width W (drawn in [0.5, 1] x ``share`` x bound, so the rhythm is not predictable)
+    ending at its due time D_k; the next is due at D_k - W + dwell + bound: the latest next
+    arrival after the earliest possible departure, so each gap stays within the bound.
+    """
+    out: list[tuple[int, int, float, float]] = []
+    for h in range(last_left_s.size):
+        b = float(bound_s[h])
+        width = b * share * float(rng.uniform(0.5, 1.0))
+        due = max(float(last_left_s[h]) + b, now + width)
+        k = 1
+        while True:
+            earliest = max(now, due - width)
+            if earliest >= until:
+                break
+            out.append((h, k, earliest, due))
+            due = earliest + float(dwell_s[h]) + b
+            width = b * share * float(rng.uniform(0.5, 1.0))
+            k += 1
+    return out
+
+
+def hotspot_of(task_id: str) -> str:
+    """The hotspot a patrol task watches: its id, or the id before '#' (a second visit of the
+    same hotspot in one mission)."""
+    return task_id.split("#", 1)[0]
 
 
 class PatrolCoordinator:
@@ -76,26 +111,34 @@ class PatrolCoordinator:
         if self.scheduler is not None and robot in self.robots:
             self.scheduler.complete(robot, now)
 
+    def observed(self, hotspot_id: str, left_at: float) -> None:
+        """A watch at ``hotspot_id`` made on a delivery route ended at ``left_at`` s."""
+        if self.scheduler is not None:
+            try:
+                h = self.scheduler.plan.index_of(hotspot_id)
+            except PatrolError:
+                return
+            self.scheduler.observed(h, left_at)
+
+    def due_visits(self, now: float, until: float, required: bool, prize_m: float,
+                   share: float) -> list[PatrolVisit]:
+        """The patrol visits from ``now`` until ``until`` (shift-day s) that hold every hotspot's
+        bound (see :func:`visit_windows`); ``required`` (a hard bound) or worth ``prize_m``."""
+        sch = self.scheduler
+        if sch is None or until <= now:
+            return []
+        plan = sch.plan
+        return [
+            PatrolVisit(f"{VISIT_PREFIX}{plan.hotspots[h].id}#{k}", plan.hotspots[h].id,
+                        plan.hotspots[h].x, plan.hotspots[h].y, e, d,
+                        float(plan.dwell_s[h]), required, prize_m)
+            for h, k, e, d in visit_windows(sch.last_left(), plan.max_idleness_s, plan.dwell_s,
+                                            now, until, share, self.rng)
+        ]
+
     def hotspot_pose(self, hotspot_id: str) -> Pose2D:
         """Observation pose of a hotspot."""
         for h in self.dm.hotspots:
             if h.id == hotspot_id:
                 return h.observation_pose
         raise PatrolError(f"hotspot {hotspot_id!r}: not in map '{self.dm.name}'")
-
-
-def choose_investigator(travel: TravelFn, robots: Sequence[RobotView], free: Iterable[str],
-                        x: float, y: float, speed: float) -> str | None:
-    """Nearest free robot (by travel time at ``speed`` m/s) to (x, y) m, or None if none is
-    free."""
-    free_set = set(free)
-    cands = [r for r in robots if r.id in free_set]
-    if not cands:
-        return None
-    pts = np.array([[x, y]] + [[r.x, r.y] for r in cands], dtype=np.float64)
-    t, _ = travel(pts, speed)
-    try:
-        i = nearest_free_robot(tuple(r.id for r in cands), t[1:, 0], ())
-    except PatrolError:
-        return None
-    return cands[i].id

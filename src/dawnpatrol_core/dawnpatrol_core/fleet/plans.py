@@ -12,6 +12,7 @@ from dawnpatrol_core.maps.district import DistrictMap
 from dawnpatrol_core.planning.dispatch import (
     DispatchPlan,
     DispatchSettings,
+    PatrolVisit,
     Robot,
     RobotState,
     TravelFn,
@@ -32,14 +33,16 @@ def parse_batch(text: str, fmt: str, source: str, dm: DistrictMap, now: float,
 
 
 def plan_batch(orders: Sequence[Order], robots: Sequence[Robot], depot: Pose2D,
-               travel: TravelFn, settings: DispatchSettings, now: float) -> DispatchPlan:
-    """Plan a batch at shift-day time ``now`` (s): before the shift starts, every robot leaves
-    the depot at its shift start; mid-shift, every robot loads at the depot from ``now`` on."""
+               travel: TravelFn, settings: DispatchSettings, now: float,
+               visits: Sequence[PatrolVisit] = ()) -> DispatchPlan:
+    """Plan a batch (and the patrol ``visits`` due meanwhile) at shift-day time ``now`` (s):
+    before the shift starts, every robot leaves the depot at its shift start; mid-shift, every
+    robot loads at the depot from ``now`` on."""
     xy = (depot.x, depot.y)
     if all(now <= r.shift_start for r in robots):
-        return plan_dispatch(orders, robots, xy, travel, settings)
+        return plan_dispatch(orders, robots, xy, travel, settings, visits)
     states = [RobotState(r, depot.x, depot.y, now) for r in robots]
-    return replan(states, orders, xy, travel, settings, now)
+    return replan(states, orders, xy, travel, settings, now, visits)
 
 
 def order_to_dict(o: Order) -> dict[str, Any]:
@@ -79,10 +82,14 @@ def plan_to_json(plan: DispatchPlan, orders: Mapping[str, Order], map_dir: str) 
             "robot_id": r.robot_id, "departure": round(r.departure, 1),
             "return_time": round(r.return_time, 1), "distance_m": round(r.distance_m, 1),
             "stops": stops,
+            "visits": [{"visit_id": v.visit_id, "hotspot_id": v.hotspot_id,
+                        "x": round(v.x, 3), "y": round(v.y, 3), "eta": round(v.arrival, 1),
+                        "leave": round(v.departure, 1), "trip": v.trip} for v in r.visits],
         })
     return {
         "routes": routes,
         "unserved": [{"order_id": oid, "reason": why} for oid, why in plan.unserved],
+        "missed_visits": [{"visit_id": vid, "reason": why} for vid, why in plan.missed],
         "robots_needed": plan.robots_needed,
         "robots_lower_bound": plan.robots_lower_bound,
         "map_dir": map_dir,

@@ -174,6 +174,15 @@ class PatrolScheduler:
         present = (self._claim >= 0) & (self._claim_arrive <= now) & (now <= self._claim_leave)
         return np.where(present, 0.0, np.maximum(0.0, now - self._last_leave))
 
+    def last_left(self) -> FloatArray:
+        """(H,) s: last departure per hotspot (a copy)."""
+        return self._last_leave.copy()
+
+    def observed(self, hotspot: int, left_at_s: float) -> None:
+        """A visit the scheduler did not hand out (a watch on a delivery route) ended at
+        ``left_at_s`` (s) at hotspot index ``hotspot``."""
+        self._last_leave[hotspot] = max(self._last_leave[hotspot], left_at_s)
+
     def is_active(self, robot: str) -> bool:
         """True unless the robot's patrol is paused."""
         return bool(self._active[self.robot_index(robot)])

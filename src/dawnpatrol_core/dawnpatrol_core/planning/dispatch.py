@@ -1,7 +1,10 @@
-"""Dawn dispatch: orders to time-windowed multi-trip robot routes, replanning, unserved reasons.
+"""Dawn dispatch: orders and patrol visits to time-windowed multi-trip robot routes, replanning,
+unserved reasons.
 
 Orders become stops and robots vehicles of the generic VRPTW model (``planning.vrptw``); parcels
-on board are pinned to their robot. Fewest robots first, then distance.
+on board are pinned to their robot. A hotspot's patrol visit is a stop too, carrying nothing: its
+window ends when the hotspot would go over its idleness bound, its service is the watch. Fewest
+robots first, then distance.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dawnpatrol_core.planning.vrptw import (
     solve_routing,
     validate_routes,
 )
+from dawnpatrol_core.shift_clock import clock
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -59,6 +63,23 @@ class RobotState:
 
 
 @dataclass(frozen=True, slots=True)
+class PatrolVisit:
+    """A hotspot watch to fit into the routes: arrive at (x, y) m in [``earliest``, ``due``] s
+    (``due``: the hotspot's last visit plus its idleness bound) and watch ``watch_s`` s.
+    ``required``: the bound is a hard constraint; else serving it earns ``prize_m``."""
+
+    id: str
+    hotspot_id: str
+    x: float
+    y: float
+    earliest: float
+    due: float
+    watch_s: float
+    required: bool = True
+    prize_m: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class DispatchSettings:
     """Model and solver settings. Costs are in metres-equivalent: each robot used costs
     ``robot_cost_m`` and each served order earns ``order_value_m`` x (1 + priority), so serving
@@ -83,7 +104,8 @@ class DispatchSettings:
 @dataclass(frozen=True, slots=True)
 class PlannedStop:
     """A stop on a robot's route: ETA ``arrival``, ``service_start`` and ``departure`` (s since
-    midnight); ``trip`` counts depot reloads before it."""
+    midnight); ``trip`` counts depot reloads before it; ``seq`` its place on the route (orders and
+    visits together, -1 unknown)."""
 
     order_id: str
     x: float
@@ -92,17 +114,36 @@ class PlannedStop:
     service_start: float
     departure: float
     trip: int
+    seq: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedVisit:
+    """A patrol visit on a robot's route: ``visit_id`` of its PatrolVisit at ``hotspot_id``,
+    arrival, start and end of the watch (s), ``trip`` and ``seq`` as for a PlannedStop."""
+
+    visit_id: str
+    hotspot_id: str
+    x: float
+    y: float
+    arrival: float
+    service_start: float
+    departure: float
+    trip: int
+    seq: int
 
 
 @dataclass(frozen=True, slots=True)
 class RobotRoute:
-    """One robot's plan: leaves at ``departure``, back at the depot at ``return_time`` (s)."""
+    """One robot's plan: leaves at ``departure``, back at the depot at ``return_time`` (s);
+    ``visits``: the patrol visits it makes between its stops (see ``seq``)."""
 
     robot_id: str
     departure: float
     stops: tuple[PlannedStop, ...]
     return_time: float
     distance_m: float
+    visits: tuple[PlannedVisit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -112,6 +153,8 @@ class DispatchPlan:
     ``robots_needed``: robots with a route (with ``minimise_fleet``, the fewest the solver found
     for the batch); ``robots_lower_bound``: no plan serving every order needs fewer (0 when not
     computed). ``problem`` and ``solution`` are the model behind the plan, for ``validate_plan``.
+    ``missed``: (visit id, reason) of every patrol visit not on a route — its hotspot would go
+    over its idleness bound.
     """
 
     routes: tuple[RobotRoute, ...]
@@ -121,6 +164,8 @@ class DispatchPlan:
     order_ids: tuple[str, ...]
     robots_needed: int = 0
     robots_lower_bound: int = 0
+    missed: tuple[tuple[str, str], ...] = ()
+    visit_ids: tuple[str, ...] = ()
 
     @property
     def served(self) -> int:
@@ -139,23 +184,19 @@ def euclidean_travel(points: FloatArray, speed: float) -> tuple[FloatArray, Floa
     return dist / speed, dist
 
 
-def _hhmm(t: float) -> str:
-    s = int(round(t))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
 def plan_dispatch(
     orders: Sequence[Order],
     robots: Sequence[Robot],
     depot_xy: tuple[float, float],
     travel: TravelFn,
     settings: DispatchSettings,
+    visits: Sequence[PatrolVisit] = (),
 ) -> DispatchPlan:
     """Plan a shift from scratch: every robot starts at the depot at its shift start, empty."""
     states = [
         RobotState(r, depot_xy[0], depot_xy[1], r.shift_start, (), r.range_m) for r in robots
     ]
-    return replan(states, orders, depot_xy, travel, settings, now=-math.inf)
+    return replan(states, orders, depot_xy, travel, settings, now=-math.inf, visits=visits)
 
 
 def replan(
@@ -165,10 +206,13 @@ def replan(
     travel: TravelFn,
     settings: DispatchSettings,
     now: float,
+    visits: Sequence[PatrolVisit] = (),
 ) -> DispatchPlan:
     """Re-solve the rest of a shift at time ``now`` (s): robots start where they are, no earlier
     than ``now``; parcels on board stay on their robot; ``pending`` orders wait at the depot.
     Delivered orders are simply not passed in. Unservable orders come back with a reason.
+    ``visits``: patrol visits planned in the same model (any robot, loaded or not); those that
+    do not fit come back in ``missed``.
     """
     if not states:
         raise PlanningError("dispatch: field 'robots': got 0 robots, expected at least 1")
@@ -181,11 +225,15 @@ def replan(
     order_ids = [o.id for o, _ in all_orders]
     if len(set(order_ids)) != len(order_ids):
         raise PlanningError("dispatch: field 'orders': an order id appears twice")
+    visit_ids = [v.id for v in visits]
+    if len(set(visit_ids) | set(order_ids)) != len(visit_ids) + len(order_ids):
+        raise PlanningError("dispatch: field 'visits': a visit id appears twice or as an order")
 
-    # Locations: 0 depot, 1..R robot positions, then orders.
+    # Locations: 0 depot, 1..R robot positions, then orders, then patrol visits.
     n_r = len(states)
     pts = np.array(
-        [depot_xy] + [(s.x, s.y) for s in states] + [(o.x, o.y) for o, _ in all_orders],
+        [depot_xy] + [(s.x, s.y) for s in states] + [(o.x, o.y) for o, _ in all_orders]
+        + [(v.x, v.y) for v in visits],
         dtype=np.float64,
     ).reshape(-1, 2)
     speeds = sorted({s.robot.speed for s in states})
@@ -241,6 +289,20 @@ def replan(
                 pinned_to=pin,
             )
         )
+    missed: list[tuple[str, str]] = []
+    n_orders = len(stops)
+    visit_of: list[int] = []
+    for k, pv in enumerate(visits):
+        loc = 1 + n_r + len(all_orders) + k
+        earliest = min(v.shift_start + durations[v.profile][v.start, loc] for v in vehicles)
+        if earliest > pv.due + 1e-6:
+            missed.append((pv.id, f"cannot be reached before {clock(pv.due)} "
+                                  f"(earliest {clock(earliest)})"))
+            continue
+        visit_of.append(k)
+        stops.append(Stop(name=pv.id, location=loc, demand=0, tw_early=pv.earliest,
+                          tw_late=pv.due, service=pv.watch_s, required=pv.required,
+                          prize=pv.prize_m, loadless=True))
     problem = RoutingProblem(
         depots=tuple(range(1 + n_r)),
         stops=tuple(stops),
@@ -250,6 +312,10 @@ def replan(
     )
     solution = _solve(problem, settings) if stops else RoutingSolution((), (), True)
     for si in solution.unassigned:
+        if si >= n_orders:
+            missed.append((visits[visit_of[si - n_orders]].id,
+                           "no room in the routes before the hotspot's bound"))
+            continue
         o, pin = all_orders[stop_order[si]]
         where = f"on board {ids[pin]}, returned to depot: " if pin is not None else ""
         unserved.append(
@@ -264,7 +330,7 @@ def replan(
             t0 = vehicles[vi].shift_start
             routes.append(RobotRoute(st.robot.id, t0, (), t0, 0.0))
             continue
-        visits = schedule_route(problem, rp)
+        timed = schedule_route(problem, rp)
         planned = tuple(
             PlannedStop(
                 order_id=problem.stops[vs.stop].name,
@@ -274,19 +340,36 @@ def replan(
                 service_start=vs.service_start,
                 departure=vs.departure,
                 trip=vs.trip,
+                seq=seq,
             )
-            for vs in visits
-            if vs.stop >= 0
+            for seq, vs in enumerate(timed)
+            if 0 <= vs.stop < n_orders
+        )
+        watches = tuple(
+            PlannedVisit(
+                visit_id=problem.stops[vs.stop].name,
+                hotspot_id=visits[visit_of[vs.stop - n_orders]].hotspot_id,
+                x=float(pts[vs.location, 0]),
+                y=float(pts[vs.location, 1]),
+                arrival=vs.arrival,
+                service_start=vs.service_start,
+                departure=vs.departure,
+                trip=vs.trip,
+                seq=seq,
+            )
+            for seq, vs in enumerate(timed)
+            if vs.stop >= n_orders
         )
         routes.append(
             RobotRoute(
-                st.robot.id, visits[0].departure, planned, visits[-1].arrival,
-                route_distance(problem, rp),
+                st.robot.id, timed[0].departure, planned, timed[-1].arrival,
+                route_distance(problem, rp), watches,
             )
         )
     return DispatchPlan(
         tuple(routes), tuple(unserved), problem, solution, tuple(order_ids),
         robots_needed=solution.num_vehicles, robots_lower_bound=solution.fleet_bound,
+        missed=tuple(missed), visit_ids=tuple(visit_ids),
     )
 
 
@@ -294,11 +377,13 @@ def _solve(problem: RoutingProblem, settings: DispatchSettings) -> RoutingSoluti
     """Every order required first: load/time penalties drive the search to open new trips, which
     prize-collecting insertion alone does not (and fleet minimisation needs every order served).
     Only if that finds no feasible plan are orders made optional with a prize, so the best subset
-    is served and the rest reported."""
+    is served and the rest reported. Required patrol visits stay required throughout."""
     limit = settings.time_limit_s
     options = SolveOptions(limit, settings.seed, settings.scales,
                            fleet_share=settings.fleet_share)
-    strict = replace(problem, stops=tuple(replace(s, required=True) for s in problem.stops))
+    # Optional patrol visits (a soft bound) stay optional: they never make an order late.
+    strict = replace(problem, stops=tuple(replace(s, required=s.required or not s.loadless)
+                                          for s in problem.stops))
     if settings.minimise_fleet:
         first = solve_fleet_minimal(strict, options)
     else:
@@ -349,8 +434,8 @@ def _precheck(
         return "unreachable: no route from the robots' positions to this address"
     if best_arrival > due:
         return (
-            f"window unreachable: earliest handover start {_hhmm(best_arrival)} is after "
-            f"{_hhmm(due)} (window end minus service time)"
+            f"window unreachable: earliest handover start {clock(best_arrival)} is after "
+            f"{clock(due)} (window end minus service time)"
         )
     if best_back > 1e-6:
         return "window too late: no robot can serve it and be back before its shift ends"

@@ -56,6 +56,8 @@ class Stop:
     """A visit at location ``location``: ``demand`` compartments, service may start in
     [``tw_early``, ``tw_late``] s and lasts ``service`` s. ``pinned_to``: the vehicle it rides.
     ``prize``: cost units (metres) earned by serving an optional (``required=False``) stop.
+    ``loadless``: carries nothing (a patrol watch): any vehicle may make it at any point of its
+    route, loaded or not, and it takes no compartment.
 
     A patrol visit is a stop too: window up to last visit + idleness bound, service = watch time.
     """
@@ -69,6 +71,7 @@ class Stop:
     required: bool = True
     prize: float = 0.0
     pinned_to: int | None = None
+    loadless: bool = False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -242,11 +245,12 @@ def build_model(
     clients = []
     for s in problem.stops:
         delivery = [0] * n_dims
-        delivery[0] = s.demand
-        if s.pinned_to is not None:
-            delivery[pin_dim[s.pinned_to]] = 1
-        elif any_on_board:
-            delivery[1] = 1
+        if not s.loadless:
+            delivery[0] = s.demand
+            if s.pinned_to is not None:
+                delivery[pin_dim[s.pinned_to]] = 1
+            elif any_on_board:
+                delivery[1] = 1
         clients.append(
             pyvrp.Client(
                 location=s.location,
@@ -628,7 +632,7 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> list[
         if len(route.trips) > 1 and not v.reloads:
             problems.append(f"{tag}: {len(route.trips)} trips but vehicle cannot reload")
         for k, trip in enumerate(route.trips):
-            load = sum(problem.stops[s].demand for s in trip)
+            load = sum(problem.stops[s].demand for s in trip if not problem.stops[s].loadless)
             if load > v.capacity:
                 problems.append(f"{tag}: trip {k} load {load} > capacity {v.capacity}")
             for si in trip:
@@ -636,7 +640,7 @@ def validate_routes(problem: RoutingProblem, solution: RoutingSolution) -> list[
                 seen[si] = seen.get(si, 0) + 1
                 if s.pinned_to is not None and s.pinned_to != route.vehicle:
                     problems.append(f"{tag}: stop '{s.name}' is on board another vehicle")
-                if v.on_board and k == 0 and s.pinned_to != route.vehicle:
+                if v.on_board and k == 0 and s.pinned_to != route.vehicle and not s.loadless:
                     problems.append(f"{tag}: stop '{s.name}' served before loading at depot")
         visits = schedule_route(problem, route)
         for vis in visits:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dawnpatrol_core.errors import ConfigError
-
-DAY = 86400.0
+from dawnpatrol_core.shift_clock import DAY_S, clock
 
 
 def parse_clock(text: str, field: str = "time") -> float:
@@ -21,7 +20,7 @@ def parse_clock(text: str, field: str = "time") -> float:
     ):
         raise ConfigError(f"operating hours: field '{field}': got {text!r}, expected 'HH:MM'")
     secs = nums[0] * 3600.0 + nums[1] * 60.0 + (nums[2] if len(nums) == 3 else 0)
-    if secs > DAY:
+    if secs > DAY_S:
         raise ConfigError(f"operating hours: field '{field}': got {text!r}, expected <= 24:00")
     return secs
 
@@ -47,7 +46,7 @@ class OperatingHours:
         """True when ``now`` (s) falls inside the daily window."""
         if self.start == self.end:
             return True
-        tod = (now + self.utc_offset) % DAY
+        tod = (now + self.utc_offset) % DAY_S
         if self.start < self.end:
             return self.start <= tod < self.end
         return tod >= self.start or tod < self.end
@@ -56,10 +55,7 @@ class OperatingHours:
         """Why motion is refused at ``now`` ("" when inside the window)."""
         if self.is_open(now):
             return ""
-        return (f"out of operating hours ({_clock(self.start)}-{_clock(self.end)}, "
-                f"now {_clock((now + self.utc_offset) % DAY)})")
+        shown = [clock(t % DAY_S, seconds=False)
+                 for t in (self.start, self.end, now + self.utc_offset)]
+        return f"out of operating hours ({shown[0]}-{shown[1]}, now {shown[2]})"
 
-
-def _clock(secs: float) -> str:
-    s = int(secs) % int(DAY)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}"

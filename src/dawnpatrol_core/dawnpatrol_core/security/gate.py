@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from dawnpatrol_core.errors import SecurityError
 from dawnpatrol_core.security.envelope import (
     CommandEnvelope,
     Signer,
@@ -20,7 +21,12 @@ from dawnpatrol_core.security.envelope import (
     signed_args,
     verify_command,
 )
-from dawnpatrol_core.security.keys import load_private_key, load_public_key
+from dawnpatrol_core.security.keys import (
+    generate_private_key,
+    load_private_key,
+    load_public_key,
+    write_private_key,
+)
 from dawnpatrol_core.security.registry import (
     FLEET_NAME,
     OperatorRegistry,
@@ -100,7 +106,9 @@ class FleetSigner:
     as operator 'fleet' (admin)."""
 
     def __init__(self, key_file: str | Path, passphrase: bytes | None = None) -> None:
-        self._signer = Signer(FLEET_NAME, Role.ADMIN, load_private_key(key_file, passphrase))
+        #: The private key, also for signing the audit chain's entries.
+        self.key = load_private_key(key_file, passphrase)
+        self._signer = Signer(FLEET_NAME, Role.ADMIN, self.key)
         self.public_key = self._signer.public_key
 
     def sign(self, command: Command | str, robot_id: str, fields: Mapping[str, object],
@@ -111,3 +119,17 @@ class FleetSigner:
         env = self._signer.sign(cmd, robot_id, signed_args(cmd, fields), now, new_nonce(),
                                 lifetime_s)
         return envelope_to_text(env)
+
+
+def ensure_fleet_key(data_dir: str | Path, passphrase: bytes | None = None) -> Path:
+    """``data_dir/fleet.key`` (and ``fleet.pub`` beside it), created with a new key pair when
+    absent — the fleet manager's first start; robots are given the ``.pub`` file."""
+    d = Path(data_dir).expanduser()
+    path = d / FLEET_KEY_FILE
+    if not path.exists():
+        try:
+            write_private_key(path, generate_private_key(), passphrase)
+        except SecurityError:
+            if not path.exists():  # not a lost race with another starting process
+                raise
+    return path

@@ -46,10 +46,15 @@ def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], source: s
             f"{source}: field 'user_version': got {version}, expected <= {len(migrations)} "
             "(database written by a newer DawnPatrol)"
         )
-    for step in range(version, len(migrations)):
+    while version < len(migrations):
         with transaction(conn):
-            migrations[step](conn)
-            conn.execute(f"PRAGMA user_version = {step + 1}")
+            # Re-read under the write lock: another process opening the same file (the fleet
+            # manager and a CLI command, say) may have migrated it since.
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version < len(migrations):
+                migrations[version](conn)
+                version += 1
+                conn.execute(f"PRAGMA user_version = {version}")
     return len(migrations)
 
 

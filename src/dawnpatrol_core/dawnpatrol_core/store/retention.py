@@ -16,11 +16,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from dawnpatrol_core.delivery.orders import SIM_CLOCK_LIMIT_S
 from dawnpatrol_core.errors import ConfigError
+from dawnpatrol_core.shift_clock import DAY_S, SIM_CLOCK_LIMIT_S
 from dawnpatrol_core.store.audit_chain import AuditEntry
 
-DAY_S = 86_400.0
 #: Longest retention a parameter may set, days (ten years).
 MAX_RETENTION_DAYS = 3650.0
 #: Audit command name of a purge record in the chained audit log.

@@ -93,8 +93,10 @@ class ClearanceGrid:
         occ[i, j] = True
         dist = distance_transform_edt(~occ) * resolution if occ.any() else np.full(occ.shape, 1e9)
         # a point anywhere in a cell is within one cell diagonal of the cell's sample
-        self._clear = np.asarray(dist, dtype=np.float64) - 2.0 * resolution * math.sqrt(2.0)
+        self._dist = np.asarray(dist, dtype=np.float64)
+        self._clear = self._dist - 2.0 * resolution * math.sqrt(2.0)
         self._nx, self._ny = nx, ny
+        self._grad: tuple[FloatArray, FloatArray] | None = None
 
     def clearance(self, x: FloatArray, y: FloatArray) -> FloatArray:
         """Lower bound of the distance (m) to static geometry at (x, y) (R,); 0 off the raster."""
@@ -104,3 +106,21 @@ class ClearanceGrid:
         out = np.zeros(x.shape[0])
         out[inside] = self._clear[i[inside], j[inside]]
         return out
+
+    def distance_gradient(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray,
+                                                                        FloatArray]:
+        """Approximate distance (m) to static geometry at (x, y) (R,) and the unit direction
+        away from it (gx, gy); off the raster: far (1e9) with no direction."""
+        if self._grad is None:
+            gy, gx = np.gradient(self._dist, self._res)
+            norm = np.maximum(np.hypot(gx, gy), 1e-9)
+            self._grad = (gx / norm, gy / norm)
+        j = ((x - self._x0) / self._res).astype(np.int64)
+        i = ((y - self._y0) / self._res).astype(np.int64)
+        inside = (i >= 0) & (i < self._ny) & (j >= 0) & (j < self._nx)
+        d, gx_o, gy_o = np.full(x.shape[0], 1e9), np.zeros(x.shape[0]), np.zeros(x.shape[0])
+        ii, jj = i[inside], j[inside]
+        d[inside] = self._dist[ii, jj]
+        gx_o[inside] = self._grad[0][ii, jj]
+        gy_o[inside] = self._grad[1][ii, jj]
+        return d, gx_o, gy_o

@@ -98,10 +98,13 @@ class SensorFrame:
 @dataclass(frozen=True, slots=True)
 class Contact:
     """A robot touched something at ``time`` (s): ``what`` is 'static', 'obstacle:<name>',
-    'person:<name>' or 'robot:<id>'; (x, y) the robot's position (m)."""
+    'person:<name>' or 'robot:<id>'; (x, y) the robot's position (m). ``by``: who moved into
+    whom — 'robot' (the robot drove or turned into it), 'person' (a person walked into a robot
+    that stood or moved away), 'other' (another robot drove into this one standing)."""
 
     time: float
     robot: str
     what: str
     x: float
     y: float
+    by: str = "robot"

@@ -47,6 +47,7 @@ from dawnpatrol_sim.engine.sensors import (
     battery_voltage,
     noisy_ranges,
 )
+from dawnpatrol_sim.engine.social import SocialCrowd, SocialParams, walking_speeds
 from dawnpatrol_sim.scenario import Scenario
 
 FloatArray = npt.NDArray[np.float64]
@@ -81,6 +82,7 @@ class SimEngine:
         dt: float = 0.05,
         noise: NoiseParams | None = None,
         battery: BatteryParams | None = None,
+        social: SocialParams | None = None,
     ) -> None:
         self.world, self.model, self.scenario = world, robot_model, scenario
         self.dt = float(dt)
@@ -153,9 +155,11 @@ class SimEngine:
         self._pool = np.zeros((n, 3, 0))  # per-step normals: odom left/right, gyro
         self._pool_k = 0
 
-        self.crowd = Crowd(self._people_tracks())
+        tracks, react, speeds = self._people_tracks()
+        self.social = SocialCrowd(tracks, react, speeds, self._clearance, social)
+        self.crowd: Crowd = self.social.scripted  # the scripts, evaluated at any time
         self._names = np.array(self.crowd.names, dtype=object)
-        self._people_xy, self._people_on = self.crowd.positions(0.0)
+        self._people_xy, self._people_on = self.social.positions()
         self._obstacles = [
             (o, boxes_to_segments(np.array([[*o.center, *o.size, o.yaw]])))
             for o in scenario.obstacles
@@ -170,21 +174,38 @@ class SimEngine:
         self._normals = np.zeros((n, 3))
 
     # ----------------------------------------------------------------------------- set-up
-    def _people_tracks(self) -> list[PersonTrack]:
+    def _people_tracks(self) -> tuple[list[PersonTrack], list[bool], list[float]]:
+        """Every person's track, whether they react (social forces) and their desired speed.
+
+        Speeds not given in the scenario are drawn from the walking-speed distribution with a
+        generator of their own (spawn key 2), so loiterers' draws stay as they were.
+        """
         tracks: list[PersonTrack] = []
+        react: list[bool] = []
+        speeds: list[float] = []
+        speed_rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(2,)))
         if self.scenario.world_actors:
-            tracks += [actor_track(a) for a in self.world.actors if list(a.waypoints)]
+            for a in self.world.actors:
+                if not list(a.waypoints):
+                    continue
+                tr = actor_track(a)
+                tracks.append(tr)
+                react.append(self.scenario.actors_react)
+                seg = np.hypot(*np.diff(tr.xy, axis=0).T).sum() if len(tr.xy) > 1 else 0.0
+                speeds.append(float(seg / tr.times[-1]) if tr.times[-1] > 0 else 1.3)
         for p in self.scenario.people:
             pts = np.array(p.waypoints, dtype=np.float64).reshape(-1, 2)
+            speed = p.speed if math.isfinite(p.speed) else float(walking_speeds(speed_rng, 1)[0])
+            before = len(tracks)
             if p.type == "walker":
-                tracks.append(polyline_track(p.name, "walker", pts, p.speed, p.start, p.loop))
+                tracks.append(polyline_track(p.name, "walker", pts, speed, p.start, p.loop))
             elif p.type == "intruder":
                 dwell = p.dwell if math.isfinite(p.dwell) else 0.0
                 tr = polyline_track(
                     p.name,
                     "intruder",
                     pts,
-                    p.speed,
+                    speed,
                     p.start,
                     False,
                     p.start,
@@ -209,7 +230,11 @@ class SimEngine:
                 )
             else:
                 tracks += waiting_group(p.name, p.center, p.count, p.start, p.end)
-        return tracks
+            added = len(tracks) - before
+            reacts = p.reacts and p.type in ("walker", "intruder")
+            react += [reacts] * added
+            speeds += [speed] * added
+        return tracks, react, speeds
 
     def _candidates(self, x: float, y: float, lidar: bool) -> tuple[FloatArray, FloatArray]:
         """Static segments and circles that may matter near (x, y): cached per grid cell."""
@@ -342,7 +367,8 @@ class SimEngine:
                     slip[i] = 1.0 - s
         av, aw = self._v * slip, self._w * slip
         nx, ny, nth = integrate_arc(self._x, self._y, self._th, av, aw, dt)
-        self._people_xy, self._people_on = self.crowd.positions(t1)
+        # people react to the robots where they are at the start of the step
+        self._people_xy, self._people_on = self.social.step(t1, dt, self._robot_bodies(av))
         people_c = np.column_stack(
             [self._people_xy[self._people_on], np.full(int(self._people_on.sum()), PERSON_RADIUS)]
         )
@@ -375,6 +401,7 @@ class SimEngine:
             )
             if what is not None:
                 nx[i], ny[i], nth[i] = self._x[i], self._y[i], self._th[i]
+                moved = (float(av[i]), float(aw[i]))  # what the robot tried this step
                 self._v[i] = self._w[i] = av[i] = aw[i] = 0.0
                 contact[i] = True
                 # one Contact per touch: a robot nudging the same thing again within 1 s
@@ -382,13 +409,21 @@ class SimEngine:
                 last = self._last_touch.get((i, what), -math.inf)
                 self._last_touch[(i, what)] = t1
                 if not self._in_contact[i] and t1 - last > 1.0:
+                    by = self._who_moved(i, what, people_c, names, *moved)
                     self.contacts.append(
-                        Contact(t1, self.robot_ids[i], what, float(nx[i]), float(ny[i]))
+                        Contact(t1, self.robot_ids[i], what, float(nx[i]), float(ny[i]), by)
                     )
             else:
                 self._x[i], self._y[i], self._th[i] = nx[i], ny[i], nth[i]
         self._x, self._y, self._th = nx, ny, nth
         self._in_contact = contact
+        if self.social.any_reacting:  # bodies do not pass through robots
+            self.social.resolve_overlaps(self._robot_bodies(np.where(contact, 0.0, av)))
+            self._people_xy, self._people_on = self.social.positions()
+            people_c = np.column_stack(
+                [self._people_xy[self._people_on], np.full(int(self._people_on.sum()),
+                                                           PERSON_RADIUS)]
+            )
         self._av, self._aw = av, aw
         self._normals = self._next_normals()
         self._odometry(dt, t1, contact)
@@ -416,6 +451,44 @@ class SimEngine:
         if t1 >= self._next_gnss - 1e-9:
             self._next_gnss += self._gnss_period
             self._gnss_all()
+
+    def _robot_bodies(self, v: FloatArray) -> FloatArray:
+        """(R,6) x, y, yaw, speed (m/s), half length, half width of every robot, for people."""
+        n = len(self.robot_ids)
+        return np.column_stack(
+            [self._x, self._y, self._th, v, np.full(n, self._hl), np.full(n, self._hw)]
+        )
+
+    def _who_moved(
+        self,
+        i: int,
+        what: str,
+        people_c: FloatArray,
+        names: npt.NDArray[np.object_],
+        v: float,
+        w: float,
+    ) -> str:
+        """Who moved into whom: 'robot' when the footprint point nearest the person (or, for
+        anything else, the robot) was moving towards it faster than 0.02 m/s this step, else
+        'person' (the robot stood, or moved away, and the person walked into it)."""
+        if not what.startswith("person:"):
+            return "robot" if abs(v) > 1e-3 or abs(w) > 1e-3 else "other"
+        k = np.flatnonzero(names == what[len("person:"):])
+        if not k.shape[0]:
+            return "robot"
+        px, py = float(people_c[k[0], 0]), float(people_c[k[0], 1])
+        x, y, th = float(self._x[i]), float(self._y[i]), float(self._th[i])
+        c, s = math.cos(th), math.sin(th)
+        u, q = c * (px - x) + s * (py - y), -s * (px - x) + c * (py - y)
+        cu = min(max(u, -self._hl), self._hl)  # nearest footprint point, robot frame
+        cq = min(max(q, -self._hw), self._hw)
+        vu, vq = v - w * cq, w * cu  # its velocity in the robot frame
+        du, dq = u - cu, q - cq
+        norm = math.hypot(du, dq)
+        if norm < 1e-9:
+            du, dq, norm = u, q, max(math.hypot(u, q), 1e-9)
+        closing = (vu * du + vq * dq) / norm
+        return "robot" if closing > 0.02 else "person"
 
     def _touch(
         self,

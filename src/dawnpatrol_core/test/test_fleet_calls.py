@@ -1,0 +1,82 @@
+"""Which robot answers a call (hand-computed detours) and where it watches from."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dawnpatrol_core.fleet.calls import (
+    Candidate,
+    choose_responder,
+    detour_holds,
+    lookout,
+    needs_a_look,
+    no_entry_reason,
+)
+from dawnpatrol_core.maps.district import DistrictMap, load_district_map
+from dawnpatrol_core.patrol.interleave import RouteStop
+
+MAPS = Path(__file__).resolve().parents[3] / "maps"
+NOW, WATCH = 1000.0, 60.0
+
+
+def _delivering(rid: str, to_call: float, call_to_stop: float, to_stop: float,
+                latest: float, slack: float = math.inf) -> Candidate:
+    """A robot with one stop left whose handover must start by ``latest`` s."""
+    stop = RouteStop("o1", 0, 0.0, latest, 60.0)
+    return Candidate(rid, to_call, (stop,), to_stop, call_to_stop, np.zeros((1, 1)), slack,
+                     delivering=True)
+
+
+def test_a_delivering_robot_goes_when_its_window_still_holds() -> None:
+    # 20 s there, 60 s watching, 30 s on to the door: at the door at 1110 <= 1120
+    c = _delivering("r1", 20.0, 30.0, 25.0, latest=1120.0)
+    assert detour_holds(c, NOW, WATCH)
+    assert not detour_holds(_delivering("r1", 20.0, 30.0, 25.0, latest=1100.0), NOW, WATCH)
+    # its queued trips start 85 s later (110 - 25): they need that much slack
+    assert detour_holds(_delivering("r1", 20.0, 30.0, 25.0, 1120.0, slack=85.0), NOW, WATCH)
+    assert not detour_holds(_delivering("r1", 20.0, 30.0, 25.0, 1120.0, slack=84.0), NOW, WATCH)
+
+
+def test_the_first_on_scene_whose_parcels_hold_answers() -> None:
+    near = _delivering("r1", 20.0, 30.0, 25.0, latest=1120.0)
+    late = _delivering("r1", 20.0, 30.0, 25.0, latest=1100.0)
+    free = Candidate("r2", 90.0)
+    pick = choose_responder([near, free], NOW, WATCH)
+    assert pick is not None and (pick.robot_id, pick.eta_s, pick.delivering) == ("r1", 20.0, True)
+    pick = choose_responder([late, free], NOW, WATCH)
+    assert pick is not None and (pick.robot_id, pick.eta_s) == ("r2", 90.0)
+    tie = choose_responder([_delivering("r1", 90.0, 0.0, 0.0, 5000.0), free], NOW, WATCH)
+    assert tie is not None and tie.robot_id == "r2"  # on a tie the free robot goes
+    assert choose_responder([late, Candidate("r3", math.inf)], NOW, WATCH) is None
+
+
+@pytest.fixture(scope="module")
+def suwon() -> DistrictMap:
+    return load_district_map(MAPS / "suwon_dawn")
+
+
+def test_a_place_robots_may_not_enter_is_watched_from_an_allowed_point_in_sight(
+        suwon: DistrictMap) -> None:
+    pond = next(z for z in suwon.zones if z.id == "keep_out_pond").polygon.centroid
+    assert no_entry_reason(suwon, pond.x, pond.y) == "in keep-out zone 'keep_out_pond'"
+    spot = lookout(suwon, pond.x, pond.y, 12.0)
+    p = spot.pose
+    assert spot.why == "in keep-out zone 'keep_out_pond'" and suwon.is_allowed(p.x, p.y)
+    assert spot.distance_m == pytest.approx(math.hypot(pond.x - p.x, pond.y - p.y))
+    assert no_entry_reason(suwon, p.x, p.y) == ""
+    yard = next(z for z in suwon.zones if z.id == "night_school_yard").polygon
+    inside = yard.representative_point()
+    far = lookout(suwon, inside.x, inside.y, 12.0)
+    assert far.why == "in restricted area 'night_school_yard'"
+    assert not yard.contains(type(inside)(far.pose.x, far.pose.y))
+    ok = lookout(suwon, p.x, p.y, 12.0)  # an allowed place is watched from itself
+    assert (ok.pose.x, ok.pose.y, ok.distance_m, ok.why) == (p.x, p.y, 0.0, "")
+
+
+def test_alerts_about_people_call_for_a_look() -> None:
+    assert needs_a_look("loitering") and needs_a_look("intrusion")
+    assert not needs_a_look("blocked_sidewalk") and not needs_a_look("link_lost")

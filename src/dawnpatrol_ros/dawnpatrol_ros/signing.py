@@ -1,0 +1,138 @@
+"""Signed commands on the ROS graph (docs/security.md): the request fields a signature covers,
+the digest of a mission goal, and the robots' lazily opened gate. The verifying itself is
+``dawnpatrol_core.security`` (pure); this module only turns messages into its inputs.
+
+Envelope times are wall-clock seconds (``time.time()``), never the simulated ROS clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import sqlite3
+import struct
+import time
+from pathlib import Path
+from typing import Any
+
+from dawnpatrol_core.errors import DawnPatrolError
+from dawnpatrol_core.security.envelope import Verdict, VerdictStatus
+from dawnpatrol_core.security.gate import CommandGate, robot_gate
+from dawnpatrol_core.security.roles import Command
+
+
+def message_fields(msg: Any) -> dict[str, object]:
+    """A message's fields as JSON values (arrays as lists), without its ``envelope``: what
+    :func:`dawnpatrol_core.security.envelope.signed_args` picks the signed fields from."""
+    out: dict[str, object] = {}
+    for name in msg.get_fields_and_field_types():
+        if name == "envelope":
+            continue
+        v = getattr(msg, name)
+        if isinstance(v, str | bool | int | float):
+            out[name] = v
+        elif hasattr(v, "__iter__") and not hasattr(v, "get_fields_and_field_types"):
+            items = list(v)
+            if all(isinstance(i, str | bool | int | float) for i in items):
+                out[name] = [i.item() if hasattr(i, "item") else i for i in items]
+    return out
+
+
+_ELEMENT = re.compile(r"sequence<([^,>]+)(?:,\s*\d+)?>|([^\[]+)\[\d*\]")
+
+
+def _element_type(typ: str) -> str:
+    m = _ELEMENT.fullmatch(typ)
+    return (m.group(1) or m.group(2)) if m else typ
+
+
+def _canonical(value: Any, typ: str) -> Any:
+    """JSON-able canonical form of a message field: every field by name, float32 fields at
+    their float32 value (what the receiver reads), floats as their repr (NaN and infinities
+    included), bytes as hex."""
+    if hasattr(value, "get_fields_and_field_types"):
+        return {name: _canonical(getattr(value, name), t)
+                for name, t in value.get_fields_and_field_types().items()}
+    if isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        if typ == "float":
+            value = struct.unpack("<f", struct.pack("<f", value))[0]
+        return repr(float(value))
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    element = _element_type(typ)
+    return [_canonical(v.item() if hasattr(v, "item") else v, element) for v in value]
+
+
+def goal_digest(goal: Any) -> str:
+    """Hex SHA-256 of a Mission goal's canonical form with its envelope left out: what the
+    fleet's MISSION signature covers (every task, pose and stop). Not the serialized bytes:
+    CDR leaves its alignment padding unset, so the same goal serializes differently."""
+    fields = {name: _canonical(getattr(goal, name), t)
+              for name, t in goal.get_fields_and_field_types().items() if name != "envelope"}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def mission_fields(robot_id: str, goal: Any) -> dict[str, object]:
+    """The signed fields of a mission goal to ``robot_id``."""
+    return {"robot_id": robot_id, "goal_sha256": goal_digest(goal)}
+
+
+def identity(verdict: Verdict, claimed: str) -> str:
+    """Who a command came from, for the record: the verified ``name (role)``, else what it
+    claimed — the envelope's operator, or for an unsigned one the request's ``operator_name``
+    — as unverified, with why: ``unverified 'kim' (unsigned)``."""
+    if verdict.operator or verdict.ok or not claimed:
+        return verdict.identity
+    return f"unverified {claimed[:64]!r} ({verdict.status.value})"
+
+
+class RobotGate:
+    """A robot's gate, opened on first use: the fleet's public key file may appear after the
+    robot starts (the fleet manager writes it on its first start). Until it can be read, every
+    signed command is refused, naming the file; e-stops never need it."""
+
+    def __init__(self, fleet_public_key: str, state_dir: str | Path) -> None:
+        self.fleet_public_key = str(fleet_public_key)
+        self.state_dir = Path(state_dir).expanduser()
+        self._gate: CommandGate | None = None
+
+    def _open(self) -> CommandGate | str:
+        if self._gate is None:
+            if not self.fleet_public_key:
+                return "no fleet public key configured (parameter 'fleet_public_key' is '')"
+            try:
+                self._gate = robot_gate(Path(self.fleet_public_key).expanduser(),
+                                        self.state_dir)
+            except (DawnPatrolError, OSError) as exc:
+                return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return self._gate
+
+    def check(self, command: Command, target: str, fields: dict[str, object],
+              envelope: str, consume: bool = True) -> Verdict:
+        """The verdict on a fleet command (refused, naming why, while the key is unreadable)."""
+        gate = self._open()
+        if isinstance(gate, str):
+            return Verdict(VerdictStatus.UNKNOWN_OPERATOR,
+                           f"refused {command.value} on {target}: {gate}", command.value)
+        return gate.check(command, target, fields, envelope, time.time(), consume=consume)
+
+    def identify_estop(self, target: str, fields: dict[str, object], envelope: str) -> str:
+        """Who an e-stop came from, for the record (after stopping; never raises)."""
+        claimed = str(fields.get("operator_name", ""))
+        gate = self._open()
+        if isinstance(gate, str):
+            return f"unverified {claimed[:64]!r} (no fleet key)"
+        return identity(gate.identify_estop(target, fields, envelope, time.time()), claimed)
+
+    def close(self) -> None:
+        if self._gate is not None:
+            gate, self._gate = self._gate, None
+            # opened by another thread (in-process tests): every change is committed already,
+            # the connection goes with the gate
+            with contextlib.suppress(sqlite3.ProgrammingError):
+                gate.close()
