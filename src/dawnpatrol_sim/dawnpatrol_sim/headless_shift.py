@@ -255,8 +255,8 @@ class ShiftResult:
 def robot_frame_scan(scan: Scan, mount_x: float) -> RobotScan:
     """(ranges, angles) of a sim scan moved from the lidar frame to the robot base frame."""
     r = np.asarray(scan.ranges, dtype=np.float64)
-    return scan_in_base_frame(r, scan.angle_min + scan.angle_increment * np.arange(r.size),
-                              mount_x)
+    a = scan.angle_min + scan.angle_increment * np.arange(r.size, dtype=np.float64)
+    return scan_in_base_frame(r, a, mount_x)
 
 
 def make_localizer(dm: DistrictMap, settings: ShiftSettings, start: Pose2D,
