@@ -1,4 +1,4 @@
-"""End to end in the ROS graph: a small dawn shift on the test yard.
+"""End to end in the ROS graph: a small dawn shift on the test yard, judged by its expectations.
 
 The real launch file starts the simulator, the fleet manager, two robots (localization,
 navigator, mission, anomaly monitor each) and the scenario runner, which dispatches four orders
@@ -42,6 +42,11 @@ def test_small_shift_end_to_end(launch, tmp_path: Path) -> None:
     assert code == 0, out[-4000:]
     # The launcher ended because the scenario runner (a required node) finished its shift.
     assert "required node scenario_runner ended" in out
+    # The runner judged the scenario's expectations (every parcel of a recipient at home in its
+    # window, the loiterer reported): all met, and the table is in the shift report.
+    verdict = re.findall(r"expectations: (\d+)/(\d+) met", out)
+    assert verdict and verdict[-1][0] == verdict[-1][1] != "0", out[-4000:]
+    assert "| MISS |" not in out, out[-4000:]
 
     for name in ("shift_report.md", "shift_map.png", "compliance_report.md"):
         assert (tmp_path / name).is_file(), name
@@ -79,6 +84,7 @@ def test_small_shift_end_to_end(launch, tmp_path: Path) -> None:
     assert sum(r.acked_at is not None for r in records) >= len(records) // 2
 
     report = (tmp_path / "shift_report.md").read_text()
+    assert "## Scenario expectations" in report and "| alert loitering | raised |" in report
     assert "Y-01" in report or "delivered" in report.lower()
     compliance = (tmp_path / "compliance_report.md").read_text().lower()
     assert "privacy" in compliance and "keep-out" in compliance

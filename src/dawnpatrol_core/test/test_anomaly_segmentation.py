@@ -118,3 +118,16 @@ def test_drop_near_removes_fleet_robots() -> None:
                        StaticMapFilter(room_grid()))
     kept = drop_near(seg.clusters, [[5.0, 7.0]], radius=0.5)
     assert len(kept) == 1 and kept[0].y < 5.0
+
+
+def test_a_far_person_between_the_beams_is_a_person_a_nearer_pair_is_clutter() -> None:
+    """Two adjacent returns of a 1 degree sweep: 18 m off (0.31 m apart) a body shows no more
+    (a person); 12 m off (0.21 m apart) a person would show three (clutter)."""
+    step = ANGLES[1] - ANGLES[0]
+    for rng_m, kind in ((18.0, ClusterKind.PERSON), (12.0, ClusterKind.CLUTTER)):
+        r = np.full(360, np.inf)
+        r[100:102] = rng_m
+        (c,) = segment_scan(r, ANGLES, Pose2D(0.0, 0.0, 0.0), None).clusters
+        assert c.n_points == 2 and c.width == pytest.approx(rng_m * step, rel=0.01)
+        assert c.width >= SegmentationConfig().person_width[0]
+        assert c.kind is kind, (rng_m, c)

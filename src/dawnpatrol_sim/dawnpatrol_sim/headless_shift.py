@@ -1,7 +1,8 @@
 """A whole delivery shift in lockstep on the headless engine: the fleet coordinator the fleet
-manager runs (dispatch, trips, requeues), then per robot the mission core, the navigator core and
-the particle filter, called as the ROS nodes call them, with simulated time and no DDS.
-``run_shift`` says what became of every order.
+manager runs (dispatch, trips, requeues, patrol, investigations), then per robot the mission core,
+the navigator core, the particle filter and the anomaly monitor, called as the ROS nodes call
+them, with simulated time and no DDS. ``run_shift`` says what became of every order and, with
+:class:`ShiftDuties`, of the patrol, the operator's calls and every alert.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 
+from dawnpatrol_core.anomaly.monitor import MonitorConfig, load_monitor_config
 from dawnpatrol_core.control.goal_runner import GoalRunner, InProcessNavigator
 from dawnpatrol_core.control.navigator import Scan as RobotScan
 from dawnpatrol_core.control.navigator import scan_in_base_frame
@@ -50,10 +52,12 @@ from dawnpatrol_core.planning.grid_planner import GridPlanner
 from dawnpatrol_core.planning.route_search import RoutePlanner
 from dawnpatrol_core.safety.localization_gate import LocalizationGate
 from dawnpatrol_core.store.fleet import FleetStore
+from dawnpatrol_core.store.inbox import InboxRecord
 from dawnpatrol_core.world import RobotModel, World, load_robot_model, load_world
 from dawnpatrol_sim.engine import Scan, SensorFrame, SimEngine
+from dawnpatrol_sim.fleet_watch import HeadlessWatch, Received
 from dawnpatrol_sim.scenario import RobotStart, Scenario, load_scenario
-from dawnpatrol_sim.shift_progress import ShiftProgress, clock
+from dawnpatrol_sim.shift_progress import OperatorCall, ShiftProgress, clock, operator_calls
 
 PoseSource = Literal["localization", "ground_truth"]
 Outcome = Literal["delivered", "late", "failed", "unserved", "unfinished"]
@@ -128,6 +132,33 @@ class ShiftInput:
     scenario: Scenario
     orders_path: Path
     recipients: Recipients
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftDuties:
+    """The crime-prevention side of a headless shift, played as the scenario runner plays it:
+    the operator starts the patrol ``patrol_at_s`` s after the start (None: never) and passes on
+    ``calls`` (a robot goes to look); with ``monitor`` every robot runs its anomaly monitor (this
+    config; zone hours on the simulated clock), alerts reach the fleet's inbox while the robot's
+    link is up, and blocked sidewalks close edges for every navigator. The run lasts
+    ``duration_s`` s (a patrol never ends by itself)."""
+
+    duration_s: float
+    patrol_at_s: float | None = None
+    calls: tuple[OperatorCall, ...] = ()
+    monitor: MonitorConfig | None = None
+
+
+def shift_duties(scenario: Scenario, params_dir: str | Path) -> ShiftDuties:
+    """The duties of a scenario file as the scenario runner plays them (``patrol.start_at_s``,
+    ``operator.calls``, ``duration``) with the shipped anomaly monitor
+    (``params_dir``/anomaly_monitor.yaml; the simulated clock is local time: no UTC offset)."""
+    patrol = scenario.patrol if isinstance(scenario.patrol, dict) else {}
+    at = patrol.get("start_at_s", 30.0) if scenario.patrol is not None else None
+    config = replace(load_monitor_config(Path(params_dir) / "anomaly_monitor.yaml"),
+                     utc_offset_s=0.0)
+    return ShiftDuties(scenario.duration, None if at is None else float(at),
+                       tuple(operator_calls(scenario.operator, scenario.source)), config)
 
 
 def load_shift(path: str | Path) -> ShiftInput:
@@ -230,7 +261,9 @@ class ShiftResult:
     """A finished run: every order's outcome, every robot's report, the fleet's plan JSON, the
     clock span (shift-day s), wall seconds, whether every mission ended before
     ``max_duration_s``, the shift's log lines, and the patrol visits made (robot, task id,
-    arrived, left; shift-day s)."""
+    arrived, left; shift-day s). With duties: the shift's ``progress`` (patrol visits, calls
+    looked at, alerts), the operator's ``calls`` (clock s, x, y), every event the fleet
+    ``received`` and its ``incidents`` at the end."""
 
     orders: tuple[OrderOutcome, ...]
     robots: tuple[RobotReport, ...]
@@ -241,6 +274,10 @@ class ShiftResult:
     finished: bool
     log: tuple[str, ...]
     visits: tuple[tuple[str, str, float, float], ...] = ()
+    progress: ShiftProgress | None = None
+    calls: tuple[tuple[float, float, float], ...] = ()
+    received: tuple[Received, ...] = ()
+    incidents: tuple[InboxRecord, ...] = ()
 
     @property
     def sim_time_s(self) -> float:
@@ -459,7 +496,9 @@ class ShiftFleet:
     def heard(self, now: float) -> None:
         """Every robot's status, as its mission node publishes it."""
         for r in self.robots.values():
-            mode = RobotMode.IDLE if r.runner.mission is None else RobotMode.DELIVERING
+            # the mode the mission node reports: its current task's (a patrol is not busy)
+            run = r.runner.run
+            mode = RobotMode(core.robot_mode(run.task.kind if run is not None else None))
             self.feed(fe.StatusReceived(RobotStatusReport(
                 r.id, mode, r.pose.x, r.pose.y, r.pose.theta, stamp=now,
                 parcels_on_board=r.runner.parcels)), now)
@@ -486,11 +525,15 @@ class ShiftFleet:
 
 
 def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
-              on_line: Callable[[str], None] | None = None) -> ShiftResult:
+              on_line: Callable[[str], None] | None = None,
+              duties: ShiftDuties | None = None,
+              on_step: Callable[[SimEngine, float], None] | None = None) -> ShiftResult:
     """Dispatch the orders through the fleet coordinator at the shift's start, then step every
     robot at 10 Hz (engine dt 0.05 s), the fleet sending trips as robots come back, until all
     trips are done or ``max_duration_s`` is up. ``on_line`` receives each log line as it
-    happens (live progress).
+    happens (live progress). With ``duties`` the patrol, the operator's calls and the robots'
+    anomaly monitors run too, for ``duties.duration_s``. ``on_step(engine, clock s)`` is called
+    after every engine step (ground truth for a benchmark).
 
     Raises OrderError (the batch is rejected whole) or PlanningError from dispatch.
     """
@@ -508,19 +551,28 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
     robots = {r.id: _make_robot(stage, settings, r, i, eng.seed, lf, routes, grid, t0)
               for i, r in enumerate(shift.scenario.robots)}
     fleet = ShiftFleet(stage, settings, robots, log)
+    if duties is not None and duties.patrol_at_s is not None and duties.patrol_at_s <= 0.0:
+        # patrol on before the batch: the fleet plans parcels and visits in one schedule
+        fleet.heard(t0)
+        fleet.feed(fe.PatrolRequested("*", True), t0)
+        log.append(f"{clock(t0)} operator starts the patrol")
     answer = fleet.dispatch(shift.orders_path, t0)
     assert answer.plan is not None
     orders, plan = answer.orders, plan_to_json(answer.plan, answer.orders, str(stage.map_dir))
     progress = ShiftProgress(set(orders), set(shift.recipients.absent),
                              shift.recipients.pin_delay_s, ack_delay_s=math.inf)
+    duty = _Duties(duties, eng, stage.dm, fleet, progress, t0) if duties is not None else None
+    end = duties.duration_s if duties is not None else settings.max_duration_s
     steps = max(1, round(CONTROL_DT / eng.dt))
     finished, shown = False, 0
-    while eng.now < settings.max_duration_s - 1e-9:
+    while eng.now < end - 1e-9:
         now = t0 + eng.now
         fleet.step(now)
-        if fleet.idle:
+        if duty is None and fleet.idle:
             finished = True
             break
+        if duty is not None:
+            duty.operator(now)
         cmds = {r.id: r.tick(now) for r in robots.values()}
         for due in progress.due_pins(now):
             pin = core.expected_pin(due.order_id, settings.pin_secret)
@@ -535,8 +587,15 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
             eng.step(cmds)
             for r in robots.values():
                 r.sense(eng, t0 + eng.now)
+            if duty is not None:
+                duty.watch_step({r.id: r.pose for r in robots.values()}, cmds)
+            if on_step is not None:
+                on_step(eng, t0 + eng.now)
         for r in robots.values():
             r.measure(eng.pose(r.id))
+    if duty is not None:
+        finished = not fleet.coord.missions or all(
+            m.kind.value == "patrol" for m in fleet.coord.missions.values())
     if not finished:
         log.append(f"{clock(t0 + eng.now)} run stopped after {settings.max_duration_s:.0f} s "
                    "with missions under way")
@@ -553,12 +612,89 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
     returned = {p: t for r in robots.values() for p, t in r.returned.items()}
     away = set().union(*(r.loaded_away for r in robots.values()))
     fleet.store.close()
+    watched: tuple[tuple[Received, ...], tuple[InboxRecord, ...]] = ((), ())
+    if duty is not None:
+        watched = duty.close()
     return ShiftResult(
         tuple(_outcomes(orders, plan, progress, returned, away, shift.recipients)),
         tuple(r.report(tuple(c.what for c in eng.contacts if c.robot == r.id))
               for r in robots.values()),
         plan, t0, t0 + eng.now, time.perf_counter() - wall0, finished, tuple(log),
-        tuple(progress.visits))
+        tuple(progress.visits), progress if duty is not None else None,
+        tuple(duty.called) if duty else (), *watched)
+
+
+class _Duties:
+    """The operator and the robots' monitors of a shift with duties: patrol start and calls on
+    the shift's clock; each engine step's readings to every robot's anomaly monitor, its alerts
+    to the fleet (blocked sidewalks close edges), closed edges to every navigator (the fleet's
+    and the robot's own, as the navigator node joins both topics)."""
+
+    def __init__(self, duties: ShiftDuties, eng: SimEngine, dm: DistrictMap, fleet: ShiftFleet,
+                 progress: ShiftProgress, t0: float) -> None:
+        self.duties, self.fleet, self.progress, self.t0 = duties, fleet, progress, t0
+        self.calls = list(duties.calls)
+        self.called: list[tuple[float, float, float]] = []
+        self.patrol_started = duties.patrol_at_s is None or duties.patrol_at_s <= 0.0
+        self.watch = (HeadlessWatch(eng, dm, duties.monitor, t0, seed=eng.seed)
+                      if duties.monitor is not None else None)
+        self._seen = self._outputs_seen = 0
+        self._fleet_closed: set[int] = set()
+        self._own_closed: dict[str, set[int]] = {}
+
+    def operator(self, now: float) -> None:
+        t = now - self.t0
+        if not self.patrol_started and t >= (self.duties.patrol_at_s or 0.0):
+            self.patrol_started = True
+            self.fleet.feed(fe.PatrolRequested("*", True), now)
+            self.fleet.log.append(f"{clock(now)} operator starts the patrol")
+        while self.calls and t >= self.calls[0].at:
+            call = self.calls.pop(0)
+            self.called.append((now, call.x, call.y))
+            self.fleet.log.append(f"{clock(now)} operator: {call.note or 'a call'}: investigate "
+                                  f"({call.x:.0f}, {call.y:.0f})")
+            self.fleet.feed(fe.InvestigateRequested(call.x, call.y), now)
+
+    def watch_step(self, poses: Mapping[str, Pose2D],
+                   cmds: Mapping[str, tuple[float, float]]) -> None:
+        w = self.watch
+        if w is None:
+            return
+        w.step(poses, cmds)
+        now = w.start_s + w.eng.now
+        outs, self._outputs_seen = w.outputs[self._outputs_seen:], len(w.outputs)
+        for rid, _, out in outs:
+            if out.closed_edges is not None:
+                self._own_closed[rid] = set(out.closed_edges)
+                self._apply_closed(rid)
+        new = w.received[self._seen:]
+        self._seen = len(w.received)
+        blocked = False
+        for rec in new:
+            if self.progress.on_alert(rec.incident, rec.event.kind, rec.at):
+                self.fleet.log.append(f"{clock(rec.at)} ALERT {rec.event.kind} by "
+                                      f"{rec.event.robot_id} in {rec.event.zone or 'no zone'}: "
+                                      f"{rec.event.description}")
+            blocked |= rec.event.kind == "blocked_sidewalk"
+        if blocked:
+            reports = tuple((r.event.x, r.event.y, r.event.last_seen)
+                            for r in w.inbox.query(kind="blocked_sidewalk"))
+            for c in self.fleet.feed(fe.SidewalkReports(reports), now):
+                if isinstance(c, fc.ClosedEdgesChanged):
+                    self._fleet_closed = set(c.edges)
+                    for rid in self.fleet.robots:
+                        self._apply_closed(rid)
+
+    def _apply_closed(self, rid: str) -> None:
+        self.fleet.robots[rid].drive.nav.closed_edges = (
+            self._fleet_closed | self._own_closed.get(rid, set()))
+
+    def close(self) -> tuple[tuple[Received, ...], tuple[InboxRecord, ...]]:
+        if self.watch is None:
+            return (), ()
+        out = (tuple(self.watch.received), tuple(self.watch.inbox.incidents(limit=100_000)))
+        self.watch.close()
+        return out
 
 
 def _start_trip(r: _Robot, m: fc.SendMission, now: float, log: list[str]) -> None:
@@ -586,7 +722,8 @@ def _record_events(r: _Robot, progress: ShiftProgress, log: list[str], fleet: Sh
         if e.event in fe.TaskEvent.__members__.values():
             fleet.feed(fe.MissionEventReceived(r.id, task.id, task.kind, fe.TaskEvent(e.event),
                                                r.pose.x, r.pose.y, e.method, e.detail, at), now)
-        line = progress.on_event(r.id, task.kind, e.event, task.id, e.detail, at)
+        line = progress.on_event(r.id, task.kind, e.event, task.id, e.detail, at, r.pose.x,
+                                 r.pose.y)
         if line:
             log.append(line)
         if e.event == "failed" and task.kind != "deliver":

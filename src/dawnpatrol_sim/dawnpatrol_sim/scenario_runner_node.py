@@ -241,17 +241,16 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 and self.placed == set(self.robots)
                 and self.online >= set(self.robots)
                 and self.dispatch.service_is_ready()
+                and self.patrol.service_is_ready()
                 and all(c.service_is_ready() for c in self.pin.values())
             ):
                 self.state = "dispatching"
-                req = self._signed(Command.DISPATCH_ORDERS, DispatchOrders.Request(
-                    orders_text=self.orders_text,
-                    format="csv",
-                    source_name=str(self.orders_path),
-                    dry_run=False,
-                    operator_name=self.operator,
-                ))
-                self.dispatch.call_async(req).add_done_callback(self._on_dispatched)
+                if self.patrol_at <= 0.0 and not self.patrol_started:
+                    # Patrol from the start: on before the batch, so the fleet plans parcels and
+                    # patrol visits in one schedule.
+                    self._start_patrol(now).add_done_callback(lambda _: self._send_orders())
+                else:
+                    self._send_orders()
             elif self._wall_waited > self.ready_deadline:
                 self._finish(1, "fleet manager or robots did not come up in time")
             return
@@ -259,11 +258,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
             return
         t = now - self.t0
         if not self.patrol_started and t >= self.patrol_at and self.patrol.service_is_ready():
-            self.patrol_started = True
-            self.patrol.call_async(self._signed(
-                Command.SET_PATROL,
-                SetPatrol.Request(active=True, robot_id="*", operator_name=self.operator), "*"))
-            self._say(f"{clock(now)} operator starts the patrol")
+            self._start_patrol(now)
         while self.calls and t >= self.calls[0].at:
             call = self.calls.pop(0)
             msg = Investigate(x=float(call.x), y=float(call.y), operator_name=self.operator)
@@ -288,6 +283,19 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 out_dir=self.report_dir, shift=f"{self.scenario.name} (simulated)",
                 operator_name=self.operator))
             self.report.call_async(req).add_done_callback(self._on_report)
+
+    def _start_patrol(self, now: float) -> Any:
+        self.patrol_started = True
+        self._say(f"{clock(now)} operator starts the patrol")
+        return self.patrol.call_async(self._signed(
+            Command.SET_PATROL,
+            SetPatrol.Request(active=True, robot_id="*", operator_name=self.operator), "*"))
+
+    def _send_orders(self) -> None:
+        req = self._signed(Command.DISPATCH_ORDERS, DispatchOrders.Request(
+            orders_text=self.orders_text, format="csv", source_name=str(self.orders_path),
+            dry_run=False, operator_name=self.operator))
+        self.dispatch.call_async(req).add_done_callback(self._on_dispatched)
 
     def _poll_status(self) -> None:
         if self._status_pending or not self.status.service_is_ready():

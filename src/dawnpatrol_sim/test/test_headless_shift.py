@@ -15,6 +15,7 @@ from dawnpatrol_sim.headless_shift import (
     load_stage,
     ros_params,
     run_shift,
+    shift_duties,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -98,3 +99,74 @@ def test_yard_shift_delivers_and_returns_the_absent_parcel(settings: ShiftSettin
     assert robot.trips == 1 and robot.distance_m > 2 * 20.0  # yard corner to the door and back
     assert robot.contacts == ()
     assert res.end_s >= absent.returned_at and res.wall_time_s > 0.0
+
+
+DUTY_SCENARIO = f"""name: yard_duties
+world: {ROOT / "sim/worlds/test_yard.sdf"}
+world_actors: false
+seed: 11
+duration: 420
+robots:
+  - {{id: r1, start: [4.0, 7.0, 1.5708]}}
+  - {{id: r2, start: [6.5, 7.0, 1.5708]}}
+people:
+  - {{name: lurker, type: loiterer, center: [8.0, 26.0], radius: 1.0, start: 30, duration: 600}}
+orders:
+  file: orders.csv
+  absent: [T-3]
+  pin_delay_s: 10
+patrol:
+  start_at_s: 15
+operator:
+  calls:
+    - {{at: 60, point: [8.0, 24.0], note: someone lingers by the bench}}
+"""
+
+
+def test_shift_with_duties_patrols_answers_the_call_and_reports_the_loiterer(
+        settings: ShiftSettings, tmp_path: Path) -> None:
+    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    (tmp_path / "shift.yaml").write_text(DUTY_SCENARIO, encoding="utf-8")
+    shift = load_shift(tmp_path / "shift.yaml")
+    duties = shift_duties(shift.scenario, ROOT / "params")
+    assert duties.patrol_at_s == 15.0 and duties.duration_s == 420.0
+    assert [(c.at, c.x, c.y) for c in duties.calls] == [(60.0, 8.0, 24.0)]
+    assert duties.monitor is not None and duties.monitor.utc_offset_s == 0.0
+    stage = load_stage(ROOT / "sim/worlds/test_yard.sdf", ROOT / "sim/models/dawnbot/model.sdf",
+                       ROOT / "maps/test_yard")
+    res = run_shift(stage, shift, settings, duties=duties)
+    log = "\n".join(res.log)
+    assert res.progress is not None
+    assert res.end_s == pytest.approx(res.start_s + 420.0, abs=0.2)  # the duty runs its time
+    assert res.calls and res.calls[0][0] == pytest.approx(res.start_s + 60.0, abs=0.2)
+    # a robot went to look at the call's point, and the loiterer was reported once
+    assert res.progress.looks, log
+    kinds = [r.event.kind for r in res.incidents]
+    assert kinds.count("loitering") == 1, (kinds, log)
+    assert "ALERT loitering" in log
+    assert res.progress.visits, log  # the other robot patrolled meanwhile
+    assert sum(o.outcome == "delivered" for o in res.orders) >= 1
+
+
+def test_yard_shift_with_patrol_keeps_the_hotspot_within_its_bound(settings: ShiftSettings,
+                                                                   tmp_path: Path) -> None:
+    # Patrol on: dispatch plans the yard corner's visits (600 s bound) with the parcels, the
+    # trip carries them, and the robot keeps the corner watched while it delivers.
+    (tmp_path / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    (tmp_path / "shift.yaml").write_text(SCENARIO, encoding="utf-8")
+    patrol = replace(settings, fleet=replace(settings.fleet, patrol_on_start=True),
+                     max_duration_s=1500.0)
+    stage = load_stage(ROOT / "sim/worlds/test_yard.sdf", ROOT / "sim/models/dawnbot/model.sdf",
+                       ROOT / "maps/test_yard")
+    res = run_shift(stage, load_shift(tmp_path / "shift.yaml"), patrol)
+    log = "\n".join(res.log)
+    assert "patrol visits planned between the parcels" in log, log
+    out = {o.order_id: o.outcome for o in res.orders}
+    assert out == {"T-1": "delivered", "T-2": "delivered", "T-3": "failed",
+                   "T-4": "delivered"}, log
+    visits = sorted((a, lv) for _, task, a, lv in res.visits)
+    assert visits and all(task.startswith("hs_yard_corner") for _, task, _, _ in res.visits)
+    left = [res.start_s] + [lv for _, lv in visits]
+    gaps = [a - lv for (a, _), lv in zip(visits, left[:-1], strict=True)]
+    gaps.append(res.end_s - max(left))  # still unwatched at the end of the run, if it is
+    assert max(gaps) <= 600.0, (gaps, log)

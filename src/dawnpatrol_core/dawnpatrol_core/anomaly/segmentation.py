@@ -30,8 +30,10 @@ class SegmentationConfig:
     the map. ``jump``: m, base break distance between adjacent kept beams, grown by
     ``jump_ratio`` x range x beam spacing for far points. ``max_beam_gap``: a cluster also
     breaks across more than this many removed beams. Person: ``person_width`` (m, bounding-box
-    diagonal) and at least ``person_min_points``; wider and ``object_min_points`` or more
-    is an OBJECT; the rest is CLUTTER."""
+    diagonal) and at least ``person_min_points``, or as many as a body ``person_body`` m wide
+    shows between beams that far away (at least ``far_person_min_points``: a person 18 m off
+    falls between the beams of a 1 degree sweep); wider and ``object_min_points`` or more is
+    an OBJECT; the rest is CLUTTER."""
 
     map_tolerance: float = 0.25
     jump: float = 0.3
@@ -39,6 +41,8 @@ class SegmentationConfig:
     max_beam_gap: int = 2
     person_width: tuple[float, float] = (0.2, 0.9)
     person_min_points: int = 3
+    far_person_min_points: int = 2
+    person_body: float = 0.5
     object_min_points: int = 5
     range_min: float = 0.05
     range_max: float = 30.0
@@ -169,7 +173,11 @@ def segment_scan(
     ext = np.maximum.reduceat(pts, starts, axis=0) - np.minimum.reduceat(pts, starts, axis=0)
     width = np.hypot(ext[:, 0], ext[:, 1])
     lo, hi = cfg.person_width
-    person = (counts >= cfg.person_min_points) & (width >= lo) & (width <= hi)
+    # beams a body spans at the cluster's range: fewer points are all a far person can show
+    reach = np.hypot(cx - pose.x, cy - pose.y) * beam_step
+    shows = np.floor(cfg.person_body / np.maximum(reach, 1e-9)) + 1.0
+    need = np.clip(shows, cfg.far_person_min_points, cfg.person_min_points)
+    person = (counts >= need) & (width >= lo) & (width <= hi)
     obj = ~person & (counts >= cfg.object_min_points) & (width > hi)
     clusters = tuple(
         Cluster(
