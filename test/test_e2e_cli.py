@@ -207,7 +207,7 @@ def test_operator_session(launch: Any, tmp_path: Path, monkeypatch: Any) -> None
         # A dispatcher may not release it: refused in one line, the robots stay stopped.
         p = cli("resume", "r1", "--timeout", "15", "--operator", "op-lee")
         assert p.returncode == 1, p.stdout + p.stderr
-        assert p.stdout == ("refused resume on r1: dispatcher may not; needs supervisor "
+        assert p.stdout == ("refused resume on r1: claims supervisor, registered as dispatcher "
                             "(operator op-lee)\n"), p.stdout
         modes = {r["robot_id"]: r["estopped"] for r in ok_json("status")["robots"]}
         assert modes == {"r1": True, "r2": True}, modes

@@ -28,18 +28,23 @@ from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
+from dawnpatrol_core.security.enroll import enroll_operator
+from dawnpatrol_core.security.envelope import Signer, envelope_to_text, new_nonce
+from dawnpatrol_core.security.roles import Command, Role
 from dawnpatrol_interfaces.msg import RobotStatus
 from dawnpatrol_interfaces.srv import FleetStatus
 from dawnpatrol_ros.qos import LATCHED_QOS
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = "185"  # this bench's own DDS domain
+# This run's own DDS domain (another bench or test on the machine must not answer it).
+DOMAIN = str(101 + os.getpid() % 100)
 
 
 class Robots(Node):
-    def __init__(self, context: Context, ids: list[str]) -> None:
+    def __init__(self, context: Context, ids: list[str], signer: Signer) -> None:
         super().__init__("bench_robots", context=context)
         self.ids = ids
+        self.signer = signer  # a viewer's key: every get_status is signed, as the CLI's
         self.pubs = {r: self.create_publisher(RobotStatus, f"/{r}/status", LATCHED_QOS)
                      for r in ids}
         self.seq = dict.fromkeys(ids, 0)
@@ -74,7 +79,8 @@ class Robots(Node):
             return
         self._pending = True
         t0 = time.monotonic()
-        fut = self.client.call_async(FleetStatus.Request())
+        env = self.signer.sign(Command.GET_STATUS, "fleet", {}, time.time(), new_nonce())
+        fut = self.client.call_async(FleetStatus.Request(envelope=envelope_to_text(env)))
 
         def done(f: object) -> None:
             t1 = time.monotonic()
@@ -82,6 +88,8 @@ class Robots(Node):
             res = fut.result()
             if res is None:
                 return
+            if res.refused:
+                raise RuntimeError(res.refused)
             if self.measuring:
                 self.calls.append(t1 - t0)
             for st in res.robots:
@@ -124,7 +132,9 @@ def measure(n: int, seconds: float, warmup: float) -> dict[str, float]:
         os.environ["ROS_DOMAIN_ID"] = DOMAIN
         ctx = Context()
         rclpy.init(context=ctx)
-        node = Robots(ctx, ids)
+        signer = enroll_operator("bench-viewer", Role.VIEWER, Path(tmp) / "keys", tmp,
+                                 time.time(), by="bench")
+        node = Robots(ctx, ids, signer)
         ex = SingleThreadedExecutor(context=ctx)
         ex.add_node(node)
         try:

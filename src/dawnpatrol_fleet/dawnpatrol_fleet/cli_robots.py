@@ -156,12 +156,15 @@ class EStopVerb(FleetVerb):
                                operator_name=fleet.operator)
         command = Command.ESTOP if self.engage else Command.RESUME
         try:
+            # an e-stop waits at most 2 s for the fleet before going to the robots itself
             res = fleet.send(command, SetEStop, "/fleet/estop", req, target=target,
-                             timeout=min(args.timeout, 2.0))
+                             timeout=min(args.timeout, 2.0) if self.engage else args.timeout)
             print(res.message)
             return EXIT_OK if res.success else EXIT_FAILED
-        except FleetUnreachableError:
-            pass
+        except FleetUnreachableError as exc:
+            if not self.engage:  # robots take a resume only signed by the fleet
+                raise CliError(f"{exc}; a resume needs the fleet manager (robots accept only "
+                               "its signed resume)", EXIT_UNREACHABLE) from None
         # The fleet manager is down: go to the robots directly (e-stop must always work; this
         # path stays unsigned by design, docs/security.md).
         client = fleet.client
@@ -183,7 +186,8 @@ class EStopVerb(FleetVerb):
 
 
 class ResumeVerb(EStopVerb):
-    """Release the e-stop latch (the same service and fallback as ``estop``)."""
+    """Release the e-stop latch through the fleet manager, which needs a supervisor's
+    signature and forwards it signed by the fleet (robots take no other resume: no fallback)."""
 
     name = "resume"
     help = "release a robot's e-stop latch"

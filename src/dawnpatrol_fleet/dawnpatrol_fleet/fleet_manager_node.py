@@ -369,12 +369,11 @@ class FleetManagerNode(DawnPatrolNode):
                      for r in self.inbox.query(kind="blocked_sidewalk"))
 
     def _on_query(self, req: srv.QueryAnomalies.Request, res: srv.QueryAnomalies.Response) -> Any:
-        v = self._verify(Sec.QUERY_ANOMALIES, FLEET_TARGET, req)
+        v = self._verify(Sec.QUERY_ANOMALIES, FLEET_TARGET, req, read=True)
         if not v.ok:
             res.refused = v.reason
             self._audit(v, req, FLEET_TARGET, {"kind": req.kind}, False, v.reason)
             return res
-        self._audit(v, req, FLEET_TARGET, {"kind": req.kind}, True, "answered", report=False)
         recs = self.inbox.incidents(since=req.since_s or None, kind=req.kind or None,
                                     unacked=req.unacknowledged_only)
         res.anomalies = [codec.anomaly_to_msg(r.event) for r in recs]
@@ -399,12 +398,11 @@ class FleetManagerNode(DawnPatrolNode):
 
     # -- status, reports and audit ---------------------------------------------------------------
     def _on_status(self, req: srv.FleetStatus.Request, res: srv.FleetStatus.Response) -> Any:
-        v = self._verify(Sec.GET_STATUS, FLEET_TARGET, req)
+        v = self._verify(Sec.GET_STATUS, FLEET_TARGET, req, read=True)
         if not v.ok:
             res.refused = v.reason
             self._audit(v, req, FLEET_TARGET, {}, False, v.reason)
             return res
-        self._audit(v, req, FLEET_TARGET, {}, True, "answered", report=False)
         now = self._now()
         for status, conn in self.coord.robots(now):
             res.robots.append(codec.status_to_msg(status))
@@ -435,11 +433,14 @@ class FleetManagerNode(DawnPatrolNode):
         return res
 
     # -- security --------------------------------------------------------------------------------
-    def _verify(self, command: Sec, target: str, req: Any) -> Verdict:
+    def _verify(self, command: Sec, target: str, req: Any, read: bool = False) -> Verdict:
         """The core gate's verdict on ``req`` (its ``envelope`` and signed fields); a refusal
-        is logged as one line naming why."""
+        is logged as one line naming why. ``read``: a read-only command (status, anomaly
+        query) spends no nonce — a replayed read changes nothing, and a dashboard polling at
+        10 Hz would otherwise cost an fsync per poll; the callers then record only refusals."""
         try:
-            v = self.gate.check(command, target, message_fields(req), req.envelope, time.time())
+            v = self.gate.check(command, target, message_fields(req), req.envelope, time.time(),
+                                consume=not read)
         except DawnPatrolError as exc:  # arguments no envelope can sign (NaN, ...)
             v = Verdict(VerdictStatus.MALFORMED, f"refused {command.value} on {target}: "
                         f"{str(exc).splitlines()[0]}", command.value)
@@ -448,9 +449,9 @@ class FleetManagerNode(DawnPatrolNode):
         return v
 
     def _audit(self, v: Verdict, req: Any, target: str, args: dict[str, Any], ok: bool,
-               result: str, report: bool = True) -> None:
+               result: str) -> None:
         """Record a command, accepted or refused, in the chained audit log (wall-clock time,
-        who as far as verified) and, for the shift report, in the fleet store (``report``)."""
+        who as far as verified) and, for the shift report, in the fleet store."""
         claimed = getattr(req, "operator_name", "") or ""
         who = identity(v, claimed)
         try:
@@ -458,8 +459,7 @@ class FleetManagerNode(DawnPatrolNode):
                               time.time(), who, target)
         except (DawnPatrolError, ValueError) as exc:
             self.get_logger().error(f"audit log: {str(exc).splitlines()[0]}")
-        if report:
-            self.store.audit(who, v.command, args, ok, result, self._now())
+        self.store.audit(who, v.command, args, ok, result, self._now())
         self.get_logger().info(f"audit: {who} {v.command} {target} {args} -> "
                                f"{'ok' if ok else 'REFUSED' if not v.ok else 'FAILED'}: "
                                f"{result}")

@@ -1,5 +1,5 @@
 """The `dawnpatrol` CLI against a running fleet manager and a fake robot (subprocesses), and
-without any fleet (exit 3)."""
+without any fleet (exit 3). The operator 'lee' signs with a key registered as dispatcher."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fleet_fakes import FakeRobot, FleetProcess, ServiceCaller, anomaly, wait_for
+from fleet_fakes import FakeRobot, FleetProcess, Operators, ServiceCaller, anomaly, wait_for
 
 from dawnpatrol_interfaces.srv import FleetStatus
 
@@ -28,6 +28,17 @@ def strict_json(name: str) -> None:
     raise AssertionError(f"{name} in --json output: not JSON")
 
 
+@pytest.fixture(autouse=True)
+def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """lee's key, where the CLI looks for it."""
+    from dawnpatrol_core.security.keys import generate_private_key, write_private_key
+
+    keys = tmp_path / "keys"
+    write_private_key(keys / "lee.key", generate_private_key())
+    monkeypatch.setenv("DAWNPATROL_KEY_DIR", str(keys))
+    return keys
+
+
 def test_unreachable_fleet_exits_3_quickly() -> None:
     t0 = time.monotonic()
     p = cli("status", "--json")  # default timeout
@@ -42,9 +53,12 @@ def test_commands_against_a_running_fleet(tmp_path: Path) -> None:
     fleet = FleetProcess(tmp_path / "data")
     try:
         caller = ServiceCaller(robot)
+        # `dawnpatrol keys add lee ... --role dispatcher` on the fleet's machine
+        caller.ops = Operators(tmp_path / "data", tmp_path / "keys", {"lee": "dispatcher"})
 
         def online() -> bool:
-            res = caller.call(FleetStatus, "/fleet/get_status", FleetStatus.Request())
+            res = caller.call(FleetStatus, "/fleet/get_status", FleetStatus.Request(),
+                              sign=caller.ops.signer("lee", "get_status"))
             return list(res.connection) == ["online"]
 
         wait_for(online, 20, "r1 online")

@@ -207,8 +207,11 @@ def test_estop_goes_to_the_robots_when_the_fleet_is_down(
     assert fake.direct == [("r1", True, "drill", "lee"), ("r2", True, "drill", "lee")]
     assert out.splitlines() == ["r1: stopped r1 (direct, fleet manager not answering)",
                                 "r2: stopped r2 (direct, fleet manager not answering)"]
+    code, _, err = run(capsys, "resume", "--all")  # robots take only the fleet's resume
+    assert code == 3 and err.count("\n") == 1 and "a resume needs the fleet manager" in err
+    assert len(fake.direct) == 2
     link.robots = []
-    code, _, err = run(capsys, "resume", "--all")
+    code, _, err = run(capsys, "estop", "--all")
     assert code == 3 and err.count("\n") == 1 and "no robot e-stop service" in err
     code, _, err = run(capsys, "estop")
     assert code == 2 and err == "dawnpatrol estop: estop: name a robot or pass --all\n"

@@ -41,6 +41,7 @@ def message_fields(msg: Any) -> dict[str, object]:
 
 
 _ELEMENT = re.compile(r"sequence<([^,>]+)(?:,\s*\d+)?>|([^\[]+)\[\d*\]")
+_F32 = struct.Struct("<f")
 
 
 def _element_type(typ: str) -> str:
@@ -48,32 +49,48 @@ def _element_type(typ: str) -> str:
     return (m.group(1) or m.group(2)) if m else typ
 
 
+_FIELDS: dict[type, tuple[tuple[str, str], ...] | None] = {}
+
+
+def _fields_of(cls: type) -> tuple[tuple[str, str], ...] | None:
+    """(field name, element type) of a message class, once per class; None for other types."""
+    if cls not in _FIELDS:
+        get = getattr(cls, "get_fields_and_field_types", None)
+        _FIELDS[cls] = (None if get is None else
+                        tuple((name, _element_type(typ)) for name, typ in get().items()))
+    return _FIELDS[cls]
+
+
 def _canonical(value: Any, typ: str) -> Any:
-    """JSON-able canonical form of a message field: every field by name, float32 fields at
-    their float32 value (what the receiver reads), floats as their repr (NaN and infinities
-    included), bytes as hex."""
-    if hasattr(value, "get_fields_and_field_types"):
-        return {name: _canonical(getattr(value, name), t)
-                for name, t in value.get_fields_and_field_types().items()}
-    if isinstance(value, str | bool | int):
+    """JSON-able canonical form of a message field: a message as the list of its fields in
+    the order its definition gives (both ends share it), float32 fields at their float32 value
+    (what the receiver reads), floats as their repr (NaN and infinities included), bytes as
+    hex."""
+    kind = type(value)
+    if kind is float:
+        return repr(_F32.unpack(_F32.pack(value))[0] if typ == "float" else value)
+    if kind is str or kind is int or kind is bool:
         return value
-    if isinstance(value, float):
-        if typ == "float":
-            value = struct.unpack("<f", struct.pack("<f", value))[0]
-        return repr(float(value))
+    fields = _fields_of(kind)
+    if fields is not None:
+        return [_canonical(getattr(value, name), t) for name, t in fields]
     if isinstance(value, bytes | bytearray):
         return bytes(value).hex()
-    element = _element_type(typ)
-    return [_canonical(v.item() if hasattr(v, "item") else v, element) for v in value]
+    if isinstance(value, float):  # a subclass, e.g. numpy.float64
+        return _canonical(float(value), typ)
+    if isinstance(value, str | int):
+        return value
+    return [_canonical(v.item() if hasattr(v, "item") else v, typ) for v in value]
 
 
 def goal_digest(goal: Any) -> str:
     """Hex SHA-256 of a Mission goal's canonical form with its envelope left out: what the
     fleet's MISSION signature covers (every task, pose and stop). Not the serialized bytes:
     CDR leaves its alignment padding unset, so the same goal serializes differently."""
-    fields = {name: _canonical(getattr(goal, name), t)
-              for name, t in goal.get_fields_and_field_types().items() if name != "envelope"}
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    fields = _fields_of(type(goal))
+    assert fields is not None
+    canon = [_canonical(getattr(goal, name), t) for name, t in fields if name != "envelope"]
+    text = json.dumps(canon, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
