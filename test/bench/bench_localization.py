@@ -28,6 +28,7 @@ for pkg in ("dawnpatrol_core", "dawnpatrol_fleet", "dawnpatrol_sim"):
 from dawnpatrol_core.geometry import Pose2D, wrap_angle  # noqa: E402
 from dawnpatrol_core.localization.health import HealthState  # noqa: E402
 from dawnpatrol_core.localization.likelihood_field import LikelihoodField  # noqa: E402
+from dawnpatrol_core.localization.loop import LocalizationLoop, LoopConfig  # noqa: E402
 from dawnpatrol_core.localization.params import LocalizationParams  # noqa: E402
 from dawnpatrol_core.localization.particle_filter import ParticleFilter  # noqa: E402
 from dawnpatrol_core.maps.grid import OccupancyGrid  # noqa: E402
@@ -36,7 +37,7 @@ from dawnpatrol_core.maps.rasterize import rasterize_footprints  # noqa: E402
 from dawnpatrol_core.maps.route_io import load_route_graph  # noqa: E402
 from dawnpatrol_core.world import RobotModel, World, load_robot_model, load_world  # noqa: E402
 from dawnpatrol_sim.engine import SimEngine  # noqa: E402
-from dawnpatrol_sim.headless_shift import NodeLocalizer, ros_params  # noqa: E402
+from dawnpatrol_sim.headless_shift import feed_localizer, ros_params  # noqa: E402
 from dawnpatrol_sim.scenario import FaultSpec, RobotStart, Scenario  # noqa: E402
 
 RES = 0.05
@@ -208,8 +209,8 @@ def shipped_params() -> tuple[LocalizationParams, Pose2D, float]:
     names = {f.name for f in fields(LocalizationParams)}
     params = LocalizationParams.from_mapping({k: v for k, v in values.items() if k in names},
                                              str(PARAMS.relative_to(ROOT)))
-    mount = Pose2D(float(values["lidar_x"]), float(values["lidar_y"]), float(values["lidar_yaw"]))
-    return params, mount, float(values["idle_update_period"])
+    loop = LoopConfig.from_params(values, str(PARAMS.relative_to(ROOT)))
+    return params, loop.mount, loop.idle_period_s
 
 
 def filter_variants(shipped: LocalizationParams) -> dict[str, LocalizationParams]:
@@ -256,11 +257,11 @@ def run(s: Setup, path: np.ndarray, seed: int, duration_cap: float,
     rng = np.random.default_rng(seed + 1000)  # initial pose error, kidnap destination
     init = Pose2D(start.x + rng.normal(0, 0.1), start.y + rng.normal(0, 0.1),
                   start.theta + rng.normal(0, 0.03))
-    locs: dict[str, NodeLocalizer] = {}
+    locs: dict[str, LocalizationLoop] = {}
     for name, params in s.variants.items():
         pf = ParticleFilter(s.grid, params, np.random.default_rng(seed + 2000), field=s.field)
         pf.init_pose(init, np.diag([0.02, 0.02, 0.005]))
-        locs[name] = NodeLocalizer(pf, s.mount, s.idle_period)
+        locs[name] = LocalizationLoop(pf, LoopConfig(s.mount, s.idle_period))
     follower = Follower(path)
     log = RunLog([], [], [], {name: Track() for name in locs})
     odom0: Pose2D | None = None
@@ -280,12 +281,11 @@ def run(s: Setup, path: np.ndarray, seed: int, duration_cap: float,
         eng.step({ROBOT: follower.command(truth_pose)})
         fr = eng.sensors(ROBOT)
         odom = None if fr.odom is None else odom_pose(fr.odom)
-        gnss = None if fr.gnss is None else (fr.gnss.x, fr.gnss.y, fr.gnss.std)
         if odom is not None and odom0 is None:
             odom0 = odom
         for name, loc in locs.items():
             t0 = time.perf_counter()
-            loc.feed(fr.scan, odom, gnss, fr.stamp)
+            feed_localizer(loc, fr, fr.stamp)
             if fr.scan is not None and odom is not None:
                 log.tracks[name].update_ms.append(1000.0 * (time.perf_counter() - t0))
         if fr.scan is None or odom is None or odom0 is None:

@@ -10,7 +10,7 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,18 +23,17 @@ from dawnpatrol_core.control.navigator import NavigatorCore  # noqa: E402
 from dawnpatrol_core.geometry import Pose2D  # noqa: E402
 from dawnpatrol_core.localization.health import HealthState  # noqa: E402
 from dawnpatrol_core.localization.likelihood_field import LikelihoodField  # noqa: E402
-from dawnpatrol_core.localization.particle_filter import ParticleFilter  # noqa: E402
+from dawnpatrol_core.localization.loop import LocalizationLoop  # noqa: E402
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map  # noqa: E402
 from dawnpatrol_core.planning.grid_planner import GridPlanner  # noqa: E402
 from dawnpatrol_core.planning.route_search import RoutePlanner  # noqa: E402
-from dawnpatrol_core.safety.localization_gate import LocalizationGate  # noqa: E402
 from dawnpatrol_core.world import RobotModel, World, load_robot_model, load_world  # noqa: E402
 from dawnpatrol_sim.engine import SimEngine  # noqa: E402
 from dawnpatrol_sim.headless_shift import (  # noqa: E402
-    GatedDrive,
-    NodeLocalizer,
     ShiftSettings,
-    model_navigator,
+    drive_tick,
+    make_drive,
+    make_localizer,
     read_sensors,
 )
 from dawnpatrol_sim.scenario import ObstacleSpec, PersonSpec, RobotStart, Scenario  # noqa: E402
@@ -83,20 +82,17 @@ class Trip:
 
 
 def make_navigator(s: Setup) -> NavigatorCore:
-    """The headless shift's navigator: tuned to the dawnbot model (its 0.8 m/s^2 drive limits
-    every ramp) and params/navigator.yaml."""
-    return model_navigator(s.model, s.dm, s.routes, s.grid)
+    """The navigator node's core on params/navigator.yaml."""
+    return s.settings.navigator.navigator(s.dm, routes=s.routes, grid=s.grid)
 
 
-def make_localizer(s: Setup, start: Pose2D, seed: int) -> NodeLocalizer | None:
-    """The localization node's filter with params/localization.yaml, started at ``start``; None
-    for ground truth."""
+def localizer(s: Setup, start: Pose2D, seed: int) -> LocalizationLoop | None:
+    """The localization node's loop with params/localization.yaml, started at ``start`` (1-sigma
+    0.1 m, 0.055 rad); None for ground truth."""
     if not s.localization:
         return None
-    pf = ParticleFilter(s.dm.grid, s.settings.localization, np.random.default_rng(seed + 7),
-                        field=s.field)
-    pf.init_pose(start, np.diag([0.01, 0.01, 0.003]))
-    return NodeLocalizer(pf, s.settings.lidar_mount, s.settings.idle_update_period_s)
+    settings = replace(s.settings, initial_std=(0.1, math.sqrt(0.003)))
+    return make_localizer(s.dm, settings, start, np.random.default_rng(seed + 7), s.field)
 
 
 def run(s: Setup, name: str, start: Pose2D, goal: Pose2D, seed: int,
@@ -108,13 +104,14 @@ def run(s: Setup, name: str, start: Pose2D, goal: Pose2D, seed: int,
     scen = Scenario(name=name, world=Path("bench"), robots=(RobotStart(ROBOT, start),), seed=seed,
                     people=people, obstacles=obstacles)
     eng = SimEngine(s.world, s.model, scen, seed=seed)
-    loc = make_localizer(s, start, seed)
-    nav = make_navigator(s)
-    drive = GatedDrive(nav, None if loc is None else LocalizationGate(s.settings.lost_timeout_s))
+    loc = localizer(s, start, seed)
+    drive = make_drive(s.dm, s.settings, loc is not None, s.routes, s.grid)
+    nav = drive.nav
     trip = Trip(name)
-    drive.go_to(0.0, start, goal)
-    if drive.result is not None:
-        trip.status, trip.events = f"rejected: {drive.result[1]}", list(nav.events)
+    drive.pose_in(start, 0.0, 0.0)
+    refused = drive.start(0.0, [goal])
+    if refused is not None:
+        trip.status, trip.events = f"rejected: {refused.reason}", list(nav.events)
         return trip
     route_len = float(np.sum(np.hypot(*np.diff(nav.path, axis=0).T)))
     cap = cap or 2.5 * route_len / 1.0 + 60.0
@@ -124,13 +121,14 @@ def run(s: Setup, name: str, start: Pose2D, goal: Pose2D, seed: int,
     last = start
     while eng.now < cap:
         lost = loc is not None and loc.estimate.health is HealthState.LOST
-        v, w = drive.tick(eng.now, pose, scan if eng.now - scan_t < 0.5 else None, lost)
-        if drive.result is not None:
-            trip.status = "succeeded" if drive.result[0] else "failed"
+        v, w = drive_tick(drive, loc, eng.now, scan if eng.now - scan_t < 0.5 else None)
+        if not drive.active:
+            trip.status = "succeeded" if drive.last is not None and drive.last.ok else "failed"
             break
         for _ in range(steps):
             eng.step({ROBOT: (v, w)})
             pose, new = read_sensors(eng, ROBOT, loc, eng.now)
+            drive.pose_in(pose, eng.now, eng.now)
             if new is not None:
                 scan, scan_t = new, eng.now
         tr = eng.sensors(ROBOT).truth
@@ -289,8 +287,8 @@ def main() -> int:
     model = load_robot_model(ROOT / "sim" / "models" / "dawnbot" / "model.sdf")
     dm = load_district_map(ROOT / "maps" / "suwon_dawn")
     settings = ShiftSettings.from_params(ROOT / "params")
-    s = Setup(world, model, dm, RoutePlanner(dm.graph, dm), GridPlanner(dm.grid),
-              args.localization, settings)
+    s = Setup(world, model, dm, settings.navigator.route_planner(dm),
+              settings.navigator.grid_planner(dm), args.localization, settings)
     if args.localization:
         p = settings.localization
         s.field = LikelihoodField.from_grid(dm.grid, p.z_hit, p.z_rand, p.sigma_hit,

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 for pkg in ("dawnpatrol_core", "dawnpatrol_fleet", "dawnpatrol_sim"):
     sys.path.insert(0, str(ROOT / "src" / pkg))
 
+from dawnpatrol_core.control.goal_runner import GoalRunner  # noqa: E402
 from dawnpatrol_core.control.navigator import NavigatorCore  # noqa: E402
 from dawnpatrol_core.geometry import Pose2D  # noqa: E402
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map  # noqa: E402
@@ -41,7 +42,7 @@ from dawnpatrol_core.planning.route_search import RoutePlanner  # noqa: E402
 from dawnpatrol_core.world import RobotModel, World, load_robot_model, load_world  # noqa: E402
 from dawnpatrol_sim.engine import SimEngine  # noqa: E402
 from dawnpatrol_sim.engine.social import footprint_gaps, walking_speeds  # noqa: E402
-from dawnpatrol_sim.headless_shift import GatedDrive, model_navigator, read_sensors  # noqa: E402
+from dawnpatrol_sim.headless_shift import ShiftSettings, read_sensors  # noqa: E402
 from dawnpatrol_sim.scenario import PersonSpec, RobotStart, Scenario, load_scenario  # noqa: E402
 
 ROBOT = "r1"
@@ -61,6 +62,7 @@ class Stage:
     dm: DistrictMap
     routes: RoutePlanner
     grid: GridPlanner
+    settings: ShiftSettings  # params/*.yaml as the nodes read them
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,9 @@ def load_stage() -> Stage:
     world = load_world(ROOT / "sim" / "worlds" / "suwon_dawn.sdf")
     model = load_robot_model(ROOT / "sim" / "models" / "dawnbot" / "model.sdf")
     dm = load_district_map(ROOT / "maps" / "suwon_dawn")
-    return Stage(world, model, dm, RoutePlanner(dm.graph, dm), GridPlanner(dm.grid))
+    settings = ShiftSettings.from_params(ROOT / "params", pose_source="ground_truth")
+    p = settings.navigator
+    return Stage(world, model, dm, p.route_planner(dm), p.grid_planner(dm), settings)
 
 
 def corridors(dm: DistrictMap, length: float = CORRIDOR_LEN) -> list[tuple[np.ndarray, np.ndarray,
@@ -246,7 +250,7 @@ def scene_episode(stage: Stage, cs: list[tuple[np.ndarray, np.ndarray, float]], 
 
 # ------------------------------------------------------------------------------ one run
 def navigator(stage: Stage, variant: str) -> NavigatorCore:
-    nav = model_navigator(stage.model, stage.dm, stage.routes, stage.grid)
+    nav = stage.settings.navigator.navigator(stage.dm, routes=stage.routes, grid=stage.grid)
     if variant == "baseline":
         nav = NavigatorCore(nav.routes, nav.grid, nav.zones, nav.governor,
                             replace(nav.config, predict_movers=False))
@@ -266,10 +270,11 @@ def run(stage: Stage, ep: Episode, variant: str) -> Result:
                     seed=ep.seed, world_actors=False, people=ep.people)
     eng = SimEngine(stage.world, stage.model, scen, seed=ep.seed)
     nav = navigator(stage, variant)
-    drive = GatedDrive(nav, None)
-    drive.go_to(0.0, ep.start, ep.goal)
-    if drive.result is not None:
-        res.status = f"rejected: {drive.result[1]}"
+    drive = GoalRunner(nav, None, stage.settings.navigator.pose_timeout_s)  # ground truth
+    drive.pose_in(ep.start, 0.0, 0.0)
+    refused = drive.start(0.0, [ep.goal])
+    if refused is not None:
+        res.status = f"rejected: {refused.reason}"
         return res
     straight = math.hypot(ep.goal.x - ep.start.x, ep.goal.y - ep.start.y)
     cap = 3.0 * straight + 40.0
@@ -280,12 +285,13 @@ def run(stage: Stage, ep: Episode, variant: str) -> Result:
     dist = 0.0
     speeds: list[float] = []
     while eng.now < cap:
-        v, w = drive.tick(eng.now, pose, scan if eng.now - scan_t < 0.5 else None, False)
-        if drive.result is not None:
+        t = drive.tick(eng.now, scan if eng.now - scan_t < 0.5 else None)
+        if t.result is not None:
             break
         for _ in range(steps):
-            eng.step({ROBOT: (v, w)})
+            eng.step({ROBOT: (t.v, t.w)})
             pose, new = read_sensors(eng, ROBOT, None, eng.now)
+            drive.pose_in(pose, eng.now, eng.now)
             if new is not None:
                 scan, scan_t = new, eng.now
         tr = eng.sensors(ROBOT).truth
@@ -300,8 +306,9 @@ def run(stage: Stage, ep: Episode, variant: str) -> Result:
             res.min_gap = min(res.min_gap, g)
             res.t_intimate += CONTROL_DT * (g < INTIMATE)
             res.t_personal += CONTROL_DT * (g < PERSONAL)
-    ok = drive.result is not None and drive.result[0]
-    res.status = ("succeeded" if ok else f"failed: {drive.result[1]}") if drive.result else "timeout"
+    end = None if drive.active else drive.last
+    ok = end is not None and end.ok
+    res.status = ("succeeded" if ok else f"failed: {end.reason}") if end else "timeout"
     tr = eng.pose(ROBOT)
     err = math.hypot(tr.x - ep.goal.x, tr.y - ep.goal.y)
     res.success = ok and err <= GOAL_TOL

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dawnpatrol_core.control.causes import REACHED, NavCause, NavResult
 from dawnpatrol_core.delivery.handover import HandoverRules
 from dawnpatrol_core.delivery.mission import (
     HOLD_RETRY_S,
@@ -50,7 +51,7 @@ def test_deliver_run_right_pin_hands_over_and_parcel_leaves() -> None:
     assert state.parcels == ("O-1",)
     run, ev = begin_task(t, 100.0)
     assert [e.event for e in ev] == ["started"] and run.state == "navigating"
-    run, ev = finish_navigation(run, 110.0, True, "", 3.0, 4.0, "r1", "1234", RULES, ())
+    run, ev = finish_navigation(run, 110.0, REACHED, 3.0, 4.0, "r1", "1234", RULES, ())
     assert [e.event for e in ev] == ["arrived", "announced", "announce"]
     assert run.state == "announced"
     run, ev, ok, msg = submit_pin(run, 115.0, "O-1", "1111")
@@ -68,7 +69,7 @@ def test_absent_recipient_fails_and_parcel_is_returned() -> None:
     t = make_task("deliver", "O-2", 0.0, 0.0)
     state = new_mission("m", (t, make_task("return", "depot", 0.0, 0.0)))
     run, _ = begin_task(t, 0.0)
-    run, _ = finish_navigation(run, 10.0, True, "", 0.0, 0.0, "r1", "1234", RULES, ())
+    run, _ = finish_navigation(run, 10.0, REACHED, 0.0, 0.0, "r1", "1234", RULES, ())
     run, ev = tick_run(run, 69.9)
     assert ev == () and run.step is Step.HANDOVER
     run, ev = tick_run(run, 70.0)
@@ -76,7 +77,7 @@ def test_absent_recipient_fails_and_parcel_is_returned() -> None:
     state = record_outcome(state, run)
     assert state.parcels == ("O-2",) and state.failed == (("O-2", "absent"),)
     ret, _ = begin_task(state.tasks[1], 71.0)
-    ret, ev = finish_navigation(ret, 90.0, True, "", 0.0, 0.0, "r1", "", RULES, state.parcels)
+    ret, ev = finish_navigation(ret, 90.0, REACHED, 0.0, 0.0, "r1", "", RULES, state.parcels)
     assert [(e.event, e.detail) for e in ev] == [("arrived", ""), ("returned", "parcels: O-2")]
     state = record_outcome(state, ret)
     assert state.finished and state.parcels == ()
@@ -85,26 +86,34 @@ def test_absent_recipient_fails_and_parcel_is_returned() -> None:
 def test_door_delivery_hands_over_on_arrival_and_failed_navigation_fails() -> None:
     t = make_task("deliver", "O-3", 0.0, 0.0, method="door")
     run, _ = begin_task(t, 0.0)
-    done, ev = finish_navigation(run, 5.0, True, "", 0.0, 0.0, "r1", "", RULES, ())
+    done, ev = finish_navigation(run, 5.0, REACHED, 0.0, 0.0, "r1", "", RULES, ())
     assert done.ok and [e.event for e in ev] == ["arrived", "announced", "announce", "handed_over"]
-    bad, ev = finish_navigation(run, 5.0, False, "keep-out", 0.0, 0.0, "r1", "", RULES, ())
+    bad, ev = finish_navigation(run, 5.0, NavResult(NavCause.REJECTED, "keep-out"), 0.0, 0.0,
+                                "r1", "", RULES, ())
     assert not bad.ok and [(e.event, e.detail) for e in ev] == [("failed", "unreachable: keep-out")]
+    assert bad.cause is NavCause.REJECTED and ev[0].cause is NavCause.REJECTED
+    # an unreachable goal's reason says so itself
+    why = "unreachable: no route to the goal"
+    bad, ev = finish_navigation(run, 5.0, NavResult(NavCause.UNREACHABLE, why), 0.0, 0.0, "r1",
+                                "", RULES, ())
+    assert bad.reason == why and bad.cause is NavCause.UNREACHABLE
 
 
 def test_a_goal_refused_at_once_is_tried_again_before_the_task_fails() -> None:
     t = make_task("deliver", "O-9", 5.0, 5.0)
     run, _ = begin_task(t, 0.0)
     why = "the path crosses a keep-out zone or leaves the operating area"
+    refused = NavResult(NavCause.UNREACHABLE, why)
     events = []
     for _ in range(REJECTED_RETRIES):
-        run, ev = finish_navigation(run, run.since + 0.1, False, why, 50.0, 50.0, "r1", "1",
+        run, ev = finish_navigation(run, run.since + 0.1, refused, 50.0, 50.0, "r1", "1",
                                     RULES, ())
         assert run.step is Step.HOLD
         events += ev
         run, _ = tick_run(run, run.since + HOLD_RETRY_S)
         assert run.step is Step.NAVIGATE
     assert [e.detail for e in events][-1] == f"retry {REJECTED_RETRIES}/{REJECTED_RETRIES}: {why}"
-    run, ev = finish_navigation(run, run.since + 0.1, False, why, 50.0, 50.0, "r1", "1",
+    run, ev = finish_navigation(run, run.since + 0.1, refused, 50.0, 50.0, "r1", "1",
                                 RULES, ())
     assert run.step is Step.DONE and [e.event for e in ev] == ["failed"]
 
@@ -114,20 +123,28 @@ def test_blocked_just_short_of_the_door_hands_over_there() -> None:
     # hands over where it stands (the recipient walks the last metres); 8 m away it fails.
     t = make_task("deliver", "O-8", 40.0, 155.0)
     run, _ = begin_task(t, 0.0)
-    why = "recovering: still blocked after replanning"
-    near, ev = finish_navigation(run, 60.0, False, why, 40.0, 153.5, "r1", "1234", RULES, ())
+    blocked = NavResult(NavCause.BLOCKED, "failed: recoveries exhausted")
+    near, ev = finish_navigation(run, 60.0, blocked, 40.0, 153.5, "r1", "1234", RULES, ())
     assert near.step is Step.HANDOVER
     assert [(e.event, e.detail) for e in ev][:2] == [
         ("arrived", "door occupied: handover 1.5 m from the entrance"), ("announced", "")]
-    far, ev = finish_navigation(run, 60.0, False, why, 40.0, 147.0, "r1", "1234", RULES, ())
+    far, ev = finish_navigation(run, 60.0, blocked, 40.0, 147.0, "r1", "1234", RULES, ())
     assert far.step is Step.DONE and not far.ok
     assert [e.event for e in ev] == ["failed"]
+    # the cause decides, not the words: "blocked" in another cause's reason is no handover,
+    # and a BLOCKED whose reason never says so is one
+    worded = NavResult(NavCause.UNREACHABLE, "unreachable: blocked sidewalk closed")
+    assert finish_navigation(run, 60.0, worded, 40.0, 153.5, "r1", "1", RULES, ())[0].step \
+        is Step.DONE
+    silent = NavResult(NavCause.BLOCKED, "nav2 controller: patience exceeded (error 104)")
+    assert finish_navigation(run, 60.0, silent, 40.0, 153.5, "r1", "1", RULES, ())[0].step \
+        is Step.HANDOVER
 
 
 def test_early_robot_waits_at_the_door_for_the_window() -> None:
     t = make_task("deliver", "O-5", 3.0, 4.0, not_before=400.0)
     run, _ = begin_task(t, 100.0)
-    run, ev = finish_navigation(run, 250.0, True, "", 3.0, 4.0, "r1", "1234", RULES, ())
+    run, ev = finish_navigation(run, 250.0, REACHED, 3.0, 4.0, "r1", "1234", RULES, ())
     assert run.step is Step.WAIT and run.state == "waiting_window"
     assert [(e.event, e.detail) for e in ev] == [("arrived", ""),
                                                  ("waiting", "window opens in 150 s")]
@@ -141,7 +158,7 @@ def test_early_robot_waits_at_the_door_for_the_window() -> None:
     assert ok and run.ok and run.handover is not None and run.handover.proof is not None
     assert (run.handover.proof.time, run.handover.proof.x) == (420.0, 3.0)
     door = make_task("deliver", "O-6", 0.0, 0.0, method="door", not_before=50.0)
-    run, _ = finish_navigation(begin_task(door, 0.0)[0], 10.0, True, "", 0.0, 0.0, "r1", "",
+    run, _ = finish_navigation(begin_task(door, 0.0)[0], 10.0, REACHED, 0.0, 0.0, "r1", "",
                                RULES, ())
     done, ev = tick_run(run, 50.0)  # left at the door once the window opens, not before
     assert done.ok and [e.event for e in ev] == ["announced", "announce", "handed_over"]
@@ -150,15 +167,20 @@ def test_early_robot_waits_at_the_door_for_the_window() -> None:
         make_task("deliver", "O-7", 0, 0, not_before=math.nan)
 
 
-@pytest.mark.parametrize("reason", [
-    "e-stop by op-kim: crowd", "watchdog: fleet heartbeat missing for 3.2 s",
-    "localization lost for 60 s", "out of operating hours (07:00-22:00)"])
-def test_safety_stop_holds_the_task_and_tries_again(reason: str) -> None:
+@pytest.mark.parametrize(("cause", "reason"), [
+    (NavCause.SAFETY_STOP, "e-stop by op-kim: crowd"),
+    (NavCause.SAFETY_STOP, "watchdog: fleet heartbeat missing for 3.2 s"),
+    (NavCause.LOCALIZATION_LOST, "localization lost for 60 s"),
+    (NavCause.SAFETY_STOP, "out of operating hours (07:00-22:00)"),
+    (NavCause.POSE_LOST, "pose lost"),
+    (NavCause.SAFETY_STOP, "")])  # the cause decides: no words needed
+def test_safety_stop_holds_the_task_and_tries_again(cause: NavCause, reason: str) -> None:
     t = make_task("deliver", "O-4", 1.0, 2.0)
     run, _ = begin_task(t, 0.0)
-    held, ev = finish_navigation(run, 10.0, False, reason, 0.0, 0.0, "r1", "1234", RULES, ())
+    held, ev = finish_navigation(run, 10.0, NavResult(cause, reason), 0.0, 0.0, "r1", "1234",
+                                 RULES, ())
     assert held.step is Step.HOLD and not held.ok
-    assert [(e.event, e.detail) for e in ev] == [("held", reason)]
+    assert [(e.event, e.detail, e.cause) for e in ev] == [("held", reason, cause)]
     assert tick_run(held, 10.0 + HOLD_RETRY_S - 0.1) == (held, ())
     again, ev = tick_run(held, 10.0 + HOLD_RETRY_S)
     assert again.step is Step.NAVIGATE and again.task == t and ev == ()
@@ -168,7 +190,7 @@ def test_patrol_dwell_and_eta() -> None:
     t = make_task("patrol", "H-1", 1.0, 1.0, dwell_s=30.0)
     run, _ = begin_task(t, 0.0)
     assert task_eta(run, 0.0, 15.0, 10.0) == (15.0, 40.0)
-    run, ev = finish_navigation(run, 10.0, True, "", 1.0, 1.0, "r1", "", RULES, ())
+    run, ev = finish_navigation(run, 10.0, REACHED, 1.0, 1.0, "r1", "", RULES, ())
     assert run.step is Step.DWELL and [e.event for e in ev] == ["arrived", "announce"]
     assert task_eta(run, 25.0, 99.0, 99.0) == (0.0, 15.0)
     run, ev = tick_run(run, 40.0)
@@ -179,14 +201,14 @@ def test_patrol_dwell_and_eta() -> None:
 
 def test_a_patrol_visit_planned_later_watches_until_its_planned_end() -> None:
     t = make_task("patrol", "H-1", 1.0, 1.0, dwell_s=30.0, not_before=100.0)
-    run, _ = finish_navigation(begin_task(t, 0.0)[0], 60.0, True, "", 1.0, 1.0, "r1", "",
+    run, _ = finish_navigation(begin_task(t, 0.0)[0], 60.0, REACHED, 1.0, 1.0, "r1", "",
                                RULES, ())
     assert run.step is Step.DWELL  # watching from arrival; the watch counts from 100 s
     assert task_eta(run, 60.0, 0.0, 0.0) == (0.0, 70.0)
     assert tick_run(run, 129.0) == (run, ())
     done, ev = tick_run(run, 130.0)
     assert done.ok and [e.event for e in ev] == ["dwell_done"]
-    late, _ = finish_navigation(begin_task(t, 0.0)[0], 150.0, True, "", 1.0, 1.0, "r1", "",
+    late, _ = finish_navigation(begin_task(t, 0.0)[0], 150.0, REACHED, 1.0, 1.0, "r1", "",
                                 RULES, ())
     assert tick_run(late, 180.0)[0].ok  # arrived late: the watch starts on arrival
 

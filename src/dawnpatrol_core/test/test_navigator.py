@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from disc_scan import scan_of
 
+from dawnpatrol_core.control.causes import NavCause
 from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
 from dawnpatrol_core.control.zone_rules import PointwiseZoneRules
 from dawnpatrol_core.geometry import Pose2D, wrap_angle
@@ -88,10 +89,12 @@ def test_bad_goals_are_rejected_with_a_reason() -> None:
     nav = NavigatorCore(RoutePlanner(line_graph(), zones), zones=zones)
     r = nav.set_goal(0.0, Pose2D(1.0, 5.0), Pose2D(44.0, 5.0))
     assert not r.accepted and "outside the operating area" in r.reason
+    assert r.cause is NavCause.REJECTED
     r = nav.set_goal(0.0, Pose2D(1.0, 5.0), Pose2D(20.0, 1.2))
-    assert not r.accepted and "keep-out" in r.reason
+    assert not r.accepted and "keep-out" in r.reason and r.cause is NavCause.REJECTED
     r = nav.set_goal(0.0, Pose2D(1.0, 5.0), Pose2D(20.0, 60.0))
     assert not r.accepted and r.reason.startswith("unreachable")
+    assert r.cause is NavCause.UNREACHABLE and nav.failure is NavCause.UNREACHABLE
     assert nav.step(1.0, Pose2D(1.0, 5.0)).v == 0.0
 
 
@@ -211,6 +214,7 @@ def test_goal_occupied_by_a_parked_obstacle_fails_instead_of_circling() -> None:
     assert log[-1][1] == "failed", nav.events[-6:]
     assert log[-1][0] < 300.0
     assert nav.events[-1][1] == "failed: blocked, recoveries exhausted"
+    assert nav.failure is NavCause.BLOCKED
 
 
 def test_blocked_corridor_reroutes_through_the_graph() -> None:

@@ -1,6 +1,7 @@
 """Localization node: the core particle filter on scan, odometry, GNSS and initial-pose messages.
 
-Publishes the pose, the map→odom correction and the health. Logic: dawnpatrol_core.localization.
+Publishes the pose, the map→odom correction and the health. Logic: dawnpatrol_core.localization;
+the scan/odometry/GNSS loop is dawnpatrol_core.localization.loop (the headless runs use it too).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from rclpy.exceptions import ParameterException
 from sensor_msgs.msg import LaserScan, NavSatFix, NavSatStatus
 
 from dawnpatrol_core.errors import ConfigError, SensorError
-from dawnpatrol_core.geometry import Pose2D, wrap_angle
+from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.localization.health import HealthState
+from dawnpatrol_core.localization.loop import LocalizationLoop, LoopConfig
 from dawnpatrol_core.localization.params import _RANGES, LocalizationParams
 from dawnpatrol_core.localization.particle_filter import LocalizationEstimate, ParticleFilter
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
@@ -82,17 +84,14 @@ class LocalizationNode(DawnPatrolNode):
         self._map: DistrictMap = load_district_map(p["map_dir"])
         self._p = p
         self._pf = ParticleFilter(self._map.grid, self._params, np.random.default_rng(p["seed"]))
-        self._mount = Pose2D(p["lidar_x"], p["lidar_y"], p["lidar_yaw"])
+        self._loop = LocalizationLoop(self._pf, LoopConfig.from_params(p, "localization"))
         self._gnss_on = bool(p["gnss_enabled"])
         if self._gnss_on and self._map.georef is None:
             self.get_logger().error(f"map '{p['map_dir']}' has no georeference (georef.yaml): "
                                     "GNSS disabled")
             self._gnss_on = False
         self._odom: deque[tuple[float, Pose2D, str]] = deque(maxlen=100)
-        self._odom_used: Pose2D | None = None
         self._scans: deque[LaserScan] = deque(maxlen=3)  # waiting for their odometry
-        self._moved = (math.inf, math.inf)
-        self._last_weighted = -math.inf
         self._est: LocalizationEstimate | None = None
         self._m2o: Pose2D | None = None
         self._last_pose_stamp = -math.inf
@@ -159,8 +158,7 @@ class LocalizationNode(DawnPatrolNode):
     def _initialized(self, what: str) -> None:
         """A fresh cloud: the next scan is weighted; pose and health are published at once."""
         self.get_logger().info(what)
-        self._moved = (math.inf, math.inf)
-        self._odom_used = self._odom[-1][1] if self._odom else None
+        self._loop.restart(self._odom[-1][1] if self._odom else None)
         self._m2o = None
         self._est = self._pf.estimate()
         self._publish_health()
@@ -221,30 +219,11 @@ class LocalizationNode(DawnPatrolNode):
             self._drop("scan", f"no odometry within {self._p['odom_match_tolerance_s']} s of the "
                                f"scan (nearest {odom[0] - stamp:+.3f} s)")
             return
-        cur = odom[1]
-        if self._odom_used is not None:
-            self._pf.predict(self._odom_used, cur)
-            rel = cur.relative_to(self._odom_used)
-            self._moved = (self._moved[0] + math.hypot(rel.x, rel.y),
-                           self._moved[1] + abs(wrap_angle(rel.theta)))
-        self._odom_used = cur
-        now = self._now()
-        prm = self._params
         ranges, _ = mc.scan_arrays(msg)
         try:  # an unusable scan is reported whether or not the filter would weigh it now
-            self._pf.usable_beams(ranges, msg.range_min, msg.range_max)
+            self._loop.scan(odom[1], ranges, *head, self._now())
         except SensorError as exc:
             self._drop("scan", str(exc))
-            self._publish_estimate(odom)
-            return
-        if (self._moved[0] >= prm.update_min_d or self._moved[1] >= prm.update_min_a
-                or now - self._last_weighted >= self._p["idle_update_period"]):
-            try:
-                if self._pf.update_scan(ranges, *head, self._mount, now):
-                    self._moved = (0.0, 0.0)
-                self._last_weighted = now
-            except SensorError as exc:
-                self._drop("scan", str(exc))
         self._publish_estimate(odom)
 
     def _on_gnss(self, msg: NavSatFix) -> None:
@@ -272,7 +251,7 @@ class LocalizationNode(DawnPatrolNode):
                 self._initialized(f"global localization around GNSS ({x:.1f}, {y:.1f})")
             return
         try:
-            self._pf.update_gnss(x, y, std, self._now())
+            self._loop.gnss(x, y, std, self._now())
         except SensorError as exc:
             self._drop("gnss", str(exc))
 
@@ -290,7 +269,7 @@ class LocalizationNode(DawnPatrolNode):
     # -- outputs -----------------------------------------------------------------------------
     def _publish_estimate(self, odom: tuple[float, Pose2D, str]) -> None:
         prev = self._est.health if self._est is not None else None
-        self._est = self._pf.estimate()
+        self._est = self._loop.estimate
         self._m2o = self._est.pose.compose(odom[1].inverse())
         self._publish_pose(self._est.pose, odom)
         if self._est.health != prev:

@@ -1,6 +1,7 @@
 """Mission node: runs the fleet's ``mission`` action task by task (deliver with PIN handover,
 patrol/investigate dwell, return, charge), publishes RobotStatus and MissionEvents, and resumes
-a mission from its persisted state after a restart. Logic: dawnpatrol_core.delivery.mission.
+a mission from its persisted state after a restart. Logic: dawnpatrol_core.delivery.mission and
+its loop, dawnpatrol_core.delivery.mission_runner (run by the headless shift too).
 
 A mission goal is accepted only when signed by the fleet for this robot (docs/security.md); the
 replay window in ``state_dir`` outlives a restart, so a goal captured before one is refused."""
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticStatus
-from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
+from geometry_msgs.msg import PoseWithCovarianceStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.task import Future
@@ -22,6 +23,7 @@ from sensor_msgs.msg import BatteryState
 from std_msgs.msg import Bool, String
 
 from dawnpatrol_core.delivery import mission as core
+from dawnpatrol_core.delivery.mission_runner import Emitted, MissionRunner, NavigatorPort
 from dawnpatrol_core.errors import ConfigError, MissionError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.security.roles import Command as Sec
@@ -29,7 +31,7 @@ from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
 from dawnpatrol_interfaces.srv import SubmitPin
 from dawnpatrol_robot.mission_state import MissionStateFile
-from dawnpatrol_robot.navigator_client import Navigator, TaskResult
+from dawnpatrol_robot.navigator_client import Navigator
 from dawnpatrol_robot.throttle import Throttle
 from dawnpatrol_ros.codecs import LOC_CODES, MODE_CODES
 from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, time_to_seconds
@@ -85,7 +87,7 @@ class MissionNode(DawnPatrolNode):
                 description=text, dynamic_typing=True))
         cfg = core.mission_config(
             {name: self.get_parameter(name).value for name in _PARAMS}, self.get_namespace())
-        self._robot_id, self._secret, self._rules = cfg.robot_id, cfg.pin_secret, cfg.rules
+        self._robot_id = cfg.robot_id
         self._cfg = cfg
         pub = self.get_parameter("fleet_public_key").value
         if not isinstance(pub, str):
@@ -94,21 +96,20 @@ class MissionNode(DawnPatrolNode):
         self._auth = RobotGate(pub, cfg.state_dir)
         self._store = MissionStateFile(Path(cfg.state_dir))
         self._feedback = Throttle(cfg.feedback_period_s)
+        nav: NavigatorPort
         if cfg.navigator == "nav2":
             from dawnpatrol_robot.nav2_adapter import Nav2Navigator
-            self._nav: Any = Nav2Navigator(self.get_namespace())
+            nav = Nav2Navigator(self.get_namespace())
         else:
-            self._nav = Navigator(self)
-        self._mission: core.MissionState | None = None
-        self._run: core.TaskRun | None = None
-        self._nav_sent = False
+            nav = Navigator(self)
+        self._nav = nav
+        self.runner = MissionRunner(cfg.robot_id, cfg.pin_secret, cfg.rules, nav, self._save)
         self._goal: Any = None
         self._pending: Any = None
-        self._carried: tuple[str, ...] = ()   # parcels still on board after the last mission
         self._waiters: dict[bytes, _Waiter] = {}
         self._pose = Pose2D(math.nan, math.nan)
         self._loc, self._loc_score = "OK", 0.0
-        self._battery, self._estopped, self._last_error = math.nan, False, ""
+        self._battery, self._estopped = math.nan, False
         self._status_pub = self.create_publisher(RobotStatus, "status", LATCHED_QOS)
         self._events_pub = self.create_publisher(MissionEvent, "mission_events", EVENTS_QOS)
         self._announce_pub = self.create_publisher(String, "announce", RELIABLE_QOS)
@@ -132,6 +133,12 @@ class MissionNode(DawnPatrolNode):
         self._resume()
 
     # -- mission lifecycle -----------------------------------------------------------------
+    def _save(self, state: core.MissionState | None) -> None:
+        if state is None:
+            self._store.clear()
+        else:
+            self._store.save(state)
+
     def _resume(self) -> None:
         try:
             state = self._store.load()
@@ -141,15 +148,15 @@ class MissionNode(DawnPatrolNode):
             return
         if state is not None and not state.finished:
             self.get_logger().info(f"resuming mission '{state.mission_id}' at task {state.index}")
-            self._mission = state
-            self._begin_current(resumed=True)
+            self.runner.resume(state, self._now())
+            self._flush()
 
     def _on_goal(self, request: Mission.Goal) -> GoalResponse:
         verdict = self._auth.check(Sec.MISSION, self._robot_id,
                                    mission_fields(self._robot_id, request), request.envelope)
         if not verdict.ok:
             self.get_logger().warning(f"mission rejected: {verdict.reason}")
-            self._last_error = verdict.reason
+            self.runner.last_error = verdict.reason
             return GoalResponse.REJECT
         if self._goal is not None or self._pending is not None:  # a resumed one is preempted
             self.get_logger().warning("mission rejected: another mission is in progress")
@@ -160,7 +167,7 @@ class MissionNode(DawnPatrolNode):
                              tuple(task_from_msg(t, now, self._cfg) for t in request.tasks))
         except MissionError as exc:
             self.get_logger().warning(f"mission rejected: {exc}")
-            self._last_error = str(exc)
+            self.runner.last_error = str(exc)
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
@@ -188,43 +195,19 @@ class MissionNode(DawnPatrolNode):
         now = self._now()
         tasks = tuple(task_from_msg(t, now, self._cfg) for t in req.tasks)
         self._goal = goal
-        self._mission = core.new_mission(req.mission_id or str(uuid.uuid4()), tasks,
-                                         self._carried)
-        self._store.save(self._mission)
-        self._begin_current(resumed=False)
+        self.runner.start(req.mission_id or str(uuid.uuid4()), tasks, now)
 
-    def _begin_current(self, resumed: bool) -> None:
-        assert self._mission is not None
-        task = self._mission.current
-        if task is None:
-            self._finish(canceled=False)
-            return
-        self._nav_sent = False
-        self._apply(core.begin_task(task, self._now(), resumed))
+    def _flush(self) -> None:
+        """Publish the runner's events; hand finished missions to their action goals."""
+        for e in self.runner.events:
+            self._emit(e)
+        self.runner.events.clear()
+        self.runner.done.clear()
+        for state in self.runner.ended:
+            self._finish(state)
+        self.runner.ended.clear()
 
-    def _apply(self, transition: core.Transition) -> None:
-        """Adopt a task transition: publish its events; on DONE record and go to the next."""
-        run, events = transition
-        if run.step is core.Step.NAVIGATE and (self._run is None
-                                                or self._run.step is not core.Step.NAVIGATE):
-            self._nav_sent = False  # a held task tries again
-        self._run = run
-        self._emit(run.task, events)
-        if run.step is core.Step.DONE and self._mission is not None:
-            if not run.ok:
-                self._last_error = f"{run.task.kind} {run.task.id}: {run.reason}"
-            self._mission = core.record_outcome(self._mission, run)
-            self._store.save(self._mission)
-            self._begin_current(resumed=False)
-
-    def _finish(self, canceled: bool) -> None:
-        state = self._mission
-        assert state is not None
-        if canceled:
-            self._nav.cancelTask()
-            state = core.cancel_mission(state, "canceled")
-        self._store.clear()
-        self._mission, self._run, self._carried = None, None, state.parcels
+    def _finish(self, state: core.MissionState) -> None:
         result = Mission.Result(
             success=not state.failed, completed_ids=list(state.completed),
             failed_ids=[f[0] for f in state.failed], failure_reasons=[f[1] for f in state.failed],
@@ -232,7 +215,7 @@ class MissionNode(DawnPatrolNode):
         self.get_logger().info(f"mission '{state.mission_id}' finished: {result.message}")
         goal, self._goal = self._goal, None
         if goal is not None:
-            if canceled:
+            if goal.is_cancel_requested:
                 goal.canceled()
             elif result.success:
                 goal.succeed()
@@ -242,70 +225,52 @@ class MissionNode(DawnPatrolNode):
 
     # -- periodic work ---------------------------------------------------------------------
     def _tick(self) -> None:
+        now = self._now()
         if self._pending is not None:
-            if self._mission is not None:  # a mission resumed after restart: the fleet's wins
-                self._finish(canceled=True)
+            if self.runner.mission is not None:  # a mission resumed after restart: the fleet's
+                self.runner.cancel(now)
+                self._flush()
             self._start_pending()
-        run, now = self._run, self._now()
-        if run is None:
-            return
         if self._goal is not None and self._goal.is_cancel_requested:
-            self._finish(canceled=True)
-            return
-        if run.step is core.Step.NAVIGATE:
-            if not self._nav_sent:
-                self._nav_sent = self._nav.goToPose(self._goal_pose(run.task))
-            elif self._nav.isTaskComplete():
-                ok = self._nav.getResult() is TaskResult.SUCCEEDED
-                pin = core.expected_pin(run.task.order_id, self._secret)
-                self._apply(core.finish_navigation(
-                    run, now, ok, self._nav.lastReason, self._pose.x, self._pose.y,
-                    self._robot_id, pin, self._rules, self._mission.parcels if self._mission
-                    else ()))
+            self.runner.cancel(now)
         else:
-            self._apply(core.tick_run(run, now))
+            self.runner.tick(now, self._pose)
+        self._flush()
         self._publish_feedback()
 
-    def _eta(self) -> tuple[float, float]:
-        """(distance left m, ETA s) of the current task."""
-        fb = self._nav.getFeedback() if self._run is not None else None
-        dist = float(getattr(fb, "distance_remaining_m", getattr(fb, "distance_remaining", 0.0)))
-        return core.task_eta(self._run, self._now(), dist, float(getattr(fb, "eta_s", 0.0)))
-
     def _publish_feedback(self) -> None:
-        if self._goal is None or self._mission is None or self._run is None:
+        mission, run = self.runner.mission, self.runner.run
+        if self._goal is None or mission is None or run is None:
             return
-        if not self._feedback.due(self._now(), (self._mission.index, self._run.state)):
+        if not self._feedback.due(self._now(), (mission.index, run.state)):
             return
-        dist, eta = self._eta()
+        dist, eta = self.runner.eta(self._now())
         self._goal.publish_feedback(Mission.Feedback(
-            current_index=self._mission.index, total=len(self._mission.tasks),
-            current_id=self._run.task.id, state=self._run.state, distance_left_m=dist, eta_s=eta))
+            current_index=mission.index, total=len(mission.tasks),
+            current_id=run.task.id, state=run.state, distance_left_m=dist, eta_s=eta))
 
     def _publish_status(self) -> None:
-        kind = self._run.task.kind if self._run is not None else None
+        run = self.runner.run
+        kind = run.task.kind if run is not None else None
         mode = MODE_CODES[core.robot_mode(kind, self._estopped, self._loc)]
         msg = RobotStatus(robot_id=self._robot_id, mode=mode, estopped=self._estopped,
                           latitude=math.nan, longitude=math.nan,
                           localization_health=LOC_CODES.get(self._loc.lower(),
                                                             RobotStatus.LOC_DEGRADED),
                           localization_quality=self._loc_score, battery_percent=self._battery,
-                          last_error=self._last_error, eta_s=self._eta()[1])
+                          last_error=self.runner.last_error,
+                          eta_s=self.runner.eta(self._now())[1])
         msg.header.stamp, msg.header.frame_id = self.get_clock().now().to_msg(), "map"
         if math.isfinite(self._pose.x):
             msg.pose = pose2d_to_msg(self._pose)
-        msg.parcels_on_board = list(self._mission.parcels if self._mission else self._carried)
-        msg.current_task = f"{kind} {self._run.task.id}" if self._run is not None else ""
+        msg.parcels_on_board = list(self.runner.parcels)
+        msg.current_task = f"{kind} {run.task.id}" if run is not None else ""
         self._status_pub.publish(msg)
 
     # -- inputs and outputs ----------------------------------------------------------------
     def _on_pin(self, req: SubmitPin.Request, res: SubmitPin.Response) -> SubmitPin.Response:
-        if self._run is None:
-            res.accepted, res.message = False, "no mission in progress"
-            return res
-        run, events, res.accepted, res.message = core.submit_pin(
-            self._run, self._now(), req.order_id, req.pin)
-        self._apply((run, events))
+        res.accepted, res.message = self.runner.submit_pin(self._now(), req.order_id, req.pin)
+        self._flush()
         return res
 
     def _on_health(self, msg: DiagnosticStatus) -> None:
@@ -316,23 +281,18 @@ class MissionNode(DawnPatrolNode):
         except ValueError:
             self.get_logger().warning(f"localization score not a number: {score[0]!r}")
 
-    def _emit(self, task: core.TaskSpec, events: tuple[core.TaskEvent, ...]) -> None:
-        for e in events:
-            if e.event == "announce":
-                self._announce_pub.publish(String(data=e.detail))
-                continue
-            msg = MissionEvent(robot_id=self._robot_id, task_id=task.id, task_kind=task.kind,
-                               event=e.event, method=e.method, detail=e.detail)
-            msg.mission_id = self._mission.mission_id if self._mission else ""
-            msg.header.stamp, msg.header.frame_id = self.get_clock().now().to_msg(), "map"
-            msg.position.x, msg.position.y = self._pose.x, self._pose.y
-            self._events_pub.publish(msg)
-            self.get_logger().info(f"{task.kind} {task.id}: {e.event} {e.detail}".rstrip())
-
-    def _goal_pose(self, task: core.TaskSpec) -> PoseStamped:
-        msg = PoseStamped(pose=pose2d_to_msg(Pose2D(task.x, task.y, task.theta)))
+    def _emit(self, e: Emitted) -> None:
+        task, ev = e.task, e.event
+        if ev.event == "announce":
+            self._announce_pub.publish(String(data=ev.detail))
+            return
+        msg = MissionEvent(robot_id=self._robot_id, task_id=task.id, task_kind=task.kind,
+                           event=ev.event, method=ev.method, detail=ev.detail)
+        msg.mission_id = e.mission_id
         msg.header.stamp, msg.header.frame_id = self.get_clock().now().to_msg(), "map"
-        return msg
+        msg.position.x, msg.position.y = self._pose.x, self._pose.y
+        self._events_pub.publish(msg)
+        self.get_logger().info(f"{task.kind} {task.id}: {ev.event} {ev.detail}".rstrip())
 
     def _now(self) -> float:
         return float(self.get_clock().now().nanoseconds) * 1e-9

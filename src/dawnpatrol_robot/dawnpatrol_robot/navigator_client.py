@@ -1,5 +1,7 @@
 """Mission-side client of DawnPatrol's ``navigate`` action with the method surface of Nav2's
-BasicNavigator, but non-blocking: call ``isTaskComplete()`` from a timer instead of spinning."""
+BasicNavigator, but non-blocking: call ``isTaskComplete()`` from a timer instead of spinning.
+It is also the mission runner's navigator port (``go_to``, ``outcome``, ``progress``,
+``cancel``: see dawnpatrol_core.delivery.mission_runner.NavigatorPort), with each goal's cause."""
 
 from __future__ import annotations
 
@@ -13,7 +15,11 @@ from rclpy.action import ActionClient
 from rclpy.node import Node
 from rclpy.task import Future
 
+from dawnpatrol_core.control.causes import REACHED, NavCause, NavResult
+from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_interfaces.action import Navigate
+from dawnpatrol_ros.codecs import cause_from_code
+from dawnpatrol_ros.convert import pose2d_to_msg
 from dawnpatrol_ros.qos import RELIABLE_QOS
 
 
@@ -28,7 +34,8 @@ class TaskResult(IntEnum):
 
 class Navigator:
     """Drives the ``navigate`` action of ``node``'s namespace; one task at a time (a new goal
-    cancels the previous one). ``lastReason`` says why the last task failed or was refused."""
+    cancels the previous one). ``lastCause`` and ``lastReason`` say why the last task failed or
+    was refused."""
 
     def __init__(self, node: Node, action_name: str = "navigate",
                  initialpose_topic: str = "initialpose") -> None:
@@ -43,7 +50,35 @@ class Navigator:
         self._result = TaskResult.UNKNOWN
         self._feedback: Navigate.Feedback | None = None
         self.lastReason = ""
+        self.lastCause = NavCause.NONE
 
+    # -- the mission runner's navigator port -----------------------------------------------
+    def go_to(self, goal: Pose2D, now: float) -> bool:
+        """Send ``goal`` (map frame); False when no server is up (``now`` unused: the stamp
+        is the node's clock)."""
+        msg = PoseStamped(pose=pose2d_to_msg(goal))
+        msg.header.stamp = self._node.get_clock().now().to_msg()
+        msg.header.frame_id = "map"
+        return self.goToPose(msg)
+
+    def outcome(self) -> NavResult | None:
+        """How the last goal ended (cause and reason); None while it is under way."""
+        if not self._complete:
+            return None
+        if self._result is TaskResult.SUCCEEDED:
+            return REACHED
+        return NavResult(self.lastCause, self.lastReason)
+
+    def progress(self) -> tuple[float, float]:
+        """(distance left m, ETA s) from the latest feedback; (0, 0) without one."""
+        fb = self._feedback
+        return (0.0, 0.0) if fb is None else (float(fb.distance_remaining_m), float(fb.eta_s))
+
+    def cancel(self) -> None:
+        """Cancel the goal under way."""
+        self.cancelTask()
+
+    # -- BasicNavigator's surface ----------------------------------------------------------
     def isServerReady(self) -> bool:
         """True once the ``navigate`` action server is discovered."""
         return bool(self._client.server_is_ready())
@@ -102,11 +137,13 @@ class Navigator:
         self._cancel_wanted = False
         self._feedback = None
         if not self._client.server_is_ready():
-            self._finish(task, TaskResult.FAILED, "navigate action server not available")
+            self._finish(task, TaskResult.FAILED, "navigate action server not available",
+                         NavCause.UNKNOWN)
             return False
         self._complete = False
         self._result = TaskResult.UNKNOWN
         self.lastReason = ""
+        self.lastCause = NavCause.NONE
         future = self._client.send_goal_async(
             goal, feedback_callback=lambda fb: self._on_feedback(task, fb))
         future.add_done_callback(lambda f: self._on_goal_response(task, f))
@@ -123,7 +160,8 @@ class Navigator:
                 handle.cancel_goal_async()
             return
         if handle is None or not handle.accepted:
-            self._finish(task, TaskResult.FAILED, "goal rejected by the navigator")
+            self._finish(task, TaskResult.FAILED, "goal rejected by the navigator",
+                         NavCause.REJECTED)
             return
         self._goal_handle = handle
         handle.get_result_async().add_done_callback(lambda f: self._on_result(task, f))
@@ -133,19 +171,22 @@ class Navigator:
     def _on_result(self, task: int, future: Future) -> None:
         response = future.result()
         if response is None:
-            self._finish(task, TaskResult.FAILED, "no result from the navigator")
+            self._finish(task, TaskResult.FAILED, "no result from the navigator",
+                         NavCause.UNKNOWN)
             return
-        code, reason, status = response.result.code, response.result.reason, response.status
-        if status == GoalStatus.STATUS_SUCCEEDED and code == Navigate.Result.CODE_SUCCEEDED:
-            self._finish(task, TaskResult.SUCCEEDED, "")
-        elif status == GoalStatus.STATUS_CANCELED or code == Navigate.Result.CODE_CANCELED:
-            self._finish(task, TaskResult.CANCELED, reason or "canceled")
+        res, status = response.result, response.status
+        cause = cause_from_code(res.cause)
+        if status == GoalStatus.STATUS_SUCCEEDED and res.code == Navigate.Result.CODE_SUCCEEDED:
+            self._finish(task, TaskResult.SUCCEEDED, "", NavCause.NONE)
+        elif status == GoalStatus.STATUS_CANCELED or res.code == Navigate.Result.CODE_CANCELED:
+            self._finish(task, TaskResult.CANCELED, res.reason or "canceled", NavCause.CANCELED)
         else:
-            self._finish(task, TaskResult.FAILED, reason or f"goal status {response.status}")
+            self._finish(task, TaskResult.FAILED, res.reason or f"goal status {status}",
+                         NavCause.UNKNOWN if cause is NavCause.NONE else cause)
 
-    def _finish(self, task: int, result: TaskResult, reason: str) -> None:
+    def _finish(self, task: int, result: TaskResult, reason: str, cause: NavCause) -> None:
         if task != self._task:
             return
         self._result = result  # result first: the mission may poll from another thread
-        self.lastReason = reason
+        self.lastReason, self.lastCause = reason, cause
         self._complete = True

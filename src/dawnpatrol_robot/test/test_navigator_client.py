@@ -18,6 +18,8 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.task import Future
 
+from dawnpatrol_core.control.causes import REACHED, NavCause, NavResult
+from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_interfaces.action import Navigate
 from dawnpatrol_robot.navigator_client import Navigator, TaskResult
 from dawnpatrol_ros.qos import RELIABLE_QOS
@@ -62,7 +64,8 @@ class FakeNavServer(Node):
             await self._pause(0.02)
         if self.mode == "fail":
             handle.abort()
-            return Navigate.Result(code=Navigate.Result.CODE_FAILED, reason="blocked sidewalk")
+            return Navigate.Result(code=Navigate.Result.CODE_FAILED,
+                                   cause=Navigate.Result.CAUSE_BLOCKED, reason="blocked sidewalk")
         handle.succeed()
         return Navigate.Result(code=Navigate.Result.CODE_SUCCEEDED)
 
@@ -131,8 +134,10 @@ def test_go_to_pose_succeeds_with_feedback(nav: tuple[Navigator, FakeNavServer, 
     wait_for(navigator.isTaskComplete, 10.0, "task complete")
     assert navigator.getResult() is TaskResult.SUCCEEDED
     assert navigator.lastReason == ""
+    assert navigator.outcome() == REACHED
     fb = navigator.getFeedback()
     assert fb is not None and fb.status == "following"
+    assert navigator.progress() == (fb.distance_remaining_m, fb.eta_s)
     assert server.goals[0].pose.pose.position.x == 3.0
     assert server.goals[0].pose.pose.position.y == 4.0
 
@@ -143,9 +148,11 @@ def test_cancel_task(nav: tuple[Navigator, FakeNavServer, Node]) -> None:
     assert navigator.goToPose(goal_pose(1.0, 0.0))
     wait_for(lambda: navigator.getFeedback() is not None, 10.0, "feedback while driving")
     assert not navigator.isTaskComplete()
-    navigator.cancelTask()
+    navigator.cancel()
     wait_for(navigator.isTaskComplete, 10.0, "canceled task complete")
     assert navigator.getResult() is TaskResult.CANCELED
+    outcome = navigator.outcome()
+    assert outcome is not None and outcome.cause is NavCause.CANCELED
 
 
 def test_rejected_and_failed_goals_give_reasons(
@@ -156,11 +163,15 @@ def test_rejected_and_failed_goals_give_reasons(
     wait_for(navigator.isTaskComplete, 10.0, "rejected task complete")
     assert navigator.getResult() is TaskResult.FAILED
     assert navigator.lastReason == "goal rejected by the navigator"
+    assert navigator.outcome() == NavResult(NavCause.REJECTED, "goal rejected by the navigator")
     server.mode = "fail"
-    assert navigator.goToPose(goal_pose(1.0, 0.0))
+    assert navigator.go_to(Pose2D(1.0, 0.0), 0.0)  # the mission runner's port
+    assert navigator.outcome() is None
     wait_for(navigator.isTaskComplete, 10.0, "failed task complete")
     assert navigator.getResult() is TaskResult.FAILED
     assert navigator.lastReason == "blocked sidewalk"
+    assert navigator.outcome() == NavResult(NavCause.BLOCKED, "blocked sidewalk")  # the cause
+    assert server.goals[-1].pose.header.frame_id == "map"
 
 
 def test_follow_waypoints_sends_all_poses(nav: tuple[Navigator, FakeNavServer, Node]) -> None:
@@ -178,6 +189,7 @@ def test_no_server_returns_false_with_reason(ros: Ros) -> None:
     assert navigator.isTaskComplete()
     assert navigator.getResult() is TaskResult.FAILED
     assert "not available" in navigator.lastReason
+    assert not navigator.go_to(Pose2D(1.0, 0.0), 0.0)
 
 
 def test_set_initial_pose_publishes(nav: tuple[Navigator, FakeNavServer, Node]) -> None:

@@ -201,7 +201,7 @@ def result_of(fut: Any, timeout: float) -> Navigate.Result:
 def test_goal_on_test_yard_succeeds_within_tolerance(graph_factory: Any) -> None:
     g = graph_factory((4.0, 3.0, 0.0))
     res = result_of(g.send(12.0, 3.0), 25.0)
-    assert (res.code, res.reason) == (_R.CODE_SUCCEEDED, "")
+    assert (res.code, res.cause, res.reason) == (_R.CODE_SUCCEEDED, _R.CAUSE_NONE, "")
     w = g.world
     # 0.25 m goal tolerance, plus what the test's own unicycle integrates after the navigator
     # stopped and before this (possibly starved) test process applied the stop.
@@ -221,7 +221,7 @@ def test_goal_in_keep_out_or_outside_is_rejected_with_reason(
 ) -> None:
     g = graph_factory((4.0, 3.0, 0.0))
     res = result_of(g.send(x, y), 5.0)
-    assert res.code == _R.CODE_REJECTED
+    assert (res.code, res.cause) == (_R.CODE_REJECTED, _R.CAUSE_REJECTED)
     assert words in res.reason and f"({x:.2f}, {y:.2f})" in res.reason
     assert all(v == 0.0 for _, v, _ in g.world.cmds)
 
@@ -240,10 +240,12 @@ def test_unsigned_estop_at_speed_stops_within_1s_and_latches_until_a_fleet_signe
     first_zero = next(t for t, v, _ in w.cmds if t > t_call and v == 0.0)
     assert first_zero - t_call <= 1.0
     res = result_of(fut, 5.0)
-    assert res.code == _R.CODE_FAILED and res.reason.startswith("e-stop")
+    assert (res.code, res.cause) == (_R.CODE_FAILED, _R.CAUSE_SAFETY_STOP)
+    assert res.reason.startswith("e-stop")
     wait_for(lambda: w.estopped and w.estopped[-1] is True, 5.0, "estopped latched true")
     # A goal while stopped is refused, and nothing moves for 15 more control ticks.
-    assert result_of(g.send(10.0, 3.0), 5.0).code == _R.CODE_REJECTED
+    refusal = result_of(g.send(10.0, 3.0), 5.0)
+    assert (refusal.code, refusal.cause) == (_R.CODE_REJECTED, _R.CAUSE_SAFETY_STOP)
     n = len(w.cmds)
     wait_for(lambda: len(w.cmds) >= n + 15, 5.0, "15 more cmd_vel")
     assert all(v == 0.0 and om == 0.0 for t, v, om in w.cmds if t >= first_zero)
@@ -280,7 +282,8 @@ def test_lost_heartbeat_stops_after_timeout(graph_factory: Any) -> None:
     w.beating = False
     t_lost = w.t
     res = result_of(fut, 5.0)
-    assert res.code == _R.CODE_FAILED and res.reason.startswith("watchdog")
+    assert (res.code, res.cause) == (_R.CODE_FAILED, _R.CAUSE_SAFETY_STOP)
+    assert res.reason.startswith("watchdog")
     assert w.cmds[-1][1] == 0.0
     stopped = next(t for t, v, _ in w.cmds if t > t_lost and v == 0.0)
     # the 1 s timeout counts from the last beat (0-0.2 s before), plus a 0.1 s control tick
@@ -301,7 +304,8 @@ def test_lost_localization_holds_the_goal_then_resumes_or_fails(graph_factory: A
     g.wait_moving(0.8)  # replanned from where it stood, and driving again
     w.health, t_lost = "LOST", w.t
     res = result_of(fut, 30.0)
-    assert res.code == _R.CODE_FAILED and res.reason.startswith("localization lost for 3")
+    assert (res.code, res.cause) == (_R.CODE_FAILED, _R.CAUSE_LOCALIZATION_LOST)
+    assert res.reason.startswith("localization lost for 3")
     assert 3.0 <= w.t - t_lost <= 4.5  # the 3 s timeout, a tick and the result's way back
 
 

@@ -1,6 +1,6 @@
 """One codec per DawnPatrol message: Anomaly <-> AnomalyEvent, RobotStatus <-> the fleet's status
 record (and the CLI's dict), MissionTask, MissionEvent and the Mission result <-> the fleet
-coordinator's types.
+coordinator's types, the Navigate result's cause.
 
 Enum tables are derived from the message constants (``MODE_*``, ``LOC_*``, ``SEVERITY_*``), so a
 constant added to a .msg file is known here without a second table to keep in step.
@@ -15,6 +15,7 @@ from typing import Any
 from action_msgs.msg import GoalStatus
 
 from dawnpatrol_core.anomaly.events import AnomalyEvent, Severity, event_from_dict, event_to_dict
+from dawnpatrol_core.control.causes import NavCause, NavResult
 from dawnpatrol_core.errors import AnomalyError
 from dawnpatrol_core.fleet.events import (
     MissionEventReceived,
@@ -25,6 +26,7 @@ from dawnpatrol_core.fleet.events import (
 from dawnpatrol_core.fleet.registry import MODES, RobotStatusReport, mode_of_code
 from dawnpatrol_core.fleet.tasks import TaskKind, TaskPlan
 from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_interfaces.action import Navigate
 from dawnpatrol_interfaces.msg import Anomaly, DeliveryStop, MissionEvent, MissionTask, RobotStatus
 from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, seconds_to_time, time_to_seconds
 
@@ -44,6 +46,21 @@ LOC_NAMES = constants(RobotStatus, "LOC_")
 LOC_CODES = {v: k for k, v in LOC_NAMES.items()}
 SEVERITY_NAMES = constants(Anomaly, "SEVERITY_")
 SEVERITY_CODES = {Severity(v): k for k, v in SEVERITY_NAMES.items()}
+CAUSE_NAMES = constants(Navigate.Result, "CAUSE_")
+CAUSE_CODES = {NavCause(v): k for k, v in CAUSE_NAMES.items()}
+
+
+# -- Navigate result ----------------------------------------------------------------------------
+def nav_result_to_msg(result: NavResult, code: int) -> Navigate.Result:
+    """A goal's end as the action result: ``code`` (CODE_*), the cause and the reason."""
+    return Navigate.Result(code=code, cause=CAUSE_CODES[result.cause], reason=result.reason)
+
+
+def cause_from_code(cause: int) -> NavCause:
+    """The cause of a Navigate result's ``cause`` field (UNKNOWN for a value we do not know:
+    a newer navigator)."""
+    name = CAUSE_NAMES.get(int(cause))
+    return NavCause(name) if name is not None else NavCause.UNKNOWN
 
 
 # -- Anomaly ------------------------------------------------------------------------------------

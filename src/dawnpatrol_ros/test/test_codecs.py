@@ -95,3 +95,16 @@ def test_status_round_trip_through_the_stored_form() -> None:
 
 def test_unknown_mode_code_reads_as_fault() -> None:
     assert status_to_dict(RobotStatus(mode=200))["mode"] == "fault"
+
+
+def test_every_navigation_cause_is_a_navigate_result_constant_and_round_trips() -> None:
+    from dawnpatrol_core.control.causes import NavCause, NavResult
+    from dawnpatrol_interfaces.action import Navigate
+    from dawnpatrol_ros.codecs import CAUSE_NAMES, cause_from_code, nav_result_to_msg
+
+    assert set(CAUSE_NAMES.values()) == {c.value for c in NavCause}  # one table, both sides
+    for cause in NavCause:
+        msg = nav_result_to_msg(NavResult(cause, "why"), Navigate.Result.CODE_FAILED)
+        assert msg.cause == getattr(Navigate.Result, f"CAUSE_{cause.name}")
+        assert cause_from_code(msg.cause) is cause and msg.reason == "why"
+    assert cause_from_code(200) is NavCause.UNKNOWN  # a newer navigator's cause

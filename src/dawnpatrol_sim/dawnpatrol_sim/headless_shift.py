@@ -18,13 +18,13 @@ import numpy as np
 import yaml
 
 from dawnpatrol_core.anomaly.monitor import MonitorConfig, load_monitor_config
-from dawnpatrol_core.control.moving import EvadeConfig
-from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
+from dawnpatrol_core.control.goal_runner import GoalRunner, InProcessNavigator
 from dawnpatrol_core.control.navigator import Scan as RobotScan
-from dawnpatrol_core.control.obstacles import ObstacleConfig
-from dawnpatrol_core.control.path_follower import FollowerConfig
+from dawnpatrol_core.control.navigator import scan_in_base_frame
+from dawnpatrol_core.control.navigator_params import NavigatorParams
 from dawnpatrol_core.delivery import mission as core
 from dawnpatrol_core.delivery.handover import HandoverRules
+from dawnpatrol_core.delivery.mission_runner import MissionRunner
 from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.errors import (
     ConfigError,
@@ -41,20 +41,20 @@ from dawnpatrol_core.fleet.plans import plan_to_json
 from dawnpatrol_core.fleet.records import OrderState
 from dawnpatrol_core.fleet.registry import RobotMode, RobotStatusReport
 from dawnpatrol_core.fleet.tasks import TaskKind, TaskPlan
-from dawnpatrol_core.geometry import Pose2D, wrap_angle
+from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.localization.health import HealthState
 from dawnpatrol_core.localization.likelihood_field import LikelihoodField
+from dawnpatrol_core.localization.loop import LocalizationLoop, LoopConfig
 from dawnpatrol_core.localization.params import LocalizationParams
-from dawnpatrol_core.localization.particle_filter import LocalizationEstimate, ParticleFilter
+from dawnpatrol_core.localization.particle_filter import ParticleFilter
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 from dawnpatrol_core.planning.grid_planner import GridPlanner
 from dawnpatrol_core.planning.route_search import RoutePlanner
-from dawnpatrol_core.safety.governor import GovernorConfig, SpeedGovernor
-from dawnpatrol_core.safety.localization_gate import Gate, LocalizationGate
+from dawnpatrol_core.safety.localization_gate import LocalizationGate
 from dawnpatrol_core.store.fleet import FleetStore
 from dawnpatrol_core.store.inbox import InboxRecord
 from dawnpatrol_core.world import RobotModel, World, load_robot_model, load_world
-from dawnpatrol_sim.engine import Scan, SimEngine
+from dawnpatrol_sim.engine import Scan, SensorFrame, SimEngine
 from dawnpatrol_sim.fleet_watch import HeadlessWatch, Received
 from dawnpatrol_sim.scenario import RobotStart, Scenario, load_scenario
 from dawnpatrol_sim.shift_progress import OperatorCall, ShiftProgress, clock, operator_calls
@@ -79,7 +79,8 @@ def ros_params(path: str | Path) -> dict[str, Any]:
 class ShiftSettings:
     """How a headless shift runs. ``start_time_s``: the clock at engine time 0 (shift-day s, as
     the sim node's ``start_time_s``); ``max_duration_s``: the run stops here even with missions
-    under way. The rest are the nodes' parameters: see :meth:`from_params`."""
+    under way. The rest are the nodes' parameters (``loop``: the localization node's loop,
+    ``navigator``: params/navigator.yaml): see :meth:`from_params`."""
 
     pose_source: PoseSource = "localization"
     start_time_s: float = 7200.0
@@ -88,9 +89,8 @@ class ShiftSettings:
     rules: HandoverRules = field(default_factory=HandoverRules)
     pin_secret: str = "dawnpatrol-sim"
     localization: LocalizationParams = field(default_factory=LocalizationParams)
-    lidar_mount: Pose2D = field(default_factory=lambda: Pose2D(0.3, 0.0, 0.0))
-    idle_update_period_s: float = 1.0
-    lost_timeout_s: float = 60.0
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    navigator: NavigatorParams = field(default_factory=NavigatorParams)
     initial_std: tuple[float, float] = (0.05, 0.05)  # m, rad: the runner's initialpose
 
     @classmethod
@@ -108,10 +108,9 @@ class ShiftSettings:
         base = cls(
             start_time_s=t0, max_duration_s=fleet.shift_end - t0, fleet=fleet, rules=mission.rules,
             pin_secret=mission.pin_secret, localization=params,
-            lidar_mount=Pose2D(float(loc["lidar_x"]), float(loc["lidar_y"]),
-                               float(loc["lidar_yaw"])),
-            idle_update_period_s=float(loc["idle_update_period"]),
-            lost_timeout_s=float(ros_params(d / "navigator.yaml")["localization_lost_timeout_s"]))
+            loop=LoopConfig.from_params(loc, str(d / "localization.yaml")),
+            navigator=NavigatorParams.from_params(ros_params(d / "navigator.yaml"),
+                                                  str(d / "navigator.yaml")))
         return replace(base, **overrides)
 
 
@@ -176,15 +175,13 @@ def load_shift(path: str | Path) -> ShiftInput:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ShiftStage:
-    """What every run on one district shares: world, robot model, map, the stateless planners and
-    the particle filter's likelihood field (None: ground-truth runs only)."""
+    """What every run on one district shares: world, robot model, map and the particle filter's
+    likelihood field (None: ground-truth runs only)."""
 
     world: World
     model: RobotModel
     dm: DistrictMap
     map_dir: Path
-    routes: RoutePlanner
-    grid: GridPlanner
     field: LikelihoodField | None = None
 
 
@@ -197,8 +194,7 @@ def load_stage(world: str | Path, robot_model: str | Path, map_dir: str | Path,
         p = localization
         lf = LikelihoodField.from_grid(dm.grid, p.z_hit, p.z_rand, p.sigma_hit,
                                        p.laser_max_range, p.likelihood_max_dist)
-    return ShiftStage(load_world(world), load_robot_model(robot_model), dm, Path(map_dir),
-                      RoutePlanner(dm.graph, dm), GridPlanner(dm.grid), lf)
+    return ShiftStage(load_world(world), load_robot_model(robot_model), dm, Path(map_dir), lf)
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -293,163 +289,88 @@ class ShiftResult:
 
 
 # -- one robot: localization, navigation, mission --------------------------------------------------
-def make_navigator(stage: ShiftStage) -> NavigatorCore:
-    """Navigator core for one robot of the shift (see :func:`model_navigator`)."""
-    return model_navigator(stage.model, stage.dm, stage.routes, stage.grid)
-
-
-def model_navigator(m: RobotModel, dm: DistrictMap, routes: RoutePlanner,
-                    grid: GridPlanner) -> NavigatorCore:
-    """Navigator core tuned to the robot model (its drive limits every ramp) and, where the model
-    says nothing, to params/navigator.yaml — the headless shift and the navigation benchmark
-    both drive with it."""
-    gov = SpeedGovernor(GovernorConfig(max_speed=m.max_speed, max_angular=m.max_yaw_rate,
-                                       max_accel=m.max_accel, max_decel=m.max_accel,
-                                       stop_decel=m.max_accel, period=CONTROL_DT,
-                                       pose_margin=0.5),  # navigator.yaml zone_pose_margin
-                        zones=dm)
-    cfg = NavigatorConfig(
-        follower=FollowerConfig(max_speed=m.max_speed, max_angular=m.max_yaw_rate,
-                                goal_tolerance=0.1),
-        obstacles=ObstacleConfig(length=m.footprint_length, width=m.footprint_width,
-                                 decel=0.7 * m.max_accel, slow_max_speed=m.max_speed,
-                                 slow_side_margin=0.8),  # slow for people beside the path
-        evade=EvadeConfig(accel=m.max_accel, decel=m.max_decel))
-    return NavigatorCore(routes, grid, dm, gov, cfg)
-
-
 def robot_frame_scan(scan: Scan, mount_x: float) -> RobotScan:
     """(ranges, angles) of a sim scan moved from the lidar frame to the robot base frame."""
     r = np.asarray(scan.ranges, dtype=np.float64)
-    a = scan.angle_min + scan.angle_increment * np.arange(r.size)
-    x, y = r * np.cos(a) + mount_x, r * np.sin(a)
-    return np.hypot(x, y), np.arctan2(y, x)
+    a = scan.angle_min + scan.angle_increment * np.arange(r.size, dtype=np.float64)
+    return scan_in_base_frame(r, a, mount_x)
 
 
-class NodeLocalizer:
-    """The localization node's use of the filter: predict with the odometry at each scan, weight
-    the scan after ``update_min_d``/``update_min_a`` of motion or every idle period, GNSS fixes
-    as they come."""
-
-    def __init__(self, pf: ParticleFilter, mount: Pose2D, idle_period_s: float) -> None:
-        self.pf, self.mount, self.idle = pf, mount, idle_period_s
-        self._odom: Pose2D | None = None
-        self._moved = (math.inf, math.inf)
-        self._last_weighted = -math.inf
-        self.estimate: LocalizationEstimate = pf.estimate()
-
-    def feed(self, scan: Scan | None, odom: Pose2D | None,
-             gnss: tuple[float, float, float] | None, now: float) -> None:
-        if gnss is not None:
-            self.pf.update_gnss(gnss[0], gnss[1], gnss[2], now)
-        if scan is None or odom is None:  # no odometry at the scan's stamp: the node drops it
-            return
-        if self._odom is not None:
-            self.pf.predict(self._odom, odom)
-            rel = odom.relative_to(self._odom)
-            self._moved = (self._moved[0] + math.hypot(rel.x, rel.y),
-                           self._moved[1] + abs(wrap_angle(rel.theta)))
-        self._odom = odom
-        p = self.pf.params
-        if (self._moved[0] >= p.update_min_d or self._moved[1] >= p.update_min_a
-                or now - self._last_weighted >= self.idle):
-            try:
-                if self.pf.update_scan(scan.ranges, scan.angle_min, scan.angle_increment,
-                                       scan.range_min, scan.range_max, self.mount, now):
-                    self._moved = (0.0, 0.0)
-                self._last_weighted = now
-            except SensorError:
-                pass  # too few usable beams: the node logs and drops the scan
-        self.estimate = self.pf.estimate()
+def make_localizer(dm: DistrictMap, settings: ShiftSettings, start: Pose2D,
+                   rng: np.random.Generator, lf: LikelihoodField | None = None
+                   ) -> LocalizationLoop:
+    """The localization node's loop on a particle filter started at ``start`` (the runner's
+    initialpose, ``settings.initial_std``)."""
+    pf = ParticleFilter(dm.grid, settings.localization, rng, field=lf)
+    sxy, syaw = settings.initial_std
+    pf.init_pose(start, np.diag([sxy * sxy, sxy * sxy, syaw * syaw]))
+    loop = LocalizationLoop(pf, settings.loop)
+    loop.restart(None)
+    return loop
 
 
-def read_sensors(eng: SimEngine, robot_id: str, localizer: NodeLocalizer | None,
+def make_drive(dm: DistrictMap, settings: ShiftSettings, localized: bool,
+               routes: RoutePlanner | None = None,
+               grid: GridPlanner | None = None) -> GoalRunner:
+    """The navigator node's goal runner on params/navigator.yaml (``settings.navigator``);
+    ``localized``: with the localization gate (the pose comes from the particle filter)."""
+    p = settings.navigator
+    gate = LocalizationGate(p.localization_lost_timeout_s) if localized else None
+    return GoalRunner(p.navigator(dm, routes=routes, grid=grid), gate, p.pose_timeout_s)
+
+
+def read_sensors(eng: SimEngine, robot_id: str, loop: LocalizationLoop | None,
                  now: float) -> tuple[Pose2D, RobotScan | None]:
     """One engine step's readings as the robot's nodes take them: the pose the navigator gets
-    (the localizer's estimate after feeding it this step's scan, odometry and fix; ground truth
+    (the localization loop's estimate after this step's fix, scan and odometry; ground truth
     without one) and this step's scan in the robot frame, if there is a new one."""
-    if localizer is None:
+    if loop is None:
         raw, pose = eng.latest_scan(robot_id), eng.pose(robot_id)
     else:
         fr = eng.sensors(robot_id)
         raw = fr.scan
-        odom = None if fr.odom is None else Pose2D(fr.odom.x, fr.odom.y, fr.odom.theta)
-        gnss = None if fr.gnss is None else (fr.gnss.x, fr.gnss.y, fr.gnss.std)
-        localizer.feed(raw, odom, gnss, now)
-        pose = localizer.estimate.pose
+        feed_localizer(loop, fr, now)
+        pose = loop.estimate.pose
     return pose, None if raw is None else robot_frame_scan(raw, eng.model.lidar.mount_x)
 
 
-class GatedDrive:
-    """The navigator node's control tick on the core: a goal in, (v, w) out, a verdict when done;
-    while localization is LOST it stands still and keeps the goal, replanning on recovery."""
+def feed_localizer(loop: LocalizationLoop, fr: SensorFrame, now: float) -> None:
+    """A step's fix, scan and odometry to the localization loop, as the node's callbacks hand
+    them over (an unusable fix or scan is dropped; a scan without odometry too)."""
+    try:
+        if fr.gnss is not None:
+            loop.gnss(fr.gnss.x, fr.gnss.y, fr.gnss.std, now)
+        if fr.scan is not None and fr.odom is not None:
+            sc = fr.scan
+            loop.scan(Pose2D(fr.odom.x, fr.odom.y, fr.odom.theta), sc.ranges, sc.angle_min,
+                      sc.angle_increment, sc.range_min, sc.range_max, now)
+    except SensorError:
+        pass
 
-    def __init__(self, nav: NavigatorCore, gate: LocalizationGate | None) -> None:
-        self.nav, self.gate = nav, gate
-        self.goal: Pose2D | None = None
-        self.planned = False
-        self.result: tuple[bool, str] | None = None  # (succeeded, reason) of the last goal
 
-    def go_to(self, now: float, pose: Pose2D, goal: Pose2D) -> None:
-        self.goal, self.result, self.planned = goal, None, False
-        if self.gate is not None and self.gate.lost:
-            return  # planned once localization has recovered
-        resp = self.nav.set_goal(now, pose, goal)
-        self.planned = True
-        if not resp.accepted:
-            self._end(False, resp.reason, now)
-
-    def tick(self, now: float, pose: Pose2D, scan: RobotScan | None,
-             lost: bool) -> tuple[float, float]:
-        if self.gate is not None:
-            self.gate.update(now, lost)
-            gate = self.gate.state(now)
-            if gate is Gate.OPEN:
-                if self.goal is not None and not self.planned:
-                    resp = self.nav.set_goal(now, pose, self.goal)
-                    self.planned = resp.accepted
-                    if not resp.accepted:
-                        self._end(False, resp.reason, now)
-            else:
-                assert self.nav.governor is not None
-                self.nav.governor.reset()
-                if self.goal is not None and gate is Gate.EXPIRED:
-                    self._end(False, f"localization lost for {self.gate.lost_for(now):.0f} s", now)
-                elif self.goal is not None and self.planned:
-                    self.nav.cancel(now)
-                    self.planned = False
-                return 0.0, 0.0
-        cmd = self.nav.step(now, pose, scan)
-        if self.goal is not None and cmd.status == "succeeded":
-            self._end(True, "", now)
-        elif self.goal is not None and cmd.status in ("failed", "canceled"):
-            self._end(False, cmd.reason, now)
-        return cmd.v, cmd.w
-
-    def _end(self, ok: bool, reason: str, now: float) -> None:
-        if not ok:
-            self.nav.cancel(now)
-        self.goal, self.result = None, (ok, reason)
+def drive_tick(drive: GoalRunner, loop: LocalizationLoop | None, now: float,
+               scan: RobotScan | None) -> tuple[float, float]:
+    """One control period of the navigator node: localization health to the gate, then the
+    goal runner's command."""
+    if loop is not None:
+        drive.health_in(now, loop.estimate.health is HealthState.LOST)
+    t = drive.tick(now, scan)
+    return t.v, t.w
 
 
 @dataclass(slots=True)
 class _Robot:
-    """One robot as the mission node runs it: missions from the fleet, one task at a time."""
+    """One robot's nodes in one process: the localization loop, the navigator's goal runner and
+    the mission runner over it, and the shift's bookkeeping of what the robot did."""
 
     id: str
-    drive: GatedDrive
-    localizer: NodeLocalizer | None
+    drive: GoalRunner
+    loop: LocalizationLoop | None
+    runner: MissionRunner
     pose: Pose2D
-    rules: HandoverRules
-    secret: str
-    mission: core.MissionState | None = None
-    run: core.TaskRun | None = None
-    carried: tuple[str, ...] = ()  # parcels still on board after the last mission
     trips: int = 0
     scan: RobotScan | None = None
     scan_t: float = -math.inf
-    events: list[tuple[core.TaskSpec, core.TaskEvent, float]] = field(default_factory=list)
-    ended: core.MissionState | None = None  # the last mission, once finished (the action result)
     returned: dict[str, float] = field(default_factory=dict)  # parcel -> unloaded at depot
     away: bool = False  # the last return to the depot failed: not reloaded since
     loaded_away: set[str] = field(default_factory=set)  # parcels of trips sent while away
@@ -458,76 +379,29 @@ class _Robot:
     loc_err: list[float] = field(default_factory=list)
     lost_s: float = 0.0
 
-    def start_mission(self, mission_id: str, tasks: tuple[core.TaskSpec, ...], now: float) -> None:
-        self.mission = core.new_mission(mission_id, tasks, self.carried)
-        self.trips += 1
-        self._begin_current(now)
-
-    def _begin_current(self, now: float) -> None:
-        assert self.mission is not None
-        task = self.mission.current
-        if task is None:
-            self.ended = self.mission
-            self.carried, self.mission, self.run = self.mission.parcels, None, None
-            return
-        self._apply(core.begin_task(task, now), now)
-        if self.run is not None and self.run.step is core.Step.NAVIGATE:
-            self.drive.go_to(now, self.pose, Pose2D(task.x, task.y, task.theta))
-
-    def _apply(self, transition: core.Transition, now: float) -> None:
-        run, events = transition
-        self.run = run
-        self.events += [(run.task, e, now) for e in events]
-        if run.step is core.Step.DONE and self.mission is not None:
-            if run.task.kind == "return":
-                self.away = not run.ok
-                if run.ok:
-                    self.returned.update(dict.fromkeys(self.mission.parcels, now))
-            self.mission = core.record_outcome(self.mission, run)
-            self._begin_current(now)
-
     def tick(self, now: float) -> tuple[float, float]:
-        """One control period: the navigator's command, then the mission node's tick."""
-        lost = (self.localizer is not None
-                and self.localizer.estimate.health is HealthState.LOST)
+        """One control period: the navigator's command, then the mission's tick."""
         scan = self.scan if now - self.scan_t < 0.5 else None
-        v, w = self.drive.tick(now, self.pose, scan, lost)
-        run = self.run
-        if run is not None and run.step is core.Step.NAVIGATE:
-            if self.drive.result is not None:
-                ok, reason = self.drive.result
-                pin = core.expected_pin(run.task.order_id, self.secret)
-                parcels = self.mission.parcels if self.mission is not None else ()
-                self._apply(core.finish_navigation(run, now, ok, reason, self.pose.x,
-                                                   self.pose.y, self.id, pin, self.rules,
-                                                   parcels), now)
-        elif run is not None:
-            self._apply(core.tick_run(run, now), now)
-            if (run.step is core.Step.HOLD and self.run is not None
-                    and self.run.step is core.Step.NAVIGATE):  # a held task tries again
-                task = self.run.task
-                self.drive.go_to(now, self.pose, Pose2D(task.x, task.y, task.theta))
-        return v, w
+        cmd = drive_tick(self.drive, self.loop, now, scan)
+        self.runner.tick(now, self.pose)
+        for d in self.runner.done:
+            if d.run.task.kind == "return":
+                self.away = not d.run.ok
+                if d.run.ok:
+                    self.returned.update(dict.fromkeys(d.parcels, d.run.since))
+        self.runner.done.clear()
+        return cmd
 
     def cancel(self, now: float) -> None:
         """The fleet cancels the mission (the mission node's cancel): the robot stops where it
         is, the parcels stay on board, the result is not awaited."""
-        if self.mission is None:
-            return
-        self.carried = core.cancel_mission(self.mission, "canceled").parcels
-        self.mission, self.run = None, None
-        self.drive.nav.cancel(now)
-        self.drive.goal, self.drive.result, self.drive.planned = None, None, False
-
-    def key_in(self, order_id: str, pin: str, now: float) -> None:
-        """A recipient types ``pin`` on the keypad (the submit_pin service)."""
-        if self.run is not None:
-            run, events, _, _ = core.submit_pin(self.run, now, order_id, pin)
-            self._apply((run, events), now)
+        if self.runner.cancel(now) is not None:
+            self.runner.ended.pop()
 
     def sense(self, eng: SimEngine, now: float) -> None:
         """Read this step's sensors: the pose for the navigator and the latest scan."""
-        self.pose, scan = read_sensors(eng, self.id, self.localizer, now)
+        self.pose, scan = read_sensors(eng, self.id, self.loop, now)
+        self.drive.pose_in(self.pose, now, now)
         if scan is not None:
             self.scan, self.scan_t = scan, now
 
@@ -536,30 +410,29 @@ class _Robot:
         if self.truth is not None:
             self.distance_m += math.hypot(truth.x - self.truth.x, truth.y - self.truth.y)
         self.truth = truth
-        if self.localizer is not None:
+        if self.loop is not None:
             self.loc_err.append(math.hypot(self.pose.x - truth.x, self.pose.y - truth.y))
-            self.lost_s += CONTROL_DT * (self.localizer.estimate.health is HealthState.LOST)
+            self.lost_s += CONTROL_DT * (self.loop.estimate.health is HealthState.LOST)
 
     def report(self, contacts: tuple[str, ...]) -> RobotReport:
         e = np.array(self.loc_err or [math.nan])
-        on_board = self.mission.parcels if self.mission is not None else self.carried
-        return RobotReport(self.id, self.trips, self.distance_m, contacts, on_board,
+        return RobotReport(self.id, self.trips, self.distance_m, contacts, self.runner.parcels,
                            (float(np.median(e)), float(np.percentile(e, 95)), float(e.max())),
                            self.lost_s)
 
 
 def _make_robot(stage: ShiftStage, settings: ShiftSettings, start: RobotStart, index: int,
-                seed: int, lf: LikelihoodField | None) -> _Robot:
-    localizer, gate = None, None
+                seed: int, lf: LikelihoodField | None, routes: RoutePlanner,
+                grid: GridPlanner, now: float) -> _Robot:
+    loop = None
     if settings.pose_source == "localization":
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, index)))
-        pf = ParticleFilter(stage.dm.grid, settings.localization, rng, field=lf)
-        sxy, syaw = settings.initial_std
-        pf.init_pose(start.start, np.diag([sxy * sxy, sxy * sxy, syaw * syaw]))
-        localizer = NodeLocalizer(pf, settings.lidar_mount, settings.idle_update_period_s)
-        gate = LocalizationGate(settings.lost_timeout_s)
-    return _Robot(start.id, GatedDrive(make_navigator(stage), gate), localizer, start.start,
-                  settings.rules, settings.pin_secret, truth=start.start)
+        loop = make_localizer(stage.dm, settings, start.start, rng, lf)
+    drive = make_drive(stage.dm, settings, loop is not None, routes, grid)
+    drive.pose_in(start.start, now, now)
+    runner = MissionRunner(start.id, settings.pin_secret, settings.rules,
+                           InProcessNavigator(drive))
+    return _Robot(start.id, drive, loop, runner, start.start, truth=start.start)
 
 
 def mission_tasks(tasks: Sequence[TaskPlan]) -> tuple[core.TaskSpec, ...]:
@@ -624,16 +497,17 @@ class ShiftFleet:
         """Every robot's status, as its mission node publishes it."""
         for r in self.robots.values():
             # the mode the mission node reports: its current task's (a patrol is not busy)
-            mode = RobotMode(core.robot_mode(r.run.task.kind if r.run is not None else None))
+            run = r.runner.run
+            mode = RobotMode(core.robot_mode(run.task.kind if run is not None else None))
             self.feed(fe.StatusReceived(RobotStatusReport(
                 r.id, mode, r.pose.x, r.pose.y, r.pose.theta, stamp=now,
-                parcels_on_board=r.mission.parcels if r.mission else r.carried)), now)
+                parcels_on_board=r.runner.parcels)), now)
 
     def step(self, now: float) -> None:
         """Finished missions' results, then once a second statuses and the fleet's tick."""
         for r in self.robots.values():
-            if r.ended is not None:
-                done, r.ended = r.ended, None
+            ended, r.runner.ended = r.runner.ended, []
+            for done in ended:
                 outcome = fe.MissionOutcome.FAILED if done.failed else fe.MissionOutcome.SUCCEEDED
                 self.feed(fe.MissionResultReceived(
                     r.id, done.mission_id, outcome, done.completed, done.failed,
@@ -672,7 +546,9 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
         lp = settings.localization
         lf = LikelihoodField.from_grid(stage.dm.grid, lp.z_hit, lp.z_rand, lp.sigma_hit,
                                        lp.laser_max_range, lp.likelihood_max_dist)
-    robots = {r.id: _make_robot(stage, settings, r, i, eng.seed, lf)
+    routes, grid = settings.navigator.route_planner(stage.dm), settings.navigator.grid_planner(
+        stage.dm)  # stateless: shared by the robots
+    robots = {r.id: _make_robot(stage, settings, r, i, eng.seed, lf, routes, grid, t0)
               for i, r in enumerate(shift.scenario.robots)}
     fleet = ShiftFleet(stage, settings, robots, log)
     if duties is not None and duties.patrol_at_s is not None and duties.patrol_at_s <= 0.0:
@@ -700,7 +576,7 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
         cmds = {r.id: r.tick(now) for r in robots.values()}
         for due in progress.due_pins(now):
             pin = core.expected_pin(due.order_id, settings.pin_secret)
-            robots[due.robot_id].key_in(due.order_id, pin, now)
+            robots[due.robot_id].runner.submit_pin(now, due.order_id, pin)
         for r in robots.values():
             _record_events(r, progress, log, fleet, now)
         if on_line is not None:
@@ -724,10 +600,11 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
         log.append(f"{clock(t0 + eng.now)} run stopped after {settings.max_duration_s:.0f} s "
                    "with missions under way")
         for r in robots.values():
-            if r.run is not None:
+            run = r.runner.run
+            if run is not None:
                 tail = "; ".join(f"[{clock(t)}] {text}" for t, text in r.drive.nav.events[-6:])
-                log.append(f"  {r.id} still on {r.run.task.kind} {r.run.task.id} "
-                           f"({r.run.state} since {clock(r.run.since)}) at ({r.pose.x:.1f}, "
+                log.append(f"  {r.id} still on {run.task.kind} {run.task.id} "
+                           f"({run.state} since {clock(run.since)}) at ({r.pose.x:.1f}, "
                            f"{r.pose.y:.1f}), navigator {r.drive.nav.status}: {tail}")
     if on_line is not None:
         for line in log[shown:]:
@@ -830,14 +707,16 @@ def _start_trip(r: _Robot, m: fc.SendMission, now: float, log: list[str]) -> Non
         r.loaded_away.update(ids)
         away = f" (NOT reloaded: the last return failed; at ({r.pose.x:.1f}, {r.pose.y:.1f}))"
     log.append(f"{clock(now)} {r.id} trip {r.trips + 1}: {', '.join(ids)}{away}")
-    r.start_mission(m.mission_id, mission_tasks(m.tasks), now)
+    r.trips += 1
+    r.runner.start(m.mission_id, mission_tasks(m.tasks), now)
 
 
 def _record_events(r: _Robot, progress: ShiftProgress, log: list[str], fleet: ShiftFleet,
                    now: float) -> None:
     """Feed a robot's mission events to the fleet and to the shift's bookkeeping (what the
     runner hears)."""
-    for task, e, at in r.events:
+    for em in r.runner.events:
+        task, e, at = em.task, em.event, em.at
         if e.event == "announce":  # to the speaker, not a MissionEvent
             continue
         if e.event in fe.TaskEvent.__members__.values():
@@ -849,10 +728,10 @@ def _record_events(r: _Robot, progress: ShiftProgress, log: list[str], fleet: Sh
             log.append(line)
         if e.event == "failed" and task.kind != "deliver":
             log.append(f"{clock(at)} {r.id} {task.kind} {task.id} FAILED: {e.detail}")
-        if e.event == "failed" and e.detail.startswith("unreachable"):
+        if e.event == "failed" and e.cause is not None:  # failed by the navigator
             tail = "; ".join(text for _, text in r.drive.nav.events[-4:])
             log.append(f"  {r.id} navigator's last events: {tail}")
-    r.events.clear()
+    r.runner.events.clear()
 
 
 def _outcomes(orders: Mapping[str, Order], plan: Mapping[str, Any], progress: ShiftProgress,

@@ -17,18 +17,16 @@ from dawnpatrol_core.anomaly.monitor import MonitorOutput, load_monitor_config
 from dawnpatrol_core.anomaly.zones_adapter import district_zones
 from dawnpatrol_core.control.navigator import Scan as RobotScan
 from dawnpatrol_core.geometry import Pose2D
-from dawnpatrol_core.localization.particle_filter import ParticleFilter
+from dawnpatrol_core.localization.loop import LocalizationLoop
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
-from dawnpatrol_core.planning.grid_planner import GridPlanner
-from dawnpatrol_core.planning.route_search import RoutePlanner
 from dawnpatrol_core.store.inbox import InboxRecord
 from dawnpatrol_core.world import load_robot_model, load_world
 from dawnpatrol_sim.engine import SimEngine
 from dawnpatrol_sim.fleet_watch import HeadlessWatch, Received
 from dawnpatrol_sim.headless_shift import (
-    NodeLocalizer,
     ShiftSettings,
-    model_navigator,
+    make_localizer,
+    read_sensors,
     robot_frame_scan,
 )
 from dawnpatrol_sim.scenario import load_scenario
@@ -38,13 +36,12 @@ __all__ = ["HeadlessWatch", "PatrolDrive", "Received", "WatchRun", "run_watch_sc
 
 # -- anomaly scenarios: robots parked or driving, people scripted, the fleet's incidents ----------
 class PatrolDrive:
-    """A robot driving between ``poses`` in turn with the shipped navigator (params as the
-    headless shift sets them), as on a patrol or a delivery: goal after goal, round and round."""
+    """A robot driving between ``poses`` in turn with the shipped navigator (``settings``: the
+    params files), as on a patrol or a delivery: goal after goal, round and round."""
 
     def __init__(self, eng: SimEngine, robot_id: str, district: DistrictMap,
-                 poses: Sequence[Pose2D]) -> None:
-        self.nav = model_navigator(eng.model, district, RoutePlanner(district.graph, district),
-                                   GridPlanner(district.grid))
+                 poses: Sequence[Pose2D], settings: ShiftSettings) -> None:
+        self.nav = settings.navigator.navigator(district)
         self.eng, self.robot_id, self.poses, self.k = eng, robot_id, tuple(poses), 0
         self._scan: RobotScan | None = None
 
@@ -99,13 +96,15 @@ def run_watch_scenario(path: str | Path, maps_dir: str | Path, params_dir: str |
     t0 = float(spec.get("start_hour", 1.0)) * 3600.0
     observers = [str(r) for r in spec.get("observers") or [spec.get("observer", scen.robots[0].id)]]
     drive = {str(k): (float(v[0]), float(v[1])) for k, v in (spec.get("drive") or {}).items()}
-    patrols = {str(k): PatrolDrive(eng, str(k), district, [Pose2D(*map(float, p)) for p in v])
+    settings = ShiftSettings.from_params(params_dir)
+    patrols = {str(k): PatrolDrive(eng, str(k), district, [Pose2D(*map(float, p)) for p in v],
+                                   settings)
                for k, v in (spec.get("patrol") or {}).items()}
     # the scenario clock is local time since midnight: no UTC offset
     config = replace(load_monitor_config(Path(params_dir) / "anomaly_monitor.yaml"),
                      utc_offset_s=0.0)
     watch = HeadlessWatch(eng, district, config, t0, observers, seed=scen.seed)
-    locs = _localizers(eng, district, observers, params_dir) if localization else {}
+    locs = _localizers(eng, district, observers, settings) if localization else {}
     places = ([(z.id, z.polygon) for z in zones.watch]
               + [(z.id, z.polygon) for z in zones.restricted])
     first_in: dict[tuple[str, str], float] = {}
@@ -127,11 +126,7 @@ def run_watch_scenario(path: str | Path, maps_dir: str | Path, params_dir: str |
         if locs:
             poses = {}
             for rid, loc in locs.items():
-                fr = eng.sensors(rid)
-                odom = None if fr.odom is None else Pose2D(fr.odom.x, fr.odom.y, fr.odom.theta)
-                gnss = None if fr.gnss is None else (fr.gnss.x, fr.gnss.y, fr.gnss.std)
-                loc.feed(fr.scan, odom, gnss, t0 + eng.now)
-                poses[rid] = loc.estimate.pose
+                poses[rid] = read_sensors(eng, rid, loc, t0 + eng.now)[0]
         watch.step(poses, cmds)
     run = WatchRun(scen.name, t0, eng.now, tuple(watch.received), tuple(watch.outputs),
                    tuple(watch.inbox.incidents(limit=100_000)), first_in,
@@ -141,14 +136,7 @@ def run_watch_scenario(path: str | Path, maps_dir: str | Path, params_dir: str |
 
 
 def _localizers(eng: SimEngine, district: DistrictMap, robots: Sequence[str],
-                params_dir: str | Path) -> dict[str, NodeLocalizer]:
+                settings: ShiftSettings) -> dict[str, LocalizationLoop]:
     """Each robot's particle filter as the localization node runs it (the params files)."""
-    settings = ShiftSettings.from_params(params_dir)
-    out = {}
-    for i, rid in enumerate(robots):
-        rng = np.random.default_rng(np.random.SeedSequence(eng.seed, spawn_key=(2, i)))
-        pf = ParticleFilter(district.grid, settings.localization, rng)
-        sxy, syaw = settings.initial_std
-        pf.init_pose(eng.pose(rid), np.diag([sxy * sxy, sxy * sxy, syaw * syaw]))
-        out[rid] = NodeLocalizer(pf, settings.lidar_mount, settings.idle_update_period_s)
-    return out
+    return {rid: make_localizer(district, settings, eng.pose(rid), np.random.default_rng(
+        np.random.SeedSequence(eng.seed, spawn_key=(2, i)))) for i, rid in enumerate(robots)}

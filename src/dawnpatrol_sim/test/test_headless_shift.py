@@ -56,7 +56,16 @@ def test_settings_come_from_the_params_files() -> None:
     assert settings.pin_secret == mission["pin_secret"]
     assert settings.localization.max_particles == loc["max_particles"]
     assert settings.localization.update_min_d == loc["update_min_d"]
-    assert settings.lidar_mount.x == loc["lidar_x"]
+    assert settings.loop.mount.x == loc["lidar_x"]
+    assert settings.loop.idle_period_s == loc["idle_update_period"]
+    # the navigator's params are the node's file: no second set of numbers (issue 18)
+    nav = ros_params(ROOT / "params/navigator.yaml")
+    assert settings.navigator.goal_tolerance == nav["goal_tolerance"]
+    assert settings.navigator.obstacle_decel == nav["obstacle_decel"]
+    assert settings.navigator.localization_lost_timeout_s == nav["localization_lost_timeout_s"]
+    core = settings.navigator.config()
+    assert core.follower.goal_tolerance == nav["goal_tolerance"]
+    assert core.obstacles.decel == nav["obstacle_decel"]
     assert settings.fleet.compartments == ros_params(
         ROOT / "params/fleet_manager.yaml")["robot_compartments"]
 

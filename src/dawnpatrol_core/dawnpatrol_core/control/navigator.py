@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from dawnpatrol_core.control.causes import NavCause
 from dawnpatrol_core.control.moving import (
     EvadeConfig,
     Mover,
@@ -33,6 +34,14 @@ FloatArray = npt.NDArray[np.float64]
 Status = Literal["idle", "active", "waiting", "recovering", "succeeded", "failed", "canceled"]
 Scan = tuple[FloatArray, FloatArray]
 """(ranges (N,) m, angles (N,) rad) in the robot frame, like a LaserScan."""
+
+
+def scan_in_base_frame(ranges: FloatArray, angles: FloatArray, mount_x: float) -> Scan:
+    """A scan from a lidar ``mount_x`` m ahead of the base centre, in the base frame."""
+    if not mount_x:
+        return ranges, angles
+    x, y = ranges * np.cos(angles) + mount_x, ranges * np.sin(angles)
+    return np.hypot(x, y), np.arctan2(y, x)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +95,11 @@ class NavigatorConfig:
 
 @dataclass(frozen=True, slots=True)
 class GoalResponse:
-    """Whether a goal was accepted, and why not (one line) when it was rejected."""
+    """Whether a goal was accepted, and why not (one line and a cause) when it was rejected."""
 
     accepted: bool
     reason: str
+    cause: NavCause = NavCause.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +150,7 @@ class NavigatorCore:
         self._stuck: list[tuple[float, float]] = []  # where this goal replanned (x, y m)
         self._blocked_at: tuple[float, float] | None = None  # the path point found blocked
         self._reason = ""
+        self.failure = NavCause.NONE  # why the last goal failed (status "failed")
         self.moving = MovingObstacles(self.config.moving) if self.config.predict_movers else None
         ob = self.config.obstacles  # the rollout's footprint is the obstacle check's
         self._evade_cfg = replace(self.config.evade, length=ob.length, width=ob.width)
@@ -170,25 +181,26 @@ class NavigatorCore:
             if isinstance(goal, Pose2D):
                 reason = self._goal_rule_violation(goal.x, goal.y)
                 if reason:
-                    return self._reject(now, reason)
+                    return self._reject(now, reason, NavCause.REJECTED)
                 path, route = self._plan(pose, goal)
                 heading, self._goal = goal.theta, goal
             else:
                 route = goal if isinstance(goal, Route) else None
                 path = goal.points if isinstance(goal, Route) else np.asarray(goal, np.float64)
                 if path.ndim != 2 or path.shape[1] != 2 or len(path) < 1:
-                    return self._reject(now, f"path shape {path.shape}, expected (N, 2)")
+                    return self._reject(now, f"path shape {path.shape}, expected (N, 2)",
+                                        NavCause.REJECTED)
                 end = path[-1]
                 reason = self._goal_rule_violation(float(end[0]), float(end[1]))
                 if reason:
-                    return self._reject(now, reason)
+                    return self._reject(now, reason, NavCause.REJECTED)
                 self._goal = Pose2D(float(end[0]), float(end[1]))
         except PlanningError as exc:
-            return self._reject(now, f"unreachable: {exc}")
+            return self._reject(now, f"unreachable: {exc}", NavCause.UNREACHABLE)
         if self.zones is not None and first_disallowed(self.zones, path, 0.2,
                                                        self._outside(pose)) >= 0:
             return self._reject(now, "unreachable: the path crosses a keep-out zone or leaves "
-                                "the operating area")
+                                "the operating area", NavCause.UNREACHABLE)
         self._route = route
         self._follower = PathFollower(path, heading, self.config.follower)
         self.status = "active"
@@ -504,7 +516,7 @@ class NavigatorCore:
     def _start_recovery(self, now: float, pose: Pose2D) -> None:
         self._recoveries += 1
         if self._recoveries > self.config.max_recoveries:
-            self.status = "failed"
+            self.status, self.failure = "failed", NavCause.BLOCKED
             self._reason = "failed: blocked, recoveries exhausted"
             self._event(now, self._reason)
             return
@@ -568,11 +580,11 @@ class NavigatorCore:
         return (f"goal ({x:.2f}, {y:.2f}) is "
                 f"{detail or 'outside the operating area or inside a keep-out zone'}")
 
-    def _reject(self, now: float, reason: str) -> GoalResponse:
-        self.status = "failed"
+    def _reject(self, now: float, reason: str, cause: NavCause) -> GoalResponse:
+        self.status, self.failure = "failed", cause
         self._reason = f"goal rejected: {reason}"
         self._event(now, self._reason)
-        return GoalResponse(False, reason)
+        return GoalResponse(False, reason, cause)
 
     def _reset(self) -> None:
         self._follower, self._route, self._goal = None, None, None
@@ -580,6 +592,7 @@ class NavigatorCore:
         self._stuck = []
         self._blocked_at = None
         self._reason = ""
+        self.failure = NavCause.NONE
         self.blocked_edges = set()
         self._offset, self._offset_hold, self._passing = 0.0, -math.inf, set()
 

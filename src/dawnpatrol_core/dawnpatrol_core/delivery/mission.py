@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Literal, cast, get_args
 
+from dawnpatrol_core.control.causes import HOLD_CAUSES, NavCause, NavResult
 from dawnpatrol_core.delivery.handover import (
     HandoverRules,
     Phase,
@@ -227,6 +228,7 @@ class TaskEvent:
     event: str
     detail: str = ""
     method: str = ""
+    cause: NavCause | None = None  # held/failed after navigation: the navigator's cause
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +242,7 @@ class TaskRun:
     ok: bool = False
     reason: str = ""
     retries: int = 0  # goals refused at once so far (see REJECTED_RETRIES)
+    cause: NavCause | None = None  # a task failed by navigation: the navigator's cause
 
     @property
     def state(self) -> str:
@@ -251,11 +254,6 @@ class TaskRun:
 
 Transition = tuple[TaskRun, tuple[TaskEvent, ...]]
 
-#: How the navigator's reason begins when it stopped the robot for safety rather than because the
-#: place cannot be reached: the task is held and tried again, not failed (the fleet sees the
-#: robot's state and may take its stops over).
-SAFETY_STOPS = ("e-stop", "watchdog", "out of operating hours", "localization lost",
-                "pose lost", "no current pose")
 #: s between tries of a held task.
 HOLD_RETRY_S = 5.0
 #: A goal refused within REJECTED_AT_ONCE_S of being sent is tried again (after HOLD_RETRY_S)
@@ -268,39 +266,41 @@ REJECTED_RETRIES = 6
 DOOR_REACH_M = 3.0
 
 
-def is_safety_stop(reason: str) -> bool:
-    """True when a navigation failure ``reason`` is a safety stop (see SAFETY_STOPS)."""
-    return reason.startswith(SAFETY_STOPS)
-
-
 def begin_task(task: TaskSpec, now: float, resumed: bool = False) -> Transition:
     """Start ``task`` at ``now`` s: the robot sets off (navigation is the caller's job)."""
     detail = "resumed after restart" if resumed else ""
     return TaskRun(task, Step.NAVIGATE, now), (TaskEvent("started", detail),)
 
 
-def finish_navigation(run: TaskRun, now: float, succeeded: bool, reason: str, x: float,
-                      y: float, robot_id: str, pin: str, rules: HandoverRules,
+def finish_navigation(run: TaskRun, now: float, result: NavResult, x: float, y: float,
+                      robot_id: str, pin: str, rules: HandoverRules,
                       parcels: tuple[str, ...]) -> Transition:
-    """The navigator finished the leg at (x, y) m: fail the task, or start its on-site part.
-    ``pin`` is the expected PIN (deliver); ``parcels`` are on board (listed by return)."""
+    """The navigator finished the leg at (x, y) m with ``result``: decided on its cause (never
+    on the words of its reason). A safety stop (HOLD_CAUSES) holds the task to try again; a
+    delivery BLOCKED within DOOR_REACH_M of the door hands over there; any other failure soon
+    after the goal was sent is tried again (up to REJECTED_RETRIES), later ones fail the task.
+    Reached: the task's on-site part starts. ``pin`` is the expected PIN (deliver); ``parcels``
+    are on board (listed by return)."""
     if run.step is not Step.NAVIGATE:
         raise MissionError(f"task '{run.task.id}': navigation finished in step {run.step.name}")
     task = run.task
-    if not succeeded and is_safety_stop(reason):
-        return replace(run, step=Step.HOLD, since=now), (TaskEvent("held", reason),)
+    succeeded, reason, cause = result.ok, result.reason, result.cause
+    if cause in HOLD_CAUSES:
+        return replace(run, step=Step.HOLD, since=now), (TaskEvent("held", reason, cause=cause),)
     near = math.hypot(x - task.x, y - task.y)
-    if not succeeded and task.kind == "deliver" and "blocked" in reason and near <= DOOR_REACH_M:
+    if cause is NavCause.BLOCKED and task.kind == "deliver" and near <= DOOR_REACH_M:
         succeeded = True  # the door is occupied: close enough to hand over
         reason = f"door occupied: handover {near:.1f} m from the entrance"
     if not succeeded and now - run.since < REJECTED_AT_ONCE_S and run.retries < REJECTED_RETRIES:
         n = run.retries + 1
         return replace(run, step=Step.HOLD, since=now, retries=n), (
-            TaskEvent("held", f"retry {n}/{REJECTED_RETRIES}: {reason or 'goal refused'}"),)
+            TaskEvent("held", f"retry {n}/{REJECTED_RETRIES}: {reason or 'goal refused'}",
+                      cause=cause),)
     if not succeeded:
-        why = reason if reason.startswith("unreachable") else (
-            f"unreachable: {reason}" if reason else "unreachable")
-        return _done(run, now, False, why), (TaskEvent("failed", why),)
+        # The navigator's UNREACHABLE reasons say so themselves; the others are told as such.
+        why = (reason if cause is NavCause.UNREACHABLE and reason
+               else f"unreachable: {reason}" if reason else "unreachable")
+        return _done(run, now, False, why, cause), (TaskEvent("failed", why, cause=cause),)
     arrived = TaskEvent("arrived", reason)
     if task.kind == "deliver":
         s = arrive(start_stop(task.order_id, robot_id, task.method, pin, rules, now), now, x, y)
@@ -393,8 +393,9 @@ def submit_pin(run: TaskRun, now: float, order_id: str, pin: str) -> tuple[TaskR
     return run, (), False, f"wrong PIN, {left} attempt(s) left"
 
 
-def _done(run: TaskRun, now: float, ok: bool, reason: str) -> TaskRun:
-    return replace(run, step=Step.DONE, since=now, ok=ok, reason=reason)
+def _done(run: TaskRun, now: float, ok: bool, reason: str,
+          cause: NavCause | None = None) -> TaskRun:
+    return replace(run, step=Step.DONE, since=now, ok=ok, reason=reason, cause=cause)
 
 
 def record_outcome(state: MissionState, run: TaskRun) -> MissionState:
