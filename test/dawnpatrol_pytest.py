@@ -40,14 +40,17 @@ def ros_isolation(monkeypatch: pytest.MonkeyPatch) -> int:
     return domain
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll ``predicate`` until truthy; fail the test naming ``what`` after ``timeout`` s."""
+def wait_for(predicate: Callable[[], object], timeout: float,
+             what: str | Callable[[], str]) -> None:
+    """Poll ``predicate`` until truthy; fail the test naming ``what`` (or what it returns, to
+    describe the state at the time) after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+    text = what if isinstance(what, str) else what()
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {text}")
 
 
 def pid_alive(pid: int) -> bool:

@@ -157,11 +157,16 @@ def test_operator_session(launch: Any, tmp_path: Path, monkeypatch: Any) -> None
         p = cli("patrol", "start", "--timeout", "15")
         assert p.returncode == 0, p.stderr
 
+        seen: list[dict[str, str]] = []
+
         def working() -> bool:
             modes = {r["robot_id"]: r["mode"] for r in ok_json("status")["robots"]}
-            return all(m in ("delivering", "patrolling", "returning") for m in modes.values())
+            seen.append(modes)
+            # investigating: a loiterer's alert calls the robot there first to look
+            return all(m in ("delivering", "patrolling", "returning", "investigating")
+                       for m in modes.values())
 
-        wait_for(working, 120.0, "both robots working")
+        wait_for(working, 120.0, lambda: f"both robots working (last modes {seen[-3:]})")
         status = ok_json("status")
         assert status["summary"]["orders"], status
         detail = ok_json("robots", "r1")
