@@ -4,6 +4,7 @@ schema versioned by ``PRAGMA user_version`` with ordered migration steps."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +28,7 @@ def connect(path: str | Path, migrations: Sequence[Migration], busy_timeout_s: f
     """
     conn = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        _set_wal(conn, busy_timeout_s)
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         migrate(conn, migrations, str(path))
@@ -35,6 +36,21 @@ def connect(path: str | Path, migrations: Sequence[Migration], busy_timeout_s: f
         conn.close()
         raise
     return conn
+
+
+def _set_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
+    """Switch to WAL. SQLite answers 'database is locked' at once, without its busy handler,
+    when another connection holds the new file's lock meanwhile (two processes opening a new
+    database together): retry until the busy timeout."""
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration], source: str) -> int:
