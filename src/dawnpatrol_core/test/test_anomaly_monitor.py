@@ -112,7 +112,10 @@ def test_a_driving_robot_raises_the_loiterer_once(yard: DistrictMap, stale_pose_
     assert kinds == {("loitering", "watch_yard_corner")}
     assert len({e.uuid for e in events}) == 1  # one incident, updated
     first = events[0]
-    assert first.first_seen == pytest.approx(NIGHT + 30.0, abs=1.5)
+    # first seen when the stay began (the person is there from the start), raised once it
+    # had lasted the zone's 30 s
+    assert first.first_seen == pytest.approx(NIGHT, abs=1.5)
+    assert first.last_seen == pytest.approx(NIGHT + 30.0, abs=1.5)
     assert math.hypot(first.x - PERSON[0], first.y - PERSON[1]) < 0.5
     assert events[-1].count > first.count and events[-1].revision > 0
 

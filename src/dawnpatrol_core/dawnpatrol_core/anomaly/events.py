@@ -98,7 +98,10 @@ class Detection:
 
     ``key`` identifies the subject (``"track:12"``, ``"edges:3,4"``, ``"robot"``);
     ``threshold_met_at`` is when the rule's condition became true (s) and ``detected_at`` when
-    the rule noticed it (s): their difference is the detection latency.
+    the rule noticed it (s): their difference is the detection latency. ``began_at`` is when
+    the episode began (s; a loiterer's stay start, an intruder's entry; None: the threshold
+    time): the incident's ``first_seen``, so a second robot that confirms a stay it only saw
+    begin after another robot's last sighting still matches that incident.
     """
 
     kind: str
@@ -113,6 +116,7 @@ class Detection:
     description: str = ""
     evidence: Evidence = field(default_factory=Evidence)
     edge_ids: tuple[int, ...] = ()
+    began_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,7 +510,7 @@ class EventManager:
             x=det.x,
             y=det.y,
             zone=det.zone,
-            first_seen=min(det.threshold_met_at, now),
+            first_seen=min(det.threshold_met_at if det.began_at is None else det.began_at, now),
             last_seen=now,
             count=1,
             description=_clip(det.description),

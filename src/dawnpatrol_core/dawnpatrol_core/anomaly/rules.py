@@ -167,6 +167,7 @@ def detect_loitering(
                 y=float(c[1]),
                 detected_at=now,
                 threshold_met_at=min(stay_start + T, now),
+                began_at=min(stay_start, now),
                 zone=zone.id,
                 confidence=0.9,
                 description=f"person within {R:g} m for {now - stay_start:.0f} s",
