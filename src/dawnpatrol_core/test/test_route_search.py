@@ -166,3 +166,23 @@ def test_astar_matches_brute_force_on_random_lattice() -> None:
                 dist[e.end] = min(dist[e.end], dist[e.start] + c)
         for dst in (35, 5, 30):
             assert planner.plan(src, dst).eta == pytest.approx(dist[dst])
+
+
+@pytest.mark.parametrize("heading, expected", [(math.pi / 2, (0, 3, 4, 2)), (-math.pi / 2, (1, 2))])
+def test_a_robot_on_a_blocked_sidewalk_leaves_it_the_way_it_faces_away_from(
+        heading: float, expected: tuple[int, ...]) -> None:
+    """An alley 0-1-2 (x = 0, y 0..60) with a way round 0-3-4-2. Something blocks the alley
+    between y 20 and 30 (edges 0 and 1 closed); the robot stopped in front of it at y 20 (facing
+    north) or at y 25 from the other side (facing south). It leaves back the way it came, never
+    by a straight leg through the blockage to the nearest open edge (node 1's, 10 m away)."""
+    g = two_way({0: (0.0, 0.0), 1: (0.0, 30.0), 2: (0.0, 60.0), 3: (20.0, 0.0), 4: (20.0, 60.0)},
+                [(0, 1, 1.0, False), (1, 2, 1.0, False), (0, 3, 1.0, False),
+                 (3, 4, 1.0, False), (4, 2, 1.0, False)])
+    planner = RoutePlanner(g)
+    y = 20.0 if heading > 0 else 25.0
+    route = planner.plan(Pose2D(0.0, y, heading), 2, closed_edges={0, 1})
+    assert route.node_ids == expected
+    ahead = route.points[1] - route.points[0]
+    assert ahead[1] * math.sin(heading) < 0.0  # first leg: away from the blockage
+    # with the alley open the robot goes straight on
+    assert planner.plan(Pose2D(0.0, 20.0, math.pi / 2), 2).node_ids == (1, 2)

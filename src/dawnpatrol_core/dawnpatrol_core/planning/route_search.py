@@ -21,6 +21,10 @@ from dawnpatrol_core.maps.route_graph import RouteGraph
 FloatArray = npt.NDArray[np.float64]
 __all__ = ["GraphJoin", "Route", "RoutePlanner", "RouteSearchConfig", "ZoneRules"]
 
+#: A pose this close to an edge's polyline (m) stands on that sidewalk (half its usual width,
+#: plus localization error).
+_ON_EDGE_M = 3.0
+
 
 @dataclass(frozen=True, slots=True)
 class RouteSearchConfig:
@@ -222,11 +226,12 @@ class RoutePlanner:
         direct: tuple[float, FloatArray, int] | None = None
         sj = gj = None
         if isinstance(start, Pose2D):
-            sj = self.join(start.x, start.y, closed_edges)
+            behind = self._way_back(start, closed)
+            sj = behind[0] if behind is not None else self.join(start.x, start.y, closed_edges)
             lead = np.array([[start.x, start.y]])
             lead_cost = sj.distance / cfg.join_speed
             for ei, s_on, _ in self._directions(self._edge_index[sj.edge_id], sj.s):
-                if ei in closed:
+                if ei in closed and (behind is None or ei != behind[1]):
                     continue
                 pts, cum = self._edge_points[ei], self._edge_cum[ei]
                 piece = _cut(pts, cum, s_on, float(cum[-1]))
@@ -274,6 +279,27 @@ class RoutePlanner:
         """Seconds to travel ``frac`` of edge ``ei`` (crosswalk penalty counted in full)."""
         pen = self._edge_cost[ei] - self._edge_len[ei] / self._edge_speed[ei]
         return frac * self._edge_len[ei] / self._edge_speed[ei] + (pen if frac > 0.0 else 0.0)
+
+    def _way_back(self, start: Pose2D, closed: set[int]) -> tuple[GraphJoin, int] | None:
+        """A robot standing on a closed sidewalk (both directions closed: something blocks it)
+        leaves it the way it faces away from — it was stopped facing the blockage — rather than
+        by a straight leg to the nearest open edge, which may cross what blocks the sidewalk.
+        Returns its join and the edge index it may leave by, or None (not on a closed edge)."""
+        if not closed:
+            return None
+        j = self.join(start.x, start.y)
+        ei = self._edge_index[j.edge_id]
+        if ei not in closed or j.distance > _ON_EDGE_M:
+            return None
+        r = self._reverse[ei]
+        if r >= 0 and r not in closed:
+            return None  # one direction is open: the ordinary join uses it
+        pts, cum = self._edge_points[ei], self._edge_cum[ei]
+        k = int(np.clip(np.searchsorted(cum, j.s, side="right") - 1, 0, len(pts) - 2))
+        dx, dy = pts[k + 1] - pts[k]
+        if dx * math.cos(start.theta) + dy * math.sin(start.theta) < 0.0:
+            return j, ei  # this direction points away from where the robot faces
+        return (j, r) if r >= 0 else None
 
     def _directions(self, ei: int, s: float) -> Iterable[tuple[int, float, bool]]:
         """The edge and its reverse with the join arc length expressed along each."""
