@@ -95,20 +95,22 @@ def test_a_soft_bound_keeps_the_parcel_and_misses_the_visit() -> None:
     assert plan.missed == (("@hs#1", "no room in the routes before the hotspot's bound"),)
 
 
-def test_visit_windows_hold_the_bound_wherever_each_visit_falls() -> None:
+@pytest.mark.parametrize("margin", [0.0, 100.0])
+def test_visit_windows_hold_the_bound_wherever_each_visit_falls(margin: float) -> None:
     bound, dwell = np.array([600.0, 900.0]), np.array([20.0, 45.0])
     last = np.array([0.0, -5000.0])  # the second is overdue at the start
     rng = np.random.default_rng(3)
-    wins = visit_windows(last, bound, dwell, 0.0, 3600.0, 0.5, rng)
+    wins = visit_windows(last, bound, dwell, 0.0, 3600.0, 0.5, rng, margin)
+    planned = bound - margin  # the margin is kept on every gap
     for h in (0, 1):
         mine = [(e, d) for hh, _, e, d in wins if hh == h]
         assert mine and all(0.0 <= e <= d for e, d in mine) and mine[-1][0] < 3600.0
-        assert all(d - e <= 0.5 * bound[h] + 1e-9 for e, d in mine[1:])
-        # the first due: last departure + bound, or one window from now when overdue
-        assert mine[0][1] == (600.0 if h == 0 else pytest.approx(mine[0][1]))
-        assert 0.25 * bound[h] <= mine[0][1] <= 0.5 * bound[h] or h == 0
+        assert all(d - e <= 0.5 * planned[h] + 1e-9 for e, d in mine[1:])
+        # the first due: last departure + bound - margin, or one window from now when overdue
+        assert mine[0][1] == (planned[0] if h == 0 else pytest.approx(mine[0][1]))
+        assert 0.25 * planned[h] <= mine[0][1] <= 0.5 * planned[h] or h == 0
         for _ in range(200):  # any arrival inside each window keeps every gap within the bound
             arrive = [rng.uniform(e, d) for e, d in mine]
             leave = [max(last[h], 0.0)] + [a + dwell[h] for a in arrive]
             gaps = np.array(arrive) - np.array(leave[:-1])
-            assert gaps.max() <= bound[h] + 1e-9
+            assert gaps.max() <= planned[h] + 1e-9

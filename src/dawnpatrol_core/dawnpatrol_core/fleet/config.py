@@ -39,6 +39,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "patrol_window_share": (0.5, "a planned patrol visit's window as a share of its hotspot's "
                                  "bound (0.1..1; smaller: fewer visits are needed but each is "
                                  "less flexible)"),
+    "patrol_margin_s": (120.0, "patrol visits are planned this long inside each hotspot's bound, "
+                               "s (a robot held up at a door still arrives in time)"),
     "call_sensor_reach_m": (12.0, "a call to a place robots may not enter is watched from an "
                                   "allowed point within this distance and in line of sight, m"),
     "pin_secret": ("", "recipients' PIN secret: robots check PINs; the fleet never sends it"),
@@ -86,6 +88,7 @@ class FleetConfig:
     patrol_seed: int = 0
     patrol_bounds: str = "hard"
     patrol_window_share: float = 0.5
+    patrol_margin_s: float = 120.0
     call_sensor_reach_m: float = 12.0
 
     @classmethod
@@ -133,5 +136,6 @@ class FleetConfig:
             patrol_seed=int(num("patrol_seed", 0, 2**63 - 1)),
             patrol_bounds=bounds,
             patrol_window_share=num("patrol_window_share", 0.1, 1.0),
+            patrol_margin_s=num("patrol_margin_s", 0.0, 3600.0),
             call_sensor_reach_m=num("call_sensor_reach_m", 1.0, 100.0),
         )

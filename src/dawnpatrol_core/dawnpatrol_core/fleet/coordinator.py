@@ -500,7 +500,7 @@ class FleetCoordinator:
         now = max(self.shift_now(self._now), self.cfg.shift_start)
         until = max(o.window_end for o in orders)
         return self.patrol.due_visits(now, until, hard, 0.0 if hard else VISIT_VALUE_M,
-                                      self.cfg.patrol_window_share)
+                                      self.cfg.patrol_window_share, self.cfg.patrol_margin_s)
 
     def _conflict(self, orders: list[Order], robots: list[str], plan: DispatchPlan
                   ) -> tuple[list[tuple[str, str]], list[str]] | None:

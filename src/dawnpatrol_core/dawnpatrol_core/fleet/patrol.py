@@ -26,8 +26,8 @@ VISIT_PREFIX = "@"
 
 
 def visit_windows(last_left_s: FloatArray, bound_s: FloatArray, dwell_s: FloatArray, now: float,
-                  until: float, share: float,
-                  rng: np.random.Generator) -> list[tuple[int, int, float, float]]:
+                  until: float, share: float, rng: np.random.Generator,
+                  margin_s: float = 0.0) -> list[tuple[int, int, float, float]]:
     """(hotspot, k, earliest s, due s) of the visits that keep every hotspot within its bound
     from ``now`` until ``until`` (s), whatever time in its window each visit is made.
 
@@ -36,10 +36,13 @@ def visit_windows(last_left_s: FloatArray, bound_s: FloatArray, dwell_s: FloatAr
     window of width W (drawn in [0.5, 1] x ``share`` x bound, so the rhythm is not predictable)
     ending at its due time D_k; the next is due at D_k - W + dwell + bound: the latest next
     arrival after the earliest possible departure, so each gap stays within the bound.
+    ``margin_s`` plans every visit that long inside its bound (a robot held up at a door or
+    by people on the way still arrives in time): the bound planned is bound - margin, never
+    less than half the bound.
     """
     out: list[tuple[int, int, float, float]] = []
     for h in range(last_left_s.size):
-        b = float(bound_s[h])
+        b = max(float(bound_s[h]) - margin_s, 0.5 * float(bound_s[h]))
         width = b * share * float(rng.uniform(0.5, 1.0))
         due = max(float(last_left_s[h]) + b, now + width)
         k = 1
@@ -121,7 +124,7 @@ class PatrolCoordinator:
             self.scheduler.observed(h, left_at)
 
     def due_visits(self, now: float, until: float, required: bool, prize_m: float,
-                   share: float) -> list[PatrolVisit]:
+                   share: float, margin_s: float = 0.0) -> list[PatrolVisit]:
         """The patrol visits from ``now`` until ``until`` (shift-day s) that hold every hotspot's
         bound (see :func:`visit_windows`); ``required`` (a hard bound) or worth ``prize_m``."""
         sch = self.scheduler
@@ -133,7 +136,7 @@ class PatrolCoordinator:
                         plan.hotspots[h].x, plan.hotspots[h].y, e, d,
                         float(plan.dwell_s[h]), required, prize_m)
             for h, k, e, d in visit_windows(sch.last_left(), plan.max_idleness_s, plan.dwell_s,
-                                            now, until, share, self.rng)
+                                            now, until, share, self.rng, margin_s)
         ]
 
     def hotspot_pose(self, hotspot_id: str) -> Pose2D:
