@@ -448,6 +448,12 @@ def test_a_call_takes_the_delivering_robot_whose_windows_hold_and_it_resumes_aft
     assert [t.kind for t in m2.tasks] == [TaskKind.INVESTIGATE, TaskKind.DELIVER, TaskKind.RETURN]
     assert orders_of(m2) == ["D"] and fleet.coord.missions["r1"].orders == ("D",)
     fleet.on(MissionAccepted("r1", m2.mission_id))
+    # A second call while r1 is on its way to the first: r1 keeps its look, r2 goes.
+    fleet.status("r1", RobotMode.DELIVERING, x=22.0, y=17.0)
+    cmds = fleet.on(InvestigateRequested(24.0, 18.0))
+    (second,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert second.robot_id == "r2" and not any(isinstance(c, CancelMission) for c in cmds)
+    assert fleet.coord.missions["r1"].id == m2.mission_id
     cmds = fleet.on(MissionEventReceived("r1", m2.tasks[0].id, "investigate",
                                          TaskEvent.DWELL_DONE, *SPOT, detail="a loiterer"))
     assert [c.kind for c in cmds if isinstance(c, IncidentRecorded)] == ["investigation"]

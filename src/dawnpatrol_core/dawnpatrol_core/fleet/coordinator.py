@@ -670,6 +670,8 @@ class FleetCoordinator:
             if (m is None or m.kind is not MissionKind.DELIVER or v.connection
                     is not Connection.ONLINE or v.estopped or v.mode is RobotMode.FAULT):
                 continue
+            if m.at is not None and m.tasks and m.tasks[0] not in self._done.get(m.id, set()):
+                continue  # on its way to another call's look: that call keeps its robot
             done = self._done.get(m.id, set())
             left = [self._orders[o].order for o in m.orders
                     if o in self._orders and o not in done
