@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from dawnpatrol_core.errors import ScenarioError, field_error
+from dawnpatrol_core.fleet.patrol import hotspot_of
 from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics
 from dawnpatrol_core.shift_clock import clock as clock  # re-exported: the runners' lines
 from dawnpatrol_sim.expectations import ShiftFacts, answer_times
@@ -108,9 +109,11 @@ class ShiftProgress:
                 return f"{clock(now)} {robot_id} on scene for {task_id}"
             return None
         if kind == "patrol" and event == "dwell_done":
-            self.visits.append((robot_id, task_id, self._arrived.pop((robot_id, task_id), now),
+            # a trip's second visit of one hotspot is 'hs#2': the visit is the hotspot's
+            hotspot = hotspot_of(task_id)
+            self.visits.append((robot_id, hotspot, self._arrived.pop((robot_id, task_id), now),
                                 now))
-            return f"{clock(now)} {robot_id} patrolled {task_id} (visits: {len(self.visits)})"
+            return f"{clock(now)} {robot_id} patrolled {hotspot} (visits: {len(self.visits)})"
         if kind == "investigate" and event == "dwell_done":
             self._arrived.pop((robot_id, task_id), None)
             return f"{clock(now)} {robot_id} looked at {task_id}: {detail}".rstrip(": ")

@@ -60,6 +60,16 @@ def test_facts_for_the_expectations() -> None:
     assert f.alerts == (("loitering", 300.0),)
 
 
+def test_a_trips_second_visit_of_a_hotspot_counts_for_that_hotspot() -> None:
+    p = make()
+    for task, t in (("hs_a#1", 100.0), ("hs_a#2", 500.0)):
+        p.on_event("r1", "patrol", "arrived", task, "", t)
+        line = p.on_event("r1", "patrol", "dwell_done", task, "", t + 30.0)
+        assert line is not None and "patrolled hs_a " in line
+    f = p.facts({}, {"hs_a": 600.0}, [], 0.0, 1000.0)
+    assert f.hotspot_violations == {"hs_a": 0} and f.patrol_visits == 2
+
+
 def test_alerts_acked_once_after_delay() -> None:
     p = make()
     assert p.on_alert("u1", "loitering", 10.0)
