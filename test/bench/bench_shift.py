@@ -97,7 +97,7 @@ def report(res: ShiftResult, n_robots: int, pose: str, setup_s: float, solver_s:
     home = [o for o in orders if o.recipient_home]
     in_window = [o for o in orders if o.outcome == "delivered"]
     failed = [o for o in orders if o.outcome == "failed"]
-    causes = Counter(o.cause for o in orders if o.outcome not in ("delivered", "late"))
+    causes = Counter(o.cause_group for o in orders if o.outcome not in ("delivered", "late"))
     returned = [o for o in failed if math.isfinite(o.returned_at)]
     contacts = Counter(c.split(":")[0] for r in res.robots for c in r.contacts)
     print(f"# Delivery shift benchmark — {map_name}, headless, {n} orders, {n_robots} robots, "

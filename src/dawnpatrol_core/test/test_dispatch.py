@@ -11,6 +11,7 @@ from dawnpatrol_core.planning.dispatch import (
     DispatchSettings,
     Robot,
     RobotState,
+    UnservedCause,
     euclidean_travel,
     plan_dispatch,
     replan,
@@ -65,6 +66,9 @@ def test_impossible_orders_listed_with_reason() -> None:
     assert reasons["late"].startswith("window unreachable")
     assert reasons["big"].startswith("too big")
     assert reasons["far"].startswith("beyond battery range")
+    assert plan.unserved_causes == {"late": UnservedCause.WINDOW_UNREACHABLE,
+                                    "big": UnservedCause.TOO_BIG,
+                                    "far": UnservedCause.BEYOND_RANGE}
     assert plan.served == 1 and validate_plan(plan) == []
 
 
@@ -75,6 +79,8 @@ def test_capacity_overflow_reported_not_dropped() -> None:
                          DispatchSettings(60.0, 0.3, 1, allow_reloads=False))
     assert plan.served == 1
     assert len(plan.unserved) == 2 and all("solver could not fit" in r for _, r in plan.unserved)
+    assert set(plan.unserved_causes.values()) == {UnservedCause.NO_ROOM}
+    assert set(plan.unserved_causes) == {oid for oid, _ in plan.unserved}
     assert validate_plan(plan) == []
 
 
@@ -109,6 +115,7 @@ def test_replan_pinned_parcel_past_window_is_reported() -> None:
     plan = replan([RobotState(r1, 0.0, 0.0, 950.0, (carried,))], [], DEPOT, euclidean_travel,
                   SETTINGS, now=950.0)
     assert plan.unserved[0][0] == "carried" and "window unreachable" in plan.unserved[0][1]
+    assert plan.unserved_causes == {"carried": UnservedCause.WINDOW_UNREACHABLE}
 
 
 def test_validator_catches_violations() -> None:

@@ -57,7 +57,7 @@ def test_deliver_run_right_pin_hands_over_and_parcel_leaves() -> None:
     run, ev, ok, msg = submit_pin(run, 115.0, "O-1", "1111")
     assert (ok, msg, ev) == (False, "wrong PIN, 1 attempt(s) left", ())
     run, ev, ok, msg = submit_pin(run, 116.0, "O-1", "1234")
-    assert ok and run.step is Step.DONE and run.ok
+    assert ok and run.step is Step.DONE and run.ok and run.failure is None
     assert [(e.event, e.method) for e in ev] == [("handed_over", "pin")]
     assert run.handover is not None and run.handover.proof is not None
     assert (run.handover.proof.x, run.handover.proof.y) == (3.0, 4.0)
@@ -71,9 +71,10 @@ def test_absent_recipient_fails_and_parcel_is_returned() -> None:
     run, _ = begin_task(t, 0.0)
     run, _ = finish_navigation(run, 10.0, REACHED, 0.0, 0.0, "r1", "1234", RULES, ())
     run, ev = tick_run(run, 69.9)
-    assert ev == () and run.step is Step.HANDOVER
+    assert ev == () and run.step is Step.HANDOVER and run.failure is None
     run, ev = tick_run(run, 70.0)
     assert [(e.event, e.detail) for e in ev] == [("failed", "absent")]
+    assert run.failure == "absent"
     state = record_outcome(state, run)
     assert state.parcels == ("O-2",) and state.failed == (("O-2", "absent"),)
     ret, _ = begin_task(state.tasks[1], 71.0)
@@ -81,6 +82,18 @@ def test_absent_recipient_fails_and_parcel_is_returned() -> None:
     assert [(e.event, e.detail) for e in ev] == [("arrived", ""), ("returned", "parcels: O-2")]
     state = record_outcome(state, ret)
     assert state.finished and state.parcels == ()
+
+
+def test_a_failed_handover_says_why_in_its_type() -> None:
+    t = make_task("deliver", "O-4", 0.0, 0.0)
+    run, _ = begin_task(t, 0.0)
+    at_door, _ = finish_navigation(run, 10.0, REACHED, 0.0, 0.0, "r1", "1234", RULES, ())
+    wrong, _, _, _ = submit_pin(at_door, 11.0, "O-4", "0000")
+    wrong, ev, ok, _ = submit_pin(wrong, 12.0, "O-4", "0000")
+    assert not ok and wrong.failure == "wrong_pin_limit" and ev[0].cause is None
+    typing, _, _, _ = submit_pin(at_door, 11.0, "O-4", "0000")  # started, never finished
+    slow, ev = tick_run(typing, 11.0 + RULES.pin_timeout_s)
+    assert slow.failure == "timeout" and [e.event for e in ev] == ["failed"]
 
 
 def test_door_delivery_hands_over_on_arrival_and_failed_navigation_fails() -> None:
@@ -92,11 +105,12 @@ def test_door_delivery_hands_over_on_arrival_and_failed_navigation_fails() -> No
                                 "r1", "", RULES, ())
     assert not bad.ok and [(e.event, e.detail) for e in ev] == [("failed", "unreachable: keep-out")]
     assert bad.cause is NavCause.REJECTED and ev[0].cause is NavCause.REJECTED
+    assert bad.failure is NavCause.REJECTED
     # an unreachable goal's reason says so itself
     why = "unreachable: no route to the goal"
     bad, ev = finish_navigation(run, 5.0, NavResult(NavCause.UNREACHABLE, why), 0.0, 0.0, "r1",
                                 "", RULES, ())
-    assert bad.reason == why and bad.cause is NavCause.UNREACHABLE
+    assert bad.reason == why and bad.failure is NavCause.UNREACHABLE
 
 
 def test_a_goal_refused_at_once_is_tried_again_before_the_task_fails() -> None:

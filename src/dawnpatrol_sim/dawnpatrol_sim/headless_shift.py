@@ -18,12 +18,13 @@ import numpy as np
 import yaml
 
 from dawnpatrol_core.anomaly.monitor import MonitorConfig, load_monitor_config
+from dawnpatrol_core.control.causes import NavCause
 from dawnpatrol_core.control.goal_runner import GoalRunner, InProcessNavigator
 from dawnpatrol_core.control.navigator import Scan as RobotScan
 from dawnpatrol_core.control.navigator import scan_in_base_frame
 from dawnpatrol_core.control.navigator_params import NavigatorParams
 from dawnpatrol_core.delivery import mission as core
-from dawnpatrol_core.delivery.handover import HandoverRules
+from dawnpatrol_core.delivery.handover import FailReason, HandoverRules
 from dawnpatrol_core.delivery.mission_runner import MissionRunner
 from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.errors import (
@@ -48,6 +49,7 @@ from dawnpatrol_core.localization.loop import LocalizationLoop, LoopConfig
 from dawnpatrol_core.localization.params import LocalizationParams
 from dawnpatrol_core.localization.particle_filter import ParticleFilter
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
+from dawnpatrol_core.planning.dispatch import WINDOW_CAUSES, DispatchPlan, UnservedCause
 from dawnpatrol_core.planning.grid_planner import GridPlanner
 from dawnpatrol_core.planning.route_search import RoutePlanner
 from dawnpatrol_core.safety.localization_gate import LocalizationGate
@@ -61,6 +63,9 @@ from dawnpatrol_sim.shift_progress import OperatorCall, ShiftProgress, clock, op
 
 PoseSource = Literal["localization", "ground_truth"]
 Outcome = Literal["delivered", "late", "failed", "unserved", "unfinished"]
+#: Why an order was not delivered, in the core's types: the navigator's cause or the handover's
+#: (a failed stop), the dispatcher's (unserved); None for the others.
+OrderCause = NavCause | FailReason | UnservedCause | None
 CONTROL_DT = 0.1  # s: navigator and mission ticks at 10 Hz, as the nodes run them
 
 
@@ -203,11 +208,12 @@ class OrderOutcome:
     """What became of one order; times in shift-day seconds (NaN: did not happen).
 
     ``outcome``: delivered (handed over by the window's end, as the shift report counts it) |
-    late (handed over after it) | failed (``reason`` from the mission: absent, timeout,
-    unreachable: …) | unserved (not in the plan; ``reason`` from the dispatcher) | unfinished
-    (the run ended before the stop had an outcome). ``returned_at``: the parcel was unloaded at
-    the depot by a return task. ``loaded_away``: its trip was sent after the robot's return to
-    the depot had failed, so the parcel could not really have been loaded.
+    late (handed over after it) | failed (``cause``: the mission's typed failure of the stop, a
+    :class:`NavCause` or the handover's ``FailReason``) | unserved (not in the plan; ``cause``:
+    the dispatcher's :class:`UnservedCause`) | unfinished (the run ended before the stop had an
+    outcome). ``reason`` says it for people; nothing decides on its words. ``returned_at``: the
+    parcel was unloaded at the depot by a return task. ``loaded_away``: its trip was sent after
+    the robot's return to the depot had failed, so the parcel could not really have been loaded.
     """
 
     order_id: str
@@ -215,6 +221,7 @@ class OrderOutcome:
     robot_id: str
     outcome: Outcome
     reason: str
+    cause: OrderCause
     window_start: float
     window_end: float
     planned_eta: float
@@ -229,16 +236,20 @@ class OrderOutcome:
         return self.handed_over_at < self.window_start
 
     @property
-    def cause(self) -> str:
-        """The reason in the acceptance's terms: absent recipient, infeasible window, robot
-        fault, or the raw reason."""
-        if self.outcome == "failed" and self.reason == "absent":
+    def cause_group(self) -> str:
+        """The cause in the acceptance's terms, from its type: absent recipient, infeasible
+        window, robot fault (the navigator's cause in brackets), PIN not completed, unserved
+        (the dispatcher's cause), unfinished; '' when delivered."""
+        c = self.cause
+        if isinstance(c, NavCause):
+            return f"robot fault ({c.value})"
+        if isinstance(c, UnservedCause):
+            return "infeasible window" if c in WINDOW_CAUSES else f"unserved ({c.value})"
+        if c == "absent":
             return "absent recipient"
-        if self.outcome == "unserved" and "window" in self.reason:
-            return "infeasible window"
-        if self.outcome == "failed" and self.reason.startswith("unreachable"):
-            return "robot fault"
-        return self.reason
+        if c is not None:
+            return f"PIN not completed ({c})"
+        return self.outcome if self.outcome in ("unfinished", "failed") else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,6 +385,7 @@ class _Robot:
     returned: dict[str, float] = field(default_factory=dict)  # parcel -> unloaded at depot
     away: bool = False  # the last return to the depot failed: not reloaded since
     loaded_away: set[str] = field(default_factory=set)  # parcels of trips sent while away
+    failures: dict[str, tuple[float, OrderCause]] = field(default_factory=dict)  # order -> last
     distance_m: float = 0.0
     truth: Pose2D | None = None
     loc_err: list[float] = field(default_factory=list)
@@ -389,6 +401,8 @@ class _Robot:
                 self.away = not d.run.ok
                 if d.run.ok:
                     self.returned.update(dict.fromkeys(d.parcels, d.run.since))
+            elif d.run.task.kind == "deliver" and not d.run.ok:
+                self.failures[d.run.task.order_id] = (d.run.since, d.run.failure)
         self.runner.done.clear()
         return cmd
 
@@ -611,12 +625,15 @@ def run_shift(stage: ShiftStage, shift: ShiftInput, settings: ShiftSettings,
             on_line(line)
     returned = {p: t for r in robots.values() for p, t in r.returned.items()}
     away = set().union(*(r.loaded_away for r in robots.values()))
+    failures = dict(sorted((f for r in robots.values() for f in r.failures.items()),
+                           key=lambda f: f[1][0]))  # the last failure of an order counts
     fleet.store.close()
     watched: tuple[tuple[Received, ...], tuple[InboxRecord, ...]] = ((), ())
     if duty is not None:
         watched = duty.close()
     return ShiftResult(
-        tuple(_outcomes(orders, plan, progress, returned, away, shift.recipients)),
+        tuple(_outcomes(orders, answer.plan, progress, returned, away, shift.recipients,
+                        {oid: cause for oid, (_, cause) in failures.items()})),
         tuple(r.report(tuple(c.what for c in eng.contacts if c.robot == r.id))
               for r in robots.values()),
         plan, t0, t0 + eng.now, time.perf_counter() - wall0, finished, tuple(log),
@@ -734,27 +751,30 @@ def _record_events(r: _Robot, progress: ShiftProgress, log: list[str], fleet: Sh
     r.runner.events.clear()
 
 
-def _outcomes(orders: Mapping[str, Order], plan: Mapping[str, Any], progress: ShiftProgress,
-              returned: Mapping[str, float], loaded_away: set[str],
-              recipients: Recipients) -> list[OrderOutcome]:
-    eta = {s["order_id"]: (r["robot_id"], float(s["eta"])) for r in plan["routes"]
-           for s in r["stops"]}
-    why = {u["order_id"]: u["reason"] for u in plan["unserved"]}
+def _outcomes(orders: Mapping[str, Order], plan: DispatchPlan, progress: ShiftProgress,
+              returned: Mapping[str, float], loaded_away: set[str], recipients: Recipients,
+              failures: Mapping[str, OrderCause]) -> list[OrderOutcome]:
+    """Every order's outcome from the dispatch ``plan`` (typed unserved causes), the shift's
+    bookkeeping and ``failures``: the mission's typed failure of each order's last failed stop."""
+    eta = {s.order_id: (r.robot_id, s.arrival) for r in plan.routes for s in r.stops}
+    why = dict(plan.unserved)
     out = []
     for oid, o in orders.items():
         rid, planned = eta.get(oid, ("", math.nan))
         at = progress.delivered.get(oid, math.nan)
         outcome: Outcome
+        cause: OrderCause = None
         if oid in why:
-            outcome, reason = "unserved", why[oid]
+            outcome, reason, cause = "unserved", why[oid], plan.unserved_causes[oid]
         elif math.isfinite(at):
             outcome = "delivered" if at <= o.window_end + 1e-6 else "late"
             reason = "" if outcome == "delivered" else f"handed over {at - o.window_end:.0f} s late"
-        elif oid in progress.failed:
-            outcome, reason = "failed", progress.failed[oid]
+        elif oid in failures:
+            outcome, reason, cause = "failed", progress.failed.get(oid, ""), failures[oid]
         else:
             outcome, reason = "unfinished", "the run ended before the stop had an outcome"
-        out.append(OrderOutcome(oid, o.address_id or "", rid, outcome, reason, o.window_start,
+        out.append(OrderOutcome(oid, o.address_id or "", rid, outcome, reason, cause,
+                                o.window_start,
                                 o.window_end, planned, at, returned.get(oid, math.nan),
                                 oid not in recipients.absent, oid in loaded_away))
     return out

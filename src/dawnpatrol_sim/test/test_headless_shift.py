@@ -9,14 +9,27 @@ from pathlib import Path
 
 import pytest
 
+from dawnpatrol_core.control.causes import NavCause
+from dawnpatrol_core.delivery.orders import Order
+from dawnpatrol_core.planning.dispatch import (
+    DispatchSettings,
+    Robot,
+    UnservedCause,
+    euclidean_travel,
+    plan_dispatch,
+)
 from dawnpatrol_sim.headless_shift import (
+    OrderOutcome,
+    Recipients,
     ShiftSettings,
+    _outcomes,
     load_shift,
     load_stage,
     ros_params,
     run_shift,
     shift_duties,
 )
+from dawnpatrol_sim.shift_progress import ShiftProgress
 
 ROOT = Path(__file__).resolve().parents[3]
 ORDERS = """id,address_id,window_start,window_end,size,handover,priority
@@ -89,7 +102,8 @@ def test_yard_shift_delivers_and_returns_the_absent_parcel(settings: ShiftSettin
         assert o.window_start <= o.handed_over_at <= o.window_end, o
     assert "r1 waits at the door for T-4: window opens in" in log  # early, it waited
     absent = out["T-3"]
-    assert absent.outcome == "failed" and "absent" in absent.reason, (absent, log)
+    assert absent.outcome == "failed" and absent.cause == "absent", (absent, log)
+    assert absent.cause_group == "absent recipient" and "absent" in absent.reason
     assert not absent.recipient_home
     # nobody answered for absent_after_s after the announcement; then the parcel rode back
     assert math.isfinite(absent.returned_at), (absent, log)
@@ -170,3 +184,44 @@ def test_yard_shift_with_patrol_keeps_the_hotspot_within_its_bound(settings: Shi
     gaps = [a - lv for (a, _), lv in zip(visits, left[:-1], strict=True)]
     gaps.append(res.end_s - max(left))  # still unwatched at the end of the run, if it is
     assert max(gaps) <= 600.0, (gaps, log)
+
+
+def _orders(*spec: tuple[str, float, float]) -> dict[str, Order]:
+    return {oid: Order(oid, None, None, None, x, 0.0, 0.0, end, 1) for oid, x, end in spec}
+
+
+def test_order_outcomes_take_their_causes_from_types_not_words() -> None:
+    # "late": no robot can reach it before its window closes (the dispatcher's cause); "nav" and
+    # "pin" failed at the door, their reasons worded to mislead a reader of words.
+    orders = _orders(("ok", 50.0, 3600.0), ("late", 1000.0, 500.0), ("nav", 60.0, 3600.0),
+                     ("pin", 70.0, 3600.0), ("open", 80.0, 3600.0))
+    plan = plan_dispatch(list(orders.values()), [Robot("r1", 4, 0.0, 7200.0, 1.0)], (0.0, 0.0),
+                         euclidean_travel, DispatchSettings(60.0, 0.3, 1))
+    assert dict(plan.unserved).keys() == {"late"}
+    progress = ShiftProgress(set(orders), set(), 20.0, 60.0)
+    progress.delivered["ok"] = 100.0
+    progress.failed.update(nav="absent", pin="unreachable: window")
+    out = {o.order_id: o for o in _outcomes(
+        orders, plan, progress, {}, set(), Recipients(),
+        {"nav": NavCause.BLOCKED, "pin": "wrong_pin_limit"})}
+    assert [(k, o.outcome, o.cause) for k, o in out.items()] == [
+        ("ok", "delivered", None), ("late", "unserved", UnservedCause.WINDOW_UNREACHABLE),
+        ("nav", "failed", NavCause.BLOCKED), ("pin", "failed", "wrong_pin_limit"),
+        ("open", "unfinished", None)]
+    assert [o.cause_group for o in out.values()] == [
+        "", "infeasible window", "robot fault (blocked)", "PIN not completed (wrong_pin_limit)",
+        "unfinished"]
+    assert out["nav"].reason == "absent"  # the words stay for people
+    assert out["ok"].robot_id == "r1" and out["ok"].planned_eta > 0.0
+
+
+def test_cause_groups_by_type() -> None:
+    def outcome(cause: object, kind: str = "failed") -> OrderOutcome:
+        return OrderOutcome("o", "a", "r1", kind, "", cause, 0.0, 1.0, 0.5,  # type: ignore[arg-type]
+                            float("nan"), float("nan"), True)
+
+    assert outcome("absent").cause_group == "absent recipient"
+    assert outcome("timeout").cause_group == "PIN not completed (timeout)"
+    assert outcome(NavCause.UNREACHABLE).cause_group == "robot fault (unreachable)"
+    assert outcome(UnservedCause.WINDOW_TOO_LATE, "unserved").cause_group == "infeasible window"
+    assert outcome(UnservedCause.NO_ROOM, "unserved").cause_group == "unserved (no_room)"

@@ -5,12 +5,23 @@ a blocked path seen by two robots; a robot on patrol raises a loiterer; negative
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from dawnpatrol_core.control.causes import NavCause
+from dawnpatrol_core.control.goal_runner import GoalRunner
+from dawnpatrol_core.geometry import Pose2D
+from dawnpatrol_core.localization.health import HealthState
+from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.store.inbox import InboxResult
-from dawnpatrol_sim.headless_watch import WatchRun, run_watch_scenario
+from dawnpatrol_core.world import load_robot_model, load_world
+from dawnpatrol_sim.engine import SimEngine
+from dawnpatrol_sim.headless_shift import ShiftSettings, ros_params
+from dawnpatrol_sim.headless_watch import PatrolDrive, WatchRun, run_watch_scenario
+from dawnpatrol_sim.scenario import RobotStart, Scenario
 
 ROOT = Path(__file__).resolve().parents[3]
 SCENARIOS = ROOT / "sim" / "scenarios"
@@ -77,3 +88,46 @@ def test_a_robot_on_patrol_raises_the_loiterer_it_drives_past() -> None:
 def test_negatives_stay_silent(name: str, cap: float | None) -> None:
     r = run(name, cap)
     assert scene_incidents(r) == {"loitering": 0, "intrusion": 0, "blocked_sidewalk": 0}
+
+
+def _yard_patrol(loop: object = None) -> tuple[SimEngine, PatrolDrive]:
+    start = Pose2D(3.0, 3.0, math.pi / 2)
+    scen = Scenario(name="patrol", world=Path("yard"), robots=(RobotStart("r1", start),), seed=3)
+    eng = SimEngine(load_world(ROOT / "sim/worlds/test_yard.sdf"),
+                    load_robot_model(ROOT / "sim/models/dawnbot/model.sdf"), scen, seed=3)
+    pat = PatrolDrive(eng, "r1", load_district_map(ROOT / "maps/test_yard"),
+                      [Pose2D(3.0, 12.0, math.pi / 2), start],
+                      ShiftSettings.from_params(ROOT / "params"), loop)  # type: ignore[arg-type]
+    pat.sense(0.0, start)
+    return eng, pat
+
+
+def _drive(eng: SimEngine, pat: PatrolDrive, seconds: float) -> None:
+    cmd = (0.0, 0.0)
+    for k in range(round(seconds / eng.dt)):
+        if k % 2 == 0:  # 10 Hz, as the navigator node ticks
+            cmd = pat.command(eng.now)
+        eng.step({"r1": cmd})
+        pat.sense(eng.now, eng.pose("r1"))
+
+
+def test_patrol_drives_goal_after_goal_through_the_nodes_goal_runner() -> None:
+    eng, pat = _yard_patrol()
+    assert isinstance(pat.drive, GoalRunner) and pat.drive.gate is None  # ground truth
+    # params/navigator.yaml, as the navigator node reads it
+    nav = ros_params(ROOT / "params/navigator.yaml")
+    assert pat.nav.config.follower.goal_tolerance == nav["goal_tolerance"]
+    _drive(eng, pat, 60.0)
+    assert [r.cause for r in pat.results[:2]] == [NavCause.NONE, NavCause.NONE], pat.results
+    assert pat.k >= 3  # both poses reached, round again
+
+
+def test_a_patrol_on_a_lost_estimate_stands_still_and_gives_up() -> None:
+    lost = SimpleNamespace(estimate=SimpleNamespace(health=HealthState.LOST))
+    eng, pat = _yard_patrol(lost)
+    assert pat.drive.gate is not None  # the localization gate, as on a robot
+    _drive(eng, pat, 3.0)
+    assert math.hypot(eng.pose("r1").x - 3.0, eng.pose("r1").y - 3.0) < 0.05
+    timeout = ros_params(ROOT / "params/navigator.yaml")["localization_lost_timeout_s"]
+    _drive(eng, pat, timeout + 1.0)
+    assert pat.results and pat.results[0].cause is NavCause.LOCALIZATION_LOST

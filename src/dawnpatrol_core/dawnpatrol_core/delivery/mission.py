@@ -13,6 +13,7 @@ from typing import Literal, cast, get_args
 
 from dawnpatrol_core.control.causes import HOLD_CAUSES, NavCause, NavResult
 from dawnpatrol_core.delivery.handover import (
+    FailReason,
     HandoverRules,
     Phase,
     StopHandover,
@@ -243,6 +244,16 @@ class TaskRun:
     reason: str = ""
     retries: int = 0  # goals refused at once so far (see REJECTED_RETRIES)
     cause: NavCause | None = None  # a task failed by navigation: the navigator's cause
+
+    @property
+    def failure(self) -> NavCause | FailReason | None:
+        """Why a DONE task failed, typed: the navigator's cause (the leg failed) or the
+        handover's (absent, wrong_pin_limit, timeout); None when it has not failed."""
+        if self.step is not Step.DONE or self.ok:
+            return None
+        if self.cause is not None:
+            return self.cause
+        return self.handover.reason if self.handover is not None else None
 
     @property
     def state(self) -> str:

@@ -74,7 +74,13 @@ from dawnpatrol_core.fleet.travel import make_travel
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.maps.district import DistrictMap
 from dawnpatrol_core.patrol.interleave import RouteStop
-from dawnpatrol_core.planning.dispatch import DispatchPlan, DispatchSettings, PatrolVisit, Robot
+from dawnpatrol_core.planning.dispatch import (
+    DispatchPlan,
+    DispatchSettings,
+    PatrolVisit,
+    Robot,
+    UnservedCause,
+)
 from dawnpatrol_core.shift_clock import shift_seconds
 from dawnpatrol_core.store.fleet import FleetRepository, NewOrder, RobotRecord
 
@@ -509,7 +515,7 @@ class FleetCoordinator:
         plan lets go over; None when holding the bounds costs no parcel (or bounds are soft)."""
         if self.cfg.patrol_bounds != "hard" or not plan.visit_ids or plan.missed:
             return None
-        if not any("solver" in why for _, why in plan.unserved):
+        if UnservedCause.NO_ROOM not in plan.unserved_causes.values():
             return None
         soft = self._plan(orders, robots, hard=False)
         soft_out = {oid for oid, _ in soft.unserved}

@@ -10,8 +10,9 @@ robots first, then distance.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -146,6 +147,21 @@ class RobotRoute:
     visits: tuple[PlannedVisit, ...] = ()
 
 
+class UnservedCause(StrEnum):
+    """Why the dispatcher left an order out, typed (the reason beside it says it for people)."""
+
+    TOO_BIG = "too_big"                        # more compartments than the largest robot has
+    UNREACHABLE = "unreachable"                # no route from any robot's position to it
+    WINDOW_UNREACHABLE = "window_unreachable"  # no robot can be at the door before it closes
+    WINDOW_TOO_LATE = "window_too_late"        # ... and be back before its shift ends
+    BEYOND_RANGE = "beyond_range"              # the round trip is longer than any robot's range
+    NO_ROOM = "no_room"                        # feasible alone; the solver could not fit it in
+
+
+#: Causes of orders that no robot could serve inside their window even alone.
+WINDOW_CAUSES = frozenset({UnservedCause.WINDOW_UNREACHABLE, UnservedCause.WINDOW_TOO_LATE})
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class DispatchPlan:
     """Routes per robot (empty routes for idle robots) and every order not served with a reason.
@@ -154,7 +170,7 @@ class DispatchPlan:
     for the batch); ``robots_lower_bound``: no plan serving every order needs fewer (0 when not
     computed). ``problem`` and ``solution`` are the model behind the plan, for ``validate_plan``.
     ``missed``: (visit id, reason) of every patrol visit not on a route — its hotspot would go
-    over its idleness bound.
+    over its idleness bound. ``unserved_causes``: the typed cause of every unserved order, by id.
     """
 
     routes: tuple[RobotRoute, ...]
@@ -166,6 +182,7 @@ class DispatchPlan:
     robots_lower_bound: int = 0
     missed: tuple[tuple[str, str], ...] = ()
     visit_ids: tuple[str, ...] = ()
+    unserved_causes: Mapping[str, UnservedCause] = field(default_factory=dict)
 
     @property
     def served(self) -> int:
@@ -265,14 +282,16 @@ def replan(
         )
 
     unserved: list[tuple[str, str]] = []
+    causes: dict[str, UnservedCause] = {}
     stops: list[Stop] = []
     stop_order: list[int] = []
     biggest = max(r.robot.compartments for r in states)
     for k, (o, pin) in enumerate(all_orders):
         loc = 1 + n_r + k
         cand = range(n_r) if pin is None else [pin]
-        reason = _precheck(o, loc, cand, vehicles, durations, distance, settings, biggest, pin)
-        if reason is not None:
+        left_out = _precheck(o, loc, cand, vehicles, durations, distance, settings, biggest, pin)
+        if left_out is not None:
+            causes[o.id], reason = left_out
             unserved.append((o.id, reason))
             continue
         stop_order.append(k)
@@ -318,6 +337,7 @@ def replan(
             continue
         o, pin = all_orders[stop_order[si]]
         where = f"on board {ids[pin]}, returned to depot: " if pin is not None else ""
+        causes[o.id] = UnservedCause.NO_ROOM
         unserved.append(
             (o.id, where + "solver could not fit it (capacity, time windows or range)")
         )
@@ -369,7 +389,7 @@ def replan(
     return DispatchPlan(
         tuple(routes), tuple(unserved), problem, solution, tuple(order_ids),
         robots_needed=solution.num_vehicles, robots_lower_bound=solution.fleet_bound,
-        missed=tuple(missed), visit_ids=tuple(visit_ids),
+        missed=tuple(missed), visit_ids=tuple(visit_ids), unserved_causes=causes,
     )
 
 
@@ -410,10 +430,11 @@ def _precheck(
     settings: DispatchSettings,
     biggest: int,
     pin: int | None,
-) -> str | None:
-    """Reason why no robot could serve ``o`` even alone, or None."""
+) -> tuple[UnservedCause, str] | None:
+    """Why no robot could serve ``o`` even alone (cause, reason for people), or None."""
     if pin is None and o.size > biggest:
-        return f"too big: {o.size} compartments, largest robot has {biggest}"
+        return (UnservedCause.TOO_BIG,
+                f"too big: {o.size} compartments, largest robot has {biggest}")
     due = o.window_end - settings.service_time_s
     best_arrival, best_back, best_range = math.inf, math.inf, math.inf
     for vi in candidates:
@@ -431,16 +452,19 @@ def _precheck(
                 best_range, lead_d + distance[first, loc] + distance[loc, v.end] - v.max_distance
             )
     if not math.isfinite(best_arrival):
-        return "unreachable: no route from the robots' positions to this address"
+        return (UnservedCause.UNREACHABLE,
+                "unreachable: no route from the robots' positions to this address")
     if best_arrival > due:
-        return (
+        return UnservedCause.WINDOW_UNREACHABLE, (
             f"window unreachable: earliest handover start {clock(best_arrival)} is after "
             f"{clock(due)} (window end minus service time)"
         )
     if best_back > 1e-6:
-        return "window too late: no robot can serve it and be back before its shift ends"
+        return (UnservedCause.WINDOW_TOO_LATE,
+                "window too late: no robot can serve it and be back before its shift ends")
     if best_range > 1e-6:
-        return "beyond battery range: the round trip is longer than any robot's range"
+        return (UnservedCause.BEYOND_RANGE,
+                "beyond battery range: the round trip is longer than any robot's range")
     return None
 
 
