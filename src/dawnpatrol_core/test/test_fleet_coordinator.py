@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.fleet.commands import (
     CancelMission,
     ClosedEdgesChanged,
@@ -44,6 +45,7 @@ from dawnpatrol_core.fleet.records import MissionKind, OrderState
 from dawnpatrol_core.fleet.registry import RobotMode, RobotStatusReport
 from dawnpatrol_core.fleet.tasks import TaskKind
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
+from dawnpatrol_core.planning.dispatch import DispatchPlan, UnservedCause
 from dawnpatrol_core.store.fleet import FleetStore
 
 YARD = Path(__file__).resolve().parents[3] / "maps" / "test_yard"
@@ -537,6 +539,37 @@ A,101-1,02:00,02:11
 B,101-1,02:10,02:21
 """
 BUSY = replace(CONFIG, compartments=2, service_time_s=600.0, solver_time_limit_s=0.5)
+
+
+def test_a_hard_search_that_missed_a_parcel_is_not_a_refusal_when_the_second_holds_both(
+        yard: DistrictMap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The solver's search is time-limited: on a loaded machine the run with every visit
+    required may leave a parcel out that the run with optional visits serves along with every
+    visit. That plan holds both, so the batch is dispatched on it, not refused."""
+    fleet = Fleet(yard, tmp_path / "fleet.db", replace(CONFIG, solver_time_limit_s=0.5))
+    fleet.status("r1")
+    fleet.on(PatrolRequested("r1", True))
+    real = fleet.coord._plan
+    runs: list[bool | None] = []
+
+    def plan(orders: list[Order], robot_ids: list[str], hard: bool | None = None
+             ) -> DispatchPlan:
+        runs.append(hard)
+        p = real(orders, robot_ids, hard)
+        if hard is None:  # the search with required visits comes back short of parcel A
+            return replace(p, routes=tuple(replace(r, stops=tuple(
+                st for st in r.stops if st.order_id != "A")) for r in p.routes),
+                unserved=(("A", "solver could not fit it"),), unserved_causes={
+                    "A": UnservedCause.NO_ROOM})
+        return p
+
+    monkeypatch.setattr(fleet.coord, "_plan", plan)
+    answer, cmds = fleet.dispatch(THREE)
+    assert runs == [None, False]
+    assert answer.success and answer.plan is not None and not answer.plan.unserved
+    assert not answer.plan.missed and answer.plan.visit_ids
+    assert fleet.coord.orders["A"].state is not OrderState.UNSERVED and sent(cmds)
+    fleet.store.close()
 
 
 @pytest.mark.parametrize("bounds", ["hard", "soft"])

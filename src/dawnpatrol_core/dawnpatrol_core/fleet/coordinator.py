@@ -439,6 +439,8 @@ class FleetCoordinator:
                 # batch would not hold them. Parcels first, and say which hotspots go over.
                 plan = self._plan(orders, robots, hard=False)
             conflict = self._conflict(orders, robots, plan)
+            if isinstance(conflict, DispatchPlan):
+                plan, conflict = conflict, None  # the second search held both after all
             if conflict is not None:
                 late, over = conflict
                 problems = tuple([f"parcel {oid} would be late: {why}" for oid, why in late]
@@ -509,15 +511,20 @@ class FleetCoordinator:
                                       self.cfg.patrol_window_share, self.cfg.patrol_margin_s)
 
     def _conflict(self, orders: list[Order], robots: list[str], plan: DispatchPlan
-                  ) -> tuple[list[tuple[str, str]], list[str]] | None:
+                  ) -> tuple[list[tuple[str, str]], list[str]] | DispatchPlan | None:
         """With hard bounds, when the plan leaves parcels out: the parcels a plan with soft bounds
         serves but this one cannot (they would be late to hold the bounds) and the hotspots that
-        plan lets go over; None when holding the bounds costs no parcel (or bounds are soft)."""
+        plan lets go over; None when holding the bounds costs no parcel (or bounds are soft).
+        The plan with soft bounds itself when it serves every parcel and makes every visit: the
+        solver's time-limited search found that one (with visits optional the search is easier
+        and it has had a second run), and it holds both."""
         if self.cfg.patrol_bounds != "hard" or not plan.visit_ids or plan.missed:
             return None
         if UnservedCause.NO_ROOM not in plan.unserved_causes.values():
             return None
         soft = self._plan(orders, robots, hard=False)
+        if not soft.unserved and not soft.missed:
+            return soft
         soft_out = {oid for oid, _ in soft.unserved}
         late = [(oid, "no room for it while every hotspot keeps its bound")
                 for oid, _ in plan.unserved if oid not in soft_out]
