@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dawnpatrol_core.errors import DawnPatrolError
+from dawnpatrol_core.security.audited import identity as identity  # re-exported
 from dawnpatrol_core.security.envelope import Verdict, VerdictStatus
 from dawnpatrol_core.security.gate import CommandGate, robot_gate
 from dawnpatrol_core.security.roles import Command
@@ -97,15 +98,6 @@ def goal_digest(goal: Any) -> str:
 def mission_fields(robot_id: str, goal: Any) -> dict[str, object]:
     """The signed fields of a mission goal to ``robot_id``."""
     return {"robot_id": robot_id, "goal_sha256": goal_digest(goal)}
-
-
-def identity(verdict: Verdict, claimed: str) -> str:
-    """Who a command came from, for the record: the verified ``name (role)``, else what it
-    claimed — the envelope's operator, or for an unsigned one the request's ``operator_name``
-    — as unverified, with why: ``unverified 'kim' (unsigned)``."""
-    if verdict.operator or verdict.ok or not claimed:
-        return verdict.identity
-    return f"unverified {claimed[:64]!r} ({verdict.status.value})"
 
 
 class RobotGate:

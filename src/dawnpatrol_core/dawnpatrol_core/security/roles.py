@@ -27,6 +27,8 @@ class Role(IntEnum):
 
 
 ROLE_NAMES: tuple[str, ...] = tuple(r.label for r in Role)
+#: The target of commands addressed to the fleet as a whole (robots are targeted by id).
+FLEET_TARGET = "fleet"
 
 
 def parse_role(text: object, source: str = "role") -> Role:
