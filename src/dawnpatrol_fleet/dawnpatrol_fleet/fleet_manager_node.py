@@ -106,7 +106,7 @@ class FleetManagerNode(DawnPatrolNode):
         # must not share the default (mutually exclusive) group, or the await never returns.
         self._async_group = ReentrantCallbackGroup()
         self._mission_clients: dict[str, ActionClient] = {}
-        self._estop_clients: dict[str, Any] = {}
+        self._robot_clients: dict[tuple[str, str], Any] = {}  # (robot, service) -> client
         for rid in self.cfg.robot_ids:
             self._add_robot(rid)
         self.create_service(srv.FleetStatus, "/fleet/get_status", self._on_status)
@@ -122,7 +122,7 @@ class FleetManagerNode(DawnPatrolNode):
         self.create_service(srv.GenerateReport, "/fleet/generate_report",
                             self._serve(self.ops.generate_report))
         self.create_subscription(  # a resident's call: the robot there first goes to look
-            Investigate, "/fleet/investigate", self._on_investigate, RELIABLE_QOS)
+            Investigate, "/fleet/investigate", self._serve(self.ops.investigate), RELIABLE_QOS)
         self.create_timer(1.0, self._tick, clock=self._steady)
         self._stop = threading.Event()
         self._hb_thread = threading.Thread(target=self._beat, daemon=True)
@@ -143,13 +143,13 @@ class FleetManagerNode(DawnPatrolNode):
         self.create_subscription(Odometry, f"/{rid}/ground_truth",
                                  lambda m, r=rid: self._on_ground_truth(r, m), RELIABLE_QOS)
         self._mission_clients[rid] = ActionClient(self, Mission, f"/{rid}/mission")
-        self._estop_client(rid)
+        self._client(srv.SetEStop, rid, "estop")
 
-    def _estop_client(self, rid: str) -> Any:
-        if rid not in self._estop_clients:
-            self._estop_clients[rid] = self.create_client(srv.SetEStop, f"/{rid}/estop",
+    def _client(self, kind: Any, rid: str, name: str) -> Any:
+        if (rid, name) not in self._robot_clients:
+            self._robot_clients[rid, name] = self.create_client(kind, f"/{rid}/{name}",
                                                           callback_group=self._async_group)
-        return self._estop_clients[rid]
+        return self._robot_clients[rid, name]
 
     def _beat(self) -> None:
         # Its own thread: a long solver run in a service callback must not starve the robots'
@@ -186,10 +186,12 @@ class FleetManagerNode(DawnPatrolNode):
                                                  time.time(), ROBOT_LIFETIME_S)
                 client.send_goal_async(goal).add_done_callback(
                     lambda f, r=rid, m=mid: self._on_goal_response(r, m, f))
-            case cmd.CancelMission(_, mid):
-                handle = self._handles.pop(mid, None)
-                if handle is not None:
-                    handle.cancel_goal_async()
+            case cmd.CancelMission(rid, mid):  # signed: robots refuse the action's own cancel
+                self._handles.pop(mid, None)
+                req = srv.CancelMission.Request(robot_id=rid, mission_id=mid)
+                req.envelope = self.signer.sign(Sec.CANCEL_MISSION, rid, message_fields(req),
+                                                time.time(), ROBOT_LIFETIME_S)
+                self._client(srv.CancelMission, rid, "cancel_mission").call_async(req)
             case cmd.ClosedEdgesChanged(edges):
                 self._closed_edges = [int(e) for e in edges]
                 self._publish_closed()
@@ -256,17 +258,14 @@ class FleetManagerNode(DawnPatrolNode):
                ) -> Callable[[Any, Any], Any]:
         """A service callback: the request's fields and envelope to ``call`` (a FleetServices
         method), its reply onto the response, field by field of the same name."""
-        def callback(req: Any, res: Any) -> Any:
+        def callback(req: Any, res: Any = None) -> Any:  # a topic's callback: no response
             reply = call(message_fields(req), req.envelope, *self._times())
-            for name in res.get_fields_and_field_types():
+            for name in () if res is None else res.get_fields_and_field_types():
                 if hasattr(reply, name):
                     value = getattr(reply, name)
                     setattr(res, name, list(value) if isinstance(value, tuple) else value)
             return res
         return callback
-
-    def _on_investigate(self, msg: Investigate) -> None:
-        self.ops.investigate(message_fields(msg), msg.envelope, *self._times())
 
     # -- e-stop: straight to the robots, never through the coordinator -----------------------------
     async def _on_estop(self, req: srv.SetEStop.Request, res: srv.SetEStop.Response) -> Any:
@@ -282,7 +281,7 @@ class FleetManagerNode(DawnPatrolNode):
         targets = self.ops.estop_targets(req.robot_id)
         futures: dict[str, Future] = {}
         for rid in targets:
-            client = self._estop_client(rid)
+            client = self._client(srv.SetEStop, rid, "estop")
             if client.service_is_ready():
                 fwd = srv.SetEStop.Request(engage=req.engage, robot_id=rid, reason=req.reason,
                                            operator_name=operator)
@@ -322,7 +321,6 @@ class FleetManagerNode(DawnPatrolNode):
         res.ack_notes = [i.ack_note or "" for i in r.incidents]
         return res
 
-    # -- status and reports ----------------------------------------------------------------------
     def _on_status(self, req: srv.FleetStatus.Request, res: srv.FleetStatus.Response) -> Any:
         r = self.ops.status(message_fields(req), req.envelope, *self._times())
         res.refused, res.summary_json = r.refused, r.summary_json

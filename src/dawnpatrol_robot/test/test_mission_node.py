@@ -25,7 +25,7 @@ from test_navigator_client import FakeNavServer, Ros
 from dawnpatrol_core.delivery.mission import MissionState, expected_pin, make_task, new_mission
 from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
-from dawnpatrol_interfaces.srv import SubmitPin
+from dawnpatrol_interfaces.srv import CancelMission, SubmitPin
 from dawnpatrol_robot.mission_node import MissionNode
 from dawnpatrol_robot.mission_state import MissionStateFile
 from dawnpatrol_ros.convert import seconds_to_time, time_to_seconds
@@ -273,7 +273,21 @@ def test_feedback_and_cancel(ros: Ros, tmp_path: Path) -> None:
     assert (f.current_index, f.total, f.current_id, f.state) == (0, 2, "H-1", "navigating")
     assert f.eta_s == pytest.approx(f.distance_left_m / 1.5 + 5.0)  # leg + dwell
     result = handle.get_result_async()
-    handle.cancel_goal_async()
+    refused = handle.cancel_goal_async()  # the action's own cancel: no signature, refused
+    wait_for(refused.done, 10.0, "cancel response")
+    assert not refused.result().goals_canceling and not result.done()
+    cancel = client.create_client(CancelMission, "cancel_mission")
+    for req, ok in ((CancelMission.Request(robot_id="r1", mission_id="m2"), False),  # unsigned
+                    (FLEET.sign("cancel_mission", "r2", CancelMission.Request(
+                        robot_id="r2", mission_id="m2")), False),  # for another robot
+                    (FLEET.sign("cancel_mission", "r1", CancelMission.Request(
+                        robot_id="r1", mission_id="m1")), False),  # not the running mission
+                    (FLEET.sign("cancel_mission", "r1", CancelMission.Request(
+                        robot_id="r1", mission_id="m2")), True)):
+        answer = cancel.call_async(req)
+        wait_for(answer.done, 10.0, "cancel_mission answer")
+        assert answer.result().success is ok, answer.result().message
+        assert ok or not result.done()
     wait_for(result.done, 10.0, "canceled result")
     r = result.result().result
     assert (list(r.failed_ids), list(r.failure_reasons)) == (["H-1", "O-8"], ["canceled"] * 2)

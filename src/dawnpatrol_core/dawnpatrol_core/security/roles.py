@@ -54,6 +54,7 @@ class Command(StrEnum):
     SET_PATROL = "set_patrol"
     ACK_ANOMALY = "ack_anomaly"
     MISSION = "mission"
+    CANCEL_MISSION = "cancel_mission"
     # supervisor
     RESUME = "resume"
     CLOSE_EDGES = "close_edges"
@@ -76,6 +77,7 @@ PERMISSIONS: MappingProxyType[Command, Role] = MappingProxyType({
     Command.SET_PATROL: Role.DISPATCHER,
     Command.ACK_ANOMALY: Role.DISPATCHER,
     Command.MISSION: Role.DISPATCHER,
+    Command.CANCEL_MISSION: Role.DISPATCHER,
     Command.RESUME: Role.SUPERVISOR,
     Command.CLOSE_EDGES: Role.SUPERVISOR,
     Command.INVESTIGATE: Role.SUPERVISOR,
