@@ -352,7 +352,8 @@ SERVICES = {
 
 def test_the_fuzzed_services_are_every_operator_command_the_fleet_serves() -> None:
     served = {s.command for s in SERVICES.values()}
-    to_robots = {Command.MISSION, Command.CANCEL_MISSION, Command.CLOSE_EDGES, Command.ESTOP}
+    to_robots = {Command.MISSION, Command.CANCEL_MISSION, Command.CLOSE_EDGES, Command.ESTOP,
+                 Command.SUBMIT_PIN}
     registry = {Command.REGISTRY_ADD, Command.REGISTRY_REVOKE}  # the CLI's, on the data dir
     assert served == set(Command) - to_robots - registry
     for s in SERVICES.values():  # every signed field is generated

@@ -3,7 +3,8 @@ patrol/investigate dwell, return, charge), publishes RobotStatus and MissionEven
 a mission from its persisted state after a restart. Logic: dawnpatrol_core.delivery.mission and
 its loop, dawnpatrol_core.delivery.mission_runner (run by the headless shift too).
 
-A mission goal is accepted, and a mission cancelled (``cancel_mission``; the action's own cancel
+A PIN counts only when signed with the robot's onboard key (its keypad). A mission goal is
+accepted, and a mission cancelled (``cancel_mission``; the action's own cancel
 requests carry no signature and are refused), only when signed by the fleet for this robot
 (docs/security.md); the replay window in ``state_dir`` outlives a restart, so a command captured
 before one is refused."""
@@ -96,6 +97,7 @@ class MissionNode(DawnPatrolNode):
             raise ConfigError(f"parameter 'fleet_public_key': got {pub!r}, expected a file path "
                               "or ''")
         self._auth = RobotGate(pub, cfg.state_dir)
+        self._keypad = RobotGate("", cfg.state_dir, onboard=True)  # PINs: the onboard key
         self._store = MissionStateFile(Path(cfg.state_dir))
         self._feedback = Throttle(cfg.feedback_period_s)
         nav: NavigatorPort
@@ -213,6 +215,7 @@ class MissionNode(DawnPatrolNode):
         for waiter in self._waiters.values():
             waiter.release(Mission.Result(success=False, message="mission node shut down"))
         self._auth.close()
+        self._keypad.close()
         super().destroy_node()
 
     def _start_pending(self) -> None:
@@ -294,6 +297,12 @@ class MissionNode(DawnPatrolNode):
 
     # -- inputs and outputs ----------------------------------------------------------------
     def _on_pin(self, req: SubmitPin.Request, res: SubmitPin.Response) -> SubmitPin.Response:
+        verdict = self._keypad.check(Sec.SUBMIT_PIN, self._robot_id, message_fields(req),
+                                     req.envelope)
+        if not verdict.ok:  # not from this robot's keypad: not an attempt
+            self.get_logger().warning(f"submit_pin: {verdict.reason}")
+            res.accepted, res.message = False, verdict.reason
+            return res
         res.accepted, res.message = self.runner.submit_pin(self._now(), req.order_id, req.pin)
         self._flush()
         return res

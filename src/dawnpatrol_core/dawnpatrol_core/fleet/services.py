@@ -253,6 +253,9 @@ class FleetServices:
         found: list[InboxRecord] = []
 
         def act(_: Verdict) -> Outcome:
+            if not kind.isprintable():  # no kind is named so (and SQLite takes no surrogates)
+                return Outcome(False, f"query_anomalies: field 'kind': got {kind[:40]!r}, "
+                                      "expected a kind name")
             found.extend(self.inbox.incidents(since=since if since > 0 else None,
                                               kind=kind or None, unacked=unacked))
             return Outcome(True, f"{len(found)} incidents")

@@ -55,6 +55,7 @@ COMMAND_FIELDS: MappingProxyType[Command, tuple[str, ...]] = MappingProxyType({
     Command.ACK_ANOMALY: ("uuid", "note"),
     Command.MISSION: ("robot_id", "goal_sha256"),
     Command.CANCEL_MISSION: ("robot_id", "mission_id"),
+    Command.SUBMIT_PIN: ("order_id", "pin"),
     # SetEStop serves both: engage true = e-stop, false = resume; operator_name is the
     # supervisor a fleet-signed resume was authorized by.
     Command.RESUME: ("robot_id", "engage", "reason", "operator_name"),

@@ -64,6 +64,8 @@ class Command(StrEnum):
     REGISTRY_REVOKE = "registry_revoke"
     # anyone: an e-stop is never refused (see required_role)
     ESTOP = "estop"
+    # a robot's keypad (signed with the robot's onboard key, which alone is trusted for it)
+    SUBMIT_PIN = "submit_pin"
 
 
 #: The least role each command needs. An e-stop needs only a viewer's and is never blocked by
@@ -73,6 +75,7 @@ PERMISSIONS: MappingProxyType[Command, Role] = MappingProxyType({
     Command.QUERY_ANOMALIES: Role.VIEWER,
     Command.GENERATE_REPORT: Role.VIEWER,
     Command.ESTOP: Role.VIEWER,
+    Command.SUBMIT_PIN: Role.VIEWER,
     Command.DISPATCH_ORDERS: Role.DISPATCHER,
     Command.SET_PATROL: Role.DISPATCHER,
     Command.ACK_ANOMALY: Role.DISPATCHER,
