@@ -20,6 +20,7 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.task import Future
 from rosgraph_msgs.msg import Clock
 
 from dawnpatrol_core.geometry import Pose2D
@@ -52,7 +53,8 @@ class FakeRobot:
         self.context = Context()
         rclpy.init(context=self.context)
         self.node = Node(f"fake_{rid}", context=self.context)
-        group = ReentrantCallbackGroup()
+        group = self._group = ReentrantCallbackGroup()
+        self._running: dict[str, Future] = {}  # mission id -> done (delayed missions)
         self.goals: list[Any] = []
         self.estops: list[Any] = []
         self.acks: list[AnomalyAck] = []
@@ -105,18 +107,25 @@ class FakeRobot:
     def _cancel(self, req: CancelMission.Request,
                 res: CancelMission.Response) -> CancelMission.Response:
         self.cancels.append(req)
+        running = self._running.get(req.mission_id)
+        if running is not None and not running.done():
+            running.set_result(True)
         res.success = True
         return res
 
     def _cancelled(self, goal: Any) -> bool:
         return any(c.mission_id == goal.mission_id for c in self.cancels)
 
-    def _execute(self, handle: Any) -> Mission.Result:
+    async def _execute(self, handle: Any) -> Mission.Result:
         goal = handle.request
         self.goals.append(goal)
-        deadline = time.monotonic() + self.mission_delay_s
-        while time.monotonic() < deadline and not self._cancelled(goal):
-            time.sleep(0.05)
+        if self.mission_delay_s > 0:  # awaited, not slept: the executor serves calls meanwhile
+            done = self._running[goal.mission_id] = Future()
+            timer = self.node.create_timer(self.mission_delay_s,
+                                           lambda: done.done() or done.set_result(True),
+                                           callback_group=self._group)
+            await done
+            self.node.destroy_timer(timer)
         done = []
         for task in goal.tasks:
             if task.kind == "deliver":
