@@ -2,9 +2,9 @@
 fleet decision): parameters, messages, mission action clients, services, the heartbeat thread,
 the e-stop fan-out, the anomaly inbox and reports. Times: ROS time s (shift-day s in simulation).
 
-Security (docs/security.md): every operator request carries a signed envelope, checked by the
-core's CommandGate (signature, role, expiry, replay) before anything acts; accepted and refused
-commands go to the chained audit log (audit.db), refusals answered in one line naming why.
+Security (docs/security.md): every operator request carries a signed envelope; the core's
+FleetServices check it (signature, role, expiry, replay) before anything acts and record every
+request, reads included, in the chained audit log (audit.db); refusals name why in one line.
 What the fleet sends robots (missions, e-stop and resume, closed edges) is signed with the
 fleet's key (fleet.key in the data directory, created on the first start). An e-stop is
 forwarded at once, whatever its envelope; who sent it is identified afterwards, for the record.
@@ -13,14 +13,13 @@ forwarded at once, whatever its envelope; who sent it is identified afterwards, 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import sys
 import threading
 import time
-from dataclasses import asdict
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
@@ -30,22 +29,21 @@ from rclpy.clock import Clock, ClockType
 from rclpy.task import Future
 from std_msgs.msg import Header
 
-from dawnpatrol_core.errors import AnomalyError, ConfigError, DawnPatrolError
+from dawnpatrol_core.errors import AnomalyError, ConfigError
 from dawnpatrol_core.fleet import commands as cmd
 from dawnpatrol_core.fleet import events as ev
-from dawnpatrol_core.fleet.calls import needs_a_look
 from dawnpatrol_core.fleet.config import PARAMETERS, FleetConfig
 from dawnpatrol_core.fleet.coordinator import FleetCoordinator
-from dawnpatrol_core.fleet.plans import plan_to_json
+from dawnpatrol_core.fleet.services import AuditTrail, FleetServices, Reply
 from dawnpatrol_core.fleet.track import TrackRecorder
 from dawnpatrol_core.maps.district import load_district_map
-from dawnpatrol_core.security.envelope import Verdict, VerdictStatus
+from dawnpatrol_core.security.audited import AuditedGate
 from dawnpatrol_core.security.gate import AUDIT_FILE, FleetSigner, ensure_fleet_key, fleet_gate
 from dawnpatrol_core.security.roles import Command as Sec
 from dawnpatrol_core.store.audit_chain import AuditChain
 from dawnpatrol_core.store.fleet import FleetStore
-from dawnpatrol_core.store.inbox import Inbox, InboxResult
-from dawnpatrol_fleet.operator_keys import FLEET_TARGET, passphrase
+from dawnpatrol_core.store.inbox import Inbox
+from dawnpatrol_fleet.operator_keys import passphrase
 from dawnpatrol_fleet.report import write_reports
 from dawnpatrol_interfaces import srv
 from dawnpatrol_interfaces.action import Mission
@@ -61,9 +59,8 @@ from dawnpatrol_ros import codecs as codec
 from dawnpatrol_ros.convert import time_to_seconds
 from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.qos import ALERT_QOS, EVENTS_QOS, LATCHED_QOS, RELIABLE_QOS
-from dawnpatrol_ros.signing import identity, message_fields, mission_fields
+from dawnpatrol_ros.signing import message_fields, mission_fields
 
-A = TypeVar("A", cmd.DispatchAnswered, cmd.PatrolAnswered)
 #: Lifetime of what the fleet signs for robots (s, the longest allowed): a loaded robot still
 #: verifies a goal that waited in its queue. Closed edges are re-signed well within it.
 ROBOT_LIFETIME_S = 30.0
@@ -87,12 +84,17 @@ class FleetManagerNode(DawnPatrolNode):
         self.gate = fleet_gate(self.data_dir)
         self.signer = FleetSigner(ensure_fleet_key(self.data_dir, passphrase()), passphrase())
         self.chain = AuditChain(self.data_dir / AUDIT_FILE, signer=self.signer.key)
+        log = self.get_logger()
+        trail = AuditTrail(self.chain, self.store, log.info, log.error)
         self._closed_edges: list[int] | None = None  # in force, re-signed every 10 s
         self._closed_signed = -math.inf  # steady s
-        self.coord = FleetCoordinator(self.cfg, self.dm, self.store, self._now(), self.map_dir)
+        self.coord = FleetCoordinator(self.cfg, self.dm, self.store, self.now_s(), self.map_dir)
         if self.coord.patrol.warning:
             self.get_logger().warning(f"patrol best effort: {self.coord.patrol.warning}")
         self.track = TrackRecorder(self.cfg.track_period_s)
+        self.ops = FleetServices(AuditedGate(self.gate, trail), self.coord, self.inbox,
+                                      self.store, self._feed, self._write_reports, self.map_dir,
+                                      log.warning)
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
         self._handles: dict[str, Any] = {}  # mission id -> goal handle, while its result is due
 
@@ -104,26 +106,30 @@ class FleetManagerNode(DawnPatrolNode):
         # must not share the default (mutually exclusive) group, or the await never returns.
         self._async_group = ReentrantCallbackGroup()
         self._mission_clients: dict[str, ActionClient] = {}
-        self._estop_clients: dict[str, Any] = {}
+        self._robot_clients: dict[tuple[str, str], Any] = {}  # (robot, service) -> client
         for rid in self.cfg.robot_ids:
             self._add_robot(rid)
         self.create_service(srv.FleetStatus, "/fleet/get_status", self._on_status)
-        self.create_service(srv.DispatchOrders, "/fleet/dispatch_orders", self._on_dispatch)
-        self.create_service(srv.SetPatrol, "/fleet/set_patrol", self._on_set_patrol)
+        self.create_service(srv.DispatchOrders, "/fleet/dispatch_orders",
+                            self._serve(self.ops.dispatch))
+        self.create_service(srv.SetPatrol, "/fleet/set_patrol",
+                            self._serve(self.ops.set_patrol))
         self.create_service(srv.SetEStop, "/fleet/estop", self._on_estop,
                             callback_group=self._async_group)
         self.create_service(srv.QueryAnomalies, "/fleet/query_anomalies", self._on_query)
-        self.create_service(srv.AckAnomaly, "/fleet/ack_anomaly", self._on_ack)
-        self.create_service(srv.GenerateReport, "/fleet/generate_report", self._on_report)
+        self.create_service(srv.AckAnomaly, "/fleet/ack_anomaly",
+                            self._serve(self.ops.ack_anomaly))
+        self.create_service(srv.GenerateReport, "/fleet/generate_report",
+                            self._serve(self.ops.generate_report))
         self.create_subscription(  # a resident's call: the robot there first goes to look
-            Investigate, "/fleet/investigate", self._on_investigate, RELIABLE_QOS)
+            Investigate, "/fleet/investigate", self._serve(self.ops.investigate), RELIABLE_QOS)
         self.create_timer(1.0, self._tick, clock=self._steady)
         self._stop = threading.Event()
         self._hb_thread = threading.Thread(target=self._beat, daemon=True)
         self._hb_thread.start()
         for rec in self.inbox.incidents(unacked=True):  # restart: operators still see alerts
             self._alerts.publish(codec.anomaly_to_msg(rec.event))
-        self._feed(ev.SidewalkReports(self._blocked()))
+        self._feed(ev.SidewalkReports(self.ops.blocked()))
         self.get_logger().info(
             f"fleet manager up: robots {list(self.cfg.robot_ids)}, map {self.dm.name}, data "
             f"{self.data_dir}, {len(self.coord.orders)} orders, {len(self.coord.missions)} "
@@ -137,11 +143,13 @@ class FleetManagerNode(DawnPatrolNode):
         self.create_subscription(Odometry, f"/{rid}/ground_truth",
                                  lambda m, r=rid: self._on_ground_truth(r, m), RELIABLE_QOS)
         self._mission_clients[rid] = ActionClient(self, Mission, f"/{rid}/mission")
-        self._estop_clients[rid] = self.create_client(srv.SetEStop, f"/{rid}/estop",
-                                                      callback_group=self._async_group)
+        self._client(srv.SetEStop, rid, "estop")
 
-    def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
+    def _client(self, kind: Any, rid: str, name: str) -> Any:
+        if (rid, name) not in self._robot_clients:
+            self._robot_clients[rid, name] = self.create_client(kind, f"/{rid}/{name}",
+                                                          callback_group=self._async_group)
+        return self._robot_clients[rid, name]
 
     def _beat(self) -> None:
         # Its own thread: a long solver run in a service callback must not starve the robots'
@@ -162,7 +170,7 @@ class FleetManagerNode(DawnPatrolNode):
         given: list[cmd.Command] = []
         pending = [event]
         while pending:
-            for c in self.coord.handle(pending.pop(0), self._now()):
+            for c in self.coord.handle(pending.pop(0), self.now_s()):
                 given.append(c)
                 pending += self._carry_out(c)
         return given
@@ -178,10 +186,12 @@ class FleetManagerNode(DawnPatrolNode):
                                                  time.time(), ROBOT_LIFETIME_S)
                 client.send_goal_async(goal).add_done_callback(
                     lambda f, r=rid, m=mid: self._on_goal_response(r, m, f))
-            case cmd.CancelMission(_, mid):
-                handle = self._handles.pop(mid, None)
-                if handle is not None:
-                    handle.cancel_goal_async()
+            case cmd.CancelMission(rid, mid):  # signed: robots refuse the action's own cancel
+                self._handles.pop(mid, None)
+                req = srv.CancelMission.Request(robot_id=rid, mission_id=mid)
+                req.envelope = self.signer.sign(Sec.CANCEL_MISSION, rid, message_fields(req),
+                                                time.time(), ROBOT_LIFETIME_S)
+                self._client(srv.CancelMission, rid, "cancel_mission").call_async(req)
             case cmd.ClosedEdgesChanged(edges):
                 self._closed_edges = [int(e) for e in edges]
                 self._publish_closed()
@@ -210,7 +220,7 @@ class FleetManagerNode(DawnPatrolNode):
     def _on_robot_status(self, msg: RobotStatus) -> None:
         if msg.robot_id in self.cfg.robot_ids:
             status = codec.status_from_msg(msg)
-            self.track.status(self._now(), msg.robot_id, status.x, status.y, status.speed)
+            self.track.status(self.now_s(), msg.robot_id, status.x, status.y, status.speed)
             self._feed(ev.StatusReceived(status))
 
     def _on_ground_truth(self, rid: str, msg: Odometry) -> None:
@@ -240,110 +250,54 @@ class FleetManagerNode(DawnPatrolNode):
         if time.monotonic() - self._closed_signed >= CLOSED_RESIGN_S:
             self._publish_closed()
 
-    def _answer(self, event: ev.Event, kind: type[A]) -> A:
-        return next(c for c in self._feed(event) if isinstance(c, kind))
+    # -- operator services: the core's FleetServices verify, act and audit ------------------------
+    def _times(self) -> tuple[float, float]:
+        return time.time(), self.now_s()
 
-    def _on_dispatch(self, req: srv.DispatchOrders.Request,
-                     res: srv.DispatchOrders.Response) -> Any:
-        args = {"source": req.source_name, "dry_run": req.dry_run}
-        v = self._verify(Sec.DISPATCH_ORDERS, FLEET_TARGET, req)
-        if not v.ok:
-            res.success, res.message = False, v.reason
-            self._audit(v, req, FLEET_TARGET, args, False, v.reason)
+    def _serve(self, call: Callable[[Mapping[str, object], str, float, float], Any]
+               ) -> Callable[[Any, Any], Any]:
+        """A service callback: the request's fields and envelope to ``call`` (a FleetServices
+        method), its reply onto the response, field by field of the same name."""
+        def callback(req: Any, res: Any = None) -> Any:  # a topic's callback: no response
+            reply = call(message_fields(req), req.envelope, *self._times())
+            for name in () if res is None else res.get_fields_and_field_types():
+                if hasattr(reply, name):
+                    value = getattr(reply, name)
+                    setattr(res, name, list(value) if isinstance(value, tuple) else value)
             return res
-        a = self._answer(ev.DispatchRequested(req.orders_text, req.format, req.source_name,
-                                              req.dry_run, v.operator),
-                         cmd.DispatchAnswered)
-        res.success, res.message, res.problems = a.success, a.message, list(a.problems)
-        if a.plan is not None:
-            res.plan_json = json.dumps(plan_to_json(a.plan, a.orders, self.map_dir))
-        self._audit(v, req, FLEET_TARGET, args, a.success, a.message)
-        return res
-
-    def _on_set_patrol(self, req: srv.SetPatrol.Request, res: srv.SetPatrol.Response) -> Any:
-        target = req.robot_id or "*"
-        args = {"active": req.active, "robot_id": target}
-        v = self._verify(Sec.SET_PATROL, target, req)
-        if not v.ok:
-            res.success, res.message = False, v.reason
-        else:
-            a = self._answer(ev.PatrolRequested(req.robot_id, req.active), cmd.PatrolAnswered)
-            res.success, res.message = a.success, a.message
-        self._audit(v, req, target, args, res.success, res.message)
-        return res
-
-    def _on_investigate(self, msg: Investigate) -> None:
-        v = self._verify(Sec.INVESTIGATE, FLEET_TARGET, msg)
-        if v.ok:
-            self._feed(ev.InvestigateRequested(msg.x, msg.y))
-        self._audit(v, msg, FLEET_TARGET, {"x": msg.x, "y": msg.y}, v.ok,
-                    "the robot there first goes to look" if v.ok else v.reason)
+        return callback
 
     # -- e-stop: straight to the robots, never through the coordinator -----------------------------
     async def _on_estop(self, req: srv.SetEStop.Request, res: srv.SetEStop.Response) -> Any:
         # An e-stop goes out at once whatever its envelope (identified afterwards, for the
         # record); a resume only with a supervisor's signature, forwarded signed by the fleet.
-        target = req.robot_id or "*"
-        args = {"robot_id": req.robot_id, "reason": req.reason}
-        operator = req.operator_name
-        verdict: Verdict | None = None
-        if not req.engage:
-            verdict = self._verify(Sec.RESUME, target, req)
-            if not verdict.ok:
-                res.success, res.message = False, verdict.reason
-                self._audit(verdict, req, target, args, False, verdict.reason)
-                return res
-            operator = verdict.operator
-        targets = sorted(self.coord.known_robots) if target == "*" else [req.robot_id]
+        fields = message_fields(req)
+        request = self.ops.estop_request(fields, req.envelope)
+        verdict = None if req.engage else self.ops.gate.admit(request, *self._times())
+        if verdict is not None and not verdict.ok:
+            res.success, res.message = False, verdict.reason
+            return res
+        operator = req.operator_name if verdict is None else verdict.operator
+        targets = self.ops.estop_targets(req.robot_id)
         futures: dict[str, Future] = {}
         for rid in targets:
-            if rid not in self._estop_clients:
-                self._estop_clients[rid] = self.create_client(srv.SetEStop, f"/{rid}/estop",
-                                                              callback_group=self._async_group)
-            client = self._estop_clients[rid]
+            client = self._client(srv.SetEStop, rid, "estop")
             if client.service_is_ready():
                 fwd = srv.SetEStop.Request(engage=req.engage, robot_id=rid, reason=req.reason,
                                            operator_name=operator)
-                fwd.envelope = self.signer.sign(Sec.ESTOP if req.engage else Sec.RESUME, rid,
-                                                message_fields(fwd), time.time(),
-                                                ROBOT_LIFETIME_S)
+                fwd.envelope = self.signer.sign(request.command, rid, message_fields(fwd),
+                                                time.time(), ROBOT_LIFETIME_S)
                 futures[rid] = client.call_async(fwd)
         if verdict is None:  # after the e-stop went out: who sent it, for the record
-            verdict = self.gate.identify_estop(target, message_fields(req), req.envelope,
-                                               time.time())
-        await self._wait_all(list(futures.values()), self.cfg.estop_timeout_s)
-        now = self._now()
-        parts, ok = [], True
-        for rid in targets:
-            f = futures.get(rid)
-            r = f.result() if f is not None and f.done() else None
-            confirmed = r is not None and r.success
-            ok &= confirmed
-            parts.append(f"{rid}: {'confirmed' if confirmed else 'NOT confirmed'}"
-                         + (f" ({r.message})" if r is not None and r.message else ""))
-            self.store.record_incident(
-                rid, "estop" if req.engage else "resume",
-                f"{req.reason or 'operator'} by {identity(verdict, req.operator_name)}; "
-                f"{'confirmed' if confirmed else 'not confirmed'}", now)
-        res.success = ok
-        res.message = f"{'e-stop' if req.engage else 'resume'}: " + "; ".join(parts)
-        self._audit(verdict, req, target, args, ok, res.message)
+            verdict = self.ops.gate.identify_estop(request, time.time())
+        await self.wait_all(list(futures.values()), self.cfg.estop_timeout_s,
+                            self._async_group, self._steady)
+        got = {rid: f.result() for rid, f in futures.items() if f.done()}
+        answers = {rid: None if (r := got.get(rid)) is None else Reply(r.success, r.message)
+                   for rid in targets}
+        out = self.ops.estop_done(request, verdict, answers, *self._times())
+        res.success, res.message = out.success, out.message
         return res
-
-    async def _wait_all(self, futures: list[Future], timeout: float) -> None:
-        done = Future()
-
-        def check(_: Any = None) -> None:
-            if all(f.done() for f in futures) and not done.done():
-                done.set_result(True)
-
-        for f in futures:
-            f.add_done_callback(check)
-        timer = self.create_timer(timeout, lambda: done.done() or done.set_result(False),
-                                  callback_group=self._async_group, clock=self._steady)
-        check()
-        await done
-        self.destroy_timer(timer)
 
     # -- anomalies -------------------------------------------------------------------------------
     def _on_anomaly(self, msg: Anomaly) -> None:
@@ -352,117 +306,33 @@ class FleetManagerNode(DawnPatrolNode):
         except (AnomalyError, ValueError, TypeError, RecursionError) as exc:
             self.get_logger().warning(f"anomaly dropped: {str(exc).splitlines()[0][:300]}")
             return
-        result = self.inbox.upsert(event, self._now())
+        got = self.ops.receive_anomaly(event, self.now_s())
         self._acks.publish(AnomalyAck(uuid=event.uuid, robot_id=event.robot_id))
-        if result is not InboxResult.DUPLICATE:
-            incident = self.inbox.incident(event.uuid)  # one alert per incident, updated
-            self._alerts.publish(codec.anomaly_to_msg(incident.event) if incident is not None
-                                 else msg)
-            if event.kind == "blocked_sidewalk":
-                self._feed(ev.SidewalkReports(self._blocked()))
-        if result is InboxResult.NEW and needs_a_look(event.kind):
-            self._feed(ev.InvestigateRequested(event.x, event.y,
-                                               f"{event.robot_id}'s {event.kind} alert"))
-
-    def _blocked(self) -> tuple[tuple[float, float, float], ...]:
-        return tuple((r.event.x, r.event.y, r.event.last_seen)
-                     for r in self.inbox.query(kind="blocked_sidewalk"))
+        if got.alert is not None:  # one alert per incident, updated
+            self._alerts.publish(codec.anomaly_to_msg(got.alert))
+        for e in got.events:
+            self._feed(e)
 
     def _on_query(self, req: srv.QueryAnomalies.Request, res: srv.QueryAnomalies.Response) -> Any:
-        v = self._verify(Sec.QUERY_ANOMALIES, FLEET_TARGET, req, read=True)
-        if not v.ok:
-            res.refused = v.reason
-            self._audit(v, req, FLEET_TARGET, {"kind": req.kind}, False, v.reason)
-            return res
-        recs = self.inbox.incidents(since=req.since_s or None, kind=req.kind or None,
-                                    unacked=req.unacknowledged_only)
-        res.anomalies = [codec.anomaly_to_msg(r.event) for r in recs]
-        res.acknowledged = [r.acked_at is not None for r in recs]
-        res.ack_notes = [r.ack_note or "" for r in recs]
+        r = self.ops.query_anomalies(message_fields(req), req.envelope, *self._times())
+        res.refused = r.refused
+        res.anomalies = [codec.anomaly_to_msg(i.event) for i in r.incidents]
+        res.acknowledged = [i.acked_at is not None for i in r.incidents]
+        res.ack_notes = [i.ack_note or "" for i in r.incidents]
         return res
 
-    def _on_ack(self, req: srv.AckAnomaly.Request, res: srv.AckAnomaly.Response) -> Any:
-        v = self._verify(Sec.ACK_ANOMALY, FLEET_TARGET, req)
-        if not v.ok:
-            res.success, res.message = False, v.reason
-        else:
-            try:
-                res.success = self.inbox.ack(req.uuid, v.operator, req.note, self._now())
-                res.message = (f"acknowledged {req.uuid}" if res.success
-                               else f"unknown anomaly '{req.uuid}'")
-            except AnomalyError as exc:
-                res.success, res.message = False, str(exc)
-        self._audit(v, req, FLEET_TARGET, {"uuid": req.uuid, "note": req.note}, res.success,
-                    res.message)
-        return res
-
-    # -- status, reports and audit ---------------------------------------------------------------
     def _on_status(self, req: srv.FleetStatus.Request, res: srv.FleetStatus.Response) -> Any:
-        v = self._verify(Sec.GET_STATUS, FLEET_TARGET, req, read=True)
-        if not v.ok:
-            res.refused = v.reason
-            self._audit(v, req, FLEET_TARGET, {}, False, v.reason)
-            return res
-        now = self._now()
-        for status, conn in self.coord.robots(now):
+        r = self.ops.status(message_fields(req), req.envelope, *self._times())
+        res.refused, res.summary_json = r.refused, r.summary_json
+        for status, conn in r.robots:
             res.robots.append(codec.status_to_msg(status))
             res.connection.append(conn.value)
-        summary = asdict(self.coord.summary(now))
-        summary["unacked_alerts"] = len(self.inbox.incidents(unacked=True))
-        res.summary_json = json.dumps(summary, sort_keys=True)
         return res
 
-    def _on_report(self, req: srv.GenerateReport.Request, res: srv.GenerateReport.Response) -> Any:
-        args = {"out_dir": req.out_dir, "shift": req.shift}
-        v = self._verify(Sec.GENERATE_REPORT, FLEET_TARGET, req)
-        if not v.ok:
-            res.success, res.message = False, v.reason
-            self._audit(v, req, FLEET_TARGET, args, False, v.reason)
-            return res
-        # Recorded before writing, so that the report names who asked for it.
-        self._audit(v, req, FLEET_TARGET, args, True, "writing the reports")
-        try:
-            self.store.add_samples(self.track.drain())
-            files = write_reports(self.store, self.inbox, self.dm, req.out_dir, req.shift,
-                                  self.cfg.utc_offset_s, (self.cfg.shift_start, self.cfg.shift_end))
-            res.success, res.files = True, [str(f) for f in files]
-            res.message = f"wrote {len(files)} files to {req.out_dir}"
-        except (OSError, DawnPatrolError, ValueError) as exc:
-            res.success, res.message = False, f"report failed: {exc}"
-            self.get_logger().warning(res.message)
-        return res
-
-    # -- security --------------------------------------------------------------------------------
-    def _verify(self, command: Sec, target: str, req: Any, read: bool = False) -> Verdict:
-        """The core gate's verdict on ``req`` (its ``envelope`` and signed fields); a refusal
-        is logged as one line naming why. ``read``: a read-only command (status, anomaly
-        query) spends no nonce — a replayed read changes nothing, and a dashboard polling at
-        10 Hz would otherwise cost an fsync per poll; the callers then record only refusals."""
-        try:
-            v = self.gate.check(command, target, message_fields(req), req.envelope, time.time(),
-                                consume=not read)
-        except DawnPatrolError as exc:  # arguments no envelope can sign (NaN, ...)
-            v = Verdict(VerdictStatus.MALFORMED, f"refused {command.value} on {target}: "
-                        f"{str(exc).splitlines()[0]}", command.value)
-        if not v.ok:
-            self.get_logger().warning(v.reason)
-        return v
-
-    def _audit(self, v: Verdict, req: Any, target: str, args: dict[str, Any], ok: bool,
-               result: str) -> None:
-        """Record a command, accepted or refused, in the chained audit log (wall-clock time,
-        who as far as verified) and, for the shift report, in the fleet store."""
-        claimed = getattr(req, "operator_name", "") or ""
-        who = identity(v, claimed)
-        try:
-            self.chain.append(v.operator or claimed or "unknown", v.command, args, ok, result,
-                              time.time(), who, target)
-        except (DawnPatrolError, ValueError) as exc:
-            self.get_logger().error(f"audit log: {str(exc).splitlines()[0]}")
-        self.store.audit(who, v.command, args, ok, result, self._now())
-        self.get_logger().info(f"audit: {who} {v.command} {target} {args} -> "
-                               f"{'ok' if ok else 'REFUSED' if not v.ok else 'FAILED'}: "
-                               f"{result}")
+    def _write_reports(self, out_dir: str, shift: str) -> list[Path]:
+        self.store.add_samples(self.track.drain())
+        return write_reports(self.store, self.inbox, self.dm, out_dir, shift,
+                             self.cfg.utc_offset_s, (self.cfg.shift_start, self.cfg.shift_end))
 
     def close(self) -> None:
         self._stop.set()

@@ -9,14 +9,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dawnpatrol_core.security.roles import FLEET_TARGET as FLEET_TARGET  # re-exported
+
 if TYPE_CHECKING:
     from dawnpatrol_core.security.roles import Command
 
 KEY_DIR_ENV = "DAWNPATROL_KEY_DIR"
 PASSPHRASE_ENV = "DAWNPATROL_KEY_PASSPHRASE"
 DATA_DIR_ENV = "DAWNPATROL_DATA_DIR"
-#: The fleet target name of commands addressed to the fleet as a whole.
-FLEET_TARGET = "fleet"
 
 
 def default_key_dir() -> Path:

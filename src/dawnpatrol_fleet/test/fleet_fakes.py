@@ -20,12 +20,13 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.task import Future
 from rosgraph_msgs.msg import Clock
 
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import Anomaly, AnomalyAck, MissionEvent, RobotStatus
-from dawnpatrol_interfaces.srv import SetEStop
+from dawnpatrol_interfaces.srv import CancelMission, SetEStop
 from dawnpatrol_ros.convert import pose2d_to_msg, seconds_to_time
 from dawnpatrol_ros.qos import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS
 
@@ -52,7 +53,8 @@ class FakeRobot:
         self.context = Context()
         rclpy.init(context=self.context)
         self.node = Node(f"fake_{rid}", context=self.context)
-        group = ReentrantCallbackGroup()
+        group = self._group = ReentrantCallbackGroup()
+        self._running: dict[str, Future] = {}  # mission id -> done (delayed missions)
         self.goals: list[Any] = []
         self.estops: list[Any] = []
         self.acks: list[AnomalyAck] = []
@@ -68,8 +70,11 @@ class FakeRobot:
                                       RELIABLE_QOS)
         self.node.create_subscription(Anomaly, "/fleet/anomalies", self.alerts.append, ALERT_QOS)
         self.node.create_service(SetEStop, f"/{rid}/estop", self._estop, callback_group=group)
+        self.cancels: list[Any] = []  # the fleet's (signed) cancel_mission requests
+        self.node.create_service(CancelMission, f"/{rid}/cancel_mission", self._cancel,
+                                 callback_group=group)
         ActionServer(self.node, Mission, f"/{rid}/mission", self._execute, callback_group=group,
-                     cancel_callback=lambda _: CancelResponse.ACCEPT)
+                     cancel_callback=lambda _: CancelResponse.REJECT)  # as the mission node
         self.estopped = False
         if clock:
             self.node.create_timer(0.05, self._tick_clock, callback_group=group)
@@ -99,12 +104,28 @@ class FakeRobot:
         res.success, res.message = True, "stopped" if req.engage else "resumed"
         return res
 
-    def _execute(self, handle: Any) -> Mission.Result:
+    def _cancel(self, req: CancelMission.Request,
+                res: CancelMission.Response) -> CancelMission.Response:
+        self.cancels.append(req)
+        running = self._running.get(req.mission_id)
+        if running is not None and not running.done():
+            running.set_result(True)
+        res.success = True
+        return res
+
+    def _cancelled(self, goal: Any) -> bool:
+        return any(c.mission_id == goal.mission_id for c in self.cancels)
+
+    async def _execute(self, handle: Any) -> Mission.Result:
         goal = handle.request
         self.goals.append(goal)
-        deadline = time.monotonic() + self.mission_delay_s
-        while time.monotonic() < deadline and not handle.is_cancel_requested:
-            time.sleep(0.05)
+        if self.mission_delay_s > 0:  # awaited, not slept: the executor serves calls meanwhile
+            done = self._running[goal.mission_id] = Future()
+            timer = self.node.create_timer(self.mission_delay_s,
+                                           lambda: done.done() or done.set_result(True),
+                                           callback_group=self._group)
+            await done
+            self.node.destroy_timer(timer)
         done = []
         for task in goal.tasks:
             if task.kind == "deliver":
@@ -115,8 +136,8 @@ class FakeRobot:
                 ev.position.x, ev.position.y = task.pose.position.x, task.pose.position.y
                 self.event_pub.publish(ev)
             done.append(task.id)
-        if handle.is_cancel_requested:
-            handle.canceled()
+        if self._cancelled(goal):
+            handle.abort()
             return Mission.Result(success=False, message="canceled")
         handle.succeed()
         return Mission.Result(success=True, completed_ids=done)

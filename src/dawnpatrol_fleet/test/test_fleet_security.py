@@ -28,7 +28,7 @@ from dawnpatrol_core.security.keys import generate_private_key, load_public_key
 from dawnpatrol_core.security.registry import fleet_registry
 from dawnpatrol_core.security.roles import Command, Role
 from dawnpatrol_core.store.audit_chain import AuditChain
-from dawnpatrol_interfaces.srv import FleetStatus, SetEStop
+from dawnpatrol_interfaces.srv import FleetStatus, SetEStop, SetPatrol
 from dawnpatrol_ros.signing import message_fields
 
 pytestmark = pytest.mark.ros
@@ -158,3 +158,24 @@ def test_an_unsigned_estop_still_reaches_the_robot(fleet) -> None:
         engage=True, robot_id="*", reason="drill", operator_name="lee"), "*")
     assert caller.call(SetEStop, "/fleet/estop", req, attempt_s=15).success
     assert audit(data, "estop")[-1].identity == "lee (dispatcher)"
+
+
+def test_a_mission_is_cancelled_with_the_fleets_signature_and_reads_are_audited(fleet) -> None:
+    robot, caller, data = fleet
+    robot.mission_delay_s = 120.0  # the patrol runs until the fleet cancels it
+    wait_for(lambda: caller.call(FleetStatus, "/fleet/get_status", FleetStatus.Request(),
+                                 sign=caller.ops.signer("kim", "get_status")).robots, 20,
+             "r1 known")
+    reads = audit(data, "get_status")
+    assert reads and all(e.ok and e.identity == "kim (supervisor)" for e in reads)
+    for active in (True, False):
+        res = caller.call(SetPatrol, "/fleet/set_patrol", SetPatrol.Request(
+            active=active, robot_id="r1", operator_name="lee"), timeout=30, attempt_s=30,
+            sign=caller.ops.signer("lee", "set_patrol", "r1"))
+        assert res.success, res.message
+        if active:
+            wait_for(lambda: robot.goals, 20, "a patrol mission")
+    wait_for(lambda: robot.cancels, 20, "the patrol mission cancelled")
+    [cancel] = robot.cancels
+    assert (cancel.robot_id, cancel.mission_id) == ("r1", robot.goals[0].mission_id)
+    assert fleet_envelope_ok(data, Command.CANCEL_MISSION, cancel)

@@ -1,12 +1,13 @@
 """anomaly_monitor: the core AnomalyMonitor (scan -> people -> tracks -> zone rules -> incidents,
 plus robot health) on ROS topics; its outbox is resent on `anomalies` until the fleet acknowledges
-each event."""
+each event. Its closed edges go to the navigator signed with the robot's onboard key."""
 
 from __future__ import annotations
 
 import math
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import BatteryState, Imu, LaserScan
-from std_msgs.msg import Header, Int32MultiArray
+from std_msgs.msg import Header
 
 from dawnpatrol_core.anomaly.monitor import (
     MONITOR_PARAMS,
@@ -28,12 +29,15 @@ from dawnpatrol_core.anomaly.monitor import (
 )
 from dawnpatrol_core.errors import DawnPatrolError
 from dawnpatrol_core.maps.district import load_district_map
+from dawnpatrol_core.security.gate import onboard_signer
+from dawnpatrol_core.security.roles import Command as Sec
 from dawnpatrol_core.store.outbox import Backoff, Outbox
-from dawnpatrol_interfaces.msg import RobotStatus
+from dawnpatrol_interfaces.msg import ClosedEdges, RobotStatus
 from dawnpatrol_robot.alert_sender import AlertSender
 from dawnpatrol_ros.convert import msg_to_pose2d, scan_arrays, time_to_seconds
 from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from dawnpatrol_ros.signing import message_fields
 
 _ID = re.compile(r"[A-Za-z0-9_]{1,64}")
 MAX_BEAMS = 20_000
@@ -104,10 +108,14 @@ class AnomalyMonitorNode(DawnPatrolNode):
         self._monitor = AnomalyMonitor(rid, district, config, np.random.default_rng(seed),
                                        self._now(), self._outbox)
         self._clock_started = self._now() > 0.0 and not self.get_parameter("use_sim_time").value
-        self._closed: tuple[int, ...] = ()
+        self._closed: tuple[int, ...] | None = None  # the set published last, re-signed
+        self._rid = rid
+        # The navigator trusts this robot's onboard key alone for them (docs/security.md).
+        self._signer = onboard_signer(Path(outbox_path).parent)
+        self._closed_signed = -math.inf  # steady s
 
         self._sender = AlertSender(self, self._outbox, rid, p["publish_rate_hz"])
-        self._closed_pub = self.create_publisher(Int32MultiArray, "closed_edges", LATCHED_QOS)
+        self._closed_pub = self.create_publisher(ClosedEdges, "closed_edges", LATCHED_QOS)
         self.create_subscription(LaserScan, "scan", self._on_scan, SENSOR_QOS)
         self.create_subscription(PoseWithCovarianceStamped, "pose", self._on_pose, RELIABLE_QOS)
         self.create_subscription(DiagnosticStatus, "localization/health", self._on_loc,
@@ -211,7 +219,18 @@ class AnomalyMonitorNode(DawnPatrolNode):
     def _publish(self, out: MonitorOutput) -> None:
         if out.closed_edges is not None and out.closed_edges != self._closed:
             self._closed = out.closed_edges
-            self._closed_pub.publish(Int32MultiArray(data=list(self._closed)))
+            self._publish_closed()
+
+    def _publish_closed(self) -> None:
+        """The closed edges in force, signed now with the onboard key (a latched topic: the
+        set is re-signed every 10 s so that a navigator restarted later can still verify it)."""
+        if self._closed is None:
+            return
+        msg = ClosedEdges(edges=list(self._closed))
+        msg.envelope = self._signer.sign(Sec.CLOSE_EDGES, self._rid, message_fields(msg),
+                                         time.time(), 30.0)
+        self._closed_signed = time.monotonic()
+        self._closed_pub.publish(msg)
 
     def _check_health(self) -> None:
         now = self._now()
@@ -222,6 +241,8 @@ class AnomalyMonitorNode(DawnPatrolNode):
             self._clock_started = True
             self._monitor.restart_health(now)
         self._publish(self._monitor.check_health(now))
+        if time.monotonic() - self._closed_signed >= 10.0:
+            self._publish_closed()
 
     def close(self) -> None:
         self._outbox.close()

@@ -3,8 +3,11 @@ patrol/investigate dwell, return, charge), publishes RobotStatus and MissionEven
 a mission from its persisted state after a restart. Logic: dawnpatrol_core.delivery.mission and
 its loop, dawnpatrol_core.delivery.mission_runner (run by the headless shift too).
 
-A mission goal is accepted only when signed by the fleet for this robot (docs/security.md); the
-replay window in ``state_dir`` outlives a restart, so a goal captured before one is refused."""
+A PIN counts only when signed with the robot's onboard key (its keypad). A mission goal is
+accepted, and a mission cancelled (``cancel_mission``; the action's own cancel
+requests carry no signature and are refused), only when signed by the fleet for this robot
+(docs/security.md); the replay window in ``state_dir`` outlives a restart, so a command captured
+before one is refused."""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.security.roles import Command as Sec
 from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
-from dawnpatrol_interfaces.srv import SubmitPin
+from dawnpatrol_interfaces.srv import CancelMission, SubmitPin
 from dawnpatrol_robot.mission_state import MissionStateFile
 from dawnpatrol_robot.navigator_client import Navigator
 from dawnpatrol_robot.throttle import Throttle
@@ -37,7 +40,7 @@ from dawnpatrol_ros.codecs import LOC_CODES, MODE_CODES
 from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, time_to_seconds
 from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.qos import EVENTS_QOS, LATCHED_QOS, RELIABLE_QOS
-from dawnpatrol_ros.signing import RobotGate, mission_fields
+from dawnpatrol_ros.signing import RobotGate, message_fields, mission_fields
 
 _PARAMS: dict[str, tuple[Any, str]] = {
     "robot_id": ("", "robot id in status and events; '' = the node's namespace"),
@@ -94,6 +97,7 @@ class MissionNode(DawnPatrolNode):
             raise ConfigError(f"parameter 'fleet_public_key': got {pub!r}, expected a file path "
                               "or ''")
         self._auth = RobotGate(pub, cfg.state_dir)
+        self._keypad = RobotGate("", cfg.state_dir, onboard=True)  # PINs: the onboard key
         self._store = MissionStateFile(Path(cfg.state_dir))
         self._feedback = Throttle(cfg.feedback_period_s)
         nav: NavigatorPort
@@ -106,6 +110,7 @@ class MissionNode(DawnPatrolNode):
         self.runner = MissionRunner(cfg.robot_id, cfg.pin_secret, cfg.rules, nav, self._save)
         self._goal: Any = None
         self._pending: Any = None
+        self._cancel: str | None = None  # mission id the fleet's signed cancel ends next tick
         self._waiters: dict[bytes, _Waiter] = {}
         self._pose = Pose2D(math.nan, math.nan)
         self._loc, self._loc_score = "OK", 0.0
@@ -122,10 +127,11 @@ class MissionNode(DawnPatrolNode):
         self.create_subscription(Bool, "estopped", lambda m: setattr(
             self, "_estopped", bool(m.data)), LATCHED_QOS)
         self.create_service(SubmitPin, "submit_pin", self._on_pin)
+        self.create_service(CancelMission, "cancel_mission", self._on_cancel)
         self._server = ActionServer(
             self, Mission, "mission", execute_callback=self._execute,
             goal_callback=self._on_goal, handle_accepted_callback=self._on_accepted,
-            cancel_callback=lambda _: CancelResponse.ACCEPT)
+            cancel_callback=self._on_action_cancel)
         self.create_timer(0.1, self._tick)
         self.create_timer(1.0 / cfg.status_rate_hz, self._publish_status)
         self.get_logger().info(f"robot {cfg.robot_id}: navigator {cfg.navigator}, "
@@ -171,6 +177,28 @@ class MissionNode(DawnPatrolNode):
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
+    def _on_action_cancel(self, _: Any) -> CancelResponse:
+        self.get_logger().warning("mission cancel refused: unsigned (the fleet cancels with a "
+                                  "signed cancel_mission)")
+        return CancelResponse.REJECT
+
+    def _on_cancel(self, req: CancelMission.Request,
+                   res: CancelMission.Response) -> CancelMission.Response:
+        mission = self.runner.mission
+        verdict = self._auth.check(Sec.CANCEL_MISSION, self._robot_id, message_fields(req),
+                                   req.envelope)
+        if not verdict.ok:
+            res.success, res.message = False, verdict.reason
+        elif mission is None or req.mission_id not in ("", mission.mission_id):
+            res.success = False
+            res.message = f"no mission '{req.mission_id}' running (running: " \
+                          f"{mission.mission_id if mission is not None else 'none'})"
+        else:
+            self._cancel = mission.mission_id
+            res.success, res.message = True, f"cancelling mission '{mission.mission_id}'"
+        self.get_logger().warning(f"cancel_mission: {res.message}")
+        return res
+
     def _on_accepted(self, goal_handle: Any) -> None:
         self._waiters[bytes(goal_handle.goal_id.uuid)] = _Waiter()
         self._pending = goal_handle   # started by the next tick, in this callback group
@@ -187,6 +215,7 @@ class MissionNode(DawnPatrolNode):
         for waiter in self._waiters.values():
             waiter.release(Mission.Result(success=False, message="mission node shut down"))
         self._auth.close()
+        self._keypad.close()
         super().destroy_node()
 
     def _start_pending(self) -> None:
@@ -215,9 +244,7 @@ class MissionNode(DawnPatrolNode):
         self.get_logger().info(f"mission '{state.mission_id}' finished: {result.message}")
         goal, self._goal = self._goal, None
         if goal is not None:
-            if goal.is_cancel_requested:
-                goal.canceled()
-            elif result.success:
+            if result.success:
                 goal.succeed()
             else:
                 goal.abort()
@@ -231,7 +258,8 @@ class MissionNode(DawnPatrolNode):
                 self.runner.cancel(now)
                 self._flush()
             self._start_pending()
-        if self._goal is not None and self._goal.is_cancel_requested:
+        mission, cancel, self._cancel = self.runner.mission, self._cancel, None
+        if mission is not None and mission.mission_id == cancel:
             self.runner.cancel(now)
         else:
             self.runner.tick(now, self._pose)
@@ -269,6 +297,12 @@ class MissionNode(DawnPatrolNode):
 
     # -- inputs and outputs ----------------------------------------------------------------
     def _on_pin(self, req: SubmitPin.Request, res: SubmitPin.Response) -> SubmitPin.Response:
+        verdict = self._keypad.check(Sec.SUBMIT_PIN, self._robot_id, message_fields(req),
+                                     req.envelope)
+        if not verdict.ok:  # not from this robot's keypad: not an attempt
+            self.get_logger().warning(f"submit_pin: {verdict.reason}")
+            res.accepted, res.message = False, verdict.reason
+            return res
         res.accepted, res.message = self.runner.submit_pin(self._now(), req.order_id, req.pin)
         self._flush()
         return res

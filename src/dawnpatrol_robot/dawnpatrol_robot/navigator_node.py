@@ -30,7 +30,7 @@ from rclpy.action import ActionServer, CancelResponse
 from rclpy.node import Node
 from rclpy.task import Future
 from sensor_msgs.msg import LaserScan
-from std_msgs.msg import Bool, Header, Int32MultiArray
+from std_msgs.msg import Bool, Header
 
 from dawnpatrol_core.control.causes import REACHED, NavCause, NavResult
 from dawnpatrol_core.control.goal_runner import DriveTick, GoalRunner
@@ -81,9 +81,10 @@ class NavigatorNode(DawnPatrolNode):
         super().__init__("navigator", **kwargs)
         p = read_params(self)
         self._robot_id = p.robot_id or self.get_namespace().strip("/") or "r0"
-        self._auth = RobotGate(p.fleet_public_key,
-                               p.state_dir or f"~/.local/state/dawnpatrol/{self._robot_id}")
-        self._closed_issued = -math.inf  # issue time (wall s) of the fleet's set in force
+        state_dir = p.state_dir or f"~/.local/state/dawnpatrol/{self._robot_id}"
+        self._auth = RobotGate(p.fleet_public_key, state_dir)
+        self._onboard = RobotGate("", state_dir, onboard=True)  # this robot's own monitor
+        self._closed_issued: dict[str, float] = {}  # topic -> issue time (wall s) in force
         self._map = dm = load_district_map(p.map_dir)
         timeout = p.heartbeat_timeout_s
         self.estop = EStop()
@@ -118,10 +119,13 @@ class NavigatorNode(DawnPatrolNode):
         # Simulator fault injection: while the operator link is down no heartbeat reaches us.
         self._link_up = True
         self.create_subscription(Bool, "sim/link_up", self._on_link, LATCHED_QOS)
-        self.create_subscription(ClosedEdges, "/fleet/closed_edges", self._on_fleet_closed,
+        self.create_subscription(ClosedEdges, "/fleet/closed_edges",
+                                 lambda m: self._on_signed_closed(self._auth, "*", m),
                                  LATCHED_QOS)
-        self.create_subscription(Int32MultiArray, "closed_edges",  # this robot's own monitor
-                                 lambda m: self._on_closed("closed_edges", m.data), LATCHED_QOS)
+        self.create_subscription(ClosedEdges, "closed_edges",  # this robot's own monitor
+                                 lambda m: self._on_signed_closed(self._onboard,
+                                                                  self._robot_id, m),
+                                 LATCHED_QOS)
         self.create_service(SetEStop, "estop", self._on_estop)
         self._server = ActionServer(
             self, Navigate, "navigate", execute_callback=self._execute,
@@ -154,18 +158,20 @@ class NavigatorNode(DawnPatrolNode):
         if self._link_up and self.governor.watchdog is not None:
             self.governor.watchdog.beat(self._now())
 
-    def _on_fleet_closed(self, msg: ClosedEdges) -> None:
-        # Re-sent (re-signed) by the fleet every few seconds: checked without spending the
-        # nonce, applied only when newer than the set in force.
-        v = self._auth.check(Sec.CLOSE_EDGES, "*", message_fields(msg), msg.envelope,
-                             consume=False)
+    def _on_signed_closed(self, gate: RobotGate, target: str, msg: ClosedEdges) -> None:
+        # The fleet's set (target '*', its key) or this robot's monitor's (its onboard key).
+        # Re-sent (re-signed) every few seconds: checked without spending the nonce, applied
+        # only when newer than the set in force from the same source.
+        topic = "/fleet/closed_edges" if target == "*" else "closed_edges"
+        v = gate.check(Sec.CLOSE_EDGES, target, message_fields(msg), msg.envelope,
+                       consume=False)
         if not v.ok or v.envelope is None:
-            self.get_logger().warning(v.reason)
+            self.get_logger().warning(f"{topic}: {v.reason}")
             return
-        if v.envelope.issued_at <= self._closed_issued:
+        if v.envelope.issued_at <= self._closed_issued.get(topic, -math.inf):
             return
-        self._closed_issued = v.envelope.issued_at
-        self._on_closed("/fleet/closed_edges", msg.edges)
+        self._closed_issued[topic] = v.envelope.issued_at
+        self._on_closed(topic, msg.edges)
 
     def _on_closed(self, topic: str, data: Any) -> None:
         edges = {int(e) for e in data}
@@ -327,6 +333,7 @@ class NavigatorNode(DawnPatrolNode):
 
     def close(self) -> None:
         self._auth.close()
+        self._onboard.close()
 
 
 def _code(result: NavResult) -> int:

@@ -23,13 +23,15 @@ from std_msgs.msg import Bool, String
 from test_navigator_client import FakeNavServer, Ros
 
 from dawnpatrol_core.delivery.mission import MissionState, expected_pin, make_task, new_mission
+from dawnpatrol_core.security.gate import FleetSigner, onboard_signer
 from dawnpatrol_interfaces.action import Mission
 from dawnpatrol_interfaces.msg import MissionEvent, MissionTask, RobotStatus
-from dawnpatrol_interfaces.srv import SubmitPin
+from dawnpatrol_interfaces.srv import CancelMission, SubmitPin
 from dawnpatrol_robot.mission_node import MissionNode
 from dawnpatrol_robot.mission_state import MissionStateFile
 from dawnpatrol_ros.convert import seconds_to_time, time_to_seconds
 from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS
+from dawnpatrol_ros.signing import message_fields
 
 pytestmark = pytest.mark.ros
 SECRET = "test-secret"
@@ -47,6 +49,7 @@ class Client(Node):
         self.announced: list[str] = []
         self.mission = ActionClient(self, Mission, "mission")
         self.pin = self.create_client(SubmitPin, "submit_pin")
+        self.keypad: FleetSigner | None = None  # the robot's onboard key, once it has a state dir
         self.create_subscription(MissionEvent, "mission_events", self.events.append, 100)
         self.create_subscription(RobotStatus, "status", self.status.append, LATCHED_QOS)
         self.create_subscription(String, "announce", lambda m: self.announced.append(m.data),
@@ -72,8 +75,14 @@ class Client(Node):
         wait_for(fut.done, 10.0, "goal response")
         return fut.result()
 
-    def submit(self, order_id: str, pin: str) -> SubmitPin.Response:
-        fut = self.pin.call_async(SubmitPin.Request(order_id=order_id, pin=pin))
+    def submit(self, order_id: str, pin: str, signed: bool = True) -> SubmitPin.Response:
+        """Enter a PIN at the robot's keypad (signed with its onboard key) or, unsigned, as
+        any process on the network could."""
+        req = SubmitPin.Request(order_id=order_id, pin=pin)
+        if signed:
+            assert self.keypad is not None
+            req.envelope = self.keypad.sign("submit_pin", "r1", message_fields(req), time.time())
+        fut = self.pin.call_async(req)
         wait_for(fut.done, 10.0, "submit_pin response")
         return fut.result()
 
@@ -104,6 +113,7 @@ def ros() -> Iterator[Ros]:
 def graph(ros: Ros, tmp_path: Path) -> tuple[Client, MissionNode]:
     ros.add(FakeNavServer(ros.context))
     client = ros.add(Client(ros))
+    client.keypad = onboard_signer(tmp_path)
     return client, start(ros, tmp_path)
 
 
@@ -114,6 +124,8 @@ def test_deliver_with_right_pin_hands_over(graph: tuple[Client, MissionNode]) ->
     wait_for(lambda: any("O-1" in a for a in client.announced), 10.0, "announcement")
     wait_for(lambda: client.pin.service_is_ready(), 10.0, "submit_pin service")
     assert not client.submit("O-9", "0000").accepted  # no handover waiting for that order
+    unsigned = client.submit("O-1", expected_pin("O-1", SECRET), signed=False)
+    assert not unsigned.accepted and "no signed envelope" in unsigned.message
     res = client.submit("O-1", expected_pin("O-1", SECRET))
     assert res.accepted, res.message
     wait_for(result.done, 10.0, "mission result")
@@ -154,6 +166,7 @@ def test_wrong_pin_three_times_keeps_parcel_and_returns_it(
     wait_for(lambda: client.pin.service_is_ready(), 10.0, "submit_pin service")
     right = expected_pin("O-2", SECRET)
     wrong = f"{(int(right) + 1) % 10_000:04d}"
+    assert not client.submit("O-2", wrong, signed=False).accepted  # refused, not an attempt
     msgs = [client.submit("O-2", wrong).message for _ in range(3)]
     assert msgs == ["wrong PIN, 2 attempt(s) left", "wrong PIN, 1 attempt(s) left",
                     "wrong_pin_limit"]
@@ -229,6 +242,7 @@ def test_restart_resumes_from_persisted_state(ros: Ros, tmp_path: Path) -> None:
 def test_restart_mid_task_restarts_current_task(ros: Ros, tmp_path: Path) -> None:
     ros.add(FakeNavServer(ros.context))
     client = ros.add(Client(ros))
+    client.keypad = onboard_signer(tmp_path)
     MissionStateFile(tmp_path).save(new_mission(
         "m7", (make_task("deliver", "O-5", 1.0, 2.0), make_task("return", "depot", 0.0, 0.0))))
     start(ros, tmp_path)
@@ -273,7 +287,21 @@ def test_feedback_and_cancel(ros: Ros, tmp_path: Path) -> None:
     assert (f.current_index, f.total, f.current_id, f.state) == (0, 2, "H-1", "navigating")
     assert f.eta_s == pytest.approx(f.distance_left_m / 1.5 + 5.0)  # leg + dwell
     result = handle.get_result_async()
-    handle.cancel_goal_async()
+    refused = handle.cancel_goal_async()  # the action's own cancel: no signature, refused
+    wait_for(refused.done, 10.0, "cancel response")
+    assert not refused.result().goals_canceling and not result.done()
+    cancel = client.create_client(CancelMission, "cancel_mission")
+    for req, ok in ((CancelMission.Request(robot_id="r1", mission_id="m2"), False),  # unsigned
+                    (FLEET.sign("cancel_mission", "r2", CancelMission.Request(
+                        robot_id="r2", mission_id="m2")), False),  # for another robot
+                    (FLEET.sign("cancel_mission", "r1", CancelMission.Request(
+                        robot_id="r1", mission_id="m1")), False),  # not the running mission
+                    (FLEET.sign("cancel_mission", "r1", CancelMission.Request(
+                        robot_id="r1", mission_id="m2")), True)):
+        answer = cancel.call_async(req)
+        wait_for(answer.done, 10.0, "cancel_mission answer")
+        assert answer.result().success is ok, answer.result().message
+        assert ok or not result.done()
     wait_for(result.done, 10.0, "canceled result")
     r = result.result().result
     assert (list(r.failed_ids), list(r.failure_reasons)) == (["H-1", "O-8"], ["canceled"] * 2)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,11 +31,14 @@ from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Bool, Header
 
 from dawnpatrol_core.geometry import yaw_to_quaternion
+from dawnpatrol_core.security.gate import onboard_signer
 from dawnpatrol_interfaces.action import Navigate
+from dawnpatrol_interfaces.msg import ClosedEdges
 from dawnpatrol_interfaces.srv import SetEStop
 from dawnpatrol_robot.navigator_node import NavigatorNode
 from dawnpatrol_ros.convert import seconds_to_time
 from dawnpatrol_ros.qos import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
+from dawnpatrol_ros.signing import message_fields
 
 pytestmark = pytest.mark.ros
 NS = "/r1"
@@ -123,6 +127,7 @@ class Graph:
         self.context = Context()
         rclpy.init(context=self.context)
         self._state = tempfile.TemporaryDirectory(prefix="dp-nav-state-")
+        self.state_dir = self._state.name
         source = "localization" if as_localization else "ground_truth"
         overrides = {"map_dir": str(REPO / "maps" / "test_yard"), "pose_source": source,
                      "heartbeat_timeout_s": 0.0, "scan_offset_x": 0.0, "use_sim_time": True,
@@ -269,6 +274,33 @@ def test_unsigned_estop_at_speed_stops_within_1s_and_latches_until_a_fleet_signe
     wait_for(lambda: w.estopped[-1] is False, 5.0, "estopped latched false")
     g.send(10.0, 3.0)
     g.wait_moving(0.3)
+
+
+def test_own_closed_edges_count_only_when_signed_with_the_robots_onboard_key(
+        graph_factory: Any) -> None:
+    g = graph_factory((3.0, 3.0, 0.0))
+    pub = g.world.create_publisher(ClosedEdges, "closed_edges", LATCHED_QOS)  # /r1/closed_edges
+    wait_for(lambda: pub.get_subscription_count() > 0, 5.0, "navigator on closed_edges")
+    onboard = onboard_signer(g.state_dir)  # the robot's key: its anomaly monitor's
+    stranger = onboard_signer(tempfile.mkdtemp(prefix="dp-other-robot-"))
+
+    def signed(by: Any, edges: list[int], target: str = "r1") -> ClosedEdges:
+        msg = ClosedEdges(edges=edges)
+        msg.envelope = by.sign("close_edges", target, message_fields(msg), time.time())
+        return msg
+
+    pub.publish(signed(onboard, [4, 5]))
+    wait_for(lambda: g.navigator.core.closed_edges == {4, 5}, 5.0, "the monitor's set applied")
+    old = signed(onboard, [6])
+    for bad in (ClosedEdges(edges=[1]), signed(stranger, [2]), signed(onboard, [3], "r2")):
+        pub.publish(bad)  # unsigned, another robot's key, for another robot
+        time.sleep(0.5)  # nothing to wait for: a message that must not change anything
+        assert g.navigator.core.closed_edges == {4, 5}
+    pub.publish(signed(onboard, [7]))
+    wait_for(lambda: g.navigator.core.closed_edges == {7}, 5.0, "a newer set applied")
+    pub.publish(old)  # issued before the set in force: ignored
+    time.sleep(0.5)
+    assert g.navigator.core.closed_edges == {7}
 
 
 def test_lost_heartbeat_stops_after_timeout(graph_factory: Any) -> None:

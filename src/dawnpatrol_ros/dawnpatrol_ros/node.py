@@ -15,11 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 import rclpy
+from rclpy.callback_groups import CallbackGroup
+from rclpy.clock import Clock
 from rclpy.context import Context
 from rclpy.event_handler import PublisherEventCallbacks, SubscriptionEventCallbacks
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.task import Future
 
 from dawnpatrol_core.errors import DawnPatrolError
 
@@ -61,6 +64,24 @@ class DawnPatrolNode(Node):
     def now_s(self) -> float:
         """The node's clock (ROS time: simulated under use_sim_time) in seconds."""
         return float(self.get_clock().now().nanoseconds) * 1e-9
+
+    async def wait_all(self, futures: list[Future], timeout_s: float, group: CallbackGroup,
+                       clock: Clock) -> None:
+        """Await every future in ``futures``, or ``timeout_s`` on ``clock``, whichever comes
+        first. ``group`` must let the caller's callback run beside the timer's (reentrant)."""
+        done = Future()
+
+        def check(_: Any = None) -> None:
+            if all(f.done() for f in futures) and not done.done():
+                done.set_result(True)
+
+        for f in futures:
+            f.add_done_callback(check)
+        timer = self.create_timer(timeout_s, lambda: done.done() or done.set_result(False),
+                                  callback_group=group, clock=clock)
+        check()
+        await done
+        self.destroy_timer(timer)
 
 
 def context_going_down(context: Context, wait_s: float = 2.0) -> bool:

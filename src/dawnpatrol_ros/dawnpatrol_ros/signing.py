@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from dawnpatrol_core.errors import DawnPatrolError
+from dawnpatrol_core.security.audited import identity as identity  # re-exported
 from dawnpatrol_core.security.envelope import Verdict, VerdictStatus
-from dawnpatrol_core.security.gate import CommandGate, robot_gate
+from dawnpatrol_core.security.gate import CommandGate, onboard_gate, robot_gate
 from dawnpatrol_core.security.roles import Command
 
 
@@ -99,32 +100,28 @@ def mission_fields(robot_id: str, goal: Any) -> dict[str, object]:
     return {"robot_id": robot_id, "goal_sha256": goal_digest(goal)}
 
 
-def identity(verdict: Verdict, claimed: str) -> str:
-    """Who a command came from, for the record: the verified ``name (role)``, else what it
-    claimed — the envelope's operator, or for an unsigned one the request's ``operator_name``
-    — as unverified, with why: ``unverified 'kim' (unsigned)``."""
-    if verdict.operator or verdict.ok or not claimed:
-        return verdict.identity
-    return f"unverified {claimed[:64]!r} ({verdict.status.value})"
-
-
 class RobotGate:
     """A robot's gate, opened on first use: the fleet's public key file may appear after the
     robot starts (the fleet manager writes it on its first start). Until it can be read, every
-    signed command is refused, naming the file; e-stops never need it."""
+    signed command is refused, naming the file; e-stops never need it. ``onboard``: the gate
+    for the robot's own nodes' commands, trusting its onboard key (``onboard.pub`` in
+    ``state_dir``, written by the node that signs)."""
 
-    def __init__(self, fleet_public_key: str, state_dir: str | Path) -> None:
+    def __init__(self, fleet_public_key: str, state_dir: str | Path,
+                 onboard: bool = False) -> None:
         self.fleet_public_key = str(fleet_public_key)
         self.state_dir = Path(state_dir).expanduser()
+        self.onboard = onboard  # trust the robot's onboard key instead (its own nodes)
         self._gate: CommandGate | None = None
 
     def _open(self) -> CommandGate | str:
         if self._gate is None:
-            if not self.fleet_public_key:
+            if not self.fleet_public_key and not self.onboard:
                 return "no fleet public key configured (parameter 'fleet_public_key' is '')"
             try:
-                self._gate = robot_gate(Path(self.fleet_public_key).expanduser(),
-                                        self.state_dir)
+                self._gate = (onboard_gate(self.state_dir) if self.onboard else
+                              robot_gate(Path(self.fleet_public_key).expanduser(),
+                                         self.state_dir))
             except (DawnPatrolError, OSError) as exc:
                 return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return self._gate

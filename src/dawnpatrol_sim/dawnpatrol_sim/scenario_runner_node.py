@@ -26,7 +26,7 @@ from dawnpatrol_core.errors import DawnPatrolError
 from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.security.enroll import enroll_operator
 from dawnpatrol_core.security.envelope import Signer, envelope_to_text, new_nonce, signed_args
-from dawnpatrol_core.security.gate import FLEET_KEY_FILE
+from dawnpatrol_core.security.gate import FLEET_KEY_FILE, FleetSigner, onboard_signer
 from dawnpatrol_core.security.roles import Command, Role
 from dawnpatrol_interfaces.msg import Anomaly, Investigate, MissionEvent
 from dawnpatrol_interfaces.srv import (
@@ -114,6 +114,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self.key_dir = Path(str(p["operator_key_dir"]) or Path(self.report_dir) / "keys")
         self.fleet_dir = Path(str(p["fleet_data_dir"]) or Path(self.report_dir) / "data" / "fleet")
         self.signer: Signer | None = None  # once enrolled (the fleet manager is up)
+        self._keypads: dict[str, FleetSigner] = {}
         self.ready_deadline = float(p["ready_timeout_s"])
         self.period = float(p["progress_period_s"])
         self.next_summary = self.period
@@ -154,6 +155,13 @@ class ScenarioRunnerNode(DawnPatrolNode):
     # -- helpers ---------------------------------------------------------------------------------
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
+
+    def _keypad(self, rid: str) -> FleetSigner:
+        """Robot ``rid``'s keypad: its onboard key, in its state directory (the simulated
+        robots keep theirs beside the fleet's data directory)."""
+        if rid not in self._keypads:
+            self._keypads[rid] = onboard_signer(self.fleet_dir.parent / rid)
+        return self._keypads[rid]
 
     def _signed(self, command: Command, request: Any, target: str = "fleet") -> Any:
         """``request`` with this operator's envelope for ``command`` on ``target``."""
@@ -266,9 +274,11 @@ class ScenarioRunnerNode(DawnPatrolNode):
             self.called.append((now, call.x, call.y))
             self._say(f"{clock(now)} operator: {call.note or 'a call'}: investigate "
                       f"({call.x:.0f}, {call.y:.0f})")
-        for p in self.progress.due_pins(now):
-            pin = expected_pin(p.order_id, self.secret)
-            self.pin[p.robot_id].call_async(SubmitPin.Request(order_id=p.order_id, pin=pin))
+        for p in self.progress.due_pins(now):  # at the robot's keypad: its onboard key signs
+            req = SubmitPin.Request(order_id=p.order_id, pin=expected_pin(p.order_id, self.secret))
+            req.envelope = self._keypad(p.robot_id).sign(Command.SUBMIT_PIN, p.robot_id,
+                                                         message_fields(req), time.time())
+            self.pin[p.robot_id].call_async(req)
         for uuid in self.progress.due_acks(now):
             self.ack.call_async(self._signed(Command.ACK_ANOMALY, AckAnomaly.Request(
                 uuid=uuid, note="seen on camera feed; patrol informed",

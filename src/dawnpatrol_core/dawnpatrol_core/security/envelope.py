@@ -54,6 +54,8 @@ COMMAND_FIELDS: MappingProxyType[Command, tuple[str, ...]] = MappingProxyType({
     Command.SET_PATROL: ("active", "robot_id"),
     Command.ACK_ANOMALY: ("uuid", "note"),
     Command.MISSION: ("robot_id", "goal_sha256"),
+    Command.CANCEL_MISSION: ("robot_id", "mission_id"),
+    Command.SUBMIT_PIN: ("order_id", "pin"),
     # SetEStop serves both: engage true = e-stop, false = resume; operator_name is the
     # supervisor a fleet-signed resume was authorized by.
     Command.RESUME: ("robot_id", "engage", "reason", "operator_name"),
@@ -313,13 +315,16 @@ def verify_command(
     ``command`` or unencodable ``args`` from the caller."""
     cmd = parse_command(command)
     digest = args_digest(args)
+    shown = target if _TARGET.fullmatch(target) else repr(target[:40])  # one line, always
 
     def verdict(status: VerdictStatus, why: str, operator: str = "",
                 env: CommandEnvelope | None = None) -> Verdict:
         who = f" (operator {operator})" if operator else ""
-        return Verdict(status, f"refused {cmd.value} on {target}: {why}{who}", cmd.value,
+        return Verdict(status, f"refused {cmd.value} on {shown}: {why}{who}", cmd.value,
                        operator, None, env)
 
+    if not _TARGET.fullmatch(target):  # no envelope can name it
+        return verdict(VerdictStatus.MALFORMED, "target: expected a robot id, '*' or 'fleet'")
     if envelope is None or envelope == "":
         return verdict(VerdictStatus.UNSIGNED, "no signed envelope")
     if isinstance(envelope, CommandEnvelope):

@@ -29,6 +29,7 @@ from dawnpatrol_core.security.keys import (
 )
 from dawnpatrol_core.security.registry import (
     FLEET_NAME,
+    Operator,
     OperatorRegistry,
     RegistryStore,
     fleet_registry,
@@ -44,6 +45,12 @@ FLEET_KEY_FILE = "fleet.key"
 FLEET_PUBLIC_FILE = "fleet.pub"
 #: A robot's replay window, in its state directory.
 ROBOT_REPLAY_FILE = "replay.db"
+#: A robot's onboard key, in its state directory: what the robot's own nodes tell each other
+#: over the network (the anomaly monitor's closed edges) is signed with it, and only that
+#: robot's nodes trust it (as a supervisor's, for those commands alone).
+ONBOARD_KEY_FILE = "onboard.key"
+ONBOARD_NAME = "onboard"
+ONBOARD_REPLAY_FILE = "onboard_replay.db"
 
 
 class CommandGate:
@@ -101,14 +108,25 @@ def robot_gate(fleet_public_key: bytes | str | Path, state_dir: str | Path) -> C
     return CommandGate(lambda: reg, ReplayWindow(d / ROBOT_REPLAY_FILE))
 
 
+def onboard_gate(state_dir: str | Path) -> CommandGate:
+    """A robot's gate for its own nodes' commands: trusts ``state_dir/onboard.pub`` alone (as
+    a supervisor); replay window in ``state_dir/onboard_replay.db``."""
+    d = Path(state_dir).expanduser()
+    pub = load_public_key(d / Path(ONBOARD_KEY_FILE).with_suffix(".pub"))
+    reg = OperatorRegistry((Operator(ONBOARD_NAME, Role.SUPERVISOR, pub, 0.0),))
+    return CommandGate(lambda: reg, ReplayWindow(d / ONBOARD_REPLAY_FILE))
+
+
 class FleetSigner:
     """The fleet's key, signing what the fleet sends to robots (missions, resume, closed edges)
-    as operator 'fleet' (admin)."""
+    as operator 'fleet' (admin); with ``name`` and ``role``, another service's key (a robot's
+    onboard key: see :func:`onboard_signer`)."""
 
-    def __init__(self, key_file: str | Path, passphrase: bytes | None = None) -> None:
+    def __init__(self, key_file: str | Path, passphrase: bytes | None = None,
+                 name: str = FLEET_NAME, role: Role = Role.ADMIN) -> None:
         #: The private key, also for signing the audit chain's entries.
         self.key = load_private_key(key_file, passphrase)
-        self._signer = Signer(FLEET_NAME, Role.ADMIN, self.key)
+        self._signer = Signer(name, role, self.key)
         self.public_key = self._signer.public_key
 
     def sign(self, command: Command | str, robot_id: str, fields: Mapping[str, object],
@@ -124,8 +142,19 @@ class FleetSigner:
 def ensure_fleet_key(data_dir: str | Path, passphrase: bytes | None = None) -> Path:
     """``data_dir/fleet.key`` (and ``fleet.pub`` beside it), created with a new key pair when
     absent — the fleet manager's first start; robots are given the ``.pub`` file."""
-    d = Path(data_dir).expanduser()
-    path = d / FLEET_KEY_FILE
+    return ensure_key(Path(data_dir).expanduser() / FLEET_KEY_FILE, passphrase)
+
+
+def onboard_signer(state_dir: str | Path) -> FleetSigner:
+    """The robot's onboard key (``state_dir/onboard.key``, created on first use), signing as
+    'onboard' (supervisor)."""
+    d = Path(state_dir).expanduser()
+    d.mkdir(parents=True, exist_ok=True)
+    return FleetSigner(ensure_key(d / ONBOARD_KEY_FILE), None, ONBOARD_NAME, Role.SUPERVISOR)
+
+
+def ensure_key(path: Path, passphrase: bytes | None = None) -> Path:
+    """``path`` (and its ``.pub`` beside it), created with a new key pair when absent."""
     if not path.exists():
         try:
             write_private_key(path, generate_private_key(), passphrase)

@@ -27,6 +27,8 @@ class Role(IntEnum):
 
 
 ROLE_NAMES: tuple[str, ...] = tuple(r.label for r in Role)
+#: The target of commands addressed to the fleet as a whole (robots are targeted by id).
+FLEET_TARGET = "fleet"
 
 
 def parse_role(text: object, source: str = "role") -> Role:
@@ -52,6 +54,7 @@ class Command(StrEnum):
     SET_PATROL = "set_patrol"
     ACK_ANOMALY = "ack_anomaly"
     MISSION = "mission"
+    CANCEL_MISSION = "cancel_mission"
     # supervisor
     RESUME = "resume"
     CLOSE_EDGES = "close_edges"
@@ -61,6 +64,8 @@ class Command(StrEnum):
     REGISTRY_REVOKE = "registry_revoke"
     # anyone: an e-stop is never refused (see required_role)
     ESTOP = "estop"
+    # a robot's keypad (signed with the robot's onboard key, which alone is trusted for it)
+    SUBMIT_PIN = "submit_pin"
 
 
 #: The least role each command needs. An e-stop needs only a viewer's and is never blocked by
@@ -70,10 +75,12 @@ PERMISSIONS: MappingProxyType[Command, Role] = MappingProxyType({
     Command.QUERY_ANOMALIES: Role.VIEWER,
     Command.GENERATE_REPORT: Role.VIEWER,
     Command.ESTOP: Role.VIEWER,
+    Command.SUBMIT_PIN: Role.VIEWER,
     Command.DISPATCH_ORDERS: Role.DISPATCHER,
     Command.SET_PATROL: Role.DISPATCHER,
     Command.ACK_ANOMALY: Role.DISPATCHER,
     Command.MISSION: Role.DISPATCHER,
+    Command.CANCEL_MISSION: Role.DISPATCHER,
     Command.RESUME: Role.SUPERVISOR,
     Command.CLOSE_EDGES: Role.SUPERVISOR,
     Command.INVESTIGATE: Role.SUPERVISOR,
