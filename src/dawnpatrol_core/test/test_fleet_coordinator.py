@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dawnpatrol_core.delivery.orders import Order
@@ -493,6 +494,18 @@ def test_a_call_into_a_place_robots_may_not_enter_is_watched_from_the_nearest_al
     assert math.cos(math.atan2(place[1] - pose.y, place[0] - pose.x) - pose.theta) > 0.999
     why = "keep-out zone 'keep_out_flower_bed'" if place[0] < 30 else "outside the operating area"
     assert why in answer.message and f"{away:.1f} m away" in answer.message
+
+
+def test_idleness_is_counted_from_the_patrol_start_not_the_fleet_start(fleet: Fleet) -> None:
+    """The fleet manager comes up long before the shift (under simulated time even before the
+    clock runs); hotspots are not overdue when the operator starts the patrol an hour later."""
+    fleet.status("r1", dt=3600.0)
+    fleet.on(PatrolRequested("r1", True))
+    start = fleet.coord.shift_now(fleet.now)
+    sched = fleet.coord.patrol.scheduler
+    assert sched is not None and np.all(sched.last_left() == start)
+    fleet.on(PatrolRequested("r1", True), dt=600.0)  # already patrolling: nothing restarts
+    assert np.all(sched.last_left() == start)
 
 
 def test_patrol_visits_ride_on_the_delivery_trips_within_their_bounds(fleet: Fleet) -> None:

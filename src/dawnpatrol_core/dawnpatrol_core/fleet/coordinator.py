@@ -600,6 +600,8 @@ class FleetCoordinator:
             self._out.append(PatrolAnswered(False, f"unknown robot '{target}'"))
             return
         robots = self.robot_ids if target == "*" else (target,)
+        if active and not any(self._patrolling.values()):
+            self.patrol.started(self.shift_now(self._now))
         for r in robots:
             self._patrolling[r] = active
             m = self._missions.get(r)

@@ -114,6 +114,14 @@ class PatrolCoordinator:
         if self.scheduler is not None and robot in self.robots:
             self.scheduler.complete(robot, now)
 
+    def started(self, now: float) -> None:
+        """The patrol starts at ``now`` (shift-day s) with no robot patrolling before: every
+        hotspot's idleness is counted from now (the bounds are a promise of the patrol; the
+        fleet may have been up, and its clock far from the shift's, long before)."""
+        if self.scheduler is not None:
+            for h in range(len(self.scheduler.plan.hotspots)):
+                self.scheduler.observed(h, now)
+
     def observed(self, hotspot_id: str, left_at: float) -> None:
         """A watch at ``hotspot_id`` made on a delivery route ended at ``left_at`` s."""
         if self.scheduler is not None:
