@@ -190,8 +190,8 @@ def test_a_version_1_inbox_is_migrated(tmp_path: Path) -> None:
 
 def test_a_second_robot_confirming_a_stay_continues_the_incident(tmp_path: Path) -> None:
     """r2 reports a loiterer and drives on (last sighting 400 s); r1, sent to look, watches the
-    same person for the zone's 240 s and confirms at 700 s, 300 s after r2's last sighting (more
-    than the 180 s gap). The stay r1 saw began at 460 s, within the gap: one incident."""
+    same person for the zone's 240 s and confirms at 1140 s, 740 s after r2's last sighting (more
+    than the 600 s gap). The stay r1 saw began at 900 s, within the gap: one incident."""
     def seen(robot: str, began: float, met: float, seed: int) -> AnomalyEvent:
         m = EventManager(robot, np.random.default_rng(seed))
         e = m.report(Detection("loitering", "site:1", 150.0, 105.0, met, met, zone="park",
@@ -200,12 +200,12 @@ def test_a_second_robot_confirming_a_stay_continues_the_incident(tmp_path: Path)
         return e
 
     first = replace(seen("r2", 120.0, 360.0, 1), last_seen=400.0)
-    confirm = seen("r1", 460.0, 700.0, 2)
+    confirm = seen("r1", 900.0, 1140.0, 2)
     with Inbox(tmp_path / "f.db") as ib:
         assert ib.upsert(first, 401.0) is InboxResult.NEW
-        assert ib.upsert(confirm, 701.0) is InboxResult.MERGED
+        assert ib.upsert(confirm, 1141.0) is InboxResult.MERGED
         inc = ib.incident(confirm.uuid)
         assert inc is not None and sorted(inc.robots) == ["r1", "r2"]
         # a stay that began after the gap is another episode
-        again = seen("r1", 1000.0, 1240.0, 3)
-        assert ib.upsert(again, 1241.0) is InboxResult.NEW
+        again = seen("r1", 1800.0, 2040.0, 3)
+        assert ib.upsert(again, 2041.0) is InboxResult.NEW

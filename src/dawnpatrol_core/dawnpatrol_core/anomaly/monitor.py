@@ -90,8 +90,8 @@ class MonitorConfig:
     linger_speed_mps: float = 0.6
     presence_gap_s: float = 60.0
     presence_absent_s: float = 15.0
-    loitering_gap_s: float = 180.0
-    intrusion_gap_s: float = 180.0
+    loitering_gap_s: float = 600.0
+    intrusion_gap_s: float = 600.0
     blocked_gap_s: float = 1800.0
     battery_low: float = 0.20
     battery_critical: float = 0.08
