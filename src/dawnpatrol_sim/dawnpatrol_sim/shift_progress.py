@@ -52,6 +52,19 @@ def operator_calls(operator: Mapping[str, Any] | None, source: str) -> list[Oper
     return sorted(calls, key=lambda k: k.at)
 
 
+def call_answer(robot_id: str, eta_s: float, x: float, y: float, watch_x: float,
+                watch_y: float) -> str:
+    """The fleet's answer to a call at (x, y) m for the shift's story: who goes and when (or
+    that the call waits), and where from when that is not the place itself (off limits)."""
+    if not robot_id:
+        said = "queued: no robot can go yet without making a parcel late"
+    else:
+        said = f"{robot_id} goes, on scene in about {eta_s:.0f} s"
+    if math.hypot(watch_x - x, watch_y - y) > 0.5:
+        said += f", watching from ({watch_x:.1f}, {watch_y:.1f})"
+    return said
+
+
 @dataclass(slots=True)
 class PendingPin:
     robot_id: str
