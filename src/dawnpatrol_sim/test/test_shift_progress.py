@@ -88,7 +88,11 @@ def test_operator_calls_sorted_and_validated() -> None:
     for bad, field in (({"calls": {"at": 1}}, "operator.calls"),
                        ({"calls": [{"at": -1, "point": [0, 0]}]}, "operator.calls[0].at"),
                        ({"calls": [{"at": 5, "point": [0]}]}, "operator.calls[0].point"),
-                       ({"calls": [{"at": True, "point": [0, 0]}]}, "operator.calls[0].at")):
+                       ({"calls": [{"at": True, "point": [0, 0]}]}, "operator.calls[0].at"),
+                       ({"calls": [{"at": 5, "point": [0, 0], "note": "a\nb"}]},
+                        "operator.calls[0].note"),
+                       ({"calls": [{"at": 5, "point": [0, 0], "note": "n" * 201}]},
+                        "operator.calls[0].note")):
         with pytest.raises(ScenarioError, match=re.escape(f"field '{field}'")):
             operator_calls(bad, "s.yaml")
 
