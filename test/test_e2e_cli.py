@@ -187,6 +187,17 @@ def test_operator_session(launch: Any, tmp_path: Path, monkeypatch: Any) -> None
         assert listed[alert["uuid"]]["acknowledged"] is True
         assert listed[alert["uuid"]]["ack_note"] == "police informed"
 
+        # A resident's call into the flower bed (keep-out, 14..18 x 12..16 m): the robot there
+        # first goes and watches from outside it, or the call waits; the answer says which.
+        call = ok_json("investigate", "16", "14", "--note", "someone in the flower bed")
+        assert call["success"] and call["robot_id"] in ("r1", "r2", ""), call
+        assert (call["eta_s"] is None) == (call["robot_id"] == ""), call
+        assert not (14.0 <= call["watch_x"] <= 18.0 and 12.0 <= call["watch_y"] <= 16.0), call
+        p = cli("investigate", "16", "14", "--timeout", "15", "--operator", "op-lee")
+        assert p.returncode == 1 and p.stdout.startswith("refused investigate on fleet: "), p
+        p = cli("investigate", "500", "14", "--timeout", "15")
+        assert p.returncode == 1 and p.stdout.startswith("investigate: field 'x': got 500.0"), p
+
         # E-stop every robot: stationary within 1 s of simulated time, latched until resume.
         def moving() -> bool:
             t = eyes.now()

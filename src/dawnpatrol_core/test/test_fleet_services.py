@@ -25,7 +25,7 @@ from dawnpatrol_core.fleet import commands as cmd
 from dawnpatrol_core.fleet import events as ev
 from dawnpatrol_core.fleet.config import FleetConfig
 from dawnpatrol_core.fleet.coordinator import FleetCoordinator
-from dawnpatrol_core.fleet.services import AuditTrail, FleetServices, Reply
+from dawnpatrol_core.fleet.services import AuditTrail, CallReply, FleetServices, Reply
 from dawnpatrol_core.maps.district import load_district_map
 from dawnpatrol_core.security.audited import AuditedGate, AuditRecord, AuditSink
 from dawnpatrol_core.security.envelope import (
@@ -99,6 +99,8 @@ class Desk:
             return [cmd.DispatchAnswered(True, f"planned {e.source}")]
         if isinstance(e, ev.PatrolRequested):
             return [cmd.PatrolAnswered(True, "patrol on")]
+        if isinstance(e, ev.InvestigateRequested):
+            return [cmd.InvestigateAnswered("r2", 116.0, e.x + 1.0, e.y, f"r2 goes [{e.source}]")]
         return []
 
     def write(self, out_dir: str, shift: str) -> list[Path]:
@@ -181,14 +183,62 @@ def test_patrol_targets_the_robot_or_all(desk) -> None:
     assert [(e.robot_id, e.active) for e in desk.fed] == [("r2", True), ("", True)]
 
 
+CALL = {"x": 24.0, "y": 19.0, "note": "a resident reports someone lingering",
+        "operator_name": "kim"}
+
+
 def test_investigate_needs_a_supervisor(desk) -> None:
-    spot = {"x": 24.0, "y": 19.0, "operator_name": "kim"}
-    assert not desk.ops.investigate(spot, desk.sign("choi", Command.INVESTIGATE, spot), WALL,
+    assert not desk.ops.investigate(CALL, desk.sign("choi", Command.INVESTIGATE, CALL), WALL,
                                     T0).success
     assert desk.fed == []
-    assert desk.ops.investigate(spot, desk.sign("kim", Command.INVESTIGATE, spot), WALL,
+    assert desk.ops.investigate(CALL, desk.sign("kim", Command.INVESTIGATE, CALL), WALL,
                                 T0).success
-    assert desk.fed == [ev.InvestigateRequested(24.0, 19.0)]
+    assert desk.fed == [ev.InvestigateRequested(
+        24.0, 19.0, "call from kim: a resident reports someone lingering")]
+
+
+def test_a_call_is_answered_with_the_robot_its_eta_and_where_it_watches_from(desk) -> None:
+    r = desk.ops.investigate(CALL, desk.sign("kim", Command.INVESTIGATE, CALL), WALL, T0)
+    assert r == CallReply(True, "r2 goes [call from kim: a resident reports someone lingering]",
+                          "r2", 116.0, 25.0, 19.0)
+    [rec] = desk.sink.records
+    assert (rec.command, rec.identity, rec.ok, rec.args) == (
+        "investigate", "kim (supervisor)", True,
+        {"x": 24.0, "y": 19.0, "note": "a resident reports someone lingering"})
+
+
+def test_a_queued_call_into_a_keep_out_zone_names_the_allowed_point_it_is_watched_from(
+        desk) -> None:
+    # The real coordinator: no robot has reported yet, so none can go and the call waits.
+    ops = FleetServices(desk.ops.gate, desk.coord, desk.inbox, desk.store,
+                        lambda e: desk.coord.handle(e, T0), desk.write, str(YARD))
+    flower_bed = {**CALL, "x": 16.0, "y": 14.0}  # keep_out_flower_bed: 14..18 x 12..16 m
+    r = ops.investigate(flower_bed, desk.sign("kim", Command.INVESTIGATE, flower_bed), WALL, T0)
+    assert r.success and r.robot_id == "" and math.isnan(r.eta_s)
+    assert "queued" in r.message and "\n" not in r.message
+    assert not (14.0 <= r.watch_x <= 18.0 and 12.0 <= r.watch_y <= 16.0)
+    assert desk.coord.dm.is_allowed(r.watch_x, r.watch_y)
+    # a sidewalk point within the sensor reach that sees the bed
+    assert math.hypot(r.watch_x - 16.0, r.watch_y - 14.0) <= desk.coord.cfg.call_sensor_reach_m
+
+
+@pytest.mark.parametrize(("change", "field_name"), [
+    ({"x": 34.5}, "x"), ({"y": -4.5}, "y"), ({"x": 1e300}, "x"),
+    ({"note": "two\nlines"}, "note"), ({"note": "n" * 201}, "note")])
+def test_a_call_off_the_map_or_with_a_bad_note_is_refused_in_one_line_and_changes_nothing(
+        desk, change, field_name) -> None:
+    bad = {**CALL, **change}
+    r = desk.ops.investigate(bad, desk.sign("kim", Command.INVESTIGATE, bad), WALL, T0)
+    assert not r.success and desk.fed == []
+    assert r.message.startswith(f"investigate: field '{field_name}': got ")
+    assert "\n" not in r.message and r.robot_id == "" and math.isnan(r.eta_s)
+    assert desk.sink.records[-1].result == r.message and not desk.sink.records[-1].ok
+
+
+def test_a_call_with_a_non_finite_place_is_refused_at_the_gate(desk) -> None:
+    bad = {**CALL, "x": math.nan}
+    r = desk.ops.investigate(bad, "", WALL, T0)  # no envelope can sign NaN
+    assert not r.success and desk.fed == [] and desk.sink.records[-1].refused
 
 
 def test_ack_records_the_verified_name_and_a_refusal_leaves_the_incident_unacked(desk) -> None:
@@ -332,7 +382,7 @@ SERVICES = {
                           {"active": True, "robot_id": "r1", "operator_name": "choi"},
                           lambda d, f, e: d.ops.set_patrol(f, e, WALL, T0),
                           lambda f: str(f["robot_id"]) or "*"),
-    "investigate": Service(Command.INVESTIGATE, {"x": 24.0, "y": 19.0, "operator_name": "kim"},
+    "investigate": Service(Command.INVESTIGATE, dict(CALL),
                            lambda d, f, e: d.ops.investigate(f, e, WALL, T0)),
     "resume": Service(Command.RESUME, {"engage": False, "robot_id": "r1", "reason": "clear",
                                        "operator_name": "kim"}, _resume,
@@ -395,6 +445,8 @@ def test_fuzzed_requests_never_crash_and_a_refusal_changes_nothing(fuzz_desk, na
             assert getattr(reply, "success", False) is False
         else:
             assert rec.identity.endswith(")") and not rec.identity.startswith("unverified")
+        if service.command is Command.INVESTIGATE and not reply.success:  # off the map, say
+            assert d.state() == before and _one_line(reply.message)
         assert math.isfinite(rec.wall)
 
     run()

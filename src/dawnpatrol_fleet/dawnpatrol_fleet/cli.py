@@ -14,6 +14,7 @@ import sys
 from dawnpatrol_fleet.cli_alerts import AckVerb, AnomaliesVerb
 from dawnpatrol_fleet.cli_audit import AuditVerb
 from dawnpatrol_fleet.cli_base import Verb, error_text, exit_code_of
+from dawnpatrol_fleet.cli_calls import InvestigateVerb
 from dawnpatrol_fleet.cli_data import DataVerb
 from dawnpatrol_fleet.cli_district import DistrictVerb
 from dawnpatrol_fleet.cli_keys import KeysVerb
@@ -26,9 +27,9 @@ from dawnpatrol_fleet.cli_robots import EStopVerb, PatrolVerb, ResumeVerb, Robot
 def verbs() -> list[Verb]:
     """Every command, in the order ``dawnpatrol --help`` lists them."""
     return [
-        StatusVerb(), RobotsVerb(), DeliverVerb(), PlanVerb(), PatrolVerb(), EStopVerb(),
-        ResumeVerb(), AnomaliesVerb(), AckVerb(), ReportVerb(), MapVerb(), DistrictVerb(),
-        KeysVerb(), AuditVerb(), DataVerb(),
+        StatusVerb(), RobotsVerb(), DeliverVerb(), PlanVerb(), PatrolVerb(), InvestigateVerb(),
+        EStopVerb(), ResumeVerb(), AnomaliesVerb(), AckVerb(), ReportVerb(), MapVerb(),
+        DistrictVerb(), KeysVerb(), AuditVerb(), DataVerb(),
     ]
 
 

@@ -51,7 +51,6 @@ from dawnpatrol_interfaces.msg import (
     Anomaly,
     AnomalyAck,
     ClosedEdges,
-    Investigate,
     MissionEvent,
     RobotStatus,
 )
@@ -121,8 +120,8 @@ class FleetManagerNode(DawnPatrolNode):
                             self._serve(self.ops.ack_anomaly))
         self.create_service(srv.GenerateReport, "/fleet/generate_report",
                             self._serve(self.ops.generate_report))
-        self.create_subscription(  # a resident's call: the robot there first goes to look
-            Investigate, "/fleet/investigate", self._serve(self.ops.investigate), RELIABLE_QOS)
+        self.create_service(srv.Investigate, "/fleet/investigate",  # a call: who goes, ETA
+                            self._serve(self.ops.investigate))
         self.create_timer(1.0, self._tick, clock=self._steady)
         self._stop = threading.Event()
         self._hb_thread = threading.Thread(target=self._beat, daemon=True)
@@ -258,9 +257,9 @@ class FleetManagerNode(DawnPatrolNode):
                ) -> Callable[[Any, Any], Any]:
         """A service callback: the request's fields and envelope to ``call`` (a FleetServices
         method), its reply onto the response, field by field of the same name."""
-        def callback(req: Any, res: Any = None) -> Any:  # a topic's callback: no response
+        def callback(req: Any, res: Any) -> Any:
             reply = call(message_fields(req), req.envelope, *self._times())
-            for name in () if res is None else res.get_fields_and_field_types():
+            for name in res.get_fields_and_field_types():
                 if hasattr(reply, name):
                     value = getattr(reply, name)
                     setattr(res, name, list(value) if isinstance(value, tuple) else value)

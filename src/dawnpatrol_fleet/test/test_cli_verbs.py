@@ -250,3 +250,71 @@ def test_status_json_has_no_nan(link: type[FakeLink], capsys: pytest.CaptureFixt
     assert (r1["robot_id"], r1["connection"], r1["battery_percent"]) == ("r1", "online", 87.3)
     code, _, err = run(capsys, "robots", "r9")
     assert code == 2 and err == "dawnpatrol robots: robot 'r9': not known to the fleet\n"
+
+
+def test_investigate_names_the_robot_its_eta_and_the_watch_point(
+        link: type[FakeLink], capsys: pytest.CaptureFixture[str]) -> None:
+    nan = float("nan")
+    link.answer = lambda name, req: Reply(success=True, message="investigate ...", robot_id="r2",
+                                          eta_s=115.6, watch_x=150.0, watch_y=98.04)
+    code, out, err = run(capsys, "investigate", "150", "-96.5", "--note", "someone in the park",
+                         "--operator", "kim")
+    assert (code, out, err) == (0, "r2 goes: on scene in about 116 s, watching from (150.0, "
+                                "98.0)\n", "")
+    [(name, req, _)] = link.instances[0].calls
+    assert (name, req.x, req.y, req.note, req.operator_name) == (
+        "/fleet/investigate", 150.0, -96.5, "someone in the park", "kim")
+    # signed by kim for investigate on the fleet, over x, y and the note
+    import time
+
+    from dawnpatrol_core.security.envelope import signed_args, verify_command
+    from dawnpatrol_core.security.keys import load_public_key
+    from dawnpatrol_core.security.registry import Operator, OperatorRegistry
+    from dawnpatrol_core.security.roles import Role
+    from dawnpatrol_ros.signing import message_fields
+
+    keys = Path(os.environ["DAWNPATROL_KEY_DIR"])
+    reg = OperatorRegistry((Operator("kim", Role.SUPERVISOR, load_public_key(keys / "kim.pub"),
+                                     0.0),))
+    args = signed_args(Command.INVESTIGATE, message_fields(req))
+    assert args == {"x": 150.0, "y": -96.5, "note": "someone in the park"}
+    assert verify_command(req.envelope, command=Command.INVESTIGATE, target="fleet", args=args,
+                          registry=reg, now=time.time()).ok
+    link.answer = lambda name, req: Reply(success=True, message="queued", robot_id="",
+                                          eta_s=nan, watch_x=16.0, watch_y=18.0)
+    code, out, _ = run(capsys, "investigate", "16", "14")
+    assert (code, out) == (0, "queued: no robot can go yet without making a parcel late (it "
+                              "will watch from (16.0, 18.0))\n")
+    code, out, _ = run(capsys, "investigate", "16", "14", "--json")
+    assert code == 0 and json.loads(out) == {
+        "success": True, "message": "queued", "robot_id": "", "eta_s": None, "watch_x": 16.0,
+        "watch_y": 18.0}
+    why = "investigate: field 'x': got 9000.0, expected a place on the map (-4.0 to 34.0 m)"
+    link.answer = lambda name, req: Reply(success=False, message=why, robot_id="", eta_s=nan,
+                                          watch_x=nan, watch_y=nan)
+    assert run(capsys, "investigate", "9000", "1") == (1, why + "\n", "")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["abc", "3"], "x: got 'abc', expected a finite number of metres in the map frame"),
+    (["1", "nan"], "y: got 'nan', expected a finite number of metres in the map frame"),
+    (["inf", "1"], "x: got 'inf', expected a finite number"),
+    (["1", "2", "--note", "two\nlines"], "--note: got 'two\\nlines', expected one printable "
+                                         "line of at most 200 characters"),
+    (["1", "2", "--note", "n" * 201], "--note: got 'nnnn"),
+])
+def test_investigate_bad_arguments_are_one_line_exit_2_and_send_nothing(
+        link: type[FakeLink], capsys: pytest.CaptureFixture[str], argv: list[str],
+        expected: str) -> None:
+    link.answer = lambda name, req: pytest.fail("nothing may be sent")
+    code, out, err = run(capsys, "investigate", *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"dawnpatrol investigate: {expected}") and err.count("\n") == 1
+    assert link.instances == []  # no link to the fleet was even opened
+
+
+def test_the_clis_note_limit_is_the_fleets() -> None:
+    from dawnpatrol_core.fleet.services import MAX_NOTE
+    from dawnpatrol_fleet.cli_calls import MAX_NOTE as CLI_MAX_NOTE
+
+    assert CLI_MAX_NOTE == MAX_NOTE

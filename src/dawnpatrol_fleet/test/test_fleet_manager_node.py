@@ -180,8 +180,7 @@ def test_bad_parameter_exits_2(tmp_path: Path) -> None:
 
 
 def test_patrol_and_investigate_send_missions(graph) -> None:
-    from dawnpatrol_interfaces.msg import Investigate
-    from dawnpatrol_interfaces.srv import SetPatrol
+    from dawnpatrol_interfaces.srv import Investigate, SetPatrol
 
     robot, fleet, caller = graph
     wait_online(caller)
@@ -197,10 +196,23 @@ def test_patrol_and_investigate_send_missions(graph) -> None:
     task = next(t for g in robot.goals for t in g.tasks if t.kind == "patrol")
     assert task.id.startswith("hs_") and task.dwell_s > 0
     assert status(caller)[1]["patrol"] == {"r1": True}
-    pub = robot.node.create_publisher(Investigate, "/fleet/investigate", 10)
-    msg = caller.ops.sign("kim", "investigate", Investigate(x=39.0, y=55.0, operator_name="kim"))
-    wait_for(lambda: pub.get_subscription_count() > 0, 10, "fleet subscribed to investigate")
-    pub.publish(msg)
+    sign = caller.ops.signer("kim", "investigate")
+    off = caller.call(Investigate, "/fleet/investigate",
+                      Investigate.Request(x=1e6, y=55.0, operator_name="kim"), sign=sign)
+    assert not off.success and off.robot_id == "" and math.isnan(off.eta_s)
+    assert off.message.startswith("investigate: field 'x': got 1000000.0, expected a place on "
+                                  "the map") and "\n" not in off.message
+    unsigned = caller.call(Investigate, "/fleet/investigate",
+                           Investigate.Request(x=39.0, y=55.0, operator_name="kim"))
+    assert not unsigned.success and "refused investigate" in unsigned.message
+    assert "investigate" not in kinds()
+    res = caller.call(Investigate, "/fleet/investigate", Investigate.Request(
+        x=39.0, y=55.0, note="a resident reports someone lingering", operator_name="kim"),
+        sign=sign)
+    # r1, the only robot, goes (stopping its patrol): the reply names it, its ETA and the spot
+    assert res.success and res.robot_id == "r1", res.message
+    assert 0.0 < res.eta_s < 3600.0 and "r1 " in res.message
+    assert math.isfinite(res.watch_x) and math.isfinite(res.watch_y)
     wait_for(lambda: "investigate" in kinds(), 15, "an investigate mission")
     res = caller.call(SetPatrol, "/fleet/set_patrol",
                       SetPatrol.Request(active=False, robot_id="*", operator_name="kim"),

@@ -28,12 +28,13 @@ from dawnpatrol_core.security.enroll import enroll_operator
 from dawnpatrol_core.security.envelope import Signer, envelope_to_text, new_nonce, signed_args
 from dawnpatrol_core.security.gate import FLEET_KEY_FILE, FleetSigner, onboard_signer
 from dawnpatrol_core.security.roles import Command, Role
-from dawnpatrol_interfaces.msg import Anomaly, Investigate, MissionEvent
+from dawnpatrol_interfaces.msg import Anomaly, MissionEvent
 from dawnpatrol_interfaces.srv import (
     AckAnomaly,
     DispatchOrders,
     FleetStatus,
     GenerateReport,
+    Investigate,
     SetPatrol,
     SubmitPin,
 )
@@ -49,7 +50,13 @@ from dawnpatrol_sim.scenario import (
     map_parking,
     robot_starts,
 )
-from dawnpatrol_sim.shift_progress import ShiftProgress, clock, operator_calls
+from dawnpatrol_sim.shift_progress import (
+    OperatorCall,
+    ShiftProgress,
+    call_answer,
+    clock,
+    operator_calls,
+)
 
 OPERATOR = "scenario-operator"
 #: Mission events told in the robots' own logs but not on the shift's screen (one line per
@@ -124,7 +131,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
         self._running_since: tuple[float, float] | None = None  # (wall s, shift s) at dispatch
 
         self.dispatch = self.create_client(DispatchOrders, "/fleet/dispatch_orders")
-        self.investigate = self.create_publisher(Investigate, "/fleet/investigate", RELIABLE_QOS)
+        self.investigate = self.create_client(Investigate, "/fleet/investigate")
         self.patrol = self.create_client(SetPatrol, "/fleet/set_patrol")
         self.ack = self.create_client(AckAnomaly, "/fleet/ack_anomaly")
         self.report = self.create_client(GenerateReport, "/fleet/generate_report")
@@ -268,12 +275,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
         if not self.patrol_started and t >= self.patrol_at and self.patrol.service_is_ready():
             self._start_patrol(now)
         while self.calls and t >= self.calls[0].at:
-            call = self.calls.pop(0)
-            msg = Investigate(x=float(call.x), y=float(call.y), operator_name=self.operator)
-            self.investigate.publish(self._signed(Command.INVESTIGATE, msg))
-            self.called.append((now, call.x, call.y))
-            self._say(f"{clock(now)} operator: {call.note or 'a call'}: investigate "
-                      f"({call.x:.0f}, {call.y:.0f})")
+            self._call(self.calls.pop(0), now)
         for p in self.progress.due_pins(now):  # at the robot's keypad: its onboard key signs
             req = SubmitPin.Request(order_id=p.order_id, pin=expected_pin(p.order_id, self.secret))
             req.envelope = self._keypad(p.robot_id).sign(Command.SUBMIT_PIN, p.robot_id,
@@ -293,6 +295,27 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 out_dir=self.report_dir, shift=f"{self.scenario.name} (simulated)",
                 operator_name=self.operator))
             self.report.call_async(req).add_done_callback(self._on_report)
+
+    def _call(self, call: OperatorCall, now: float) -> None:
+        """Pass a resident's tip on as an investigate call; the story tells the fleet's reply
+        when it comes (asynchronously: the shift goes on meanwhile)."""
+        req = self._signed(Command.INVESTIGATE, Investigate.Request(
+            x=call.x, y=call.y, note=call.note, operator_name=self.operator))
+        self.called.append((now, call.x, call.y))
+        said = (f"{clock(now)} operator: {call.note or 'a call'} at ({call.x:.0f}, "
+                f"{call.y:.0f})")
+
+        def answered(fut: Any) -> None:
+            res = fut.result()
+            if res is None:
+                self.get_logger().warning(f"{said} → no answer from the fleet")
+            elif not res.success:
+                self.get_logger().warning(f"{said} → refused: {res.message}")
+            else:
+                self._say(f"{said} → " + call_answer(res.robot_id, res.eta_s, call.x, call.y,
+                                                     res.watch_x, res.watch_y))
+
+        self.investigate.call_async(req).add_done_callback(answered)
 
     def _start_patrol(self, now: float) -> Any:
         self.patrol_started = True

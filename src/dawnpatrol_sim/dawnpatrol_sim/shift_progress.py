@@ -15,6 +15,7 @@ import numpy as np
 
 from dawnpatrol_core.errors import ScenarioError, field_error
 from dawnpatrol_core.fleet.patrol import hotspot_of
+from dawnpatrol_core.fleet.services import MAX_NOTE
 from dawnpatrol_core.patrol.metrics import Visit, patrol_metrics
 from dawnpatrol_core.shift_clock import clock as clock  # re-exported: the runners' lines
 from dawnpatrol_sim.expectations import ShiftFacts, answer_times
@@ -47,9 +48,25 @@ def operator_calls(operator: Mapping[str, Any] | None, source: str) -> list[Oper
         if (not isinstance(point, list) or len(point) != 2
                 or not all(isinstance(v, int | float) and math.isfinite(v) for v in point)):
             raise ScenarioError(field_error(source, f"{name}.point", point, "[x, y] in metres"))
-        calls.append(OperatorCall(float(at), float(point[0]), float(point[1]),
-                                  str(c.get("note", ""))))
+        note = c.get("note", "")
+        if not isinstance(note, str) or len(note) > MAX_NOTE or not note.isprintable():
+            raise ScenarioError(field_error(source, f"{name}.note", note, "one printable line "
+                                            f"of at most {MAX_NOTE} characters"))
+        calls.append(OperatorCall(float(at), float(point[0]), float(point[1]), note))
     return sorted(calls, key=lambda k: k.at)
+
+
+def call_answer(robot_id: str, eta_s: float, x: float, y: float, watch_x: float,
+                watch_y: float) -> str:
+    """The fleet's answer to a call at (x, y) m for the shift's story: who goes and when (or
+    that the call waits), and where from when that is not the place itself (off limits)."""
+    if not robot_id:
+        said = "queued: no robot can go yet without making a parcel late"
+    else:
+        said = f"{robot_id} goes, on scene in about {eta_s:.0f} s"
+    if math.hypot(watch_x - x, watch_y - y) > 0.5:
+        said += f", watching from ({watch_x:.1f}, {watch_y:.1f})"
+    return said
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from dawnpatrol_core.errors import ScenarioError
-from dawnpatrol_sim.shift_progress import ShiftProgress, operator_calls
+from dawnpatrol_sim.shift_progress import ShiftProgress, call_answer, operator_calls
 
 
 def make() -> ShiftProgress:
@@ -88,6 +88,20 @@ def test_operator_calls_sorted_and_validated() -> None:
     for bad, field in (({"calls": {"at": 1}}, "operator.calls"),
                        ({"calls": [{"at": -1, "point": [0, 0]}]}, "operator.calls[0].at"),
                        ({"calls": [{"at": 5, "point": [0]}]}, "operator.calls[0].point"),
-                       ({"calls": [{"at": True, "point": [0, 0]}]}, "operator.calls[0].at")):
+                       ({"calls": [{"at": True, "point": [0, 0]}]}, "operator.calls[0].at"),
+                       ({"calls": [{"at": 5, "point": [0, 0], "note": "a\nb"}]},
+                        "operator.calls[0].note"),
+                       ({"calls": [{"at": 5, "point": [0, 0], "note": "n" * 201}]},
+                        "operator.calls[0].note")):
         with pytest.raises(ScenarioError, match=re.escape(f"field '{field}'")):
             operator_calls(bad, "s.yaml")
+
+
+def test_a_calls_answer_names_the_robot_and_eta_or_says_it_waits() -> None:
+    assert call_answer("r2", 115.6, 150.0, 98.0, 150.0, 98.2) == (
+        "r2 goes, on scene in about 116 s")
+    # a place off limits: watched from elsewhere, said so
+    assert call_answer("r1", 40.0, 16.0, 14.0, 16.0, 18.0) == (
+        "r1 goes, on scene in about 40 s, watching from (16.0, 18.0)")
+    assert call_answer("", float("nan"), 3.0, 4.0, 3.0, 4.0) == (
+        "queued: no robot can go yet without making a parcel late")

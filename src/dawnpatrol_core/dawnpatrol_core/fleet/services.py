@@ -18,7 +18,7 @@ from dawnpatrol_core.anomaly.events import AnomalyEvent
 from dawnpatrol_core.errors import AnomalyError, DawnPatrolError
 from dawnpatrol_core.fleet import commands as cmd
 from dawnpatrol_core.fleet import events as ev
-from dawnpatrol_core.fleet.calls import needs_a_look
+from dawnpatrol_core.fleet.calls import lookout, needs_a_look
 from dawnpatrol_core.fleet.coordinator import FleetCoordinator
 from dawnpatrol_core.fleet.plans import plan_to_json
 from dawnpatrol_core.fleet.registry import Connection, RobotStatusReport
@@ -50,6 +50,19 @@ class DispatchReply:
     message: str
     problems: tuple[str, ...] = ()
     plan_json: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallReply:
+    """The answer to an operator's call: who goes (``robot_id``, '' when the call is queued),
+    on scene in ``eta_s`` s (NaN: queued), watching from (``watch_x``, ``watch_y``) m."""
+
+    success: bool
+    message: str
+    robot_id: str = ""
+    eta_s: float = math.nan
+    watch_x: float = math.nan
+    watch_y: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +110,10 @@ def _flag(fields: Mapping[str, object], name: str) -> bool:
 def _number(fields: Mapping[str, object], name: str) -> float:
     v = fields.get(name, 0.0)
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan
+
+
+#: Longest operator's note on a call (characters): one line in the log and the audit record.
+MAX_NOTE = 200
 
 
 class AuditTrail:
@@ -173,18 +190,49 @@ class FleetServices:
         return Reply(out.ok, out.message)
 
     def investigate(self, f: Mapping[str, object], envelope: str, wall: float,
-                    now: float) -> Reply:
-        """A resident's call: the robot there first goes to look."""
-        x, y = _number(f, "x"), _number(f, "y")
-        req = CommandRequest(Command.INVESTIGATE, FLEET_TARGET, f, envelope, {"x": x, "y": y},
-                             _text(f, "operator_name"))
+                    now: float) -> CallReply:
+        """An operator's call (``note``: their words, e.g. what a resident reported): the robot
+        that can be there first goes to look; the reply names it, its ETA and where it watches
+        from, or says the call is queued. A place off the map is refused and changes nothing."""
+        x, y, note = _number(f, "x"), _number(f, "y"), _text(f, "note")
+        req = CommandRequest(Command.INVESTIGATE, FLEET_TARGET, f, envelope,
+                             {"x": x, "y": y, "note": note}, _text(f, "operator_name"))
+        answers: list[cmd.InvestigateAnswered] = []
 
-        def act(_: Verdict) -> Outcome:
-            self.feed(ev.InvestigateRequested(x, y))
-            return Outcome(True, "the robot there first goes to look")
+        def act(v: Verdict) -> Outcome:
+            bad = self._bad_call(x, y, note)
+            if bad:
+                return Outcome(False, bad)
+            source = f"call from {v.operator}" + (f": {note}" if note else "")
+            answers.extend(c for c in self.feed(ev.InvestigateRequested(x, y, source))
+                           if isinstance(c, cmd.InvestigateAnswered))
+            if not answers:  # the coordinator always answers; a fleet without one says so
+                return Outcome(False, f"investigate ({x:.1f}, {y:.1f}): no answer from the fleet")
+            return Outcome(True, answers[0].message)
 
         out = self.gate.run(req, act, wall, now)
-        return Reply(out.ok, out.message)
+        if not answers:
+            return CallReply(False, out.message)
+        a = answers[0]
+        if a.robot_id:
+            return CallReply(True, out.message, a.robot_id, a.eta_s, a.x, a.y)
+        # Queued: where the robot that takes it will watch from (the coordinator's choice too).
+        spot = lookout(self.coord.dm, x, y, self.coord.cfg.call_sensor_reach_m).pose
+        return CallReply(True, out.message, "", math.nan, spot.x, spot.y)
+
+    def _bad_call(self, x: float, y: float, note: str) -> str:
+        """Why a call cannot be taken ('' when it can): a place off the map, a note that is
+        not one printable line."""
+        xmin, ymin, xmax, ymax = self.coord.dm.grid.extent
+        for name, v, lo, hi in (("x", x, xmin, xmax), ("y", y, ymin, ymax)):
+            if not (math.isfinite(v) and lo <= v <= hi):
+                return (f"investigate: field '{name}': got {v!r}, expected a place on the map "
+                        f"({lo:.1f} to {hi:.1f} m)")
+        if len(note) > MAX_NOTE or not note.isprintable():
+            return (f"investigate: field 'note': got {note[:40]!r}"
+                    f"{'...' if len(note) > 40 else ''}, expected one printable line of at "
+                    f"most {MAX_NOTE} characters")
+        return ""
 
     # -- e-stop and resume: the node forwards them to the robots itself -------------------------
     @staticmethod

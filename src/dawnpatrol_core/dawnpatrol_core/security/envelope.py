@@ -60,7 +60,7 @@ COMMAND_FIELDS: MappingProxyType[Command, tuple[str, ...]] = MappingProxyType({
     # supervisor a fleet-signed resume was authorized by.
     Command.RESUME: ("robot_id", "engage", "reason", "operator_name"),
     Command.CLOSE_EDGES: ("edges",),
-    Command.INVESTIGATE: ("x", "y"),
+    Command.INVESTIGATE: ("x", "y", "note"),
     Command.REGISTRY_ADD: ("name", "role", "public_key"),
     Command.REGISTRY_REVOKE: ("name",),
     Command.ESTOP: ("robot_id", "engage", "reason", "operator_name"),
