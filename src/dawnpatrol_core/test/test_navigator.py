@@ -98,13 +98,16 @@ def test_bad_goals_are_rejected_with_a_reason() -> None:
     assert nav.step(1.0, Pose2D(1.0, 5.0)).v == 0.0
 
 
-def test_a_robot_outside_the_area_drives_back_in() -> None:
-    # Pushed (or backed) 0.8 m past the operating area's edge at x = 42: its goals are still
-    # accepted and it drives back in, rather than standing there refusing every path.
+@pytest.mark.parametrize("out", [0.8, 3.5])
+def test_a_robot_outside_the_area_drives_back_in(out: float) -> None:
+    # Pushed (or backed) past the operating area's edge at x = 42: its goals are still accepted
+    # and it drives back in, rather than standing there refusing every path — also from farther
+    # out than the zone check's lookahead (2.5 m), where no point of it is inside yet.
     zones = KeepOutRight()
     nav = NavigatorCore(RoutePlanner(line_graph(), zones), zones=zones,
                         governor=SpeedGovernor(zones=zones))
-    start, goal = Pose2D(42.8, 5.0, math.pi), Pose2D(35.0, 5.5, math.pi)
+    assert out > nav.config.lookahead_check or out < 1.0
+    start, goal = Pose2D(42.0 + out, 5.0, math.pi), Pose2D(35.0, 5.5, math.pi)
     r = nav.set_goal(0.0, start, goal)
     assert r.accepted, r.reason
     pose, log = run(nav, start)

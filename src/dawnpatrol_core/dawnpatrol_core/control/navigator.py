@@ -237,10 +237,14 @@ class NavigatorCore:
             v = min(v, self.config.pass_speed)
             if abs(cmd.v) > 1e-9:
                 w = cmd.w * v / cmd.v
-        # Zone rules: never command into a disallowed place along the lookahead path.
+        # Zone rules: never command into a disallowed place along the lookahead path. A robot
+        # already outside (pushed out, or its estimate off) judges its whole way back in: a
+        # lookahead that ends before the area would hold it still for ever.
         if self.zones is not None and v > 0.0:
-            ahead = f.lookahead_path(pose, self.config.lookahead_check, self._offset)
-            if first_disallowed(self.zones, ahead, 0.1, self._outside(pose)) >= 0:
+            outside = self._outside(pose)
+            reach = max(f.length - f.progress, 0.0) if outside else 0.0
+            ahead = f.lookahead_path(pose, max(self.config.lookahead_check, reach), self._offset)
+            if first_disallowed(self.zones, ahead, 0.1, outside) >= 0:
                 v, reason = 0.0, "keep-out or operating-area edge ahead"
         # Nose in (at a door, against a wall) with the path behind: turning on the spot would
         # sweep the corners into it, so back out until the turn is clear.
