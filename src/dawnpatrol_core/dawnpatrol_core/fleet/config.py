@@ -39,8 +39,9 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "patrol_window_share": (0.5, "a planned patrol visit's window as a share of its hotspot's "
                                  "bound (0.1..1; smaller: fewer visits are needed but each is "
                                  "less flexible)"),
-    "patrol_margin_s": (120.0, "patrol visits are planned this long inside each hotspot's bound, "
-                               "s (a robot held up at a door still arrives in time)"),
+    "patrol_margin_s": (120.0, "patrol visits are planned this long inside each hotspot's bound "
+                               "(at most a tenth of it), s: a robot held up at a door still "
+                               "arrives in time"),
     "call_sensor_reach_m": (12.0, "a call to a place robots may not enter is watched from an "
                                   "allowed point within this distance and in line of sight, m"),
     "pin_secret": ("", "recipients' PIN secret: robots check PINs; the fleet never sends it"),

@@ -37,12 +37,11 @@ def visit_windows(last_left_s: FloatArray, bound_s: FloatArray, dwell_s: FloatAr
     ending at its due time D_k; the next is due at D_k - W + dwell + bound: the latest next
     arrival after the earliest possible departure, so each gap stays within the bound.
     ``margin_s`` plans every visit that long inside its bound (a robot held up at a door or
-    by people on the way still arrives in time): the bound planned is bound - margin, never
-    less than half the bound.
+    by people on the way still arrives in time), at most a tenth of the bound.
     """
     out: list[tuple[int, int, float, float]] = []
     for h in range(last_left_s.size):
-        b = max(float(bound_s[h]) - margin_s, 0.5 * float(bound_s[h]))
+        b = float(bound_s[h]) - min(margin_s, 0.1 * float(bound_s[h]))
         width = b * share * float(rng.uniform(0.5, 1.0))
         due = max(float(last_left_s[h]) + b, now + width)
         k = 1
