@@ -307,15 +307,34 @@ def test_a_delivery_batch_takes_a_patrolling_robot(fleet: Fleet) -> None:
     fleet.on(MissionAccepted("r1", patrol.mission_id))
     fleet.status("r1", RobotMode.PATROLLING, dt=5.0)
     _, cmds = fleet.dispatch(ONE)
-    (m,) = sent(cmds)
-    assert cmds.index(CancelMission("r1", patrol.mission_id)) < cmds.index(m)
-    assert m.robot_id == "r1" and m.kind is MissionKind.DELIVER
-    # deliveries first: while the delivery is in flight no patrol goes out
+    # the patrol is cancelled; the trip waits until the robot has let go of it (a robot refuses
+    # a mission while one is in progress), and no patrol goes out meanwhile
+    assert CancelMission("r1", patrol.mission_id) in cmds and sent(cmds) == []
     assert sent(fleet.on(Tick(), dt=1.0)) == []
     # the cancelled patrol's result is not the delivery's
     assert fleet.on(MissionResultReceived("r1", patrol.mission_id,
                                           MissionOutcome.CANCELED)) == []
+    fleet.status("r1", RobotMode.IDLE, dt=1.0)  # let go
+    (m,) = sent(fleet.on(Tick()))
+    assert m.robot_id == "r1" and m.kind is MissionKind.DELIVER and orders_of(m) == ["D"]
     assert fleet.coord.missions["r1"].kind is MissionKind.DELIVER
+    # deliveries first: while the delivery is in flight no patrol goes out
+    assert sent(fleet.on(Tick(), dt=1.0)) == []
+
+
+def test_a_robot_that_never_says_it_let_go_gets_its_trip_after_a_while(fleet: Fleet) -> None:
+    fleet.status("r1")
+    fleet.on(PatrolRequested("r1", True))
+    (patrol,) = sent(fleet.on(Tick()))
+    fleet.on(MissionAccepted("r1", patrol.mission_id))
+    fleet.status("r1", RobotMode.PATROLLING, dt=5.0)
+    _, cmds = fleet.dispatch(ONE)
+    assert sent(cmds) == []
+    fleet.status("r1", RobotMode.PATROLLING, dt=5.0)  # status still says patrolling
+    assert sent(fleet.on(Tick())) == []
+    fleet.status("r1", RobotMode.PATROLLING, dt=6.0)  # 11 s after the cancel
+    (m,) = sent(fleet.on(Tick()))
+    assert m.kind is MissionKind.DELIVER and orders_of(m) == ["D"]
 
 
 def test_an_investigation_takes_a_patrolling_robot_once_it_let_go(fleet: Fleet) -> None:

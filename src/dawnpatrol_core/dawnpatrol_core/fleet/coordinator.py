@@ -92,6 +92,10 @@ FRESH_STATUS_S = 3.0
 #: A robot whose patrol made way for an investigation is held back from new patrols this long (s)
 #: while the investigation waits for it to let go of the patrol.
 RESERVE_S = 30.0
+#: A robot whose patrol was cancelled to make way for a delivery trip gets the trip once its status
+#: shows it idle after the cancel (a robot refuses a mission while one is in progress), or after
+#: this long (s) at the latest.
+LET_GO_S = 10.0
 #: What an optional patrol visit (patrol_bounds: soft) is worth against driving (metres): a
 #: quarter of a parcel's worth, so parcels come first and visits still beat short detours.
 VISIT_VALUE_M = 5_000.0
@@ -142,6 +146,7 @@ class FleetCoordinator:
         self._last_conn: dict[str, Connection] = {}
         self._was_online: set[str] = set()  # heard from since this coordinator started
         self._reserved: dict[str, float] = {}  # robot -> when its patrol made way for a look
+        self._letting_go: dict[str, float] = {}  # robot -> when its patrol made way for a trip
         # robot -> (the look, the rest of its trip or None when it was not delivering, the
         # called place) it takes once it has let go of its mission
         self._calls: dict[str, tuple[TaskPlan, tuple[str, ...] | None, tuple[float, float]]] = {
@@ -242,6 +247,7 @@ class FleetCoordinator:
         way for a call are not, unless ``include_called``."""
         busy = [r for r, m in self._missions.items()
                 if not (include_patrol and m.kind is MissionKind.PATROL)]
+        busy += list(self._letting_go)
         if not include_called:
             busy += list(self._calls)
         return free_robots(self._views(), busy)
@@ -273,6 +279,7 @@ class FleetCoordinator:
                     and v.connection is Connection.ONLINE and self._now - m.sent_at > ADOPT_AFTER_S
                     and v.stamp > m.sent_at + FRESH_STATUS_S):
                 self._finish(v.id, None)
+        self._send_queued()
         self._reassign_waiting()
         self._serve_calls()
         self._serve_investigations()
@@ -563,9 +570,32 @@ class FleetCoordinator:
             m = self._missions.get(rid)
             if m is not None and m.kind is MissionKind.PATROL:
                 self._stop_mission(rid)  # deliveries first: patrol never makes one late
+                # ... but the robot takes the trip only once it has let go of the patrol
+                self._queues[rid] = trips
+                self._letting_go[rid] = self._now
+                continue
             self._queues[rid] = trips[1:]
             self._send_delivery(rid, trips[0])
         self._save()
+
+    def _send_queued(self) -> None:
+        """Robots with trips queued and no mission (a patrol cancelled to make way for a trip;
+        a fleet restarted between trips) take their next trip once they have let go: a status
+        saying idle after the cancel, or ``LET_GO_S`` later."""
+        views = {v.id: v for v in self._views()}
+        free = set(free_robots(views.values(), [*self._missions, *self._calls]))
+        for rid, trips in self._queues.items():
+            if not trips or rid not in free:
+                continue
+            since = self._letting_go.get(rid)
+            v = views[rid]
+            if (since is not None and self._now - since < LET_GO_S
+                    and not (v.mode is RobotMode.IDLE and v.stamp > since)):
+                continue
+            self._letting_go.pop(rid, None)
+            nxt = trips.pop(0)
+            self._save()
+            self._send_delivery(rid, nxt)
 
     def _reassign_waiting(self) -> None:
         waiting = sorted((o for o in self._orders.values() if o.state is OrderState.PLANNED),
