@@ -322,12 +322,18 @@ def test_a_delivery_batch_takes_a_patrolling_robot(fleet: Fleet) -> None:
     assert sent(fleet.on(Tick(), dt=1.0)) == []
 
 
-def test_a_robot_that_never_says_it_let_go_gets_its_trip_after_a_while(fleet: Fleet) -> None:
+def patrolling(fleet: Fleet, who: str = "r1") -> SendMission:
+    """r1 online and on its first patrol mission (accepted, its status says patrolling)."""
     fleet.status("r1")
-    fleet.on(PatrolRequested("r1", True))
+    fleet.on(PatrolRequested(who, True))
     (patrol,) = sent(fleet.on(Tick()))
     fleet.on(MissionAccepted("r1", patrol.mission_id))
     fleet.status("r1", RobotMode.PATROLLING, dt=5.0)
+    return patrol
+
+
+def test_a_robot_that_never_says_it_let_go_gets_its_trip_after_a_while(fleet: Fleet) -> None:
+    patrolling(fleet)
     _, cmds = fleet.dispatch(ONE)
     assert sent(cmds) == []
     fleet.status("r1", RobotMode.PATROLLING, dt=5.0)  # status still says patrolling
@@ -338,11 +344,7 @@ def test_a_robot_that_never_says_it_let_go_gets_its_trip_after_a_while(fleet: Fl
 
 
 def test_an_investigation_takes_a_patrolling_robot_once_it_let_go(fleet: Fleet) -> None:
-    fleet.status("r1")
-    fleet.on(PatrolRequested("*", True))
-    (patrol,) = sent(fleet.on(Tick()))
-    fleet.on(MissionAccepted("r1", patrol.mission_id))
-    fleet.status("r1", RobotMode.PATROLLING, dt=5.0)
+    patrol = patrolling(fleet, "*")
     cmds = fleet.on(InvestigateRequested(*SPOT))
     assert CancelMission("r1", patrol.mission_id) in cmds and sent(cmds) == []
     (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
