@@ -131,7 +131,7 @@ def bench_goal(fleet: FleetSigner, gate: CommandGate, reps: int) -> list[str]:
     return [row("fleet: digest + sign a 30-task mission goal (node code)", timed(sign, reps),
                 1.0),
             row("robot: digest + verify that goal (node code, replay on disk, fsync)",
-                timed(verify, n))]
+                timed(verify, n), 1.0)]
 
 
 def main() -> int:

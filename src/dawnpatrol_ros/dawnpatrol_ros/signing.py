@@ -84,13 +84,81 @@ def _canonical(value: Any, typ: str) -> Any:
     return [_canonical(v.item() if hasattr(v, "item") else v, typ) for v in value]
 
 
+_INTS = frozenset(("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"))
+_STRINGS = frozenset(("string", "wstring"))
+
+
+def _f32(value: float) -> str:
+    return repr(_F32.unpack(_F32.pack(value))[0])
+
+
+_ENCODERS: dict[type, Any] = {}
+
+
+def _encoder(cls: type) -> Any:
+    """A function giving a message of ``cls`` in :func:`_canonical`'s form, generated once per
+    class: one expression per field, nested messages through their own encoders. A mission goal
+    of 30 tasks is about 400 fields: walking them generically cost 0.49 ms, this 0.23 ms
+    (``test/bench/bench_security.py``). Field types it does not know go through ``_canonical``."""
+    enc = _ENCODERS.get(cls)
+    if enc is not None:
+        return enc
+    fields = _fields_of(cls)
+    assert fields is not None
+    spaces: dict[str, Any] = {"_f32": _f32, "_canonical": _canonical}
+    parts = []
+    for k, (name, typ) in enumerate(fields):
+        get = f"m.{name}"
+        seq = _ELEMENT.fullmatch(_type_of(cls, name)) is not None
+        if typ in _STRINGS or typ in _INTS or typ == "boolean":
+            one = "v" if typ in _STRINGS else "bool(v)" if typ == "boolean" else "int(v)"
+            parts.append(f"[{one} for v in {get}]" if seq else get)
+            continue
+        if typ == "double":
+            parts.append(f"[repr(float(v)) for v in {get}]" if seq else f"repr({get})")
+            continue
+        if typ == "float":
+            parts.append(f"[_f32(v) for v in {get}]" if seq else f"_f32({get})")
+            continue
+        sub = _message_class(cls, name)
+        if sub is not None:
+            spaces[f"_e{k}"] = _encoder(sub)
+            parts.append(f"[_e{k}(v) for v in {get}]" if seq else f"_e{k}({get})")
+            continue
+        parts.append(f"_canonical({get}, {_type_of(cls, name)!r})")
+    source = "def encode(m):\n    return [" + ", ".join(parts) + "]\n"
+    exec(source, spaces)  # noqa: S102 - generated from the message definition's field names
+    enc = _ENCODERS[cls] = spaces["encode"]
+    return enc
+
+
+def _type_of(cls: type, name: str) -> str:
+    return str(cls.get_fields_and_field_types()[name])  # type: ignore[attr-defined]
+
+
+def _message_class(cls: type, name: str) -> type | None:
+    """The message class of field ``name`` (an element's class for a sequence), or None."""
+    slot_types = getattr(cls, "SLOT_TYPES", None)
+    fields = list(cls.get_fields_and_field_types())  # type: ignore[attr-defined]
+    if slot_types is None or name not in fields:
+        return None
+    st = slot_types[fields.index(name)]
+    st = getattr(st, "value_type", st)  # sequences and arrays: their element
+    names = getattr(st, "namespaces", None)
+    if names is None or not hasattr(st, "name"):
+        return None
+    module = __import__(".".join(names), fromlist=[st.name])
+    found = getattr(module, st.name, None)
+    return found if isinstance(found, type) else None
+
+
 def goal_digest(goal: Any) -> str:
     """Hex SHA-256 of a Mission goal's canonical form with its envelope left out: what the
     fleet's MISSION signature covers (every task, pose and stop). Not the serialized bytes:
     CDR leaves its alignment padding unset, so the same goal serializes differently."""
-    fields = _fields_of(type(goal))
-    assert fields is not None
-    canon = [_canonical(getattr(goal, name), t) for name, t in fields if name != "envelope"]
+    canon = _encoder(type(goal))(goal)
+    names = [name for name, _ in _fields_of(type(goal)) or ()]
+    del canon[names.index("envelope")]
     text = json.dumps(canon, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8", errors="surrogatepass")).hexdigest()
 
