@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from shapely.geometry import LineString, box
@@ -107,10 +109,37 @@ def run_walk(t0: float) -> list[Detection]:
 def test_intrusion_fires_on_entry_during_hours() -> None:
     dets = run_walk(NIGHT_T0)
     assert dets
-    # x reaches 20 at k = 20 (10 s); the filtered track crosses within a step or two.
-    assert dets[0].threshold_met_at == pytest.approx(NIGHT_T0 + 10.0, abs=1.0)
+    # x reaches the area (x = 20) at 10 s and 0.3 m inside it (intrusion_depth) at 10.6 s; the
+    # filtered track lags a step or two. The rule is met intrusion_time = 5 s later.
+    assert dets[0].began_at == pytest.approx(NIGHT_T0 + 10.6, abs=1.0)
+    assert dets[0].threshold_met_at == pytest.approx(dets[0].began_at + 5.0)
     assert dets[0].detected_at - dets[0].threshold_met_at <= 1.0
     assert {d.zone for d in dets} == {"school"} and {d.kind for d in dets} == {"intrusion"}
+
+
+def run_points(points: list[tuple[float, float]], t0: float = NIGHT_T0) -> list[Detection]:
+    trk = MultiTargetTracker()
+    out: list[Detection] = []
+    for k, p in enumerate(points):  # 2 Hz
+        t = t0 + 0.5 * k
+        trk.update([p], t)
+        out += detect_intrusion(trk.confirmed_tracks(), (AREA,), t, CFG)
+    return out
+
+
+def test_a_person_pacing_along_the_fence_is_not_an_intruder() -> None:
+    # 0.2 m inside the area's edge (x = 20) for a minute, up and down along it: a person at
+    # the fence, never intrusion_depth = 0.3 m in.
+    assert run_points([(20.2, 2.0 + 3.0 * abs(math.sin(0.05 * k))) for k in range(120)]) == []
+
+
+def test_a_short_stay_inside_is_not_an_intrusion() -> None:
+    # Walks 2 m into the area, turns at once and walks out: about 3.5 s deeper than 0.3 m.
+    xs = [17.0 + 0.5 * k for k in range(10)] + [22.0 - 0.5 * k for k in range(10)]
+    assert run_points([(x, 5.0) for x in xs]) == []
+    # ... the same person staying 10 s at the far point is one.
+    stay = [17.0 + 0.5 * k for k in range(12)] + [23.0] * 20
+    assert run_points([(x, 5.0) for x in stay])
 
 
 def test_intrusion_silent_outside_hours() -> None:
@@ -167,9 +196,9 @@ def test_edge_lines_from_graph_uses_points_or_nodes() -> None:
 def test_rule_engine_combines_rules() -> None:
     eng = RuleEngine([ZONE], [AREA], EDGES, CFG)
     trk = MultiTargetTracker()
-    for k in range(4):
+    for k in range(7):  # standing inside for 6 s: past intrusion_time
         trk.update([(25.0, 5.0)], NIGHT_T0 + k)
     scan = np.array([[25.1, 5.0], [40.0, 40.0]])
-    dets = eng.evaluate(trk.confirmed_tracks(), [], NIGHT_T0 + 3, scan)
+    dets = eng.evaluate(trk.confirmed_tracks(), [], NIGHT_T0 + 6, scan)
     assert [d.kind for d in dets] == ["intrusion"]
     assert dets[0].evidence.scan == ((25.1, 5.0),)

@@ -54,6 +54,10 @@ MONITOR_PARAMS: dict[str, tuple[str, float, float]] = {
     "loiter_time_s": ("loitering time, s; 0 = each watch zone's max_dwell_s", 0.0, 86400.0),
     "loiter_radius_m": ("loitering radius, m", 0.1, 50.0),
     "block_time_s": ("an object on a route edge this long blocks it, s", 0.1, 3600.0),
+    "intrusion_time_s": ("a person staying this long in a restricted area is an intruder, s",
+                         0.0, 3600.0),
+    "intrusion_depth_m": ("only positions this far inside the area's edge count for it, m",
+                          0.0, 10.0),
     "linger_speed_mps": ("people slower than this stand about (their presence counts), m/s",
                          0.05, 3.0),
     "presence_gap_s": ("a place nobody was seen lingering at this long ends its stay, s",
@@ -87,6 +91,8 @@ class MonitorConfig:
     loiter_time_s: float = 0.0
     loiter_radius_m: float = 3.0
     block_time_s: float = 10.0
+    intrusion_time_s: float = 5.0
+    intrusion_depth_m: float = 0.3
     linger_speed_mps: float = 0.6
     presence_gap_s: float = 60.0
     presence_absent_s: float = 15.0
@@ -206,7 +212,8 @@ class AnomalyMonitor:
         self._rules = DistrictRuleEngine(
             zones,
             RuleConfig(loiter_radius=cfg.loiter_radius_m, block_time=cfg.block_time_s,
-                       utc_offset_s=cfg.utc_offset_s),
+                       utc_offset_s=cfg.utc_offset_s, intrusion_time=cfg.intrusion_time_s,
+                       intrusion_depth=cfg.intrusion_depth_m),
             PresenceConfig(linger_speed=cfg.linger_speed_mps, gap_s=cfg.presence_gap_s,
                            absent_s=cfg.presence_absent_s, history_s=longest + 120.0))
         policy = IncidentPolicy(gap_s_by_kind={"loitering": cfg.loitering_gap_s,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,7 @@ from dawnpatrol_core.anomaly.tracking import Track
 from dawnpatrol_core.maps.route_graph import RouteGraph
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,9 @@ class RuleConfig:
     polyline for this long blocks the edge; a candidate unseen for ``block_forget`` s is
     forgotten; clusters within ``block_match`` m are the same object. ``utc_offset_s``: added
     to ``now`` to get local time for zone hours. ``snippet_radius``: m around the subject kept as
-    scan evidence."""
+    scan evidence. ``intrusion_time`` s and ``intrusion_depth`` m: a confirmed track is an
+    intruder once it has stayed at least this deep inside a restricted area for this long (a
+    person pacing along the fence, or one misplaced sighting, is not an entry)."""
 
     loiter_radius: float = 3.0
     loiter_time: float = 60.0
@@ -110,6 +114,8 @@ class RuleConfig:
     block_match: float = 0.6
     utc_offset_s: float = 0.0
     snippet_radius: float = 1.5
+    intrusion_time: float = 5.0
+    intrusion_depth: float = 0.3
 
 
 def _snippet(scan: FloatArray | None, x: float, y: float, radius: float) -> FloatArray | None:
@@ -184,8 +190,10 @@ def detect_intrusion(
     config: RuleConfig,
     scan: FloatArray | None = None,
 ) -> list[Detection]:
-    """Intrusion detections at ``now`` (s): a confirmed track inside a restricted area during
-    its hours. ``threshold_met_at`` = the first history time of the current stay inside."""
+    """Intrusion detections at ``now`` (s): a confirmed track that has been at least
+    ``intrusion_depth`` m inside a restricted area during its hours for ``intrusion_time`` s
+    (its history's points since the last one that was not). ``threshold_met_at`` = the start of
+    that stay + ``intrusion_time``; ``began_at`` = the start of the stay."""
     if not areas:
         return []
     hour = local_hour(now, config.utc_offset_s)
@@ -195,15 +203,20 @@ def detect_intrusion(
         if not tr.confirmed:
             continue
         p = shapely.Point(tr.x, tr.y)
-        area = next((a for a in active if a.polygon.covers(p)), None)
+        area = next((a for a in active if _deep_inside(a, [p], config.intrusion_depth)[0]),
+                    None)
         if area is None:
             continue
         h = tr.history
-        inside = shapely.covers(area.polygon, shapely.points(h[:, 1:]))
-        outside = np.flatnonzero(~inside)
-        entry = h[outside[-1] + 1, 0] if len(outside) and outside[-1] + 1 < len(h) else h[0, 0]
-        if len(outside) and outside[-1] == len(h) - 1:
-            entry = now  # filtered position inside, last recorded point still outside
+        if not len(h):
+            continue
+        deep = _deep_inside(area, shapely.points(h[:, 1:]), config.intrusion_depth)
+        if not deep[-1]:
+            continue  # filtered position inside, last recorded point not yet
+        shallow = np.flatnonzero(~deep)
+        entry = float(h[shallow[-1] + 1, 0] if len(shallow) else h[0, 0])
+        if now - entry < config.intrusion_time:
+            continue
         out.append(
             Detection(
                 kind="intrusion",
@@ -211,14 +224,24 @@ def detect_intrusion(
                 x=tr.x,
                 y=tr.y,
                 detected_at=now,
-                threshold_met_at=min(float(entry), now),
+                threshold_met_at=min(entry + config.intrusion_time, now),
+                began_at=min(entry, now),
                 zone=area.id,
                 confidence=0.9,
-                description=f"person inside restricted area {area.id}",
+                description=f"person inside restricted area {area.id} for {now - entry:.0f} s",
                 evidence=make_evidence(h, _snippet(scan, tr.x, tr.y, config.snippet_radius)),
             )
         )
     return out
+
+
+def _deep_inside(area: RestrictedArea, points: Any, depth: float) -> BoolArray:
+    """Which ``points`` (shapely points) lie inside ``area`` at least ``depth`` m from its
+    boundary."""
+    inside = np.asarray(shapely.covers(area.polygon, points), dtype=bool)
+    if depth > 0.0 and inside.any():
+        inside &= np.asarray(shapely.distance(area.polygon.boundary, points)) >= depth
+    return inside
 
 
 @dataclass(slots=True)
