@@ -408,18 +408,70 @@ def test_bad_batch_and_duplicate_ids_are_rejected_whole(fleet: Fleet) -> None:
 
 
 def test_dry_run_changes_nothing(fleet: Fleet) -> None:
-    # no robot is free: a dry run plans on every robot anyway, a real one is refused
+    # no robot is online: a dry run plans on every robot anyway, a real one is refused
     answer, cmds = fleet.dispatch(THREE, dry_run=True)
     assert answer.success and answer.message.startswith("planned (dry run): 3 of 3 orders on 2")
     assert cmds == [answer]
     assert fleet.coord.orders == {} and fleet.store.orders() == [] and fleet.store.batches() == []
     answer, _ = fleet.dispatch(THREE)
     assert not answer.success
-    assert answer.message == "no robot is online and free to take deliveries"
+    assert answer.message == "no robot is online to take deliveries"
     fleet.status("r1")
     answer, cmds = fleet.dispatch(THREE, dry_run=True)
     assert answer.success and cmds == [answer] and fleet.coord.missions == {}
     assert fleet.dispatch(THREE)[0].success  # the dry run did not take the ids
+
+
+TWO_TIGHT = ("id,address_id,window_start,window_end\n"
+             "T1,101-1,02:00,02:03\nT2,101-1,02:00,02:03\n")  # one a robot: one compartment
+
+
+def both_away_looking(fleet: Fleet) -> dict[str, SendMission]:
+    fleet.status("r1")
+    fleet.status("r2")
+    looks = {}
+    for spot in (SPOT, (20.0, 10.0)):
+        (look,) = sent(fleet.on(InvestigateRequested(*spot)))
+        fleet.on(MissionAccepted(look.robot_id, look.mission_id))
+        fleet.status(look.robot_id, RobotMode.INVESTIGATING, dt=1.0)
+        looks[look.robot_id] = look
+    assert set(looks) == {"r1", "r2"}
+    return looks
+
+
+def back(fleet: Fleet, look: SendMission) -> list[Command]:
+    rid = look.robot_id
+    fleet.on(MissionResultReceived(rid, look.mission_id, MissionOutcome.SUCCEEDED), dt=5.0)
+    fleet.status(rid)
+    return fleet.on(Tick(), dt=1.0)
+
+
+def test_a_batch_while_every_robot_is_out_waits_for_the_first_back(fleet: Fleet) -> None:
+    looks = both_away_looking(fleet)
+    answer, cmds = fleet.dispatch(THREE)
+    assert answer.success and sent(cmds) == []
+    assert answer.message.endswith("every robot is out (r1, r2): the parcels wait at the depot "
+                                   "for the first robot back")
+    assert fleet.states() == dict.fromkeys("ABC", OrderState.PLANNED)
+    assert {o.reason for o in fleet.coord.orders.values()} == {
+        "awaiting a robot: every robot is out"}
+    assert sent(fleet.on(Tick(), dt=1.0)) == []  # still out
+    (trip,) = sent(back(fleet, looks["r2"]))
+    assert trip.robot_id == "r2" and trip.kind is MissionKind.DELIVER
+    assert fleet.states() == dict.fromkeys("ABC", OrderState.ASSIGNED)  # r2 takes all three
+
+
+def test_what_the_first_robot_back_cannot_take_waits_for_the_next(fleet: Fleet) -> None:
+    looks = both_away_looking(fleet)
+    answer, _ = fleet.dispatch(TWO_TIGHT)
+    assert answer.success and "2 of 2 orders on 2 robots" in answer.message  # both back in time
+    (trip,) = sent(back(fleet, looks["r1"]))
+    (first,) = orders_of(trip)
+    other = ({"T1", "T2"} - {first}).pop()
+    assert fleet.states() == {first: OrderState.ASSIGNED, other: OrderState.PLANNED}
+    assert sent(fleet.on(Tick(), dt=1.0)) == []  # r1 cannot take it: not replanned again
+    (trip2,) = sent(back(fleet, looks["r2"]))
+    assert trip2.robot_id == "r2" and orders_of(trip2) == [other]
 
 
 def test_order_state_changes_are_told_and_stored(fleet: Fleet) -> None:

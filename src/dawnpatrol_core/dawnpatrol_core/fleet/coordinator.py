@@ -158,6 +158,8 @@ class FleetCoordinator:
         self._done: dict[str, set[str]] = {}  # mission id -> task ids done (events heard)
         self._arrivals: dict[tuple[str, str], float] = {}
         self._closed_sent: tuple[int, ...] | None = None
+        # (free robots, waiting orders) last planned: the same again is not replanned
+        self._waiting_tried: tuple[frozenset[str], frozenset[str]] | None = None
         self._seq = 0
         self._out: list[Command] = []
 
@@ -251,6 +253,16 @@ class FleetCoordinator:
         if not include_called:
             busy += list(self._calls)
         return free_robots(self._views(), busy)
+
+    def _busy_online(self) -> list[str]:
+        """Robots not offline, stopped or in fault that are out on work of ours (a trip, a look,
+        a patrol being let go): they take new work once back."""
+        free = set(self._free(include_patrol=True))
+        return sorted(
+            v.id for v in self._views()
+            if v.connection is not Connection.OFFLINE and not v.estopped
+            and v.mode not in (RobotMode.FAULT, RobotMode.ESTOPPED) and v.id not in free
+            and (v.id in self._missions or v.id in self._calls or v.id in self._letting_go))
 
     def _on_status(self, s: RobotStatusReport) -> None:
         if s.robot_id not in self.robot_ids:
@@ -437,9 +449,12 @@ class FleetCoordinator:
         try:
             orders = self._parse(req)
             free = self._free(include_patrol=True)
-            robots = free if free or not req.dry_run else list(self.robot_ids)
+            # Every robot out on work of ours: the batch is checked on them as if back now and
+            # waits for the first to come back (then planned on the robots free by then).
+            away = [] if free else self._busy_online()
+            robots = free or away or (list(self.robot_ids) if req.dry_run else [])
             if not robots:
-                raise DawnPatrolError("no robot is online and free to take deliveries")
+                raise DawnPatrolError("no robot is online to take deliveries")
             plan = self._plan(orders, robots)
             if self.cfg.patrol_bounds == "hard" and plan.missed:
                 # These robots cannot hold every bound even with parcels left out: refusing the
@@ -470,8 +485,11 @@ class FleetCoordinator:
                 message += (f"; WARNING (patrol_bounds: {self.cfg.patrol_bounds}): hotspots that "
                             f"will go over their bound: {', '.join(over)}")
                 self._log(Level.WARNING, f"dispatch: {message}")
+            if away and not req.dry_run:
+                message += (f"; every robot is out ({', '.join(away)}): the parcels wait at "
+                            "the depot for the first robot back")
             if not req.dry_run:
-                self._store_batch(req, orders, plan)
+                self._store_batch(req, orders, plan, wait=bool(away))
             self._out.append(DispatchAnswered(True, message, (), plan, {o.id: o for o in orders}))
         except OrderError as exc:
             problems = tuple(str(exc).splitlines())
@@ -541,7 +559,9 @@ class FleetCoordinator:
         return (late, over) if late else None
 
     def _store_batch(self, req: DispatchRequested, orders: list[Order],
-                     plan: DispatchPlan) -> None:
+                     plan: DispatchPlan, wait: bool = False) -> None:
+        """Store the batch and send its trips; with ``wait`` (every robot out) its planned
+        orders wait for a robot (``_reassign_waiting``)."""
         eta = {s.order_id: (r.robot_id, round(s.arrival, 1)) for r in plan.routes
                for s in r.stops}
         why = dict(plan.unserved)
@@ -549,17 +569,26 @@ class FleetCoordinator:
         for o in orders:
             rid, t = eta.get(o.id, (None, None))
             state = OrderState.PLANNED if rid is not None else OrderState.UNSERVED
-            rows.append((o, state, rid, why.get(o.id, ""), t))
+            reason = why.get(o.id, "")
+            if wait and rid is not None:
+                rid, t, reason = None, None, "awaiting a robot: every robot is out"
+            rows.append((o, state, rid, reason, t))
         by_id = {o.id: o for o in orders}
         batch = self.store.add_batch(req.source, req.operator or "unknown",
                                      plan_to_json(plan, by_id, self.map_dir), rows, self._now)
         for o, state, rid, reason, t in rows:
             self._orders[o.id] = OrderRecord(o.id, batch, o, state, rid, reason, t, self._now)
-        self._apply_plan(plan, "")
+        if wait:
+            self._save()
+        else:
+            self._apply_plan(plan, "")
 
-    def _apply_plan(self, plan: DispatchPlan, why: str) -> None:
+    def _apply_plan(self, plan: DispatchPlan, why: str, keep_waiting: bool = False) -> None:
+        """Send ``plan``'s trips; orders it leaves out are unserved, or (``keep_waiting``) stay
+        waiting for a robot still out."""
         for oid, reason in plan.unserved:
-            self._set_order(oid, OrderState.UNSERVED, reason=reason)
+            if not keep_waiting:
+                self._set_order(oid, OrderState.UNSERVED, reason=reason)
         for route in plan.routes:
             trips = trips_of(route)
             if not trips:
@@ -603,12 +632,18 @@ class FleetCoordinator:
         free = self._free(include_patrol=True)
         if not waiting or not free:
             return
+        if (frozenset(free), frozenset(o.id for o in waiting)) == self._waiting_tried:
+            return  # these robots could take none of these orders: they wait for another
         try:
             plan = self._plan([o.order for o in waiting], free)
         except DawnPatrolError as exc:
             self._log(Level.WARNING, f"waiting orders not replanned: {exc}")
             return
-        self._apply_plan(plan, "reassigned")
+        # What these robots cannot take waits for one still out; with none out, it is unserved.
+        keep = bool(plan.unserved) and bool(self._busy_online())
+        self._waiting_tried = (frozenset(free), frozenset(o for o, _ in plan.unserved)) if keep \
+            else None
+        self._apply_plan(plan, "reassigned", keep_waiting=keep)
 
     def _set_order(self, oid: str, state: OrderState, reason: str = "",
                    robot_id: str | None = None, only_if: OrderState | None = None,
