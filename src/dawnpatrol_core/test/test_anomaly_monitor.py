@@ -77,7 +77,7 @@ def test_seen_free_follows_the_beam_toward_each_point() -> None:
 
 
 def drive_past(m: AnomalyMonitor, seconds: float, person: bool = True,
-               stale_pose_hz: float = 0.0) -> list:  # type: ignore[type-arg]
+               stale_pose_hz: float = 0.0, t0: float = NIGHT) -> list:  # type: ignore[type-arg]
     """The robot drives back and forth along y = 18 (x 3 .. 20, 1 m/s) south of the corner, a
     scan every 0.1 s; with ``stale_pose_hz`` the localization pose comes only that often and
     odometry (a frame of its own) carries it to each scan."""
@@ -85,7 +85,7 @@ def drive_past(m: AnomalyMonitor, seconds: float, person: bool = True,
     odom0 = Pose2D(5.0, -2.0, 0.7)
     last_fix = -math.inf
     for k in range(int(seconds * 10)):
-        t = NIGHT + 0.1 * k
+        t = t0 + 0.1 * k
         s = (0.1 * k) % 34.0
         x, heading = (3.0 + s, 0.0) if s < 17.0 else (20.0 - (s - 17.0), math.pi)
         truth = Pose2D(x, 18.0, heading)
@@ -118,6 +118,14 @@ def test_a_driving_robot_raises_the_loiterer_once(yard: DistrictMap, stale_pose_
     assert first.last_seen == pytest.approx(NIGHT + 30.0, abs=1.5)
     assert math.hypot(first.x - PERSON[0], first.y - PERSON[1]) < 0.5
     assert events[-1].count > first.count and events[-1].revision > 0
+
+
+def test_a_lost_robot_judges_nothing_in_the_scene(yard: DistrictMap) -> None:
+    m = monitor(yard)
+    m.on_localization(True, NIGHT)
+    assert drive_past(m, 60.0) == []  # the loiterer is there, but where is the robot?
+    m.on_localization(False, NIGHT + 60.0)
+    assert {e.kind for e in drive_past(m, 90.0, t0=NIGHT + 60.0)} == {"loitering"}
 
 
 def test_nobody_there_nothing_raised_while_driving(yard: DistrictMap) -> None:

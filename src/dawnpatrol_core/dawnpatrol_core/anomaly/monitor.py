@@ -224,6 +224,7 @@ class AnomalyMonitor:
         self._outbox = outbox
         self._health = HealthMonitor(now, self._health_config())
         self._loc: tuple[float, Pose2D] | None = None
+        self._lost = False  # the localizer says LOST: where anything is seen is not known
         self._odom = _Odom()
         self._fleet: dict[str, tuple[float, float]] = {}
         self._closed_edges: set[int] = set()
@@ -284,6 +285,10 @@ class AnomalyMonitor:
         self._health.on_heartbeat(now)
 
     def on_localization(self, lost: bool, now: float) -> None:
+        """The localizer's verdict: while LOST, scans judge nothing in the scene (a robot that
+        does not know where it is sees the map's walls as objects on the sidewalk and people
+        in the wrong zones); they still count as signs of life."""
+        self._lost = lost
         self._health.on_localization(lost, now)
 
     def restart_health(self, now: float) -> None:
@@ -296,7 +301,7 @@ class AnomalyMonitor:
         """One scan (``ranges`` (N,) m, ``angles`` (N,) rad in the lidar frame) taken at
         ``stamp`` (s, default ``now``), judged at ``now``. ``pose``: the base pose at the scan's
         time when the caller has it (headless); else :meth:`pose_at`. Before any pose the scan
-        only counts as a sign of life. Raises ValueError on scan arrays of different lengths."""
+        only counts as a sign of life, as while localization is LOST. Raises ValueError on scan arrays of different lengths."""
         self._health.on_scan(now)
         r = np.asarray(ranges, dtype=np.float64)
         a = np.asarray(angles, dtype=np.float64)
@@ -305,7 +310,7 @@ class AnomalyMonitor:
                              "expected one per angle")
         t_scan = now if stamp is None else stamp
         base = pose if pose is not None else self.pose_at(t_scan)
-        if base is None:
+        if base is None or self._lost:
             return self._output(now, [])
         turn = self._odom.yaw_rate(t_scan)
         if turn > 0.0 and self.config.pose_time_error_s > 0.0:
