@@ -301,7 +301,8 @@ class AnomalyMonitor:
         """One scan (``ranges`` (N,) m, ``angles`` (N,) rad in the lidar frame) taken at
         ``stamp`` (s, default ``now``), judged at ``now``. ``pose``: the base pose at the scan's
         time when the caller has it (headless); else :meth:`pose_at`. Before any pose the scan
-        only counts as a sign of life, as while localization is LOST. Raises ValueError on scan arrays of different lengths."""
+        only counts as a sign of life, as while localization is LOST. Raises ValueError on
+        scan arrays of different lengths."""
         self._health.on_scan(now)
         r = np.asarray(ranges, dtype=np.float64)
         a = np.asarray(angles, dtype=np.float64)
