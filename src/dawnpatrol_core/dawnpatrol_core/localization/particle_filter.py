@@ -48,6 +48,9 @@ _GNSS_INCONSISTENT = 0.01
 _MIN_SCALE_TRAVEL = 0.5
 _WHEEL_SCALE = (0.3, 1.5)
 _SCALE_HOLD = 2.0  # m of wheel travel a measured slip is believed without a new measurement
+# Log-weight of a particle off the map or inside an occupied cell at a weighted scan: gone, unless
+# the whole cloud is (then all alike, and the collapse of the scan likelihood says LOST).
+_BLOCKED_LOG_WEIGHT = -1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,11 +407,15 @@ class ParticleFilter:
         log_p = log_p[:, use]
         b = int(use.sum())
         sum_ll = log_p.sum(axis=1, dtype=np.float64)
+        # A robot cannot stand inside a wall or off the map. Seen from inside a solid building
+        # every beam ends in occupied cells, a perfect match: a cloud that drifted there (at the
+        # end of the market alley, 8 m into the row of stalls) scored better than the truth.
+        blocked = self._blocked(self._particles)
         if moved:
             # Per-beam geometric-mean likelihood relative to a perfect match, in (0, 1], averaged
             # over the particles that were not just injected (random ones would drag it down
-            # and feed back into more injection).
-            rel = np.exp(sum_ll / b - self.field.log_p_max)
+            # and feed back into more injection); a particle in a wall explains nothing.
+            rel = np.where(blocked, 0.0, np.exp(sum_ll / b - self.field.log_p_max))
             old = self._weights[: self._n_old]
             w_avg = float(old @ rel[: self._n_old]) / max(float(old.sum()), 1e-300)
             self._w_ratio = w_avg / self._w_slow if self._w_slow > 0.0 else 1.0
@@ -423,7 +430,7 @@ class ParticleFilter:
             else:
                 self._w_slow += p.alpha_slow * (w_avg - self._w_slow)
                 self._w_fast += p.alpha_fast * (w_avg - self._w_fast)
-            self._reweight(p.likelihood_gain * sum_ll)
+            self._reweight(p.likelihood_gain * sum_ll + _BLOCKED_LOG_WEIGHT * blocked)
             self._n_old = self._particles.shape[0]
             self._moved_d = 0.0
             self._moved_a = 0.0
@@ -442,6 +449,16 @@ class ParticleFilter:
         if p.laser_odom_beams > 0 and moved:
             self._renew_keyframe(r, every, angle_min, angle_increment, lidar_mount)
         return moved
+
+    def _blocked(self, poses: FloatArray) -> npt.NDArray[np.bool_]:
+        """(N,) True where a pose of ``poses`` (N, >=2) lies off the map or in an occupied
+        cell."""
+        g = self.grid
+        row, col = g.world_to_cell(poses[:, 0], poses[:, 1])
+        inside = g.in_bounds(row, col)
+        out = ~inside
+        out[inside] = g.occupied[row[inside], col[inside]]
+        return np.asarray(out, dtype=np.bool_)
 
     def _beam_log_likelihood(
         self, r: FloatArray, angles: FloatArray, mount: Pose2D, particles: FloatArray
