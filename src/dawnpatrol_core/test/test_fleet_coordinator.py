@@ -474,6 +474,27 @@ def test_what_the_first_robot_back_cannot_take_waits_for_the_next(fleet: Fleet) 
     assert trip2.robot_id == "r2" and orders_of(trip2) == [other]
 
 
+def test_a_call_near_a_look_under_way_joins_it(fleet: Fleet) -> None:
+    fleet.status("r1")
+    fleet.status("r2")
+    (look,) = sent(fleet.on(InvestigateRequested(*SPOT)))
+    near = (SPOT[0] + 3.0, SPOT[1] - 5.0)  # 5.8 m away: the same scene
+    cmds = fleet.on(InvestigateRequested(*near))
+    assert sent(cmds) == []  # the other robot keeps its work
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert answer.robot_id == look.robot_id and answer.eta_s >= 0.0
+    assert "is already going to watch (24.0, 19.0), 5.8 m away" in answer.message
+    (other,) = sent(fleet.on(InvestigateRequested(20.0, 10.0)))  # 9.8 m away: a look of its own
+    assert other.robot_id != look.robot_id
+    # a call near a call that waits for a robot joins it
+    fleet.on(InvestigateRequested(5.0, 25.0))
+    assert fleet.coord.investigations == ((5.0, 25.0),)
+    cmds = fleet.on(InvestigateRequested(6.0, 24.0))
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert answer.robot_id == "" and "joins the call waiting at (5.0, 25.0)" in answer.message
+    assert fleet.coord.investigations == ((5.0, 25.0),)
+
+
 def test_order_state_changes_are_told_and_stored(fleet: Fleet) -> None:
     fleet.status("r1")
     _, cmds = fleet.dispatch(ONE)
@@ -524,9 +545,9 @@ def test_a_call_takes_the_delivering_robot_whose_windows_hold_and_it_resumes_aft
     assert [t.kind for t in m2.tasks] == [TaskKind.INVESTIGATE, TaskKind.DELIVER, TaskKind.RETURN]
     assert orders_of(m2) == ["D"] and fleet.coord.missions["r1"].orders == ("D",)
     fleet.on(MissionAccepted("r1", m2.mission_id))
-    # A second call while r1 is on its way to the first: r1 keeps its look, r2 goes.
+    # A second call elsewhere while r1 is on its way to the first: r1 keeps its look, r2 goes.
     fleet.status("r1", RobotMode.DELIVERING, x=22.0, y=17.0)
-    cmds = fleet.on(InvestigateRequested(24.0, 18.0))
+    cmds = fleet.on(InvestigateRequested(20.0, 10.0))
     (second,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
     assert second.robot_id == "r2" and not any(isinstance(c, CancelMission) for c in cmds)
     assert fleet.coord.missions["r1"].id == m2.mission_id

@@ -44,6 +44,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
                                "arrives in time"),
     "call_sensor_reach_m": (12.0, "a call to a place robots may not enter is watched from an "
                                   "allowed point within this distance and in line of sight, m"),
+    "call_merge_m": (8.0, "a call this close to a place a robot is already going to watch (or "
+                           "a call already waiting) joins that look, m"),
     "pin_secret": ("", "recipients' PIN secret: robots check PINs; the fleet never sends it"),
 }
 
@@ -91,6 +93,7 @@ class FleetConfig:
     patrol_window_share: float = 0.5
     patrol_margin_s: float = 120.0
     call_sensor_reach_m: float = 12.0
+    call_merge_m: float = 8.0
 
     @classmethod
     def from_params(cls, values: Mapping[str, object]) -> FleetConfig:
@@ -139,4 +142,5 @@ class FleetConfig:
             patrol_window_share=num("patrol_window_share", 0.1, 1.0),
             patrol_margin_s=num("patrol_margin_s", 0.0, 3600.0),
             call_sensor_reach_m=num("call_sensor_reach_m", 1.0, 100.0),
+            call_merge_m=num("call_merge_m", 0.0, 100.0),
         )

@@ -698,6 +698,8 @@ class FleetCoordinator:
             self._out.append(InvestigateAnswered("", math.nan, x, y,
                                                  f"investigate ({x}, {y}): not a place"))
             return
+        if self._join_look(x, y, source):
+            return
         if not self._investigate(x, y, source):
             # Nobody can go without making a parcel late: the call waits for the next robot.
             self._investigations.append((x, y))
@@ -706,6 +708,48 @@ class FleetCoordinator:
                     "making a parcel late; queued for the next robot")
             self._log(Level.WARNING, text)
             self._out.append(InvestigateAnswered("", math.nan, x, y, text))
+
+    def _looks(self) -> list[tuple[str, TaskPlan, tuple[float, float]]]:
+        """(robot, look, called place) of every look a robot is on its way to or watching:
+        robots that made way for a call, investigations and trips that begin with a look."""
+        out = [(rid, look, place) for rid, (look, _, place) in self._calls.items()]
+        for rid, m in self._missions.items():
+            if m.kind is MissionKind.PATROL or not m.tasks or m.at is None:
+                continue
+            if m.tasks[0] in self._done.get(m.id, set()):
+                continue  # watched already
+            pose = Pose2D(m.at[0], m.at[1], 0.0)
+            out.append((rid, TaskPlan(TaskKind.INVESTIGATE, m.tasks[0], pose), m.at))
+        return out
+
+    def _join_look(self, x: float, y: float, source: str) -> bool:
+        """A call within ``call_merge_m`` of a place a robot is already going to watch (or of a
+        call already waiting) is that look's: one robot per scene, the others keep their work.
+        True when it joined one (and was answered)."""
+        near = self.cfg.call_merge_m
+        views = {v.id: v for v in self._views()}
+        for rid, look, place in self._looks():
+            d = min(math.dist((x, y), place), math.dist((x, y), (look.pose.x, look.pose.y)))
+            v = views.get(rid)
+            if d > near or v is None:
+                continue
+            t, _ = self.travel(np.array([[v.x, v.y], [look.pose.x, look.pose.y]],
+                                        dtype=np.float64), self.cfg.speed)
+            eta = float(t[0, 1])
+            text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: {rid} is already going to "
+                    f"watch ({place[0]:.1f}, {place[1]:.1f}), {d:.1f} m away, on scene in about "
+                    f"{eta:.0f} s")
+            self._log(Level.INFO, text)
+            self._out.append(InvestigateAnswered(rid, eta, look.pose.x, look.pose.y, text))
+            return True
+        for px, py in self._investigations:
+            if math.dist((x, y), (px, py)) <= near:
+                text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: joins the call waiting "
+                        f"at ({px:.1f}, {py:.1f}) for the next robot")
+                self._log(Level.INFO, text)
+                self._out.append(InvestigateAnswered("", math.nan, px, py, text))
+                return True
+        return False
 
     def _serve_investigations(self) -> None:
         if not self._investigations:
