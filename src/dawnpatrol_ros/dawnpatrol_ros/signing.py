@@ -107,8 +107,12 @@ def _encoder(cls: type) -> Any:
     assert fields is not None
     spaces: dict[str, Any] = {"_f32": _f32, "_canonical": _canonical}
     parts = []
+    slots = set(getattr(cls, "__slots__", ()))
     for k, (name, typ) in enumerate(fields):
-        get = f"m.{name}"
+        # rosidl's Python classes keep each field in slot ``_<name>`` behind a property: the
+        # slot is read a third of the time (0.083 -> 0.025 ms for 30 tasks); the property where
+        # a class has no such slot
+        get = f"m._{name}" if f"_{name}" in slots else f"m.{name}"
         seq = _ELEMENT.fullmatch(_type_of(cls, name)) is not None
         if typ in _STRINGS or typ in _INTS or typ == "boolean":
             one = "v" if typ in _STRINGS else "bool(v)" if typ == "boolean" else "int(v)"
