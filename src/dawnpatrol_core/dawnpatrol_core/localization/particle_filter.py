@@ -16,7 +16,11 @@ import numpy.typing as npt
 
 from dawnpatrol_core.errors import ConfigError, SensorError, field_error
 from dawnpatrol_core.geometry import FloatArray, Pose2D, wrap_angle, wrap_angles
-from dawnpatrol_core.localization.gnss import gnss_consistency, gnss_log_likelihood
+from dawnpatrol_core.localization.gnss import (
+    distance_outside,
+    gnss_consistency,
+    gnss_log_likelihood,
+)
 from dawnpatrol_core.localization.health import HealthMonitor, HealthState, HealthThresholds
 from dawnpatrol_core.localization.likelihood_field import LikelihoodField
 from dawnpatrol_core.localization.motion_model import (
@@ -254,7 +258,11 @@ class ParticleFilter:
 
     def init_global(self, gnss_xy: tuple[float, float] | None = None, std: float = 5.0) -> None:
         """Global localization: particles in free space, around ``gnss_xy`` (m) with ``std`` (m)
-        when a fix is known, else uniform over the whole map; headings uniform."""
+        when a fix is known, else uniform over the whole map; headings uniform. A fix near the
+        map but outside it is fine; SensorError when it lies more than ``gnss_reinit_sigma``
+        times ``std`` from the map (not on this map)."""
+        if gnss_xy is not None:
+            self._check_on_map("gnss", gnss_xy[0], gnss_xy[1], std)
         n = self.params.max_particles
         parts = sample_free_poses(self.grid, n, self._rng, center=gnss_xy, std=std)
         self.set_particles(parts)
@@ -640,6 +648,10 @@ class ParticleFilter:
             )
         p = self.params
         sigma = max(std, p.gnss_min_std)
+        # A fix outside the map is still a measurement of where the robot is: near the map's
+        # edge the ones that fall outside are the ones on the far side, and dropping them (the
+        # node did) biased the rest towards the map's inside, along the street the robot drives.
+        self._check_on_map("gnss", x, y, sigma)
         self._fix = _Fix(x, y, sigma, now)
         xy = self._particles[:, :2]
         w = self._weights
@@ -663,6 +675,17 @@ class ParticleFilter:
         if p.gnss_gain > 0.0:
             self._reweight(p.gnss_gain * gnss_log_likelihood(xy, x, y, sigma, p.gnss_outlier_prob))
             self._check_resample()
+
+    def _check_on_map(self, what: str, x: float, y: float, sigma: float) -> None:
+        """SensorError when (x, y) m lies more than ``gnss_reinit_sigma`` sigmas from the map."""
+        k = self.params.gnss_reinit_sigma
+        d = distance_outside(self.grid.extent, x, y)
+        if d > k * sigma:
+            xmin, ymin, xmax, ymax = self.grid.extent
+            raise SensorError(field_error(
+                what, "fix", (round(x, 1), round(y, 1)),
+                f"within {k:g} x {sigma:g} m of the map [{xmin:g}, {xmax:g}] x "
+                f"[{ymin:g}, {ymax:g}] (it is {d:.1f} m outside)"))
 
     @property
     def gnss_biased(self) -> bool:
