@@ -59,11 +59,16 @@ class NavigatorConfig:
     where they are about to be. ``pass_clearance``: m between a mover coming the other way and
     the robot's centre line when passing it; the robot steps aside along its path (keeping
     right when it can) at up to ``pass_speed`` m/s, starting when they would meet within
-    ``pass_horizon`` s. ``give_way`` (off by default) with ``evade``: when a mover would still
-    touch the robot — standing or driving on — the robot backs or turns away from it (a short
-    rollout of candidate commands). It removed most pedestrian contacts in the navigation
-    benchmark, but in the 40-order shift it backed a robot into a group of joggers, whose
-    contacts then threw its localization 20 m off; it stays off until that is understood.
+    ``pass_horizon`` s; one being passed who walks sideways towards the robot's side at
+    ``cross_speed`` m/s or more is judged again by where they are about to be; a robot already
+    ``keep_side_gap`` m or more to one side of an oncoming mover's line, meeting them within
+    ``keep_side_time`` s or with room on that side for ``min_pass_clearance`` m (less than
+    the wish, enough not to touch), passes on that side rather than cutting across in front of
+    them. ``give_way`` (off by default) with ``evade``: when a mover would still touch the
+    robot — standing or driving on — the robot backs or turns away from it (a short rollout of
+    candidate commands). It removed most pedestrian contacts in the navigation benchmark, but
+    in the 40-order shift it backed a robot into a group of joggers, whose contacts then threw
+    its localization 20 m off; it stays off until that is understood.
     """
 
     follower: FollowerConfig = field(default_factory=FollowerConfig)
@@ -82,12 +87,17 @@ class NavigatorConfig:
     pass_clearance: float = 0.95
     pass_speed: float = 0.8
     pass_horizon: float = 6.0
+    cross_speed: float = 0.3
+    keep_side_gap: float = 0.3
+    keep_side_time: float = 3.0
+    min_pass_clearance: float = 0.75
     give_way: bool = False
     evade: EvadeConfig = field(default_factory=EvadeConfig)
 
     def __post_init__(self) -> None:
         for name in ("wait_timeout", "backup_speed", "recovery_wait", "detour_ahead",
-                     "pass_clearance", "pass_speed", "pass_horizon"):
+                     "pass_clearance", "pass_speed", "pass_horizon", "cross_speed",
+                     "keep_side_time", "min_pass_clearance"):
             v = getattr(self, name)
             if not v > 0.0:
                 raise ConfigError(f"navigator: field '{name}': got {v!r}, expected > 0")
@@ -269,6 +279,12 @@ class NavigatorCore:
             # Judge at the speed we could actually reach next, not the follower's wish.
             probe_v = min(v, max(self._v, 0.3)) if v > 0.0 else (0.3 if w == 0.0 else 0.0)
             a = assess_scan(scan[0], scan[1], probe_v, w, self.config.obstacles)
+            if a.swing and v > 0.0:
+                # The turn would swing the tail into someone beside it: straight on until the
+                # tail is past them (the follower turns back afterwards).
+                straight = assess_scan(scan[0], scan[1], probe_v, 0.0, self.config.obstacles)
+                if not straight.stop:
+                    a, w, reason = straight, 0.0, "not swinging into someone beside the robot"
             held = (self.status == "waiting"
                     and a.gap < self.config.obstacles.stop_margin + self.config.resume_margin)
             if a.stop or held:
@@ -294,7 +310,10 @@ class NavigatorCore:
         """The scan plus points on the predicted discs of the movers not being passed."""
         if self.moving is None:
             return scan
-        pts = self.moving.predicted(pose, exclude=self._passing)
+        f = self._follower
+        passing = {m.id for m in self.moving.movers() if m.id in self._passing
+                   and (f is None or not self._stepping_across(f, m))}
+        pts = self.moving.predicted(pose, exclude=passing)
         if not len(pts):
             return scan
         r, a = points_as_scan(pts)
@@ -365,6 +384,14 @@ class NavigatorCore:
             return None
         if abs(lat - self._offset) >= cfg.pass_clearance and m.id not in self._passing:
             return None  # passes clear anyway
+        side = self._offset - lat
+        if abs(side) >= cfg.keep_side_gap:
+            # Already beside their line: stay on this side when it leaves room enough not to
+            # touch, or when about to meet. Cutting across in front of someone for a roomier
+            # side is how a robot ends up where they step.
+            got = self._room(f, lat + math.copysign(cfg.pass_clearance, side))
+            if abs(got - lat) >= cfg.min_pass_clearance or ahead / closing < cfg.keep_side_time:
+                return got
         # Keep right of it when there is room, else left; as far as the sidewalk allows.
         sides = (lat - cfg.pass_clearance, lat + cfg.pass_clearance)
         if lat < -0.15:
@@ -377,6 +404,18 @@ class NavigatorCore:
             if best is None or abs(got - lat) > abs(best - lat):
                 best = got
         return best
+
+    def _stepping_across(self, f: PathFollower, m: Mover) -> bool:
+        """Whether mover ``m``, being passed, walks sideways towards the robot's side of the
+        path (at ``cross_speed`` m/s or more): the side chosen to pass them is no longer clear,
+        and where they are about to be counts again."""
+        s_m = f.project(m.x, m.y, window=12.0)
+        px, py = f.point_at(s_m)
+        nx, ny = f.normal_at(s_m)
+        lat = (m.x - px) * nx + (m.y - py) * ny
+        v_lat = m.vx * nx + m.vy * ny
+        towards = 1.0 if self._offset > lat else -1.0
+        return v_lat * towards >= self.config.cross_speed
 
     def _room(self, f: PathFollower, want: float) -> float:
         """How far towards ``want`` m (+ left) the robot can shift off its path over the next
