@@ -343,3 +343,25 @@ def test_stays_on_its_side_for_the_next_person_rather_than_cutting_across(
     assert log[-1][1] == "succeeded" and pose.distance_to(goal) <= 0.25
     assert low_y < 14.6
     assert (least > 0.1) if keep_side else (least < 0.0), least
+
+
+@pytest.mark.parametrize("overtake_speed, touches", [(0.5, False), (99.0, True)])
+def test_keeps_right_to_let_a_jogger_catching_up_from_behind_by(overtake_speed: float,
+                                                                touches: bool) -> None:
+    # A jogger (scripted: does not swerve) runs up the robot's line from behind at 3 m/s. The
+    # robot keeps right and lets them by on its left; with yielding off (overtake_speed
+    # 99 m/s) the jogger runs into its back.
+    nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()),
+                        config=NavigatorConfig(overtake_speed=overtake_speed))
+    goal = Pose2D(30.0, 5.0)
+    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), goal).accepted
+
+    def jogger(t: float) -> list[tuple[float, float, float]]:
+        return [(-9.0 + 3.0 * t, 5.0, 0.3)]
+
+    pose, log, least, low_y = drive_among(nav, Pose2D(0.0, 5.0, 0.0), jogger)
+    assert log[-1][1] == "succeeded" and pose.distance_to(goal) <= 0.25
+    if touches:
+        assert least < 0.0
+    else:
+        assert low_y < 4.3 and least > 0.1, (low_y, least)

@@ -64,11 +64,13 @@ class NavigatorConfig:
     ``keep_side_gap`` m or more to one side of an oncoming mover's line, meeting them within
     ``keep_side_time`` s or with room on that side for ``min_pass_clearance`` m (less than
     the wish, enough not to touch), passes on that side rather than cutting across in front of
-    them. ``give_way`` (off by default) with ``evade``: when a mover would still touch the
-    robot — standing or driving on — the robot backs or turns away from it (a short rollout of
-    candidate commands). It removed most pedestrian contacts in the navigation benchmark, but
-    in the 40-order shift it backed a robot into a group of joggers, whose contacts then threw
-    its localization 20 m off; it stays off until that is understood.
+    them. Someone catching up from behind (``overtake_speed`` m/s faster, within
+    ``yield_distance`` m) is let by the same way: the robot keeps to its side of their line
+    at a walking pace. ``give_way`` (off by default) with ``evade``: when a mover would still
+    touch the robot — standing or driving on — the robot backs or turns away from it (a short
+    rollout of candidate commands). It removed most pedestrian contacts in the navigation
+    benchmark, but in the 40-order shift it backed a robot into a group of joggers, whose
+    contacts then threw its localization 20 m off; it stays off until that is understood.
     """
 
     follower: FollowerConfig = field(default_factory=FollowerConfig)
@@ -91,13 +93,16 @@ class NavigatorConfig:
     keep_side_gap: float = 0.3
     keep_side_time: float = 3.0
     min_pass_clearance: float = 0.75
+    overtake_speed: float = 0.5
+    yield_distance: float = 8.0
     give_way: bool = False
     evade: EvadeConfig = field(default_factory=EvadeConfig)
 
     def __post_init__(self) -> None:
         for name in ("wait_timeout", "backup_speed", "recovery_wait", "detour_ahead",
                      "pass_clearance", "pass_speed", "pass_horizon", "cross_speed",
-                     "keep_side_time", "min_pass_clearance"):
+                     "keep_side_time", "min_pass_clearance", "overtake_speed",
+                     "yield_distance"):
             v = getattr(self, name)
             if not v > 0.0:
                 raise ConfigError(f"navigator: field '{name}': got {v!r}, expected > 0")
@@ -347,6 +352,8 @@ class NavigatorCore:
         if self.moving is not None and left > 3.0:
             for m in self.moving.movers():
                 want = self._pass_offset(f, pose, m)
+                if want is None:
+                    want = self._yield_offset(f, m)
                 if want is not None:
                     passing.add(m.id)
                     if target == 0.0 or abs(want) > abs(target):
@@ -384,13 +391,42 @@ class NavigatorCore:
             return None
         if abs(lat - self._offset) >= cfg.pass_clearance and m.id not in self._passing:
             return None  # passes clear anyway
+        return self._side_for(f, lat, ahead / closing)
+
+    def _yield_offset(self, f: PathFollower, m: Mover) -> float | None:
+        """Offset (m, + left) to let mover ``m`` by when it catches up from behind along the
+        path (overtaking: at least ``overtake_speed`` m/s faster than the robot, within
+        ``yield_distance`` m and ``pass_horizon`` s); the robot keeps to its side of their line
+        as for someone coming the other way. None when it is no concern."""
+        cfg = self.config
+        px, py = f.point_at(f.progress)
+        nx, ny = f.normal_at(f.progress)
+        tx, ty = ny, -nx
+        behind = -((m.x - px) * tx + (m.y - py) * ty)
+        lat = (m.x - px) * nx + (m.y - py) * ny
+        if not 0.3 < behind <= cfg.yield_distance or abs(lat) > 3.0:
+            return None
+        v_al, v_lat = m.vx * tx + m.vy * ty, m.vx * nx + m.vy * ny
+        closing = v_al - max(self._v, 0.0)
+        if closing < cfg.overtake_speed or abs(v_lat) > abs(v_al):
+            return None  # not catching up along the path
+        if behind / closing > cfg.pass_horizon:
+            return None
+        if abs(lat - self._offset) >= cfg.pass_clearance and m.id not in self._passing:
+            return None  # goes by clear anyway
+        return self._side_for(f, lat, behind / closing)
+
+    def _side_for(self, f: PathFollower, lat: float, t_meet: float) -> float | None:
+        """The offset (m, + left) for passing a mover on the line ``lat`` m left of the path
+        whom the robot meets in ``t_meet`` s."""
+        cfg = self.config
         side = self._offset - lat
         if abs(side) >= cfg.keep_side_gap:
             # Already beside their line: stay on this side when it leaves room enough not to
             # touch, or when about to meet. Cutting across in front of someone for a roomier
             # side is how a robot ends up where they step.
             got = self._room(f, lat + math.copysign(cfg.pass_clearance, side))
-            if abs(got - lat) >= cfg.min_pass_clearance or ahead / closing < cfg.keep_side_time:
+            if abs(got - lat) >= cfg.min_pass_clearance or t_meet < cfg.keep_side_time:
                 return got
         # Keep right of it when there is room, else left; as far as the sidewalk allows.
         sides = (lat - cfg.pass_clearance, lat + cfg.pass_clearance)
