@@ -233,7 +233,11 @@ class LocalizationNode(DawnPatrolNode):
         if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
             self._drop("gnss", f"invalid position ({lat}, {lon})")
             return
-        x, y = self._map.from_wgs84(lat, lon)  # outside the map too: the filter decides
+        x, y = self._map.from_wgs84(lat, lon)
+        xmin, ymin, xmax, ymax = self._map.grid.extent
+        if not (xmin <= x < xmax and ymin <= y < ymax):
+            self._drop("gnss", f"fix ({x:.1f}, {y:.1f}) m outside the map")
+            return
         c = msg.position_covariance
         std = self._p["gnss_default_std"]
         if msg.position_covariance_type != NavSatFix.COVARIANCE_TYPE_UNKNOWN:
@@ -243,11 +247,7 @@ class LocalizationNode(DawnPatrolNode):
             return
         if not self._pf.initialized:
             if self._p["global_localization_at_start"]:
-                try:
-                    self._pf.init_global((x, y), self._p["global_init_std"])
-                except SensorError as exc:
-                    self._drop("gnss", str(exc))
-                    return
+                self._pf.init_global((x, y), self._p["global_init_std"])
                 self._initialized(f"global localization around GNSS ({x:.1f}, {y:.1f})")
             return
         try:

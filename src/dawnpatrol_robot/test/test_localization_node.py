@@ -294,23 +294,6 @@ def test_nan_inputs_are_dropped_and_logged(ros: Ros, capfd: pytest.CaptureFixtur
     assert max(e for e, _ in drive.errors(10)) < 0.3
 
 
-def test_a_fix_just_outside_the_map_is_used_one_far_outside_dropped(
-    ros: Ros, capfd: pytest.CaptureFixture[str]
-) -> None:
-    # Near the map's edge the fixes that fall outside it are the ones on the far side: the
-    # node dropped them, which biased the rest towards the inside (the market street's east
-    # end). The filter takes them, and refuses only one too far out to be on this map.
-    log = Log(capfd)
-    sensors = ros.add(Sensors(ros))
-    start(ros, invalid_log_every=1)
-    drive = Drive(sensors)
-    drive.run(2.0)
-    sensors.gnss.publish(drive.gnss_msg(35.0, 10.0, 1.0))  # the map ends at x = 34 m
-    sensors.gnss.publish(drive.gnss_msg(60.0, 10.0, 1.0))
-    wait_for(lambda: log.has("gnss dropped"), 30.0, "far fix logged")
-    assert log.count("gnss dropped") == 1 and log.count("26.0 m outside") == 1, log.text
-
-
 def drive_scan(drive: Drive) -> LaserScan:
     """The next real scan of the simulator (odometry and clock published on the way)."""
     while True:

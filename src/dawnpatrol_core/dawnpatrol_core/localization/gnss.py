@@ -6,8 +6,6 @@ georeference) with their 1-sigma horizontal standard deviation.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from dawnpatrol_core.geometry import FloatArray
@@ -32,10 +30,3 @@ def gnss_consistency(
     """Weight fraction (0..1) of particles within ``radius`` m of the fix."""
     d2 = (xy[:, 0] - fix_x) ** 2 + (xy[:, 1] - fix_y) ** 2
     return float(np.sum(weights[d2 <= radius * radius]))
-
-
-def distance_outside(extent: tuple[float, float, float, float], x: float, y: float) -> float:
-    """Distance (m) from (``x``, ``y``) to the rectangle ``extent`` (xmin, ymin, xmax, ymax),
-    0 inside it."""
-    xmin, ymin, xmax, ymax = extent
-    return math.hypot(max(xmin - x, 0.0, x - xmax), max(ymin - y, 0.0, y - ymax))

@@ -16,11 +16,7 @@ import numpy.typing as npt
 
 from dawnpatrol_core.errors import ConfigError, SensorError, field_error
 from dawnpatrol_core.geometry import FloatArray, Pose2D, wrap_angle, wrap_angles
-from dawnpatrol_core.localization.gnss import (
-    distance_outside,
-    gnss_consistency,
-    gnss_log_likelihood,
-)
+from dawnpatrol_core.localization.gnss import gnss_consistency, gnss_log_likelihood
 from dawnpatrol_core.localization.health import HealthMonitor, HealthState, HealthThresholds
 from dawnpatrol_core.localization.likelihood_field import LikelihoodField
 from dawnpatrol_core.localization.motion_model import (
@@ -154,7 +150,6 @@ class ParticleFilter:
         # injected particles are weighted before they enter an estimate.
         self._resample_due = False
         self._reseed_due = 0.0
-        self._pull_due: tuple[float, float, float] | None = None  # (dx, dy, std) m: see _pull
         self._matcher = ScanMatcherConfig(sigma=p.laser_odom_sigma, max_dist=p.laser_odom_max_dist,
                                           min_info=p.laser_odom_min_info)
         self._kf: _Keyframe | None = None
@@ -258,11 +253,7 @@ class ParticleFilter:
 
     def init_global(self, gnss_xy: tuple[float, float] | None = None, std: float = 5.0) -> None:
         """Global localization: particles in free space, around ``gnss_xy`` (m) with ``std`` (m)
-        when a fix is known, else uniform over the whole map; headings uniform. A fix near the
-        map but outside it is fine; SensorError when it lies more than ``gnss_reinit_sigma``
-        times ``std`` from the map (not on this map)."""
-        if gnss_xy is not None:
-            self._check_on_map("gnss", gnss_xy[0], gnss_xy[1], std)
+        when a fix is known, else uniform over the whole map; headings uniform."""
         n = self.params.max_particles
         parts = sample_free_poses(self.grid, n, self._rng, center=gnss_xy, std=std)
         self.set_particles(parts)
@@ -288,7 +279,6 @@ class ParticleFilter:
         # injected particles are weighted before they enter an estimate.
         self._resample_due = False
         self._reseed_due = 0.0
-        self._pull_due = None
 
     # ---------------------------------------------------------------- prediction
     def predict(self, odom_prev: Pose2D, odom_cur: Pose2D) -> None:
@@ -636,10 +626,7 @@ class ParticleFilter:
 
         When the cloud keeps disagreeing with the fixes (``gnss_reinit_count`` fixes in a row
         with almost no weight within ``gnss_reinit_sigma`` sigmas), part of the cloud is
-        re-seeded around the fix and health reports LOST until the two agree again. While
-        tracking, when the fixes lie to one side of a cloud closer than that
-        (:attr:`gnss_biased`), ``gnss_reinit_fraction`` of the cloud is redrawn round their mean
-        at the next weighted scan (see :meth:`_pull`).
+        re-seeded around the fix and health reports LOST until the two agree again.
         """
         self._require_init()
         if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(std) and std > 0.0):
@@ -648,10 +635,6 @@ class ParticleFilter:
             )
         p = self.params
         sigma = max(std, p.gnss_min_std)
-        # A fix outside the map is still a measurement of where the robot is: near the map's
-        # edge the ones that fall outside are the ones on the far side, and dropping them (the
-        # node did) biased the rest towards the map's inside, along the street the robot drives.
-        self._check_on_map("gnss", x, y, sigma)
         self._fix = _Fix(x, y, sigma, now)
         xy = self._particles[:, :2]
         w = self._weights
@@ -667,25 +650,9 @@ class ParticleFilter:
             self._gnss_bad = 0
             self._reseed_due = p.gnss_reinit_fraction
             return
-        if self._health.state is HealthState.OK and self.gnss_biased:
-            a = np.asarray(self._gnss_offsets)
-            sem = math.sqrt(float(np.mean(a[:, 2] ** 2)) / len(a))
-            self._pull_due = (float(a[:, 0].mean()), float(a[:, 1].mean()), sem)
-            self._gnss_offsets.clear()  # the next pull needs as many fresh fixes
         if p.gnss_gain > 0.0:
             self._reweight(p.gnss_gain * gnss_log_likelihood(xy, x, y, sigma, p.gnss_outlier_prob))
             self._check_resample()
-
-    def _check_on_map(self, what: str, x: float, y: float, sigma: float) -> None:
-        """SensorError when (x, y) m lies more than ``gnss_reinit_sigma`` sigmas from the map."""
-        k = self.params.gnss_reinit_sigma
-        d = distance_outside(self.grid.extent, x, y)
-        if d > k * sigma:
-            xmin, ymin, xmax, ymax = self.grid.extent
-            raise SensorError(field_error(
-                what, "fix", (round(x, 1), round(y, 1)),
-                f"within {k:g} x {sigma:g} m of the map [{xmin:g}, {xmax:g}] x "
-                f"[{ymin:g}, {ymax:g}] (it is {d:.1f} m outside)"))
 
     @property
     def gnss_biased(self) -> bool:
@@ -717,35 +684,6 @@ class ParticleFilter:
         # w_slow keeps its long-term level so augmented MCL goes on injecting until the new
         # cloud matches scans as well as tracking did.
 
-    def _pull(self, dx: float, dy: float, std: float) -> None:
-        """Move ``gnss_reinit_fraction`` of the cloud, drawn by weight, along the heading
-        estimate by the fixes' mean offset (``dx``, ``dy``) m projected on it, give or take
-        ``std`` m: the cloud where the fixes say it lies along the street, its shape across
-        (which the scans fix far better than fixes do) kept.
-
-        A cloud that settled metres along a featureless street (slipping wheels, a corridor the
-        scan cannot measure the length of) matches every scan as well as the truth would, so
-        augmented MCL never draws a particle there and the fixes can only reweight the
-        particles it has: it stayed 6 m off for good under fixes of 3 m sigma. The scans and
-        the fixes that follow weigh the moved particles against the others. Across the street
-        the mean offset is noise (a 6 cm shift of its 1 m standard error lost the moved
-        particles to the scans).
-        """
-        n = self._particles.shape[0]
-        n_new = int(round(self.params.gnss_reinit_fraction * n))
-        pose, _ = self._moments()
-        c, s = math.cos(pose.theta), math.sin(pose.theta)
-        along = c * dx + s * dy
-        if n_new <= 0 or abs(along) < std:
-            return
-        keep = low_variance_resample(self._weights, n - n_new, self._rng)
-        moved = self._particles[low_variance_resample(self._weights, n_new, self._rng)].copy()
-        shift = along + std * self._rng.standard_normal(n_new)
-        moved[:, 0] += shift * c
-        moved[:, 1] += shift * s
-        self.set_particles(np.vstack((self._particles[keep], moved)))
-        self._n_old = n - n_new
-
     # ---------------------------------------------------------------- resampling
     def _inject_probability(self) -> float:
         p = self.params
@@ -769,12 +707,6 @@ class ParticleFilter:
             self._resample_due = False
             return
         self._reseed_due = 0.0
-        if self._pull_due is not None:
-            pull, self._pull_due = self._pull_due, None
-            if fix is not None and self._health.state is HealthState.OK:
-                self._pull(*pull)
-                self._resample_due = False
-                return
         if self._resample_due:
             self._resample(now)
             self._resample_due = False
