@@ -11,8 +11,7 @@ person's body (0 = touching), time with a gap under 0.45 m (intimate) and under 
 Hall's zones measured body to body), driven length over the straight start-goal line, time to
 goal, and the RMS jerk of the forward speed.
 
-``python test/bench/bench_social_nav.py [--quick] [--per-density N] [--per-scene N] [--jobs J]
-[--no-anticipation]``
+``python test/bench/bench_social_nav.py [--quick] [--per-density N] [--per-scene N] [--jobs J]``
 """
 
 from __future__ import annotations
@@ -42,11 +41,7 @@ from dawnpatrol_core.planning.grid_planner import GridPlanner  # noqa: E402
 from dawnpatrol_core.planning.route_search import RoutePlanner  # noqa: E402
 from dawnpatrol_core.world import RobotModel, World, load_robot_model, load_world  # noqa: E402
 from dawnpatrol_sim.engine import SimEngine  # noqa: E402
-from dawnpatrol_sim.engine.social import (  # noqa: E402
-    SocialParams,
-    footprint_gaps,
-    walking_speeds,
-)
+from dawnpatrol_sim.engine.social import footprint_gaps, walking_speeds  # noqa: E402
 from dawnpatrol_sim.headless_shift import ShiftSettings, read_sensors  # noqa: E402
 from dawnpatrol_sim.scenario import PersonSpec, RobotStart, Scenario, load_scenario  # noqa: E402
 
@@ -58,9 +53,6 @@ SCENES = ("crossing", "overtaking", "group", "narrow alley")
 CORRIDOR_LEN = 30.0  # m
 EXTEND = 8.0  # m of sidewalk beyond each end where the crowd also walks
 INTIMATE, PERSONAL = 0.45, 1.2  # m, body to body
-# The crowd's model: None = the simulator's default; --no-anticipation: people without the
-# time-to-collision anticipation of robots (the model before 2026-12-07), for comparison.
-PEOPLE: SocialParams | None = None
 
 
 @dataclass(frozen=True)
@@ -276,7 +268,7 @@ def run(stage: Stage, ep: Episode, variant: str) -> Result:
     res = Result(ep.label, variant, ep.seed, len(ep.people))
     scen = Scenario(name=ep.label, world=Path("bench"), robots=(RobotStart(ROBOT, ep.start),),
                     seed=ep.seed, world_actors=False, people=ep.people)
-    eng = SimEngine(stage.world, stage.model, scen, seed=ep.seed, social=PEOPLE)
+    eng = SimEngine(stage.world, stage.model, scen, seed=ep.seed)
     nav = navigator(stage, variant)
     drive = GoalRunner(nav, None, stage.settings.navigator.pose_timeout_s)  # ground truth
     drive.pose_in(ep.start, 0.0, 0.0)
@@ -424,14 +416,7 @@ def main() -> int:
                     help="append every result to this file as it comes")
     ap.add_argument("--summarize", type=Path, default=None,
                     help="only print the tables of the results in this JSONL file")
-    ap.add_argument("--no-anticipation", action="store_true",
-                    help="people who do not anticipate robots (the crowd model before "
-                         "2026-12-07: they react to where a robot is and will be, not to where "
-                         "they would meet it)")
     args = ap.parse_args()
-    global PEOPLE
-    if args.no_anticipation:
-        PEOPLE = SocialParams(anticipation=0.0)
     if args.summarize is not None:
         rows = [Result(**json.loads(line)) for line in
                 args.summarize.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -447,8 +432,7 @@ def main() -> int:
     variants = args.variants.split(",")
     jobs = [(ep, v) for ep in eps for v in variants]
     dens, n_people, area = suwon_density(stage)
-    print("# Social navigation — suwon_dawn, headless, reacting pedestrians"
-          f"{' (no anticipation)' if args.no_anticipation else ''}, control 10 Hz, "
+    print("# Social navigation — suwon_dawn, headless, reacting pedestrians, control 10 Hz, "
           "ground-truth pose\n")
     print(f"{len(eps)} episodes × {len(variants)} navigators; {len(corridors(stage.dm))} "
           f"straight {CORRIDOR_LEN:.0f} m sidewalk corridors; the demo shift's density: "

@@ -7,12 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dawnpatrol_core.control.obstacles import (
-    ObstacleConfig,
-    assess_scan,
-    corridor_coordinates,
-    swings_into,
-)
+from dawnpatrol_core.control.obstacles import ObstacleConfig, assess_scan, corridor_coordinates
 
 CFG = ObstacleConfig(length=1.0, width=0.6, stop_margin=0.4, side_margin=0.15,
                      slow_distance=2.5, decel=1.0, ttc_stop=0.8)
@@ -98,21 +93,3 @@ def test_reversing_away_from_what_the_nose_touches_is_clear() -> None:
     assert assess_scan(r, a, -0.2, 0.0, CFG).stop
     r, a = scan_with([(0.2, 0.4)])                       # alongside the front half, 0.1 m off
     assert assess_scan(r, a, 0.3, 0.0, CFG).stop and not assess_scan(r, a, -0.3, 0.0, CFG).stop
-
-
-def test_a_turn_swings_the_tail_into_someone_beside_it() -> None:
-    # Driving on while turning right (w < 0) swings the tail to the left: someone 0.1 m beside
-    # the rear left corner is swept, someone beside the rear right is not, nor when driving
-    # straight; the corridor ahead sees neither.
-    left, right = [(-0.4, 0.4)], [(-0.4, -0.4)]
-    r, a = scan_with(left)
-    turning = assess_scan(r, a, 0.3, -0.4, CFG)
-    assert turning.swing and turning.stop
-    assert not assess_scan(r, a, 0.3, 0.0, CFG).stop
-    assert swings_into(np.array(left), 0.3, -0.4, CFG)
-    assert not swings_into(np.array(right), 0.3, -0.4, CFG)
-    assert swings_into(np.array(right), 0.3, 0.4, CFG)  # turning left swings it right
-    r, a = scan_with(right)
-    assert not assess_scan(r, a, 0.3, -0.4, CFG).stop
-    # beyond the side margin (0.15 m): clear
-    assert not swings_into(np.array([(-0.4, 0.5)]), 0.3, -0.4, CFG)

@@ -59,14 +59,7 @@ class NavigatorConfig:
     where they are about to be. ``pass_clearance``: m between a mover coming the other way and
     the robot's centre line when passing it; the robot steps aside along its path (keeping
     right when it can) at up to ``pass_speed`` m/s, starting when they would meet within
-    ``pass_horizon`` s; one being passed who walks sideways towards the robot's side at
-    ``cross_speed`` m/s or more is judged again by where they are about to be; a robot already
-    ``keep_side_gap`` m or more to one side of an oncoming mover's line, meeting them within
-    ``keep_side_time`` s or with room on that side for ``min_pass_clearance`` m (less than
-    the wish, enough not to touch), passes on that side rather than cutting across in front of
-    them. Someone catching up from behind (``overtake_speed`` m/s faster, within
-    ``yield_distance`` m) is let by the same way: the robot keeps to its side of their line
-    at a walking pace. ``give_way`` (off by default) with ``evade``: when a mover would still
+    ``pass_horizon`` s. ``give_way`` (off by default) with ``evade``: when a mover would still
     touch the robot — standing or driving on — the robot backs or turns away from it (a short
     rollout of candidate commands). It removed most pedestrian contacts in the navigation
     benchmark, but in the 40-order shift it backed a robot into a group of joggers, whose
@@ -89,20 +82,12 @@ class NavigatorConfig:
     pass_clearance: float = 0.95
     pass_speed: float = 0.8
     pass_horizon: float = 6.0
-    cross_speed: float = 0.3
-    keep_side_gap: float = 0.3
-    keep_side_time: float = 3.0
-    min_pass_clearance: float = 0.75
-    overtake_speed: float = 0.5
-    yield_distance: float = 8.0
     give_way: bool = False
     evade: EvadeConfig = field(default_factory=EvadeConfig)
 
     def __post_init__(self) -> None:
         for name in ("wait_timeout", "backup_speed", "recovery_wait", "detour_ahead",
-                     "pass_clearance", "pass_speed", "pass_horizon", "cross_speed",
-                     "keep_side_time", "min_pass_clearance", "overtake_speed",
-                     "yield_distance"):
+                     "pass_clearance", "pass_speed", "pass_horizon"):
             v = getattr(self, name)
             if not v > 0.0:
                 raise ConfigError(f"navigator: field '{name}': got {v!r}, expected > 0")
@@ -284,12 +269,6 @@ class NavigatorCore:
             # Judge at the speed we could actually reach next, not the follower's wish.
             probe_v = min(v, max(self._v, 0.3)) if v > 0.0 else (0.3 if w == 0.0 else 0.0)
             a = assess_scan(scan[0], scan[1], probe_v, w, self.config.obstacles)
-            if a.swing and v > 0.0:
-                # The turn would swing the tail into someone beside it: straight on until the
-                # tail is past them (the follower turns back afterwards).
-                straight = assess_scan(scan[0], scan[1], probe_v, 0.0, self.config.obstacles)
-                if not straight.stop:
-                    a, w, reason = straight, 0.0, "not swinging into someone beside the robot"
             held = (self.status == "waiting"
                     and a.gap < self.config.obstacles.stop_margin + self.config.resume_margin)
             if a.stop or held:
@@ -315,10 +294,7 @@ class NavigatorCore:
         """The scan plus points on the predicted discs of the movers not being passed."""
         if self.moving is None:
             return scan
-        f = self._follower
-        passing = {m.id for m in self.moving.movers() if m.id in self._passing
-                   and (f is None or not self._stepping_across(f, m))}
-        pts = self.moving.predicted(pose, exclude=passing)
+        pts = self.moving.predicted(pose, exclude=self._passing)
         if not len(pts):
             return scan
         r, a = points_as_scan(pts)
@@ -352,8 +328,6 @@ class NavigatorCore:
         if self.moving is not None and left > 3.0:
             for m in self.moving.movers():
                 want = self._pass_offset(f, pose, m)
-                if want is None:
-                    want = self._yield_offset(f, m)
                 if want is not None:
                     passing.add(m.id)
                     if target == 0.0 or abs(want) > abs(target):
@@ -391,43 +365,6 @@ class NavigatorCore:
             return None
         if abs(lat - self._offset) >= cfg.pass_clearance and m.id not in self._passing:
             return None  # passes clear anyway
-        return self._side_for(f, lat, ahead / closing)
-
-    def _yield_offset(self, f: PathFollower, m: Mover) -> float | None:
-        """Offset (m, + left) to let mover ``m`` by when it catches up from behind along the
-        path (overtaking: at least ``overtake_speed`` m/s faster than the robot, within
-        ``yield_distance`` m and ``pass_horizon`` s); the robot keeps to its side of their line
-        as for someone coming the other way. None when it is no concern."""
-        cfg = self.config
-        px, py = f.point_at(f.progress)
-        nx, ny = f.normal_at(f.progress)
-        tx, ty = ny, -nx
-        behind = -((m.x - px) * tx + (m.y - py) * ty)
-        lat = (m.x - px) * nx + (m.y - py) * ny
-        if not 0.3 < behind <= cfg.yield_distance or abs(lat) > 3.0:
-            return None
-        v_al, v_lat = m.vx * tx + m.vy * ty, m.vx * nx + m.vy * ny
-        closing = v_al - max(self._v, 0.0)
-        if closing < cfg.overtake_speed or abs(v_lat) > abs(v_al):
-            return None  # not catching up along the path
-        if behind / closing > cfg.pass_horizon:
-            return None
-        if abs(lat - self._offset) >= cfg.pass_clearance and m.id not in self._passing:
-            return None  # goes by clear anyway
-        return self._side_for(f, lat, behind / closing)
-
-    def _side_for(self, f: PathFollower, lat: float, t_meet: float) -> float | None:
-        """The offset (m, + left) for passing a mover on the line ``lat`` m left of the path
-        whom the robot meets in ``t_meet`` s."""
-        cfg = self.config
-        side = self._offset - lat
-        if abs(side) >= cfg.keep_side_gap:
-            # Already beside their line: stay on this side when it leaves room enough not to
-            # touch, or when about to meet. Cutting across in front of someone for a roomier
-            # side is how a robot ends up where they step.
-            got = self._room(f, lat + math.copysign(cfg.pass_clearance, side))
-            if abs(got - lat) >= cfg.min_pass_clearance or t_meet < cfg.keep_side_time:
-                return got
         # Keep right of it when there is room, else left; as far as the sidewalk allows.
         sides = (lat - cfg.pass_clearance, lat + cfg.pass_clearance)
         if lat < -0.15:
@@ -440,18 +377,6 @@ class NavigatorCore:
             if best is None or abs(got - lat) > abs(best - lat):
                 best = got
         return best
-
-    def _stepping_across(self, f: PathFollower, m: Mover) -> bool:
-        """Whether mover ``m``, being passed, walks sideways towards the robot's side of the
-        path (at ``cross_speed`` m/s or more): the side chosen to pass them is no longer clear,
-        and where they are about to be counts again."""
-        s_m = f.project(m.x, m.y, window=12.0)
-        px, py = f.point_at(s_m)
-        nx, ny = f.normal_at(s_m)
-        lat = (m.x - px) * nx + (m.y - py) * ny
-        v_lat = m.vx * nx + m.vy * ny
-        towards = 1.0 if self._offset > lat else -1.0
-        return v_lat * towards >= self.config.cross_speed
 
     def _room(self, f: PathFollower, want: float) -> float:
         """How far towards ``want`` m (+ left) the robot can shift off its path over the next

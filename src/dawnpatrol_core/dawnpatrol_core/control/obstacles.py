@@ -62,9 +62,6 @@ class ObstacleAssessment:
     ``slow``: something is in the slow-down zone. ``ttc``: s until contact at the current speed
     (inf if none / not moving). ``speed_cap``: m/s the robot may drive given ``gap``.
     ``points``: (K, 2) float64 valid returns in the robot frame, m.
-    ``swing``: the turn would swing the footprint's trailing half (or a side) into a return
-    within ``side_margin`` of it — someone standing beside the tail as the robot turns away
-    from them; ``stop`` is then set too.
     """
 
     gap: float
@@ -73,7 +70,6 @@ class ObstacleAssessment:
     ttc: float
     speed_cap: float
     points: FloatArray
-    swing: bool = False
 
 
 def scan_points(ranges: FloatArray, angles: FloatArray, config: ObstacleConfig) -> FloatArray:
@@ -138,8 +134,6 @@ def assess_scan(
         stop = bool(np.any(np.hypot(pts[:, 0], pts[:, 1]) <= radius))
     else:
         stop = gap <= cfg.stop_margin or ttc < cfg.ttc_stop
-    swing = bool(speed > 1e-3 and abs(w) > 1e-3 and swings_into(pts, v, w, cfg))
-    stop = stop or swing
     cap = math.sqrt(2.0 * cfg.decel * max(0.0, gap - cfg.stop_margin))
     slow = slow_gap < cfg.slow_distance
     if slow:
@@ -153,26 +147,4 @@ def assess_scan(
         ttc=ttc,
         speed_cap=0.0 if stop else cap,
         points=pts,
-        swing=swing,
     )
-
-
-def swings_into(points: FloatArray, v: float, w: float, config: ObstacleConfig) -> bool:
-    """Whether driving at (v m/s, w rad/s) moves some point of the footprint's edge towards a
-    return (K, 2) (robot frame, m) less than ``side_margin`` from it, faster than driving
-    straight would. A robot turning while it drives swings its tail sideways (at w times the
-    distance behind the centre): the corridor check ahead cannot see someone beside the tail."""
-    if not len(points):
-        return False
-    half_l, half_w = config.length / 2.0, config.width / 2.0
-    x, y = points[:, 0], points[:, 1]
-    cx, cy = np.clip(x, -half_l, half_l), np.clip(y, -half_w, half_w)
-    dx, dy = x - cx, y - cy
-    dist = np.hypot(dx, dy)
-    near = (dist <= config.side_margin) & (dist > 1e-9)
-    if not near.any():
-        return False
-    dx, dy, dist, cx, cy = dx[near], dy[near], dist[near], cx[near], cy[near]
-    turning = (-w * cy * dx + w * cx * dy) / dist  # closing speed the turn adds, m/s
-    closing = turning + v * dx / dist
-    return bool(np.any((turning > 0.0) & (closing > 0.02)))

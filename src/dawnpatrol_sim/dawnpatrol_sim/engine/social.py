@@ -50,11 +50,6 @@ class SocialParams:
     sidestep to the right. ``robot_horizon``: people also keep clear of where a robot will be
     this far ahead. ``cutoff``: people and robots farther than this are ignored.
     ``max_speed_factor``: a pushed person walks at most this times their desired speed.
-    ``anticipation``: people also steer away from where they would pass closest to a robot,
-    given both their motions, when that is at most this far ahead (time-to-collision
-    anticipation, Karamouzas et al. 2014 measured about 3 s; Zanlungo et al. 2011); the push
-    there is ``a_anticipate`` at a zero gap, falling off over ``b_anticipate``, sideways to the
-    relative motion.
     """
 
     tau: float = 0.5
@@ -71,9 +66,6 @@ class SocialParams:
     lookahead: float = 2.0
     cutoff: float = 3.0
     max_speed_factor: float = 1.3
-    anticipation: float = 3.0
-    a_anticipate: float = 3.0
-    b_anticipate: float = 0.6
 
 
 class SocialCrowd:
@@ -318,12 +310,6 @@ class SocialCrowd:
                     wgt = 1.0 if ahead == 0.0 else 0.5
                     mag = np.where(gap < p.cutoff, wgt * p.a_robot * np.exp(-gap / p.b_robot), 0.0)
                     push(ii, n2, mag)
-            if p.anticipation > 0.0:  # pairs that could meet within the anticipation time
-                fastest = float(sp.max()) if r else 0.0
-                ii, kk = _near_pairs(pos, robots,
-                                     p.cutoff + p.anticipation * (np.abs(robots[:, 3]) + fastest))
-                if ii.shape[0]:
-                    acc += self._anticipate(ii, kk, robots, head, r)
         # walls, where the path itself is clear of them (scripted paths may brush past a wall)
         if self._clearance is not None:
             dw, gx, gy = self._clearance.distance_gradient(pos[:, 0], pos[:, 1])
@@ -332,43 +318,6 @@ class SocialCrowd:
             mag = np.where(use, p.a_wall * np.exp((PERSON_RADIUS - dw) / p.b_wall), 0.0)
             acc += np.column_stack([gx, gy]) * mag[:, None]
         return np.asarray(acc)
-
-    def _anticipate(self, ii: IntArray, kk: IntArray, robots: FloatArray, head: FloatArray,
-                    r: int) -> FloatArray:
-        """(R,2) m/s^2: steering away from the closest approach to robots ``kk`` (K,) of people
-        ``ii`` (K,) (``head`` (R,2) their unit headings) when both keep their velocities.
-        The push is sideways to the relative motion (people swerve rather than brake), towards
-        the side they would pass on anyway, their right when dead ahead; weighed like other
-        forces by the field of view."""
-        p = self.params
-        out = np.zeros((r, 2))
-        vr = robots[kk, 3:4] * np.column_stack([np.cos(robots[kk, 2]), np.sin(robots[kk, 2])])
-        rel = self._vel[ii] - vr
-        d = self._pos[ii] - robots[kk, 0:2]
-        sp2 = np.einsum("kj,kj->k", rel, rel)
-        t = np.clip(-np.einsum("kj,kj->k", d, rel) / np.maximum(sp2, 1e-9), 0.0,
-                    p.anticipation)
-        use = (t > 0.0) & (sp2 > 0.04)
-        if not use.any():
-            return out
-        ii, kk, rel, vr, t, sp2 = ii[use], kk[use], rel[use], vr[use], t[use], sp2[use]
-        moved = robots[kk].copy()
-        moved[:, 0:2] += vr * t[:, None]
-        n, gap = pair_gaps(self._pos[ii] + self._vel[ii] * t[:, None], moved, 0.0)
-        e = rel / np.sqrt(sp2)[:, None]
-        side = n - np.einsum("kj,kj->k", n, e)[:, None] * e
-        norm = np.hypot(*side.T)
-        right = np.column_stack([head[ii, 1], -head[ii, 0]])
-        side = np.where((norm > 0.1)[:, None], side / np.maximum(norm, 1e-9)[:, None], right)
-        to_robot = robots[kk, 0:2] - self._pos[ii]
-        cosang = np.einsum("kj,kj->k", to_robot, head[ii]) / np.maximum(
-            np.hypot(*to_robot.T), 1e-9)
-        w = np.where(cosang >= math.cos(math.radians(p.fov_deg / 2.0)), 1.0, p.behind_weight)
-        mag = np.where(gap < p.cutoff, w * p.a_anticipate * np.exp(-gap / p.b_anticipate), 0.0)
-        f = side * mag[:, None]
-        out[:, 0] = np.bincount(ii, f[:, 0], minlength=r)
-        out[:, 1] = np.bincount(ii, f[:, 1], minlength=r)
-        return out
 
     def resolve_overlaps(self, robots: FloatArray) -> None:
         """Push reacting people out of any robot footprint they ended up in (bodies do not pass
