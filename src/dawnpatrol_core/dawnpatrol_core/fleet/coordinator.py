@@ -709,17 +709,14 @@ class FleetCoordinator:
             self._log(Level.WARNING, text)
             self._out.append(InvestigateAnswered("", math.nan, x, y, text))
 
-    def _looks(self) -> list[tuple[str, TaskPlan, tuple[float, float]]]:
-        """(robot, look, called place) of every look a robot is on its way to or watching:
-        robots that made way for a call, investigations and trips that begin with a look."""
-        out = [(rid, look, place) for rid, (look, _, place) in self._calls.items()]
-        for rid, m in self._missions.items():
-            if m.kind is MissionKind.PATROL or not m.tasks or m.at is None:
-                continue
-            if m.tasks[0] in self._done.get(m.id, set()):
-                continue  # watched already
-            pose = Pose2D(m.at[0], m.at[1], 0.0)
-            out.append((rid, TaskPlan(TaskKind.INVESTIGATE, m.tasks[0], pose), m.at))
+    def _looks(self) -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
+        """(robot, watch point, called place) of every look a robot is on its way to or
+        watching: robots that made way for a call, investigations and trips that begin with a
+        look (whose mission keeps only the watch point)."""
+        out = [(rid, (look.pose.x, look.pose.y), place)
+               for rid, (look, _, place) in self._calls.items()]
+        out += [(rid, m.at, m.at) for rid, m in self._missions.items()
+                if m.at is not None and m.tasks and m.tasks[0] not in self._done.get(m.id, set())]
         return out
 
     def _join_look(self, x: float, y: float, source: str) -> bool:
@@ -728,19 +725,18 @@ class FleetCoordinator:
         True when it joined one (and was answered)."""
         near = self.cfg.call_merge_m
         views = {v.id: v for v in self._views()}
-        for rid, look, place in self._looks():
-            d = min(math.dist((x, y), place), math.dist((x, y), (look.pose.x, look.pose.y)))
+        for rid, watch, place in self._looks():
+            d = min(math.dist((x, y), place), math.dist((x, y), watch))
             v = views.get(rid)
             if d > near or v is None:
                 continue
-            t, _ = self.travel(np.array([[v.x, v.y], [look.pose.x, look.pose.y]],
-                                        dtype=np.float64), self.cfg.speed)
+            t, _ = self.travel(np.array([[v.x, v.y], watch], dtype=np.float64), self.cfg.speed)
             eta = float(t[0, 1])
             text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: {rid} is already going to "
                     f"watch ({place[0]:.1f}, {place[1]:.1f}), {d:.1f} m away, on scene in about "
                     f"{eta:.0f} s")
             self._log(Level.INFO, text)
-            self._out.append(InvestigateAnswered(rid, eta, look.pose.x, look.pose.y, text))
+            self._out.append(InvestigateAnswered(rid, eta, *watch, text))
             return True
         for px, py in self._investigations:
             if math.dist((x, y), (px, py)) <= near:
