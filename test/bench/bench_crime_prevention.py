@@ -3,7 +3,7 @@ coordinator (dispatch, patrol, calls), every robot's mission, navigator and anom
 fleet's inbox — the shared headless shift with its duties (`headless_shift.run_shift`).
 
 ``python test/bench/bench_crime_prevention.py [--seeds N] [--first S] [--hours H] [--robots R]
-[--localization] [--quick]``
+[--localization] [--jobs J] [--quick]``
 
 Each seed draws 40-60 parcels with windows inside 02:00-04:00 and incidents at random times and
 places from the map's zones: loiterers in watch zones with passers-by crossing them, intruders
@@ -18,6 +18,7 @@ time of sight with gaps shorter than the presence gap; blocked sidewalk: the blo
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import math
 import statistics
 import sys
@@ -413,6 +414,35 @@ def table(rows: Sequence[SeedResult], load: str, cmd: str) -> None:
               f"{r.calls}) | {'; '.join(r.missed) or '-'} |")
 
 
+_WORKER: dict[str, object] = {}
+
+
+def _setup(localization: bool) -> tuple[ShiftStage, ShiftSettings, ShiftDuties]:
+    """The shipped params, stage and duties every seed runs with."""
+    pose = "localization" if localization else "ground_truth"
+    settings = ShiftSettings.from_params(ROOT / "params", pose_source=pose, start_time_s=START)
+    stage = load_stage(WORLD, MODEL, MAP, settings.localization if localization else None)
+    base = shift_duties(Scenario(name="x", world=WORLD, robots=(), patrol={"start_at_s": 30.0}),
+                        ROOT / "params")
+    return stage, settings, base
+
+
+def _init_worker(localization: bool) -> None:
+    _WORKER["setup"] = _setup(localization)
+
+
+def _worker_seed(seed: int, n_robots: int, hours: float) -> SeedResult:
+    stage, settings, base = _WORKER["setup"]  # type: ignore[misc]
+    return run_seed(stage, settings, base, seed, n_robots, hours)
+
+
+def _seed_line(r: SeedResult) -> str:
+    return (f"seed {r.seed}: {r.on_time}/{r.observable} on time of {r.incidents}, false "
+            f"{r.false_alerts}, dup {r.duplicates}, violations {r.violations}, parcels "
+            f"{r.in_window}/{r.at_home}, calls {r.call_excess}; {r.wall_s:.0f} s"
+            f"; {'; '.join(r.missed)}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -423,34 +453,41 @@ def main() -> int:
     ap.add_argument("--localization", action="store_true",
                     help="robots see with their particle filter's pose (slow); default ground "
                          "truth")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="seeds run side by side in that many processes (default 1)")
     ap.add_argument("--quick", action="store_true", help="one seed of one hour")
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.hours = 1, 1.0
-    if not 1 <= args.robots <= len(BAYS) or args.seeds < 1 or not 0.5 <= args.hours <= 5.0:
-        print(f"--robots 1..{len(BAYS)}, --seeds >= 1, --hours 0.5..5", file=sys.stderr)
+    if (not 1 <= args.robots <= len(BAYS) or args.seeds < 1 or not 0.5 <= args.hours <= 5.0
+            or args.jobs < 1):
+        print(f"--robots 1..{len(BAYS)}, --seeds >= 1, --hours 0.5..5, --jobs >= 1",
+              file=sys.stderr)
         return 2
     pose = "localization" if args.localization else "ground_truth"
-    settings = ShiftSettings.from_params(ROOT / "params", pose_source=pose, start_time_s=START)
-    stage = load_stage(WORLD, MODEL, MAP, settings.localization if args.localization else None)
-    base = shift_duties(Scenario(name="x", world=WORLD, robots=(), patrol={"start_at_s": 30.0}),
-                        ROOT / "params")
-    rows = []
+    seeds = range(args.first, args.first + args.seeds)
+    rows: list[SeedResult] = []
     load0 = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() \
         else ["?"]
-    for seed in range(args.first, args.first + args.seeds):
-        t = time.perf_counter()
-        r = run_seed(stage, settings, base, seed, args.robots, args.hours)
-        print(f"seed {seed}: {r.on_time}/{r.observable} on time of {r.incidents}, false "
-              f"{r.false_alerts}, dup {r.duplicates}, violations {r.violations}, parcels "
-              f"{r.in_window}/{r.at_home}, calls {r.call_excess}; {time.perf_counter() - t:.0f} s"
-              f"; {'; '.join(r.missed)}", file=sys.stderr, flush=True)
-        rows.append(r)
+    if args.jobs == 1:
+        stage, settings, base = _setup(args.localization)
+        for seed in seeds:
+            rows.append(run_seed(stage, settings, base, seed, args.robots, args.hours))
+            print(_seed_line(rows[-1]), file=sys.stderr, flush=True)
+    else:
+        with concurrent.futures.ProcessPoolExecutor(
+                max_workers=args.jobs, initializer=_init_worker,
+                initargs=(args.localization,)) as pool:
+            futures = [pool.submit(_worker_seed, s, args.robots, args.hours) for s in seeds]
+            for f in concurrent.futures.as_completed(futures):
+                rows.append(f.result())
+                print(_seed_line(rows[-1]), file=sys.stderr, flush=True)
+        rows.sort(key=lambda r: r.seed)
     load1 = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() \
         else ["?"]
     cmd = "python test/bench/bench_crime_prevention.py " + " ".join(sys.argv[1:])
-    table(rows, f"pose from {pose.replace('_', ' ')}; load average {' '.join(load0)} at the "
-          f"start, {' '.join(load1)} at the end (2 cores)", cmd.strip())
+    table(rows, f"pose from {pose.replace('_', ' ')}; {args.jobs} process(es); load average "
+          f"{' '.join(load0)} at the start, {' '.join(load1)} at the end (2 cores)", cmd.strip())
     return 0
 
 
