@@ -96,7 +96,7 @@ def bench_command(label: str, cmd: Command, target: str, cargs: dict[str, object
                    timed(lambda k: verify(k, memory), reps), 1.0))
     disk = ReplayWindow(tmp / f"replay_{cmd.value}.db")
     out.append(row(f"verify {label} (replay window on disk, fsync)",
-                   timed(lambda k: verify(k, disk), max(20, reps // 10))))
+                   timed(lambda k: verify(k, disk), max(20, reps // 10)), 1.0))
     return out
 
 
@@ -166,7 +166,8 @@ def main() -> int:
     sent = [fleet.sign(Command.MISSION, "r1", mission, T0 + k * 1e-3) for k in range(reps)]
     lines.append(row("robot: verify a fleet mission (gate, replay on disk, fsync)",
                      timed(lambda k: gate.check(Command.MISSION, "r1", mission, sent[k],
-                                                T0 + k * 1e-3 + 0.2), max(20, reps // 10))))
+                                                T0 + k * 1e-3 + 0.2), max(20, reps // 10)),
+                     1.0))
     lines += bench_goal(fleet, gate, reps)
     estop = {"robot_id": "r1", "engage": True, "reason": "drill"}
     est = [envelope_to_text(signer.sign(Command.ESTOP, "r1", estop, T0, new_nonce()))
