@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -142,6 +143,25 @@ def test_reacting_walkers_pass_each_other_head_on() -> None:
     _, xy, _ = e.people()
     assert xy[0] == pytest.approx((6.0, 0.0), abs=0.3)
     assert xy[1] == pytest.approx((-6.0, 0.0), abs=0.3)
+
+
+def test_reacting_walkers_on_two_point_loops_turn_round_and_walk_back() -> None:
+    """A looped two-point path is walked out and back; at each end the path folds onto itself,
+    and the walker must take the way back rather than stand at the fold. In the north alley's
+    passers-by scenario both walkers once stood 1 m short of their far ends for good (a person
+    lingering in a watch zone that nobody scripted, reported as loitering)."""
+    scen = load_scenario(ROOT / "sim/scenarios/anomaly_suwon_alley_passersby.yaml")
+    scen = replace(scen, people=tuple(p for p in scen.people if p.type == "walker"),
+                   faults=())
+    e = SimEngine(load_world(scen.world), MODEL, scen)
+    ys = []
+    for _ in range(int(110.0 / e.dt)):
+        e.step({})
+        ys.append(e.people()[1][:, 1].copy())
+    y = np.array(ys)  # (T, 2): north_bound, south_bound
+    for k in range(2):  # 45 m a leg at 1.3-1.5 m/s: at least up, down, up through the middle
+        crossings = int(np.count_nonzero(np.diff(np.sign(y[:, k] - 172.5)) != 0))
+        assert crossings >= 3, (k, crossings, y[::200, k].round(1).tolist())
 
 
 def test_reacting_crowd_is_deterministic_for_a_seed_and_speeds_are_drawn() -> None:

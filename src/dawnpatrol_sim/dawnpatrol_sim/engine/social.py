@@ -32,6 +32,7 @@ IntArray = npt.NDArray[np.int64]
 # Free walking speeds of adults, m/s: normal with mean 1.34, sd 0.26 (Weidmann 1993, as used by
 # Helbing et al.), cut to [0.7, 2.0]; joggers 2.2-3.2 m/s.
 WALK_SPEED_MEAN, WALK_SPEED_SD, WALK_SPEED_MIN, WALK_SPEED_MAX = 1.34, 0.26, 0.7, 2.0
+_FORWARD_PREFERENCE = 0.01  # m of distance per m further along the path: breaks ties forward
 
 
 def walking_speeds(rng: np.random.Generator, n: int) -> FloatArray:
@@ -202,7 +203,10 @@ class SocialCrowd:
         loop = self._loop[self._seg_own]
         ds = np.where(loop & (tot > 0), np.mod(ds + 0.5, np.maximum(tot, 1e-9)) - 0.5, ds)
         ok = (ds >= -0.5) & (ds <= 4.0)
-        cost = np.where(ok, dist, np.inf)
+        # Ties go forward: where a path folds back onto itself (a looped two-point path walked
+        # out and back) both legs are equally near, and keeping the leg behind would put the
+        # carrot on the person, who would then stand at the fold for good.
+        cost = np.where(ok, dist - _FORWARD_PREFERENCE * ds, np.inf)
         best = np.minimum.reduceat(cost, self._seg_off)
         is_best = (cost == best[self._seg_own]) & np.isfinite(cost)
         idx = np.flatnonzero(is_best)
