@@ -129,6 +129,20 @@ def test_reacting_walker_steps_round_a_standing_robot_and_walks_on() -> None:
     assert xy[0] == pytest.approx((-8.0, 0.0), abs=0.3)  # back on the path, at its end
 
 
+def test_reacting_walker_passes_a_robot_on_the_side_it_is_already_on() -> None:
+    """A robot standing across the sidewalk, the walker's path brushing its left flank: the walker
+    passes on the left. Stepping right, as a head-on encounter would, slid them along the robot's
+    flat side to its middle, where they stood for good."""
+    walker = PersonSpec("pat", "walker", waypoints=((-8.0, 0.6), (8.0, 0.6)), speed=1.3)
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, -math.pi / 2),
+                                                people=(walker,)), seed=1)
+    for _ in range(int(20.0 / e.dt)):
+        e.step({})
+    _, xy, _ = e.people()
+    assert xy[0] == pytest.approx((8.0, 0.6), abs=0.3)
+    assert e.contacts == []
+
+
 def test_reacting_walkers_pass_each_other_head_on() -> None:
     a = PersonSpec("a", "walker", waypoints=((-6.0, 0.0), (6.0, 0.0)), speed=1.3)
     b = PersonSpec("b", "walker", waypoints=((6.0, 0.0), (-6.0, 0.0)), speed=1.3)

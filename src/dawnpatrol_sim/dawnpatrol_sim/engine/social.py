@@ -6,7 +6,8 @@ speed. Other people, robots (their footprint now and where it will be ``robot_ho
 and the static geometry push them away with exponentially decaying forces (Helbing & Molnár 1995,
 in acceleration units). Things outside a person's field of view weigh ``behind_weight`` (heard,
 not seen). Everything ahead also nudges them to their right (Korean sidewalks keep right), which
-breaks the head-on deadlock of a purely repulsive model. Scripted people (loiterers, intruders,
+breaks the head-on deadlock of a purely repulsive model, unless they are already passing it on
+its left. Scripted people (loiterers, intruders,
 waiting groups, SDF actors unless the scenario says otherwise) are evaluated from their tracks and
 only push; they are never pushed.
 
@@ -33,6 +34,7 @@ IntArray = npt.NDArray[np.int64]
 # Helbing et al.), cut to [0.7, 2.0]; joggers 2.2-3.2 m/s.
 WALK_SPEED_MEAN, WALK_SPEED_SD, WALK_SPEED_MIN, WALK_SPEED_MAX = 1.34, 0.26, 0.7, 2.0
 _FORWARD_PREFERENCE = 0.01  # m of distance per m further along the path: breaks ties forward
+_PASSING_LEFT = 0.3  # sin of the bearing beyond which someone is passing a source on its left
 
 
 def walking_speeds(rng: np.random.Generator, n: int) -> FloatArray:
@@ -277,13 +279,24 @@ class SocialCrowd:
         cos_fov = math.cos(math.radians(p.fov_deg / 2.0))
         right = np.column_stack([head[:, 1], -head[:, 0]])
 
-        def push(ii: IntArray, n: FloatArray, mag: FloatArray) -> None:
+        def push(ii: IntArray, n: FloatArray, mag: FloatArray,
+                 from_centre: FloatArray | None = None) -> None:
             """Add forces on people ``ii`` (K,) along unit ``n`` (K,2) (from the source to the
             person) of magnitude ``mag`` (K,), weighted by the field of view, plus the
-            keep-right sidestep for what is ahead."""
+            keep-right sidestep for what is ahead. ``from_centre`` (K,2): from the source's
+            centre to the person, when the source is not a point (a robot's footprint)."""
             cosang = -np.einsum("kj,kj->k", n, head[ii])  # source direction vs heading
             w = np.where(cosang >= cos_fov, 1.0, p.behind_weight)
-            side = p.keep_right * mag * np.clip(cosang, 0.0, 1.0)
+            # The sidestep goes right unless the person is already clearly passing the source
+            # on its left: stepping right then walks them into it (a walker once stood for good
+            # pressed between a parked robot and a bus queue, with room on the other side).
+            # Measured from the source's centre: along a robot's flat side every normal is
+            # square to it and would say "head on" all the way to the middle.
+            c = n if from_centre is None else from_centre / np.maximum(
+                np.hypot(*from_centre.T), 1e-9)[:, None]
+            lateral = np.einsum("kj,kj->k", c, right[ii])  # > 0: the person is to its right
+            sign = np.where(lateral > -_PASSING_LEFT, 1.0, -1.0)
+            side = p.keep_right * mag * np.clip(cosang, 0.0, 1.0) * sign
             f = n * (mag * w)[:, None] + side[:, None] * right[ii]
             acc[:, 0] += np.bincount(ii, f[:, 0], minlength=r)
             acc[:, 1] += np.bincount(ii, f[:, 1], minlength=r)
@@ -313,7 +326,11 @@ class SocialCrowd:
                     n2, gap = pair_gaps(pos[ii], robots[kk], ahead)
                     wgt = 1.0 if ahead == 0.0 else 0.5
                     mag = np.where(gap < p.cutoff, wgt * p.a_robot * np.exp(-gap / p.b_robot), 0.0)
-                    push(ii, n2, mag)
+                    rk = robots[kk]
+                    reach = rk[:, 3] * ahead
+                    centre = rk[:, :2] + np.column_stack([np.cos(rk[:, 2]), np.sin(rk[:, 2])]
+                                                         ) * reach[:, None]
+                    push(ii, n2, mag, pos[ii] - centre)
         # walls, where the path itself is clear of them (scripted paths may brush past a wall)
         if self._clearance is not None:
             dw, gx, gy = self._clearance.distance_gradient(pos[:, 0], pos[:, 1])
