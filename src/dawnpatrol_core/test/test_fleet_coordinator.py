@@ -298,6 +298,37 @@ def test_rejected_delivery_waits_for_a_robot_and_a_rejected_look_is_queued_again
     assert fleet.coord.investigations == ()
 
 
+def test_patrol_started_after_a_batch_replans_the_trips_not_yet_out_with_visits(
+        fleet: Fleet) -> None:
+    """A batch dispatched before the patrol: its trips carry no visits. Starting the patrol puts
+    the parcels of the trips not yet out back to waiting, and the robot back plans them with
+    the visits due (before: the hotspots waited until the last trip was done)."""
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(THREE)
+    (m,) = sent(cmds)
+    assert all(t.kind is not TaskKind.PATROL for t in m.tasks)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.status("r1", RobotMode.DELIVERING)
+    first = orders_of(m)
+    (answer,) = [c for c in fleet.on(PatrolRequested("*", True))
+                 if isinstance(c, PatrolAnswered)]
+    assert answer.success and answer.message.endswith(
+        "2 parcel(s) of trips not yet out are planned again with the patrol visits as robots "
+        "come back")
+    rest = set("ABC") - set(first)
+    assert {o: fleet.states()[o] for o in rest} == dict.fromkeys(rest, OrderState.PLANNED)
+    assert fleet.coord.queues["r1"] == []
+    fleet.on(MissionEventReceived("r1", first[0], "deliver", TaskEvent.HANDED_OVER, 24.0, 19.0,
+                                  "pin", stamp=fleet.now + 100.0))
+    fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.SUCCEEDED,
+                                   (first[0], "depot")), dt=200.0)
+    fleet.status("r1")
+    (m2,) = sent(fleet.on(Tick(), dt=1.0), MissionKind.DELIVER)
+    assert any(t.kind is TaskKind.PATROL for t in m2.tasks)  # the visits ride along now
+    assert set(orders_of(m2)) <= rest and orders_of(m2)
+    assert all(fleet.states()[o] is not OrderState.UNSERVED for o in rest)
+
+
 def test_a_delivery_batch_takes_a_patrolling_robot(fleet: Fleet) -> None:
     fleet.status("r1")
     (answer,) = fleet.on(PatrolRequested("r1", True))

@@ -665,7 +665,8 @@ class FleetCoordinator:
             self._out.append(PatrolAnswered(False, f"unknown robot '{target}'"))
             return
         robots = self.robot_ids if target == "*" else (target,)
-        if active and not any(self._patrolling.values()):
+        starting = active and not any(self._patrolling.values())
+        if starting:
             self.patrol.started(self.shift_now(self._now))
         for r in robots:
             self._patrolling[r] = active
@@ -673,8 +674,29 @@ class FleetCoordinator:
             if not active and m is not None and m.kind is MissionKind.PATROL:
                 self._stop_mission(r)
         self.store.set_setting("patrol", json.dumps(self._patrolling))
+        moved = self._unqueue_for_patrol() if starting else 0
+        note = (f"; {moved} parcel(s) of trips not yet out are planned again with the patrol "
+                "visits as robots come back") if moved else ""
         self._out.append(PatrolAnswered(
-            True, f"patrol {'started' if active else 'stopped'}: {', '.join(robots)}"))
+            True, f"patrol {'started' if active else 'stopped'}: {', '.join(robots)}{note}"))
+
+    def _unqueue_for_patrol(self) -> int:
+        """Trips planned while nobody patrolled carry no visits, and the hotspots would wait
+        until the last of them is done: when the patrol starts, the parcels of trips not yet
+        out wait again, and each robot back plans them with the visits due (parcels' windows
+        first, as in any plan). Returns how many parcels."""
+        moved = [oid for trips in self._queues.values() for trip in trips for oid in trip
+                 if oid in self._orders and self._orders[oid].state is OrderState.ASSIGNED]
+        if not moved:
+            return 0
+        for rid in self._queues:
+            self._queues[rid] = []
+        for oid in moved:
+            self._set_order(oid, OrderState.PLANNED, reason="awaiting a robot: planned again "
+                            "with the patrol visits")
+        self._waiting_tried = None
+        self._save()
+        return len(moved)
 
     def _patrol_step(self) -> None:
         views = {v.id: v for v in self._views()}
