@@ -339,6 +339,10 @@ def evaluate(res: ShiftResult, incidents: Sequence[Incident], sight: Sightings,
         if first - met > ON_TIME_S:
             missed.append(f"{inc.kind}@{inc.zone}: reported {first - met:.0f} s after the rule")
     false = sum(r.event.uuid not in used for r in recs)
+    missed += [f"false {r.event.kind}@{r.event.zone or 'sidewalk'} at "
+               f"{_clock(first_rx.get(r.event.uuid, r.event.first_seen))} "
+               f"({r.event.x:.0f}, {r.event.y:.0f})" for r in recs if r.event.uuid not in used]
+    missed += _overruns(res, dm)
     at_home = [o for o in res.orders if o.recipient_home]
     facts = res.progress.facts({o.order_id: o.window_end for o in res.orders},
                                {h.id: h.max_idleness_s for h in dm.hotspots}, list(res.calls),
@@ -352,12 +356,37 @@ def evaluate(res: ShiftResult, incidents: Sequence[Incident], sight: Sightings,
         pts = np.array([[x, y], *poses.values()], dtype=np.float64)
         t, _ = travel(pts, speed)
         excess.append(answer - float(t[1:, 0].min()))
+        if excess[-1] > 120.0:
+            missed.append(f"call at {_clock(tc)} ({x:.0f}, {y:.0f}): on scene "
+                          f"{excess[-1]:.0f} s over the travel time")
     hours = res.sim_time_s / 3600.0
     return SeedResult(
         0, len(res.orders), sum(o.outcome == "delivered" for o in at_home), len(at_home),
         len(incidents), observable, reported, on_time, tuple(lat), dup, false,
         hours * n_robots, sum(facts.hotspot_violations.values()), tuple(excess),
         len(res.calls), tuple(missed), res.wall_time_s)
+
+
+def _clock(t: float) -> str:
+    t = int(t) % 86400
+    return f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
+
+
+def _overruns(res: ShiftResult, dm: DistrictMap) -> list[str]:
+    """Each time a hotspot went unwatched past its bound: which, from when, by how much."""
+    assert res.progress is not None
+    out = []
+    for h in dm.hotspots:
+        last = res.start_s
+        for a, b in sorted((a, b) for _, hh, a, b in res.progress.visits if hh == h.id):
+            if a - last > h.max_idleness_s + 1e-6:
+                out.append(f"{h.id} unwatched {_clock(last)}-{_clock(a)} "
+                           f"(+{a - last - h.max_idleness_s:.0f} s)")
+            last = max(last, b)
+        if res.end_s - last > h.max_idleness_s + 1e-6:
+            out.append(f"{h.id} unwatched {_clock(last)}-end "
+                       f"(+{res.end_s - last - h.max_idleness_s:.0f} s)")
+    return out
 
 
 def run_seed(stage: ShiftStage, settings: ShiftSettings, base: ShiftDuties, seed: int,
