@@ -41,6 +41,7 @@ from dawnpatrol_core.errors import PlanningError  # noqa: E402
 from dawnpatrol_core.fleet.travel import make_travel  # noqa: E402
 from dawnpatrol_core.geometry import Pose2D  # noqa: E402
 from dawnpatrol_core.maps.district import DistrictMap  # noqa: E402
+from dawnpatrol_core.shift_clock import clock  # noqa: E402
 from dawnpatrol_sim.engine import SimEngine  # noqa: E402
 from dawnpatrol_sim.headless_shift import (  # noqa: E402
     Recipients,
@@ -340,7 +341,7 @@ def evaluate(res: ShiftResult, incidents: Sequence[Incident], sight: Sightings,
             missed.append(f"{inc.kind}@{inc.zone}: reported {first - met:.0f} s after the rule")
     false = sum(r.event.uuid not in used for r in recs)
     missed += [f"false {r.event.kind}@{r.event.zone or 'sidewalk'} at "
-               f"{_clock(first_rx.get(r.event.uuid, r.event.first_seen))} "
+               f"{clock(first_rx.get(r.event.uuid, r.event.first_seen))} "
                f"({r.event.x:.0f}, {r.event.y:.0f})" for r in recs if r.event.uuid not in used]
     missed += _overruns(res, dm)
     at_home = [o for o in res.orders if o.recipient_home]
@@ -357,7 +358,7 @@ def evaluate(res: ShiftResult, incidents: Sequence[Incident], sight: Sightings,
         t, _ = travel(pts, speed)
         excess.append(answer - float(t[1:, 0].min()))
         if excess[-1] > 120.0:
-            missed.append(f"call at {_clock(tc)} ({x:.0f}, {y:.0f}): on scene "
+            missed.append(f"call at {clock(tc)} ({x:.0f}, {y:.0f}): on scene "
                           f"{excess[-1]:.0f} s over the travel time")
     hours = res.sim_time_s / 3600.0
     return SeedResult(
@@ -365,11 +366,6 @@ def evaluate(res: ShiftResult, incidents: Sequence[Incident], sight: Sightings,
         len(incidents), observable, reported, on_time, tuple(lat), dup, false,
         hours * n_robots, sum(facts.hotspot_violations.values()), tuple(excess),
         len(res.calls), tuple(missed), res.wall_time_s)
-
-
-def _clock(t: float) -> str:
-    t = int(t) % 86400
-    return f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
 
 
 def _overruns(res: ShiftResult, dm: DistrictMap) -> list[str]:
@@ -380,11 +376,11 @@ def _overruns(res: ShiftResult, dm: DistrictMap) -> list[str]:
         last = res.start_s
         for a, b in sorted((a, b) for _, hh, a, b in res.progress.visits if hh == h.id):
             if a - last > h.max_idleness_s + 1e-6:
-                out.append(f"{h.id} unwatched {_clock(last)}-{_clock(a)} "
+                out.append(f"{h.id} unwatched {clock(last)}-{clock(a)} "
                            f"(+{a - last - h.max_idleness_s:.0f} s)")
             last = max(last, b)
         if res.end_s - last > h.max_idleness_s + 1e-6:
-            out.append(f"{h.id} unwatched {_clock(last)}-end "
+            out.append(f"{h.id} unwatched {clock(last)}-end "
                        f"(+{res.end_s - last - h.max_idleness_s:.0f} s)")
     return out
 
