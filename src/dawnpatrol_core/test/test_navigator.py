@@ -206,6 +206,38 @@ def test_blocked_sidewalk_detours_on_the_grid() -> None:
     assert any("blocked sidewalk" in text for _, text in nav.events)
 
 
+def test_a_robot_held_in_place_by_a_dithering_obstacle_fails_as_blocked() -> None:
+    # Pinned where it stands (against a kerb, a bollard the scan sees only now and then) with
+    # someone stepping in front of it and away every 6 s: each time the robot resumes, so its
+    # 8 s wait never runs out. With no progress for the stall timeout it replans, recovers and
+    # at last fails as blocked for the fleet to plan again, instead of standing for ever.
+    nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()),
+                        config=NavigatorConfig(stall_timeout=30.0))
+    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), Pose2D(30.0, 5.0)).accepted
+    pose, t, status = Pose2D(11.0, 5.0, 0.0), 0.0, "active"
+    while t < 3600.0 and status not in ("succeeded", "failed"):
+        person = [] if t % 6.0 > 5.8 else [(11.9, 5.0, 0.35)]
+        status = nav.step(t, pose, scan_of(pose, person)).status
+        t += 0.1
+    assert sum(text == "resumed" for _, text in nav.events) >= 3  # the wait was reset
+    stalls = [t for t, text in nav.events if text.startswith("no progress for 30 s")]
+    assert stalls and stalls[0] < 45.0, nav.events[-8:]
+    assert status == "failed" and nav.failure is NavCause.BLOCKED, nav.events[-8:]
+    assert t < 600.0
+
+
+def test_a_safety_pause_does_not_count_as_no_progress() -> None:
+    # Steps stop for 60 s (the goal runner holds the navigator while the pose is uncertain);
+    # the robot then drives on without treating the pause as being blocked.
+    nav = NavigatorCore(RoutePlanner(line_graph()), config=NavigatorConfig(stall_timeout=30.0))
+    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), Pose2D(30.0, 5.0)).accepted
+    pose = Pose2D(0.0, 5.0, 0.0)
+    nav.step(0.0, pose, scan_of(pose, []))
+    cmd = nav.step(60.0, pose, scan_of(pose, []))
+    assert cmd.v > 0.0 or cmd.status == "active"
+    assert not any(text.startswith("no progress") for _, text in nav.events)
+
+
 def test_goal_occupied_by_a_parked_obstacle_fails_instead_of_circling() -> None:
     # Another robot parked on the goal (a shared depot pose): the grid detours end next to it
     # from alternating sides more than 1 m apart; the goal must give up, not detour for ever.

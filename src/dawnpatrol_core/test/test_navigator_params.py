@@ -26,6 +26,7 @@ def test_the_shipped_file_builds_the_navigator_it_says() -> None:
     assert cfg.obstacles.decel == values["obstacle_decel"]
     assert cfg.obstacles.stop_margin == values["stop_margin"]
     assert cfg.wait_timeout == values["wait_timeout_s"]
+    assert cfg.stall_timeout == values["stall_timeout_s"]
     assert cfg.evade.decel == values["stop_decel"]
     assert p.period == pytest.approx(1.0 / float(values["control_rate_hz"]))  # type: ignore[arg-type]
 

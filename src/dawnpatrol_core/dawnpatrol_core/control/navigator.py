@@ -55,6 +55,10 @@ class NavigatorConfig:
     times the stretch it replaces gives way to a reroute on the graph.
     ``resume_margin``: m beyond the stop margin the way ahead must clear before a waiting robot
     drives on (no stop-go chatter at the edge of the stop zone).
+    ``stall_timeout``/``stall_distance``: a robot on a goal that has not got ``stall_distance``
+    m from where it was for ``stall_timeout`` s is blocked, however often it stopped and
+    resumed meanwhile (someone dithering in its way resets the wait, never this): it replans
+    around, then recovers, then the goal fails as blocked for the fleet to plan again.
     ``predict_movers``: track people and robots in the scan (``moving``) and stop short of
     where they are about to be. ``pass_clearance``: m between a mover coming the other way and
     the robot's centre line when passing it; the robot steps aside along its path (keeping
@@ -77,6 +81,8 @@ class NavigatorConfig:
     lookahead_check: float = 2.5
     max_detour_ratio: float = 2.5
     resume_margin: float = 0.15
+    stall_timeout: float = 45.0
+    stall_distance: float = 1.0
     predict_movers: bool = True
     moving: MovingConfig = field(default_factory=MovingConfig)
     pass_clearance: float = 0.95
@@ -87,7 +93,8 @@ class NavigatorConfig:
 
     def __post_init__(self) -> None:
         for name in ("wait_timeout", "backup_speed", "recovery_wait", "detour_ahead",
-                     "pass_clearance", "pass_speed", "pass_horizon"):
+                     "pass_clearance", "pass_speed", "pass_horizon", "stall_timeout",
+                     "stall_distance"):
             v = getattr(self, name)
             if not v > 0.0:
                 raise ConfigError(f"navigator: field '{name}': got {v!r}, expected > 0")
@@ -158,6 +165,7 @@ class NavigatorCore:
         self._offset = 0.0  # m left of the path (negative: right) the robot follows, passing
         self._offset_hold = -math.inf  # keep the offset until then (s)
         self._passing: set[int] = set()  # ids of the movers being passed
+        self._mark: tuple[float, float, float] | None = None  # (x m, y m, since s): stall watch
         self._t_last = -math.inf
 
     # -- goals ---------------------------------------------------------------------------
@@ -224,7 +232,13 @@ class NavigatorCore:
             self._scan_seen = scan
             self.moving.update(now, pose, scan[0], scan[1])
         if self.status == "recovering":
+            self._mark = None
             return self._recover(now, pose, scan)
+        if self._stalled(now, pose):
+            pts = (scan_points(scan[0], scan[1], self.config.obstacles) if scan is not None
+                   else np.zeros((0, 2)))
+            self._event(now, f"no progress for {self.config.stall_timeout:.0f} s: blocked")
+            return self._replan_around(now, pose, pts)
 
         self._step_offset(now, pose)
         cmd = f.step(pose, self._v, offset=self._offset)
@@ -289,6 +303,20 @@ class NavigatorCore:
         return self._out(now, pose, v, w, reason)
 
     # -- internals ------------------------------------------------------------------------
+
+    def _stalled(self, now: float, pose: Pose2D) -> bool:
+        """The robot has stayed within ``stall_distance`` m of one spot for ``stall_timeout`` s
+        (the watch then starts again from here). Steps not called for a while (a localization
+        hold, a pause) start the watch again: only time spent trying to drive counts."""
+        m = self._mark
+        if (m is None or now - self._t_last > 2.0
+                or math.hypot(pose.x - m[0], pose.y - m[1]) >= self.config.stall_distance):
+            self._mark = (pose.x, pose.y, now)
+            return False
+        if now - m[2] < self.config.stall_timeout:
+            return False
+        self._mark = (pose.x, pose.y, now)
+        return True
 
     def _with_predictions(self, pose: Pose2D, scan: Scan) -> Scan:
         """The scan plus points on the predicted discs of the movers not being passed."""
@@ -599,6 +627,7 @@ class NavigatorCore:
         self.failure = NavCause.NONE
         self.blocked_edges = set()
         self._offset, self._offset_hold, self._passing = 0.0, -math.inf, set()
+        self._mark = None
 
     def _event(self, now: float, text: str) -> None:
         self.events.append((now, text))

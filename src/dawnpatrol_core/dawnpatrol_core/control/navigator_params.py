@@ -75,6 +75,9 @@ SPECS: dict[str, tuple[str, Callable[[object], bool], str]] = {
                           "once)", _num(lambda v: v >= 0), "a number >= 0"),
     "wait_timeout_s": ("s to wait for people/obstacles before detouring",
                        _num(lambda v: v > 0), _POS),
+    "stall_timeout_s": ("s a goal may stay within 1 m of one spot (stopping and resuming) before "
+                        "the way counts as blocked: replan, recover, then fail for the fleet",
+                        _num(lambda v: v > 0), _POS),
     "crosswalk_penalty_s": ("s added per crosswalk edge in route search",
                             _num(lambda v: v >= 0), "a number >= 0"),
     "robot_radius": ("m, grid planner inflation", _num(lambda v: v > 0), _POS),
@@ -121,6 +124,7 @@ class NavigatorParams:
     localization_lost_timeout_s: float = 60.0
     feedback_period_s: float = 0.5
     wait_timeout_s: float = 8.0
+    stall_timeout_s: float = 45.0
     crosswalk_penalty_s: float = 15.0
     robot_radius: float = 0.4
     footprint_length: float = 1.0
@@ -198,7 +202,8 @@ class NavigatorParams:
                                      stop_margin=self.stop_margin, decel=self.obstacle_decel,
                                      slow_side_margin=self.slow_side_margin,
                                      slow_max_speed=self.max_speed),
-            wait_timeout=self.wait_timeout_s, predict_movers=self.predict_movers,
+            wait_timeout=self.wait_timeout_s, stall_timeout=self.stall_timeout_s,
+            predict_movers=self.predict_movers,
             pass_clearance=self.pass_clearance,
             evade=EvadeConfig(accel=self.max_accel, decel=self.stop_decel))
 
