@@ -130,3 +130,36 @@ def test_district_rule_engine_raises_one_site_for_a_broken_loiterer() -> None:
             assert d.kind == "loitering" and d.zone == "alley"
     assert keys == {"site:1"}
     assert first_at is not None and T0 + 60.0 <= first_at <= T0 + 63.0
+
+
+def test_undecided_until_says_when_a_lingering_stay_will_be_judged() -> None:
+    # Someone stands in the alley from T0: until the rule fires at T0 + 60 s a robot watching
+    # should stay (undecided until T0 + 60); once judged, or once they leave, nothing to wait for.
+    zones = DistrictZones(watch=(WatchZone("alley", box(0, 0, 10, 10), HourWindow(22, 5)),),
+                          dwell_s=(60.0,), restricted=(), edges=())
+    eng = DistrictRuleEngine(zones, RuleConfig())
+    trk = MultiTargetTracker()
+    assert eng.undecided_until(T0) == 0.0
+    seen: list[tuple[float, float, int]] = []
+    for k in range(1200):  # 120 s at 10 Hz: there for 90 s, then gone
+        t = T0 + 0.1 * k
+        det = [(5.0, 5.0)] if k < 900 else []
+        fired = eng.evaluate(trk.update(det, t), [], t, seen_free=everywhere_free)
+        seen.append((t, eng.undecided_until(t), len(fired)))
+    waiting = [(t, u) for t, u, _ in seen if u > 0.0]
+    assert waiting, "a lingering person was never waited for"
+    assert all(T0 + 59.0 <= u <= T0 + 61.0 for _, u in waiting)
+    fired_at = min(t for t, _, n in seen if n)
+    assert all(t < fired_at for t, _ in waiting)  # judged: no reason to stay any more
+    assert seen[-1][1] == 0.0
+
+
+def test_undecided_until_ignores_people_outside_watch_zones_and_by_day() -> None:
+    zones = DistrictZones(watch=(WatchZone("alley", box(0, 0, 10, 10), HourWindow(22, 5)),),
+                          dwell_s=(60.0,), restricted=(), edges=())
+    for x, t0 in ((25.0, T0), (5.0, 12 * 3600.0)):  # outside the zone; inside at noon
+        eng, trk = DistrictRuleEngine(zones, RuleConfig()), MultiTargetTracker()
+        for k in range(100):
+            t = t0 + 0.1 * k
+            eng.evaluate(trk.update([(x, 5.0)], t), [], t, seen_free=nobody_free)
+        assert eng.undecided_until(t0 + 9.9) == 0.0

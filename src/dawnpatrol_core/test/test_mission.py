@@ -13,6 +13,8 @@ from dawnpatrol_core.delivery.handover import HandoverRules
 from dawnpatrol_core.delivery.mission import (
     HOLD_RETRY_S,
     REJECTED_RETRIES,
+    WATCH_MARGIN_S,
+    WATCH_MAX_S,
     MissionState,
     Step,
     begin_task,
@@ -225,6 +227,24 @@ def test_a_patrol_visit_planned_later_watches_until_its_planned_end() -> None:
     late, _ = finish_navigation(begin_task(t, 0.0)[0], 150.0, REACHED, 1.0, 1.0, "r1", "",
                                 RULES, ())
     assert tick_run(late, 180.0)[0].ok  # arrived late: the watch starts on arrival
+
+
+def test_a_dwell_goes_on_while_someone_lingering_in_view_is_undecided() -> None:
+    t = make_task("patrol", "H-1", 1.0, 1.0, dwell_s=30.0)
+    run, _ = finish_navigation(begin_task(t, 0.0)[0], 10.0, REACHED, 1.0, 1.0, "r1", "",
+                               RULES, ())
+    # the monitor will judge a stay at 150 s: the robot stays past its 30 s until just after
+    assert tick_run(run, 40.0, watch_until=150.0) == (run, ())
+    assert tick_run(run, 150.0 + WATCH_MARGIN_S - 0.1, watch_until=150.0) == (run, ())
+    done, ev = tick_run(run, 150.0 + WATCH_MARGIN_S, watch_until=150.0)
+    assert done.ok and [(e.event, e.detail) for e in ev] == [
+        ("dwell_done", f"30 s + {150.0 + WATCH_MARGIN_S - 40.0:.0f} s watching someone lingering")]
+    # nobody (0), or a stay already decided (in the past): the dwell ends as planned
+    assert tick_run(run, 40.0, watch_until=0.0)[0].ok
+    assert tick_run(run, 40.0, watch_until=20.0)[0].ok
+    # never longer than WATCH_MAX_S past its own end, whatever the monitor says
+    assert tick_run(run, 40.0 + WATCH_MAX_S - 1.0, watch_until=1e9) == (run, ())
+    assert tick_run(run, 40.0 + WATCH_MAX_S, watch_until=1e9)[0].ok
 
 
 def test_cancel_fails_the_rest_and_keeps_parcels() -> None:

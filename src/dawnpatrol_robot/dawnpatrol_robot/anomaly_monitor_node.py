@@ -19,7 +19,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import BatteryState, Imu, LaserScan
-from std_msgs.msg import Header
+from std_msgs.msg import Float64, Header
 
 from dawnpatrol_core.anomaly.monitor import (
     MONITOR_PARAMS,
@@ -116,6 +116,9 @@ class AnomalyMonitorNode(DawnPatrolNode):
 
         self._sender = AlertSender(self, self._outbox, rid, p["publish_rate_hz"])
         self._closed_pub = self.create_publisher(ClosedEdges, "closed_edges", LATCHED_QOS)
+        # Until when (clock s, 0 = no one) the mission should keep a dwell going: someone
+        # lingers in view undecided by the loitering rule.
+        self._watch_pub = self.create_publisher(Float64, "watch_until", RELIABLE_QOS)
         self.create_subscription(LaserScan, "scan", self._on_scan, SENSOR_QOS)
         self.create_subscription(PoseWithCovarianceStamped, "pose", self._on_pose, RELIABLE_QOS)
         self.create_subscription(DiagnosticStatus, "localization/health", self._on_loc,
@@ -135,6 +138,7 @@ class AnomalyMonitorNode(DawnPatrolNode):
                                          lambda m, o=other: self._on_other_pose(o, m),
                                          RELIABLE_QOS)
         self.create_timer(1.0 / p["health_rate_hz"], self._check_health)
+        self.create_timer(1.0, self._publish_watch)
         zones = self._monitor.zones
         self.get_logger().info(f"watching {len(zones.watch)} watch zones, "
                                f"{len(zones.restricted)} restricted areas; outbox {outbox_path} "
@@ -216,6 +220,9 @@ class AnomalyMonitorNode(DawnPatrolNode):
         self._monitor.on_fleet_robot(other, pos.x, pos.y)
 
     # ------------------------------------------------------------------ outputs
+    def _publish_watch(self) -> None:
+        self._watch_pub.publish(Float64(data=float(self._monitor.watch_until(self._now()))))
+
     def _publish(self, out: MonitorOutput) -> None:
         if out.closed_edges is not None and out.closed_edges != self._closed:
             self._closed = out.closed_edges

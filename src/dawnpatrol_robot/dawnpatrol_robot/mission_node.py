@@ -23,7 +23,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.task import Future
 from sensor_msgs.msg import BatteryState
-from std_msgs.msg import Bool, String
+from std_msgs.msg import Bool, Float64, String
 
 from dawnpatrol_core.delivery import mission as core
 from dawnpatrol_core.delivery.mission_runner import Emitted, MissionRunner, NavigatorPort
@@ -41,6 +41,9 @@ from dawnpatrol_ros.convert import msg_to_pose2d, pose2d_to_msg, time_to_seconds
 from dawnpatrol_ros.node import DawnPatrolNode, run_node
 from dawnpatrol_ros.qos import EVENTS_QOS, LATCHED_QOS, RELIABLE_QOS
 from dawnpatrol_ros.signing import RobotGate, message_fields, mission_fields
+
+#: s a watch_until from the anomaly monitor holds (it publishes every second).
+WATCH_FRESH_S = 3.0
 
 _PARAMS: dict[str, tuple[Any, str]] = {
     "robot_id": ("", "robot id in status and events; '' = the node's namespace"),
@@ -126,6 +129,9 @@ class MissionNode(DawnPatrolNode):
             self, "_battery", float(m.percentage) * 100.0), RELIABLE_QOS)
         self.create_subscription(Bool, "estopped", lambda m: setattr(
             self, "_estopped", bool(m.data)), LATCHED_QOS)
+        # The anomaly monitor: someone lingering in view is judged at this clock time (s).
+        self._watch = (0.0, -math.inf)  # (watch_until s, received at s)
+        self.create_subscription(Float64, "watch_until", self._on_watch, RELIABLE_QOS)
         self.create_service(SubmitPin, "submit_pin", self._on_pin)
         self.create_service(CancelMission, "cancel_mission", self._on_cancel)
         self._server = ActionServer(
@@ -250,6 +256,11 @@ class MissionNode(DawnPatrolNode):
                 goal.abort()
             self._waiters.pop(bytes(goal.goal_id.uuid)).release(result)
 
+    def _on_watch(self, msg: Float64) -> None:
+        until = float(msg.data)
+        if math.isfinite(until):  # a bad value is ignored: the dwell ends as planned
+            self._watch = (until, self._now())
+
     # -- periodic work ---------------------------------------------------------------------
     def _tick(self) -> None:
         now = self._now()
@@ -262,7 +273,8 @@ class MissionNode(DawnPatrolNode):
         if mission is not None and mission.mission_id == cancel:
             self.runner.cancel(now)
         else:
-            self.runner.tick(now, self._pose)
+            until, heard = self._watch
+            self.runner.tick(now, self._pose, until if now - heard <= WATCH_FRESH_S else 0.0)
         self._flush()
         self._publish_feedback()
 

@@ -4,6 +4,7 @@ when signed by the fleet, and a goal replayed after a restart refused."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from rclpy.action import ActionClient
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import BatteryState
-from std_msgs.msg import Bool, String
+from std_msgs.msg import Bool, Float64, String
 from test_navigator_client import FakeNavServer, Ros
 
 from dawnpatrol_core.delivery.mission import MissionState, expected_pin, make_task, new_mission
@@ -57,6 +58,7 @@ class Client(Node):
         self.battery = self.create_publisher(BatteryState, "battery", RELIABLE_QOS)
         self.estop = self.create_publisher(Bool, "estopped", LATCHED_QOS)
         self.health = self.create_publisher(DiagnosticStatus, "localization/health", LATCHED_QOS)
+        self.watch = self.create_publisher(Float64, "watch_until", RELIABLE_QOS)
 
     def kinds(self, task_id: str) -> list[str]:
         return [e.event for e in self.events if e.task_id == task_id]
@@ -217,6 +219,20 @@ def test_patrol_dwells_and_status_reports_mode(graph: tuple[Client, MissionNode]
     client.estop.publish(Bool(data=True))
     wait_for(lambda: client.status[-1].mode == RobotStatus.MODE_ESTOPPED
              and client.status[-1].estopped, 10.0, "ESTOPPED status")
+
+
+def test_a_patrol_dwell_waits_for_the_monitor_to_judge_someone_lingering(
+        graph: tuple[Client, MissionNode]) -> None:
+    client, node = graph
+    until = node._now() + 3.0  # the anomaly monitor: someone lingering is judged then
+    client.watch.publish(Float64(data=math.nan))  # a bad value changes nothing
+    beat = client.create_timer(0.2, lambda: client.watch.publish(Float64(data=until)))
+    result = client.send(task("patrol", "H-1", dwell_s=0.5))
+    wait_for(result.done, 15.0, "mission result")
+    beat.cancel()
+    done = next(e for e in client.events if e.task_id == "H-1" and e.event == "dwell_done")
+    assert time_to_seconds(done.header.stamp) >= until
+    assert "watching someone lingering" in done.detail
 
 
 def test_restart_resumes_from_persisted_state(ros: Ros, tmp_path: Path) -> None:

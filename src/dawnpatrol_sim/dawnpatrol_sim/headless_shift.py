@@ -390,12 +390,13 @@ class _Robot:
     truth: Pose2D | None = None
     loc_err: list[float] = field(default_factory=list)
     lost_s: float = 0.0
+    watch_until: float = 0.0  # the anomaly monitor's: someone lingering in view judged then (s)
 
     def tick(self, now: float) -> tuple[float, float]:
         """One control period: the navigator's command, then the mission's tick."""
         scan = self.scan if now - self.scan_t < 0.5 else None
         cmd = drive_tick(self.drive, self.loop, now, scan)
-        self.runner.tick(now, self.pose)
+        self.runner.tick(now, self.pose, self.watch_until)
         for d in self.runner.done:
             if d.run.task.kind == "return":
                 self.away = not d.run.ok
@@ -679,6 +680,9 @@ class _Duties:
             return
         w.step(poses, cmds)
         now = w.start_s + w.eng.now
+        for rid, r in self.fleet.robots.items():  # as the mission node hears watch_until
+            mon = w.monitors.get(rid)
+            r.watch_until = mon.watch_until(now) if mon is not None else 0.0
         outs, self._outputs_seen = w.outputs[self._outputs_seen:], len(w.outputs)
         for rid, _, out in outs:
             if out.closed_edges is not None:

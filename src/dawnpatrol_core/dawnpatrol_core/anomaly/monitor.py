@@ -338,6 +338,15 @@ class AnomalyMonitor:
         dets = self._rules.evaluate(tracks, objects, now, seg.unexplained, free)
         return self._output(now, dets)
 
+    def watch_until(self, now: float) -> float:
+        """Until when (s) this robot should stay where it is to tell whether someone it sees
+        lingering in a watch zone is loitering: when the latest open stay would meet the rule.
+        0.0 when nobody is lingering undecided in view (or the robot does not know where it
+        is). A robot ending a patrol dwell before then would leave the loiterer unreported."""
+        if self._lost:
+            return 0.0
+        return self._rules.undecided_until(now)
+
     def check_health(self, now: float) -> MonitorOutput:
         """The health checks at ``now`` (s); faults are placed at the robot's pose."""
         pose = self.pose_at(now)

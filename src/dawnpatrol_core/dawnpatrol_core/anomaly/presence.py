@@ -222,6 +222,12 @@ class PresenceMap:
                             tuple(tids)))
         return tuple(out)
 
+    def stays(self, now: float, within_s: float) -> tuple[tuple[int, str, float], ...]:
+        """(site id, zone id, stay start s) of every site someone lingered at within the last
+        ``within_s`` s before ``now``: the stays still open."""
+        return tuple((sid, s.zone, float(s.buf[0, 0])) for sid, s in self._sites.items()
+                     if s.n and now - s.last_seen <= within_s)
+
     def _forget(self, tracks: Sequence[Track], now: float, present: dict[int, list[int]],
                 centres: dict[int, tuple[float, float]], seen_free: SeenFree | None) -> None:
         cfg = self.config

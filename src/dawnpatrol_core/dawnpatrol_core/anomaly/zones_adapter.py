@@ -30,6 +30,7 @@ from dawnpatrol_core.anomaly.rules import (
     detect_intrusion,
     detect_loitering,
     edge_lines_from_graph,
+    local_hour,
 )
 from dawnpatrol_core.anomaly.segmentation import Cluster
 from dawnpatrol_core.anomaly.tracking import Track
@@ -146,6 +147,7 @@ class DistrictRuleEngine:
             presence or PresenceConfig(history_s=max(zones.dwell_s, default=60.0) + 120.0))
         self._watch = {z.id: z for z in zones.watch}
         self.blocked = BlockedSidewalkDetector(zones.edges, self.config)
+        self._judged: set[int] = set()  # sites whose stay met the loitering rule
 
     def evaluate(
         self,
@@ -172,6 +174,23 @@ class DistrictRuleEngine:
         dets = detect_loitering([stay], [self._watch[site.zone]], now, cfg, scan)
         n = len(site.tracks)
         who = "person" if n == 1 else f"{n} people"
+        if dets:
+            self._judged.add(site.id)
         return [replace(d, key=f"site:{site.id}",
                         description=d.description.replace("person", who, 1))
                 for d in dets]
+
+    def undecided_until(self, now: float, within_s: float = 10.0) -> float:
+        """When the open stays not yet judged loitering would meet the rule (s; the latest of
+        them): someone seen lingering in an active watch zone within the last ``within_s`` s
+        whose stay began less than that zone's loitering time ago. 0.0 when there is none —
+        a robot watching the place can then leave without missing a loiterer."""
+        hour = local_hour(now, self.config.utc_offset_s)
+        live = self.presence.stays(now, within_s)
+        self._judged &= {sid for sid, _, _ in live}
+        until = 0.0
+        for sid, zone, start in live:
+            if sid in self._judged or not self._watch[zone].hours.contains(hour):
+                continue
+            until = max(until, start + self._dwell[zone])
+        return until

@@ -346,10 +346,20 @@ def _announce(run: TaskRun, now: float) -> Transition:
     return run, events
 
 
-def tick_run(run: TaskRun, now: float) -> Transition:
+#: s a patrol or investigation dwell may be lengthened, past its own dwell_s, while the robot
+#: watches someone lingering in a watch zone until the loitering rule decides (the longest
+#: watch zone's loitering time, 300 s, and a margin).
+WATCH_MAX_S = 330.0
+#: s past the moment the rule would be met that the robot stays (scans, tracker lag).
+WATCH_MARGIN_S = 5.0
+
+
+def tick_run(run: TaskRun, now: float, watch_until: float = 0.0) -> Transition:
     """Apply time at ``now`` s: the window opening for a robot waiting at the door, handover
     timeouts (absent, PIN timeout), the dwell's end, and the retry of a held task (back to
-    NAVIGATE: the caller sends the goal again)."""
+    NAVIGATE: the caller sends the goal again). ``watch_until`` (s, 0 = nothing to watch):
+    the anomaly monitor sees someone lingering whose stay the loitering rule decides then —
+    a dwell goes on until WATCH_MARGIN_S after it, at most WATCH_MAX_S past its own end."""
     if run.step is Step.WAIT:
         return _announce(run, now) if now >= run.task.not_before else (run, ())
     if run.step is Step.HOLD:
@@ -364,7 +374,13 @@ def tick_run(run: TaskRun, now: float) -> Transition:
                 TaskEvent("failed", reason),)
         return replace(run, handover=s), ()
     if run.step is Step.DWELL and now - run.since >= run.task.dwell_s:
-        return _done(run, now, True, ""), (TaskEvent("dwell_done", f"{run.task.dwell_s:g} s"),)
+        over = now - run.since - run.task.dwell_s
+        if now < watch_until + WATCH_MARGIN_S and over < WATCH_MAX_S:
+            return run, ()  # someone lingers in view: stay until the rule decides
+        detail = f"{run.task.dwell_s:g} s"
+        if over >= 1.0:
+            detail += f" + {over:.0f} s watching someone lingering"
+        return _done(run, now, True, ""), (TaskEvent("dwell_done", detail),)
     return run, ()
 
 

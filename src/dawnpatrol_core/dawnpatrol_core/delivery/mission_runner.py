@@ -100,8 +100,10 @@ class MissionRunner:
         self._end(state)
         return state
 
-    def tick(self, now: float, pose: Pose2D) -> None:
-        """One control period: send the task's goal, take the navigator's outcome, apply time."""
+    def tick(self, now: float, pose: Pose2D, watch_until: float = 0.0) -> None:
+        """One control period: send the task's goal, take the navigator's outcome, apply time.
+        ``watch_until``: the anomaly monitor's :meth:`AnomalyMonitor.watch_until` (a dwell
+        lasts until someone lingering in view is judged)."""
         self._pose = pose
         run = self.run
         if run is None:
@@ -118,7 +120,7 @@ class MissionRunner:
                                                    self.robot_id, pin, self.rules,
                                                    self.parcels), now)
         else:
-            self._apply(core.tick_run(run, now), now)
+            self._apply(core.tick_run(run, now, watch_until), now)
 
     def submit_pin(self, now: float, order_id: str, pin: str) -> tuple[bool, str]:
         """A PIN typed on the keypad: (accepted, message for the keypad)."""
