@@ -75,6 +75,33 @@ def test_passers_by_make_no_site() -> None:
         assert out == ()
 
 
+def test_a_commuter_pacing_the_bus_stop_makes_no_site_but_a_drifting_loiterer_does() -> None:
+    # Up and down 14 m at 0.5 m/s (below linger_speed), turning round at each end every 28 s:
+    # they are waiting for a bus. The sim's loiterer drifts 0.4 m/s between pauses of 5-20 s.
+    pm = PresenceMap([STOP, ALLEY])
+    trk = MultiTargetTracker()
+    rng = np.random.default_rng(5)
+    sites: dict[str, set[int]] = {"stop": set(), "alley": set()}
+    spot, goal, pause = np.array([5.0, 5.0]), np.array([5.0, 5.0]), 0.0
+    for k in range(3000):  # 300 s at 10 Hz
+        t = 0.1 * k
+        u = (t % 56.0) / 28.0
+        x = 16.0 + 14.0 * (u if u <= 1.0 else 2.0 - u)
+        if pause > 0.0:
+            pause -= 0.1
+        elif np.hypot(*(goal - spot)) < 0.05:
+            pause = rng.uniform(5.0, 20.0)
+            goal = np.array([5.0, 5.0]) + rng.uniform(-2.0, 2.0, 2)
+        else:
+            spot = spot + (goal - spot) * min(1.0, 0.04 / np.hypot(*(goal - spot)))
+        det = [(x + rng.normal(0, 0.03), 2.0 + rng.normal(0, 0.03)),
+               (spot[0] + rng.normal(0, 0.03), spot[1] + rng.normal(0, 0.03))]
+        for s in pm.update(trk.update(det, T0 + t), T0 + t, nobody_free):
+            sites[s.zone].add(s.id)
+    assert not sites["stop"]
+    assert len(sites["alley"]) == 1
+
+
 def test_a_queue_in_a_waiting_area_is_not_lingering_but_one_person_is() -> None:
     pm = PresenceMap([STOP])
     queue = [still(i, 24.0 + 0.8 * i, 2.0, T0, T0 + 10) for i in range(3)]

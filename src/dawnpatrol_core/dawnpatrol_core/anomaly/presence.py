@@ -37,7 +37,10 @@ class PresenceConfig:
     lingered there for ``gap_s`` s (out of view, hidden behind others, the robot gone), or once
     the scan has seen free space at its centre and where the person was last seen for
     ``absent_s`` s in all (time out of view does not count), with nobody near it but
-    passers-by. In a zone marked as a waiting area (a bus stop), people lingering within
+    passers-by. Someone pacing — who walked more than ``pace_speed`` m/s on average over the
+    last ``pace_window_s`` s of their track (or all of it, when younger) — is not lingering, even
+    while turning round: a commuter walking up and down a bus stop at 0.5 m/s is waiting, and
+    would otherwise leave a stay at each end of the walk that they come back to every minute. In a zone marked as a waiting area (a bus stop), people lingering within
     ``group_radius`` m of another lingering person wait together: a queue, not a loiterer.
     """
 
@@ -51,6 +54,8 @@ class PresenceConfig:
     absent_s: float = 15.0
     group_radius: float = 1.5
     history_s: float = 660.0
+    pace_window_s: float = 30.0
+    pace_speed: float = 0.35
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +126,8 @@ class _SiteState:
 
 def lingering(track: Track, now: float, config: PresenceConfig) -> bool:
     """Whether ``track`` is a person standing about at ``now`` (s): confirmed, seen at this
-    update, tracked for ``min_track_age_s``, and slower than ``linger_speed`` both over its
-    window and by its filtered velocity."""
+    update, tracked for ``min_track_age_s``, slower than ``linger_speed`` both over its
+    window and by its filtered velocity, and not pacing (``pace_speed`` over ``pace_window_s``)."""
     cfg = config
     if not track.confirmed or now - track.last_seen > _FRESH_S:
         return False
@@ -131,17 +136,26 @@ def lingering(track: Track, now: float, config: PresenceConfig) -> bool:
     if now - track.first_seen < cfg.min_track_age_s:
         return False
     h = track.history
-    w = h[h[:, 0] >= now - cfg.speed_window_s]
-    if not len(w):
+    if _pace(h[h[:, 0] >= now - cfg.speed_window_s]) > cfg.linger_speed:
         return False
-    # The way walked, not the net displacement: a walker turning round at the end of a path
-    # is back where they were a second ago. Points 0.5 s apart keep the filter's jitter out.
+    # Over the longer window (as much of it as the track has): a pacer's turn is slow, their
+    # walk is not.
+    return _pace(h[h[:, 0] >= now - cfg.pace_window_s]) <= cfg.pace_speed
+
+
+def _pace(w: FloatArray) -> float:
+    """m/s walked along the rows [t s, x m, y m] of ``w``: the way walked, not the net
+    displacement (a walker turning round at the end of a path is back where they were a
+    second ago), on points 0.5 s apart that keep the filter's jitter out; inf with fewer
+    than two such points."""
+    if not len(w):
+        return np.inf
     w = w[np.unique(np.floor((w[:, 0] - w[0, 0]) / _PATH_STEP_S), return_index=True)[1]]
     if len(w) < 2:
-        return False
+        return np.inf
     dt = float(w[-1, 0] - w[0, 0])
     walked = float(np.hypot(np.diff(w[:, 1]), np.diff(w[:, 2])).sum())
-    return dt > 0.0 and walked <= cfg.linger_speed * dt
+    return walked / dt if dt > 0.0 else np.inf
 
 
 class PresenceMap:
