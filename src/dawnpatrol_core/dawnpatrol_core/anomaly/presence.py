@@ -40,8 +40,9 @@ class PresenceConfig:
     passers-by. Someone pacing — who walked more than ``pace_speed`` m/s on average over the
     last ``pace_window_s`` s of their track (or all of it, when younger) — is not lingering, even
     while turning round: a commuter walking up and down a bus stop at 0.5 m/s is waiting, and
-    would otherwise leave a stay at each end of the walk that they come back to every minute. In a zone marked as a waiting area (a bus stop), people lingering within
-    ``group_radius`` m of another lingering person wait together: a queue, not a loiterer.
+    would otherwise leave a stay at each end of the walk that they come back to every minute.
+    In a zone marked as a waiting area (a bus stop), people lingering within ``group_radius``
+    m of another lingering person wait together: a queue, not a loiterer.
     """
 
     link_radius: float = 4.0
