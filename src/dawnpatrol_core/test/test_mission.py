@@ -15,6 +15,7 @@ from dawnpatrol_core.delivery.mission import (
     REJECTED_RETRIES,
     WATCH_MARGIN_S,
     WATCH_MAX_S,
+    WATCH_REACH_M,
     MissionState,
     Step,
     begin_task,
@@ -245,6 +246,21 @@ def test_a_dwell_goes_on_while_someone_lingering_in_view_is_undecided() -> None:
     # never longer than WATCH_MAX_S past its own end, whatever the monitor says
     assert tick_run(run, 40.0 + WATCH_MAX_S - 1.0, watch_until=1e9) == (run, ())
     assert tick_run(run, 40.0 + WATCH_MAX_S, watch_until=1e9)[0].ok
+
+
+@pytest.mark.parametrize("kind", ["patrol", "investigate"])
+def test_a_blocked_watch_point_is_watched_from_close_by(kind: str) -> None:
+    # a queue stands on the bus-stop hotspot: the robot, stuck 5 m short, watches from there
+    t = make_task(kind, "H-1", 10.0, 0.0, dwell_s=30.0)
+    blocked = NavResult(NavCause.BLOCKED, "failed: blocked, recoveries exhausted")
+    run, ev = finish_navigation(begin_task(t, 0.0)[0], 60.0, blocked, 5.0, 0.0, "r1", "",
+                                RULES, ())
+    assert run.step is Step.DWELL
+    assert (ev[0].event, ev[0].detail) == ("arrived", "way blocked: watching from 5.0 m")
+    far = WATCH_REACH_M + 1.0
+    run, ev = finish_navigation(begin_task(t, 0.0)[0], 60.0, blocked, 10.0 - far, 0.0, "r1",
+                                "", RULES, ())
+    assert run.ok is False and [e.event for e in ev] == ["failed"]
 
 
 def test_cancel_fails_the_rest_and_keeps_parcels() -> None:

@@ -275,6 +275,9 @@ REJECTED_RETRIES = 6
 #: m from the entrance within which a robot whose way to the door stays blocked (another robot
 #: waiting there, a parked scooter) hands over where it stands rather than failing the stop.
 DOOR_REACH_M = 3.0
+#: m from a patrol or look point within which a robot whose way there stays blocked (a queue
+#: standing on it, a crowd) watches from where it stands: it sees the place and is seen there.
+WATCH_REACH_M = 8.0
 
 
 def begin_task(task: TaskSpec, now: float, resumed: bool = False) -> Transition:
@@ -288,7 +291,8 @@ def finish_navigation(run: TaskRun, now: float, result: NavResult, x: float, y: 
                       parcels: tuple[str, ...]) -> Transition:
     """The navigator finished the leg at (x, y) m with ``result``: decided on its cause (never
     on the words of its reason). A safety stop (HOLD_CAUSES) holds the task to try again; a
-    delivery BLOCKED within DOOR_REACH_M of the door hands over there; any other failure soon
+    delivery BLOCKED within DOOR_REACH_M of the door hands over there, a patrol or look BLOCKED
+    within WATCH_REACH_M of its point watches from there; any other failure soon
     after the goal was sent is tried again (up to REJECTED_RETRIES), later ones fail the task.
     Reached: the task's on-site part starts. ``pin`` is the expected PIN (deliver); ``parcels``
     are on board (listed by return)."""
@@ -302,6 +306,10 @@ def finish_navigation(run: TaskRun, now: float, result: NavResult, x: float, y: 
     if cause is NavCause.BLOCKED and task.kind == "deliver" and near <= DOOR_REACH_M:
         succeeded = True  # the door is occupied: close enough to hand over
         reason = f"door occupied: handover {near:.1f} m from the entrance"
+    elif (cause is NavCause.BLOCKED and task.kind in ("patrol", "investigate")
+          and near <= WATCH_REACH_M):
+        succeeded = True  # the place is in view: watch it from here
+        reason = f"way blocked: watching from {near:.1f} m"
     if not succeeded and now - run.since < REJECTED_AT_ONCE_S and run.retries < REJECTED_RETRIES:
         n = run.retries + 1
         return replace(run, step=Step.HOLD, since=now, retries=n), (
