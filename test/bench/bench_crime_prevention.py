@@ -386,7 +386,7 @@ def _overruns(res: ShiftResult, dm: DistrictMap) -> list[str]:
 
 
 def run_seed(stage: ShiftStage, settings: ShiftSettings, base: ShiftDuties, seed: int,
-             n_robots: int, hours: float) -> SeedResult:
+             n_robots: int, hours: float, logs: Path | None = None) -> SeedResult:
     scen, text, absent, incidents, calls = draw_shift(stage.dm, seed, n_robots, hours)
     sight = Sightings(incidents, stage.dm, settings.start_time_s)
     duties = replace(base, duration_s=scen.duration, calls=tuple(calls))
@@ -400,6 +400,8 @@ def run_seed(stage: ShiftStage, settings: ShiftSettings, base: ShiftDuties, seed
             n = len(text.splitlines()) - 1
             return SeedResult(seed, n, 0, 0, len(incidents), 0, 0, 0, (), 0, 0, 0.0, 0, (),
                               len(calls), (), 0.0, str(exc).splitlines()[0])
+    if logs is not None:  # the fleet's and robots' log of the shift, to see why a seed missed
+        (logs / f"crime_{seed}.log").write_text("\n".join(res.log) + "\n", encoding="utf-8")
     assert base.monitor is not None
     r = evaluate(res, incidents, sight, stage.dm, settings.fleet.speed,
                  base.monitor.presence_gap_s, n_robots)
@@ -472,9 +474,9 @@ def _init_worker(localization: bool) -> None:
     _WORKER["setup"] = _setup(localization)
 
 
-def _worker_seed(seed: int, n_robots: int, hours: float) -> SeedResult:
+def _worker_seed(seed: int, n_robots: int, hours: float, logs: Path | None) -> SeedResult:
     stage, settings, base = _WORKER["setup"]  # type: ignore[misc]
-    return run_seed(stage, settings, base, seed, n_robots, hours)
+    return run_seed(stage, settings, base, seed, n_robots, hours, logs)
 
 
 def _seed_line(r: SeedResult) -> str:
@@ -499,6 +501,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1,
                     help="seeds run side by side in that many processes (default 1)")
     ap.add_argument("--quick", action="store_true", help="one seed of one hour")
+    ap.add_argument("--logs", type=Path, default=None,
+                    help="write each seed's shift log to this folder (crime_<seed>.log)")
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.hours = 1, 1.0
@@ -507,6 +511,8 @@ def main() -> int:
         print(f"--robots 1..{len(BAYS)}, --seeds >= 1, --hours 0.5..5, --jobs >= 1",
               file=sys.stderr)
         return 2
+    if args.logs is not None:
+        args.logs.mkdir(parents=True, exist_ok=True)
     pose = "localization" if args.localization else "ground_truth"
     seeds = range(args.first, args.first + args.seeds)
     rows: list[SeedResult] = []
@@ -515,13 +521,15 @@ def main() -> int:
     if args.jobs == 1:
         stage, settings, base = _setup(args.localization)
         for seed in seeds:
-            rows.append(run_seed(stage, settings, base, seed, args.robots, args.hours))
+            rows.append(run_seed(stage, settings, base, seed, args.robots, args.hours,
+                                 args.logs))
             print(_seed_line(rows[-1]), file=sys.stderr, flush=True)
     else:
         with concurrent.futures.ProcessPoolExecutor(
                 max_workers=args.jobs, initializer=_init_worker,
                 initargs=(args.localization,)) as pool:
-            futures = [pool.submit(_worker_seed, s, args.robots, args.hours) for s in seeds]
+            futures = [pool.submit(_worker_seed, s, args.robots, args.hours, args.logs)
+                       for s in seeds]
             for f in concurrent.futures.as_completed(futures):
                 rows.append(f.result())
                 print(_seed_line(rows[-1]), file=sys.stderr, flush=True)

@@ -12,6 +12,7 @@ from dawnpatrol_core.fleet.calls import (
     Candidate,
     choose_responder,
     detour_holds,
+    detour_overrun,
     lookout,
     needs_a_look,
     no_entry_reason,
@@ -52,6 +53,26 @@ def test_the_first_on_scene_whose_parcels_hold_answers() -> None:
     tie = choose_responder([_delivering("r1", 90.0, 0.0, 0.0, 5000.0), free], NOW, WATCH)
     assert tie is not None and tie.robot_id == "r2"  # on a tie the free robot goes
     assert choose_responder([late, Candidate("r3", math.inf)], NOW, WATCH) is None
+
+
+def test_when_no_robot_holds_every_window_the_least_late_goes_and_says_how_late() -> None:
+    # r1 would reach its door at 1110 s against a latest start of 1100 (10 s late); r2 at 1160
+    # against 1120 (40 s late): r1 goes when calls come before parcels, nobody otherwise.
+    r1 = _delivering("r1", 20.0, 30.0, 25.0, latest=1100.0)
+    r2 = _delivering("r2", 10.0, 90.0, 25.0, latest=1120.0)
+    assert detour_overrun(r1, NOW, WATCH) == pytest.approx(10.0)
+    assert detour_overrun(r2, NOW, WATCH) == pytest.approx(40.0)
+    assert choose_responder([r2, r1], NOW, WATCH) is None
+    pick = choose_responder([r2, r1], NOW, WATCH, late_ok=True)
+    assert pick is not None and (pick.robot_id, pick.eta_s) == ("r1", 20.0)
+    assert pick.late_s == pytest.approx(10.0)
+    # one whose windows hold still goes first, however far
+    far = Candidate("r3", 400.0)
+    pick = choose_responder([r2, r1, far], NOW, WATCH, late_ok=True)
+    assert pick is not None and pick.robot_id == "r3" and pick.late_s == 0.0
+    # queued trips: the slack they lack is the lateness
+    assert detour_overrun(_delivering("r1", 20.0, 30.0, 25.0, 1120.0, slack=80.0),
+                          NOW, WATCH) == pytest.approx(5.0)
 
 
 @pytest.fixture(scope="module")

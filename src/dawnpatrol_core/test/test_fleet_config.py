@@ -49,6 +49,8 @@ def test_config_defaults_and_a_shift_past_midnight() -> None:
     ("offline_after_s", 1.0, "parameter 'offline_after_s': got 1.0, expected 3..7200"),
     ("heartbeat_rate_hz", float("nan"), "parameter 'heartbeat_rate_hz': got nan, expected 0.5..50"),
     ("shift_end", "7pm", "parameter 'shift_end': got '7pm', expected 'HH:MM'"),
+    ("calls_before_parcels", "yes",
+     "parameter 'calls_before_parcels': got 'yes', expected true or false"),
 ])
 def test_bad_parameters_name_themselves(name: str, value: object, message: str) -> None:
     with pytest.raises(ConfigError) as err:

@@ -112,11 +112,13 @@ def lookout(dm: DistrictMap, x: float, y: float, reach_m: float) -> Lookout:
 @dataclass(frozen=True, slots=True)
 class Responder:
     """A robot that can answer a call: on scene ``eta_s`` s from now; ``delivering`` when it
-    leaves a delivery trip for it (and resumes after)."""
+    leaves a delivery trip for it (and resumes after); ``late_s``: how late the detour makes
+    its parcels, at most (s, 0 when every window holds)."""
 
     robot_id: str
     eta_s: float
     delivering: bool
+    late_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,34 +139,50 @@ class Candidate:
     delivering: bool = False
 
 
+def detour_overrun(c: Candidate, now: float, watch_s: float) -> float:
+    """How late (s) a delivering robot's parcels get at most if it goes to the lookout and
+    watches ``watch_s`` s first: past the latest start of the rest of its trip that keeps every
+    window, or past the slack of its queued trips. 0.0 when all hold; a robot not delivering
+    makes nothing late. A trip already behind is made later by the whole detour."""
+    if not c.delivering:
+        return 0.0
+    if not c.stops:
+        return max(0.0, c.to_call_s + watch_s - c.later_slack_s)
+    m = c.stop_travel_s
+    delay = max(0.0, c.to_call_s + watch_s + c.call_to_first_s - c.to_first_s)
+    try:
+        latest = latest_arrivals(c.stops, lambda a, b: 0.0 if m is None else float(m[a, b]))
+    except PatrolError:
+        return max(delay, 1e-3)  # already behind: every second of detour comes on top
+    arrive = now + c.to_call_s + watch_s + c.call_to_first_s
+    return max(0.0, arrive - latest[0], delay - c.later_slack_s)
+
+
 def detour_holds(c: Candidate, now: float, watch_s: float) -> bool:
     """A delivering robot may go: after the lookout and ``watch_s`` s of watching, it still
     reaches every stop of its trip in its window and its queued trips start late by no more
     than their slack. A robot not delivering always may."""
-    if not c.delivering:
-        return True
-    if not c.stops:
-        return c.to_call_s + watch_s <= c.later_slack_s
-    m = c.stop_travel_s
-    try:
-        latest = latest_arrivals(c.stops, lambda a, b: 0.0 if m is None else float(m[a, b]))
-    except PatrolError:
-        return False  # already behind: no detour on top
-    arrive = now + c.to_call_s + watch_s + c.call_to_first_s
-    if arrive > latest[0] + 1e-6:
-        return False
-    delay = max(0.0, c.to_call_s + watch_s + c.call_to_first_s - c.to_first_s)
-    return delay <= c.later_slack_s + 1e-6
+    return detour_overrun(c, now, watch_s) <= 1e-6
 
 
-def choose_responder(cands: Sequence[Candidate], now: float,
-                     watch_s: float) -> Responder | None:
+def choose_responder(cands: Sequence[Candidate], now: float, watch_s: float,
+                     late_ok: bool = False) -> Responder | None:
     """The robot that can be on scene first among those whose parcels still hold after the
-    detour (ties: a robot that is not delivering, then the first given), or None."""
+    detour (ties: a robot that is not delivering, then the first given). When none holds and
+    ``late_ok``: the one that makes its parcels least late (then the first on scene). None
+    when no robot can go."""
     best: Responder | None = None
-    for c in cands:
-        if not math.isfinite(c.to_call_s) or not detour_holds(c, now, watch_s):
+    least: tuple[float, float, int] | None = None
+    for i, c in enumerate(cands):
+        if not math.isfinite(c.to_call_s):
             continue
-        if best is None or (c.to_call_s, c.delivering) < (best.eta_s, best.delivering):
-            best = Responder(c.robot_id, c.to_call_s, c.delivering)
+        late = detour_overrun(c, now, watch_s)
+        if late <= 1e-6:
+            if best is None or (c.to_call_s, c.delivering) < (best.eta_s, best.delivering):
+                best = Responder(c.robot_id, c.to_call_s, c.delivering)
+        elif least is None or (late, c.to_call_s) < least[:2]:
+            least = (late, c.to_call_s, i)
+    if best is None and late_ok and least is not None:
+        c = cands[least[2]]
+        best = Responder(c.robot_id, c.to_call_s, c.delivering, least[0])
     return best

@@ -44,6 +44,10 @@ PARAMETERS: dict[str, tuple[object, str]] = {
                                "arrives in time"),
     "call_sensor_reach_m": (12.0, "a call to a place robots may not enter is watched from an "
                                   "allowed point within this distance and in line of sight, m"),
+    "calls_before_parcels": (True, "a call no robot can take with every parcel window held is "
+                                   "answered at once by the robot that makes its parcels least "
+                                   "late (the answer says how late); false: it waits for a "
+                                   "robot that can"),
     "call_merge_m": (8.0, "a call this close to a place a robot is already going to watch (or "
                            "a call already waiting) joins that look, m"),
     "pin_secret": ("", "recipients' PIN secret: robots check PINs; the fleet never sends it"),
@@ -94,6 +98,7 @@ class FleetConfig:
     patrol_margin_s: float = 120.0
     call_sensor_reach_m: float = 12.0
     call_merge_m: float = 8.0
+    calls_before_parcels: bool = True
 
     @classmethod
     def from_params(cls, values: Mapping[str, object]) -> FleetConfig:
@@ -109,6 +114,11 @@ class FleetConfig:
             if not (math.isfinite(v) and lo <= v <= hi):
                 raise ConfigError(f"parameter '{name}': got {p[name]!r}, expected {lo:g}..{hi:g}")
             return v
+
+        def flag(name: str) -> bool:
+            if not isinstance(p[name], bool):
+                raise ConfigError(f"parameter '{name}': got {p[name]!r}, expected true or false")
+            return p[name]
 
         raw_ids = p["robot_ids"]
         ids = [str(r) for r in raw_ids] if isinstance(raw_ids, list | tuple) else []
@@ -143,4 +153,5 @@ class FleetConfig:
             patrol_margin_s=num("patrol_margin_s", 0.0, 3600.0),
             call_sensor_reach_m=num("call_sensor_reach_m", 1.0, 100.0),
             call_merge_m=num("call_merge_m", 0.0, 100.0),
+            calls_before_parcels=flag("calls_before_parcels"),
         )

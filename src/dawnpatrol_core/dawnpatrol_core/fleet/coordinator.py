@@ -839,7 +839,8 @@ class FleetCoordinator:
         spot = lookout(self.dm, x, y, self.cfg.call_sensor_reach_m)
         dwell = investigate_dwell_s(self.dm, x, y, self.cfg.investigate_dwell_s)
         now = self.shift_now(self._now)
-        pick = choose_responder(self._candidates(spot.pose.x, spot.pose.y, dwell), now, dwell)
+        pick = choose_responder(self._candidates(spot.pose.x, spot.pose.y, dwell), now, dwell,
+                                late_ok=self.cfg.calls_before_parcels)
         if pick is None:
             return False
         rid = pick.robot_id
@@ -875,6 +876,9 @@ class FleetCoordinator:
             self._reserved.pop(rid, None)
             self._send(rid, MissionKind.INVESTIGATE, (look,), at=(spot.pose.x, spot.pose.y))
             how = "goes"
+        if pick.late_s > 0.0:
+            how += (f"; no robot could go with every parcel in its window: its parcels may be "
+                    f"up to {pick.late_s:.0f} s late")
         text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: {rid} {how}, on scene in about "
                 f"{pick.eta_s:.0f} s, observes {dwell:.0f} s{where}")
         self._log(Level.INFO, text)
