@@ -64,7 +64,8 @@ class RobotStart:
 class PersonSpec:
     """A scripted person. Fields used depend on ``type``:
 
-    walker: waypoints, speed, start, loop; intruder: waypoints, speed, start (appears then),
+    walker: waypoints, speed, start (appears then), loop; intruder: waypoints, speed, start
+    (appears then),
     dwell (s at the last waypoint, then gone; inf = stays); loiterer: center, radius, start,
     duration; waiting: center (the stop), count, start, end. Points are (x, y) m, times s.
     ``speed`` nan (not given): a reacting person's is drawn from the adult walking-speed

@@ -332,6 +332,22 @@ def test_blocked_sidewalk_appears_at_its_time() -> None:
     assert [c.what for c in e.contacts] == ["obstacle:cones"]
 
 
+@pytest.mark.parametrize("react", [True, False])
+def test_a_walker_appears_when_it_sets_off(react: bool) -> None:
+    # a walker starting at 30 s is nowhere before: not standing at its first point till then
+    walker = PersonSpec("late", "walker", waypoints=((5.0, 3.0), (5.0, 20.0)), speed=1.3,
+                        start=30.0, react=react)
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), people=(walker,)), seed=1)
+    run(e, 29.0, {})
+    _, _, on = e.people()
+    assert not on[0]
+    scan = e.sensors("r1").scan
+    assert scan is not None and np.isinf(scan.ranges).all()  # nothing to see in the open
+    run(e, 5.0, {})
+    _, xy, on = e.people()
+    assert on[0] and xy[0][1] > 4.0  # on its way
+
+
 def test_lidar_in_the_sdf_test_yard_sees_the_crate_face() -> None:
     # crate_a: a 2 m x 1 m box at (10, 10); its west face is x = 9
     sc = scenario(("r1", 5.0, 10.0, 0.0), world_actors=False)

@@ -203,7 +203,10 @@ class SimEngine:
                 speed = float(walking_speeds(speed_rng, 1)[0]) if reacts else 1.3
             before = len(tracks)
             if p.type == "walker":
-                tracks.append(polyline_track(p.name, "walker", pts, speed, p.start, p.loop))
+                # appears when it sets off: standing unseen-of at its first point until then
+                # (for an hour, in a bench shift) made a stranger lingering in an alley
+                tracks.append(polyline_track(p.name, "walker", pts, speed, p.start, p.loop,
+                                             p.start))
             elif p.type == "intruder":
                 dwell = p.dwell if math.isfinite(p.dwell) else 0.0
                 tr = polyline_track(
