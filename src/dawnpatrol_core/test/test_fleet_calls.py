@@ -98,6 +98,20 @@ def test_a_place_robots_may_not_enter_is_watched_from_an_allowed_point_in_sight(
     assert (ok.pose.x, ok.pose.y, ok.distance_m, ok.why) == (p.x, p.y, 0.0, "")
 
 
+def test_an_allowed_place_is_watched_from_a_standoff_in_sight(suwon: DistrictMap) -> None:
+    # someone lingering on the park path: the robot watches from 3 m or more, not on top of them
+    park = (149.4, 102.2)
+    spot = lookout(suwon, *park, 12.0, standoff_m=3.0)
+    p = spot.pose
+    assert spot.why == "" and 3.0 <= spot.distance_m <= 4.0
+    assert spot.distance_m == pytest.approx(math.hypot(park[0] - p.x, park[1] - p.y))
+    assert suwon.is_allowed(p.x, p.y) and no_entry_reason(suwon, p.x, p.y) == ""
+    assert math.cos(p.theta - math.atan2(park[1] - p.y, park[0] - p.x)) == pytest.approx(1.0)
+    # nowhere in sight within reach: the place itself
+    alone = lookout(suwon, *park, 12.0, standoff_m=40.0)
+    assert (alone.pose.x, alone.pose.y, alone.distance_m) == (*park, 0.0)
+
+
 def test_alerts_about_people_call_for_a_look() -> None:
     assert needs_a_look("loitering") and needs_a_look("intrusion")
     assert not needs_a_look("blocked_sidewalk") and not needs_a_look("link_lost")

@@ -51,8 +51,9 @@ from dawnpatrol_core.store.fleet import FleetStore
 
 YARD = Path(__file__).resolve().parents[3] / "maps" / "test_yard"
 T0 = 7000.0  # 01:56:40, before the 02:00 shift start
+# Calls are watched from the called place itself here (the standoff has its own test).
 CONFIG = FleetConfig(map_dir=str(YARD), robot_ids=("r1", "r2"), compartments=1,
-                     solver_time_limit_s=0.1)
+                     solver_time_limit_s=0.1, call_standoff_m=0.0)
 THREE = """id,address_id,window_start,window_end
 A,101-1,02:10,04:00
 B,101-1,02:10,04:00
@@ -414,6 +415,19 @@ def test_a_call_no_robot_can_take_in_time_goes_to_the_least_late_robot_at_once(
     assert "its parcels may be up to" in answer.message and "s late" in answer.message
     assert CancelMission("r1", m.mission_id) in cmds
     assert fleet.coord.investigations == ()
+
+
+def test_a_free_robot_watches_a_called_place_from_a_standoff(
+        yard: DistrictMap, tmp_path: Path) -> None:
+    fleet = Fleet(yard, tmp_path / "fleet.db", replace(CONFIG, call_standoff_m=3.0))
+    fleet.status("r1")
+    cmds = fleet.on(InvestigateRequested(*SPOT))
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    (look,) = sent(cmds)
+    p = look.tasks[0].pose
+    assert answer.robot_id == "r1" and (answer.x, answer.y) == (p.x, p.y)
+    assert 3.0 <= math.hypot(p.x - SPOT[0], p.y - SPOT[1]) <= CONFIG.call_sensor_reach_m
+    fleet.store.close()
 
 
 def test_calls_wait_in_order_while_no_robot_can_go_without_a_late_parcel(

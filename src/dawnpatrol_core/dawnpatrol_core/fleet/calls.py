@@ -78,12 +78,16 @@ def _in_sight(dm: DistrictMap, a: tuple[float, float], b: tuple[float, float],
                                              np.clip(c, 0, g.width - 1)]))
 
 
-def lookout(dm: DistrictMap, x: float, y: float, reach_m: float) -> Lookout:
-    """Where to watch (x, y) m from: the place itself when robots may go there; else the nearest
-    allowed point on the sidewalks within ``reach_m`` that has it in line of sight (else the
-    nearest in sight, else the nearest allowed one) — a call is never refused."""
+def lookout(dm: DistrictMap, x: float, y: float, reach_m: float,
+            standoff_m: float = 0.0) -> Lookout:
+    """Where to watch (x, y) m from. A place robots may go: the nearest allowed sidewalk point
+    at least ``standoff_m`` away with it in line of sight (a robot parked on top of the person
+    it was sent to watch blocks them, and a person against the robot is no longer seen as one),
+    else the place itself. A place robots may not enter: the nearest allowed point on the
+    sidewalks within ``reach_m`` that has it in line of sight (else the nearest in sight, else
+    the nearest allowed one) — a call is never refused."""
     why = no_entry_reason(dm, x, y)
-    if not why:
+    if not why and standoff_m <= 0.0:
         return Lookout(Pose2D(x, y, 0.0), 0.0, "")
     pts = _route_points(dm, 0.5)
     ok = dm.allowed_xy(pts)
@@ -94,6 +98,14 @@ def lookout(dm: DistrictMap, x: float, y: float, reach_m: float) -> Lookout:
     if cand.size == 0:
         return Lookout(Pose2D(x, y, 0.0), 0.0, why)
     d = np.hypot(cand[:, 0] - x, cand[:, 1] - y)
+    if not why:  # a standoff: in sight, between standoff_m and reach_m away
+        for i in np.argsort(np.where(d >= standoff_m, d, np.inf), kind="stable"):
+            if d[i] > max(reach_m, standoff_m) or d[i] < standoff_m:
+                break
+            if _in_sight(dm, (float(cand[i, 0]), float(cand[i, 1])), (x, y)):
+                px, py = float(cand[i, 0]), float(cand[i, 1])
+                return Lookout(Pose2D(px, py, math.atan2(y - py, x - px)), float(d[i]), "")
+        return Lookout(Pose2D(x, y, 0.0), 0.0, "")
     order = np.argsort(d, kind="stable")
     best = None
     for i in order:

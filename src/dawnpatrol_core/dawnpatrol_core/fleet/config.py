@@ -48,6 +48,9 @@ PARAMETERS: dict[str, tuple[object, str]] = {
                                    "answered at once by the robot that makes its parcels least "
                                    "late (the answer says how late); false: it waits for a "
                                    "robot that can"),
+    "call_standoff_m": (3.0, "a robot answering a call to a place it may enter watches from an "
+                             "allowed sidewalk point at least this far, in line of sight (not "
+                             "on top of the person), m; 0 = from the place itself"),
     "call_merge_m": (8.0, "a call this close to a place a robot is already going to watch (or "
                            "a call already waiting) joins that look, m"),
     "pin_secret": ("", "recipients' PIN secret: robots check PINs; the fleet never sends it"),
@@ -99,6 +102,7 @@ class FleetConfig:
     call_sensor_reach_m: float = 12.0
     call_merge_m: float = 8.0
     calls_before_parcels: bool = True
+    call_standoff_m: float = 3.0
 
     @classmethod
     def from_params(cls, values: Mapping[str, object]) -> FleetConfig:
@@ -154,4 +158,5 @@ class FleetConfig:
             call_sensor_reach_m=num("call_sensor_reach_m", 1.0, 100.0),
             call_merge_m=num("call_merge_m", 0.0, 100.0),
             calls_before_parcels=flag("calls_before_parcels"),
+            call_standoff_m=num("call_standoff_m", 0.0, 50.0),
         )

@@ -836,7 +836,8 @@ class FleetCoordinator:
         """Send the robot that can be there first (delivering or not, when its parcels' windows
         hold after the detour) to watch (x, y): from the place itself, or from the nearest
         allowed point that sees it. False when no robot can go yet."""
-        spot = lookout(self.dm, x, y, self.cfg.call_sensor_reach_m)
+        spot = lookout(self.dm, x, y, self.cfg.call_sensor_reach_m,
+                       self.cfg.call_standoff_m)
         dwell = investigate_dwell_s(self.dm, x, y, self.cfg.investigate_dwell_s)
         now = self.shift_now(self._now)
         pick = choose_responder(self._candidates(spot.pose.x, spot.pose.y, dwell), now, dwell,

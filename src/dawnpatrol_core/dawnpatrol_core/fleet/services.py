@@ -217,7 +217,8 @@ class FleetServices:
         if a.robot_id:
             return CallReply(True, out.message, a.robot_id, a.eta_s, a.x, a.y)
         # Queued: where the robot that takes it will watch from (the coordinator's choice too).
-        spot = lookout(self.coord.dm, x, y, self.coord.cfg.call_sensor_reach_m).pose
+        spot = lookout(self.coord.dm, x, y, self.coord.cfg.call_sensor_reach_m,
+                       self.coord.cfg.call_standoff_m).pose
         return CallReply(True, out.message, "", math.nan, spot.x, spot.y)
 
     def _bad_call(self, x: float, y: float, note: str) -> str:
