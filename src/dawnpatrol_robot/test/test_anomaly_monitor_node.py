@@ -19,13 +19,13 @@ from geometry_msgs.msg import PoseWithCovarianceStamped
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import BatteryState, Imu, LaserScan
-from std_msgs.msg import Bool, Header
+from std_msgs.msg import Bool, Float64, Header
 
 from dawnpatrol_core.errors import AnomalyError
 from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_interfaces.msg import Anomaly, AnomalyAck, RobotStatus
 from dawnpatrol_ros.codecs import anomaly_from_msg
-from dawnpatrol_ros.convert import pose2d_to_msg
+from dawnpatrol_ros.convert import pose2d_to_msg, time_to_seconds
 from dawnpatrol_ros.qos import ALERT_QOS, LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -80,6 +80,9 @@ class Harness:
         self.lock = threading.Lock()
         n = self.node
         n.create_subscription(Anomaly, "/r1/anomalies", self._on_anomaly, ALERT_QOS)
+        self.watch: list[float] = []  # the monitor's watch_until, as published
+        n.create_subscription(Float64, "/r1/watch_until",
+                              lambda m: self.watch.append(m.data), RELIABLE_QOS)
         self.scan = n.create_publisher(LaserScan, "/r1/scan", SENSOR_QOS)
         self.pose = n.create_publisher(PoseWithCovarianceStamped, "/r1/pose", RELIABLE_QOS)
         self.battery = n.create_publisher(BatteryState, "/r1/battery", RELIABLE_QOS)
@@ -183,6 +186,20 @@ def test_loiterer_reported_resent_until_acked(monitor: Callable[..., Harness]) -
     assert h.quiet(1.0, lambda: len([m for m in h.of_kind("loitering")
                                      if m.uuid == first.uuid]) > n + 1)  # one may be in flight
     assert h.proc.poll() is None
+
+
+def test_watch_until_says_when_someone_lingering_will_be_judged(
+        monitor: Callable[..., Harness]) -> None:
+    h = monitor(loiter_time_s="8.0")
+    wait_for(lambda: len(h.watch) >= 2, 15.0, "watch_until with nobody about")
+    assert h.watch[-1] == 0.0
+    h.person = True
+    wait_for(lambda: h.watch and h.watch[-1] > 0.0, 15.0, "watch_until for the lingering person")
+    until = h.watch[-1]
+    wait_for(lambda: h.of_kind("loitering"), 20.0, "the loitering anomaly")
+    first = h.of_kind("loitering")[0]
+    assert abs(until - (time_to_seconds(first.first_seen) + 8.0)) < 2.0
+    wait_for(lambda: h.watch[-1] == 0.0, 5.0, "judged: nothing more to wait for")
 
 
 def test_link_down_holds_events_until_link_up(monitor: Callable[..., Harness]) -> None:
