@@ -167,7 +167,7 @@ def detour_overrun(c: Candidate, now: float, watch_s: float) -> float:
     except PatrolError:
         return max(delay, 1e-3)  # already behind: every second of detour comes on top
     arrive = now + c.to_call_s + watch_s + c.call_to_first_s
-    return max(0.0, arrive - latest[0], delay - c.later_slack_s)
+    return max(0.0, arrive - float(latest[0]), delay - c.later_slack_s)
 
 
 def detour_holds(c: Candidate, now: float, watch_s: float) -> bool:

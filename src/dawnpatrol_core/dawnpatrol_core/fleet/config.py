@@ -120,9 +120,10 @@ class FleetConfig:
             return v
 
         def flag(name: str) -> bool:
-            if not isinstance(p[name], bool):
-                raise ConfigError(f"parameter '{name}': got {p[name]!r}, expected true or false")
-            return p[name]
+            v = p[name]
+            if not isinstance(v, bool):
+                raise ConfigError(f"parameter '{name}': got {v!r}, expected true or false")
+            return v
 
         raw_ids = p["robot_ids"]
         ids = [str(r) for r in raw_ids] if isinstance(raw_ids, list | tuple) else []
