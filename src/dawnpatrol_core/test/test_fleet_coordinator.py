@@ -401,16 +401,24 @@ def test_an_investigation_takes_a_patrolling_robot_once_it_let_go(fleet: Fleet) 
     assert fleet.on(PatrolRequested("r9", True)) == [PatrolAnswered(False, "unknown robot 'r9'")]
 
 
+def call_during_a_tight_trip(fleet: Fleet) -> tuple[SendMission, list[Command],
+                                                     InvestigateAnswered]:
+    """r1 out with T (handover must start by 02:02) at 02:01:10, when a call comes in: the trip,
+    the call's commands and its answer."""
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(TIGHT)
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.status("r1", RobotMode.DELIVERING, dt=270.0, x=20.0, y=12.0)
+    cmds = fleet.on(InvestigateRequested(*SPOT))
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    return m, cmds, answer
+
+
 def test_a_call_no_robot_can_take_in_time_goes_to_the_least_late_robot_at_once(
         fleet: Fleet) -> None:
     # calls_before_parcels (the default): the operator is answered now, told the cost
-    fleet.status("r1")
-    _, cmds = fleet.dispatch(TIGHT)  # T's handover must start by 02:02
-    (m,) = sent(cmds)
-    fleet.on(MissionAccepted("r1", m.mission_id))
-    fleet.status("r1", RobotMode.DELIVERING, dt=270.0, x=20.0, y=12.0)  # 02:01:10
-    cmds = fleet.on(InvestigateRequested(*SPOT))
-    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    m, cmds, answer = call_during_a_tight_trip(fleet)
     assert answer.robot_id == "r1" and "leaves its delivery trip" in answer.message
     assert "its parcels may be up to" in answer.message and "s late" in answer.message
     assert CancelMission("r1", m.mission_id) in cmds
@@ -433,13 +441,7 @@ def test_a_free_robot_watches_a_called_place_from_a_standoff(
 def test_calls_wait_in_order_while_no_robot_can_go_without_a_late_parcel(
         yard: DistrictMap, tmp_path: Path) -> None:
     fleet = Fleet(yard, tmp_path / "fleet.db", replace(CONFIG, calls_before_parcels=False))
-    fleet.status("r1")
-    _, cmds = fleet.dispatch(TIGHT)  # T's handover must start by 02:02
-    (m,) = sent(cmds)
-    fleet.on(MissionAccepted("r1", m.mission_id))
-    fleet.status("r1", RobotMode.DELIVERING, dt=270.0, x=20.0, y=12.0)  # 02:01:10
-    cmds = fleet.on(InvestigateRequested(*SPOT))
-    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    m, cmds, answer = call_during_a_tight_trip(fleet)
     assert answer.robot_id == "" and "queued" in answer.message
     fleet.on(InvestigateRequested(20.0, 10.0))
     assert sent(fleet.on(Tick(), dt=1.0)) == []  # the delivering robot is not taken
