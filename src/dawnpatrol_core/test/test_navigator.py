@@ -10,7 +10,7 @@ from disc_scan import scan_of
 
 from dawnpatrol_core.control.causes import NavCause
 from dawnpatrol_core.control.navigator import NavigatorConfig, NavigatorCore
-from dawnpatrol_core.control.zone_rules import PointwiseZoneRules
+from dawnpatrol_core.control.zone_rules import PointwiseZoneRules, first_disallowed
 from dawnpatrol_core.geometry import Pose2D, wrap_angle
 from dawnpatrol_core.maps.grid import OccupancyGrid
 from dawnpatrol_core.maps.route_graph import RouteEdge, RouteGraph, RouteNode
@@ -250,6 +250,61 @@ def test_goal_occupied_by_a_parked_obstacle_fails_instead_of_circling() -> None:
     assert log[-1][0] < 300.0
     assert nav.events[-1][1] == "failed: blocked, recoveries exhausted"
     assert nav.failure is NavCause.BLOCKED
+
+
+def bay_graph() -> RouteGraph:
+    """Sidewalk A(0, 5) - E(20, 5) - B(40, 5) with a 4.8 m path up from E to a bus-stop bay
+    G(20, 9.8); across the road (10.2 < y < 13, crossed only at the ends) the sidewalk
+    C(0, 13.5) - D(40, 13.5); crosswalks A-C and B-D. All two-way, 1.5 m/s."""
+    pts = {0: (0.0, 5.0), 1: (20.0, 5.0), 2: (40.0, 5.0), 3: (20.0, 9.8),
+           4: (0.0, 13.5), 5: (40.0, 13.5)}
+    links = [(0, 1), (1, 2), (1, 3), (4, 5), (0, 4), (2, 5)]
+    nodes = [RouteNode(i, x, y) for i, (x, y) in pts.items()]
+    edges: list[RouteEdge] = []
+    for a, b in links:
+        (ax, ay), (bx, by) = pts[a], pts[b]
+        length = math.hypot(bx - ax, by - ay)
+        for s, e in ((a, b), (b, a)):
+            edges.append(RouteEdge(len(edges), s, e, length, 1.5, points=(pts[s], pts[e])))
+    return RouteGraph.build(nodes, edges)
+
+
+class RoadAcross(PointwiseZoneRules):
+    """bay_graph's road (10.2 < y < 13 between the crosswalks) is not for robots."""
+
+    def speed_limit_at(self, x: float, y: float) -> float:
+        return 1.5
+
+    def is_allowed(self, x: float, y: float) -> bool:
+        return not (10.2 < y < 13.0 and 2.0 < x < 38.0)
+
+
+def test_replans_round_people_on_the_goal_never_cross_the_road() -> None:
+    # A queue stands on the goal (a bus stop's watch point at the end of its path). Closing
+    # that path leaves the sidewalk across the road as the nearest open edge: a replan joining
+    # it by a straight leg over the road held the robot at the kerb ("keep-out ahead") for the
+    # stall timeout, reroute after reroute (a bus-stop patrol failed 14 m away, after minutes).
+    # Every path followed keeps to allowed places, and the goal soon ends blocked by the queue.
+    zones = RoadAcross()
+    grid = OccupancyGrid(np.zeros((400, 900), dtype=np.int8), 0.05, -2.0, 0.0)
+    nav = NavigatorCore(RoutePlanner(bay_graph(), zones), GridPlanner(grid), zones=zones,
+                        config=NavigatorConfig(wait_timeout=3.0))
+    goal = Pose2D(20.0, 9.8)
+    start = Pose2D(2.0, 5.0, 0.0)
+    assert nav.set_goal(0.0, start, goal).accepted
+    queue = [(20.0, 9.8, 0.3), (20.6, 10.0, 0.3), (19.4, 9.9, 0.3)]
+    pose, t, status = start, 0.0, "active"
+    while t < 1200.0 and status not in ("succeeded", "failed"):
+        cmd = nav.step(t, pose, scan_of(pose, queue))
+        status = cmd.status
+        assert first_disallowed(zones, nav.path, 0.1, False) < 0, (t, nav.events[-3:])
+        th = wrap_angle(pose.theta + cmd.w * 0.1)
+        pose = Pose2D(pose.x + cmd.v * math.cos(th) * 0.1, pose.y + cmd.v * math.sin(th) * 0.1,
+                      th)
+        t += 0.1
+    assert status == "failed" and nav.failure is NavCause.BLOCKED, nav.events[-6:]
+    assert pose.distance_to(goal) < 8.0, pose
+    assert t < 120.0, nav.events
 
 
 def test_blocked_corridor_reroutes_through_the_graph() -> None:

@@ -436,7 +436,15 @@ class NavigatorCore:
             else:
                 lead = self.routes.join(pose.x, pose.y, closed).distance > 0.05
                 tail = self.routes.join(goal.x, goal.y, closed).distance > 0.05
-                return self._fix_legs(route.points, lead, tail), route
+                path = self._fix_legs(route.points, lead, tail)
+                # With edges closed round a blockage the nearest open edge may lie across a
+                # road: a replan must keep to allowed places as a new goal does, or the robot
+                # stands at the kerb for ever with "keep-out ahead".
+                if self.zones is not None and first_disallowed(
+                        self.zones, path, 0.2, self._outside(pose)) >= 0:
+                    raise PlanningError("the path crosses a keep-out zone or leaves the "
+                                        "operating area")
+                return path, route
         if self.grid is None:
             raise PlanningError("navigator: field 'planners': got none, expected a route or "
                                 "grid planner")
