@@ -181,6 +181,42 @@ def test_failure_fails_parcels_on_board_and_requeues_trips_for_a_free_robot(
     assert fleet.states()[on_board] is OrderState.RETURNED
 
 
+def test_a_robot_whose_return_failed_goes_back_to_load_before_its_next_trip(
+        fleet: Fleet) -> None:
+    # The trip is done but the way back was blocked: the next parcels are at the depot, so the
+    # robot is sent back first (not off on a trip with nothing loaded); a second failed return
+    # tries once more, a third gives its trips to others and is told to the operator.
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(THREE)  # one parcel a trip: two trips wait at the depot
+    (m,) = sent(cmds)
+    (first,) = orders_of(m)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    blocked = (("depot", "unreachable: blocked"),)
+    cmds = fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.FAILED, (first,),
+                                          blocked), dt=600.0)
+    (home,) = sent(cmds)
+    assert [(t.kind, t.id) for t in home.tasks] == [(TaskKind.RETURN, "depot")]
+    assert home.tasks[0].pose == fleet.coord.bays[0]
+    assert len(fleet.coord.queues["r1"]) == 2
+    (m2,) = sent(fleet.on(MissionResultReceived("r1", home.mission_id, MissionOutcome.SUCCEEDED,
+                                                ("depot",)), dt=120.0))
+    assert m2.kind is MissionKind.DELIVER and len(orders_of(m2)) == 1  # loaded: off it goes
+    for _ in range(2):
+        (home,) = sent(fleet.on(MissionResultReceived(
+            "r1", fleet.coord.missions["r1"].id, MissionOutcome.FAILED, tuple(orders_of(m2)),
+            blocked), dt=300.0))
+        assert [t.kind for t in home.tasks] == [TaskKind.RETURN]
+        m2 = home
+    cmds = fleet.on(MissionResultReceived("r1", home.mission_id, MissionOutcome.FAILED, (),
+                                          blocked), dt=300.0)
+    assert sent(cmds) == [] and "r1" not in fleet.coord.queues
+    assert IncidentRecorded("r1", "mission_failed", "r1 could not get back to the depot 3 "
+                            "times (unreachable: blocked); its next trips go to other robots"
+                            ) in cmds
+    (last,) = [o for o, st in fleet.states().items() if st is OrderState.PLANNED]
+    assert fleet.coord.orders[last].reason == "awaiting a robot: r1 could not get back to the depot"
+
+
 def test_a_stop_failed_at_the_door_is_not_requeued(fleet: Fleet) -> None:
     fleet.status("r1")
     _, cmds = fleet.dispatch(ONE)

@@ -723,6 +723,11 @@ def _start_trip(r: _Robot, m: fc.SendMission, now: float, log: list[str]) -> Non
     fleet, the shift does not check that the last return reached the depot; trips sent after a
     failed return are flagged."""
     ids = [t.order_id for t in m.tasks if t.kind is TaskKind.DELIVER]
+    if [t.kind for t in m.tasks] == [TaskKind.RETURN]:  # the fleet sends it back to load
+        log.append(f"{clock(now)} {r.id} back to the depot to load its next trip (from "
+                   f"({r.pose.x:.1f}, {r.pose.y:.1f}))")
+        r.runner.start(m.mission_id, mission_tasks(m.tasks), now)
+        return
     away = ""
     if r.away:
         r.loaded_away.update(ids)

@@ -68,7 +68,13 @@ from dawnpatrol_core.fleet.registry import (
     free_robots,
     robot_view,
 )
-from dawnpatrol_core.fleet.tasks import TaskKind, TaskPlan, delivery_tasks, investigate_dwell_s
+from dawnpatrol_core.fleet.tasks import (
+    RETURN_TASK_ID,
+    TaskKind,
+    TaskPlan,
+    delivery_tasks,
+    investigate_dwell_s,
+)
 from dawnpatrol_core.fleet.tasks import route_trips as trips_of
 from dawnpatrol_core.fleet.travel import make_travel
 from dawnpatrol_core.geometry import Pose2D
@@ -99,6 +105,9 @@ LET_GO_S = 10.0
 #: What an optional patrol visit (patrol_bounds: soft) is worth against driving (metres): a
 #: quarter of a parcel's worth, so parcels come first and visits still beat short detours.
 VISIT_VALUE_M = 5_000.0
+#: A robot whose trip did not get back to the depot is sent back before its next trip at most
+#: this many times in a row; then its waiting trips go to other robots.
+HOMING_TRIES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +165,7 @@ class FleetCoordinator:
                   (float(c["at"][0]), float(c["at"][1])))
             for rid, c in json.loads(store.setting("calls", "{}")).items()}
         self._done: dict[str, set[str]] = {}  # mission id -> task ids done (events heard)
+        self._homing: dict[str, int] = {}  # robot -> failed returns in a row, trips waiting
         self._arrivals: dict[tuple[str, str], float] = {}
         self._closed_sent: tuple[int, ...] | None = None
         # (free robots, waiting orders) last planned: the same again is not replanned
@@ -317,12 +327,43 @@ class FleetCoordinator:
         """Send a trip (order ids and patrol visits '@...', in route order), after ``first``
         (a look on the way)."""
         orders = {oid: self._orders[oid].order for oid in trip if oid in self._orders}
-        k = self.robot_ids.index(rid) if rid in self.robot_ids else 0
         tasks = delivery_tasks([i for i in trip if i in orders or i.startswith(VISIT_PREFIX)],
-                               orders, self.dm, self.bays[k % len(self.bays)])
+                               orders, self.dm, self._bay(rid))
         at = (first[0].pose.x, first[0].pose.y) if first else None
         self._send(rid, MissionKind.DELIVER, first + tasks,
                    orders=tuple(i for i in trip if i in orders), at=at)
+
+    def _bay(self, rid: str) -> Pose2D:
+        """The robot's own depot bay (where it loads and where its trips end)."""
+        k = self.robot_ids.index(rid) if rid in self.robot_ids else 0
+        return self.bays[k % len(self.bays)]
+
+    def _home_first(self, rid: str, result: MissionResultReceived | None) -> bool:
+        """The trip's return to the depot failed and trips wait there for the robot: its next
+        parcels cannot be loaded where it stands, so it is sent back first (the trips go once
+        it is in), at most ``HOMING_TRIES`` times in a row; then they go to other robots.
+        False when the robot is back (or nothing waits for it)."""
+        failed = dict(result.failed) if result is not None else {}
+        if RETURN_TASK_ID not in failed or not self._queues.get(rid):
+            self._homing.pop(rid, None)
+            return False
+        tries = self._homing.get(rid, 0) + 1
+        why = failed[RETURN_TASK_ID]
+        if tries > HOMING_TRIES:
+            self._homing.pop(rid, None)
+            self._requeue([o for trip in self._queues.pop(rid, []) for o in trip],
+                          f"{rid} could not get back to the depot")
+            self._save()
+            self._incident(rid, "mission_failed",
+                           f"{rid} could not get back to the depot {tries} times ({why}); "
+                           "its next trips go to other robots")
+            return True
+        self._homing[rid] = tries
+        self._log(Level.WARNING, f"{rid} did not get back to the depot ({why}): sent back to "
+                  "load its next trip")
+        self._send(rid, MissionKind.DELIVER, (TaskPlan(TaskKind.RETURN, RETURN_TASK_ID,
+                                                       self._bay(rid)),))
+        return True
 
     def _on_result(self, r: MissionResultReceived) -> None:
         if self._current(r.robot_id, r.mission_id) is None:
@@ -386,6 +427,8 @@ class FleetCoordinator:
             if unattempted:
                 self._robot_failed(rid, f"{rid} aborted its mission", unattempted)
                 return
+        if self._home_first(rid, result):
+            return
         trips = self._queues.get(rid)
         if trips:
             nxt = trips.pop(0)

@@ -42,6 +42,10 @@ class TaskPlan:
     compartments: int = 1
 
 
+#: The task id of a trip's return to its depot bay (where the next trip is loaded).
+RETURN_TASK_ID = "depot"
+
+
 def delivery_tasks(order_ids: Sequence[str], orders: Mapping[str, Order], dm: DistrictMap,
                    depot: Pose2D) -> tuple[TaskPlan, ...]:
     """One trip's tasks: a deliver task per order (stop pose = the entrance's pose, facing the
@@ -73,7 +77,7 @@ def delivery_tasks(order_ids: Sequence[str], orders: Mapping[str, Order], dm: Di
             window_start=o.window_start, window_end=o.window_end, method=o.handover,
             compartments=o.size,
         ))
-    tasks.append(TaskPlan(TaskKind.RETURN, "depot", depot))
+    tasks.append(TaskPlan(TaskKind.RETURN, RETURN_TASK_ID, depot))
     return tuple(tasks)
 
 
