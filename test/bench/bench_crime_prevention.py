@@ -6,8 +6,9 @@ fleet's inbox — the shared headless shift with its duties (`headless_shift.run
 [--localization] [--jobs J] [--quick]``
 
 Each seed draws 40-60 parcels with windows inside 02:00-04:00 and incidents at random times and
-places from the map's zones: loiterers in watch zones with passers-by crossing them, intruders
-in night-restricted areas, a blocked sidewalk in an alley, residents' calls about some of them;
+places from the map's zones, where a robot's lidar could see them from a sidewalk (an area
+behind a hoarding is left out and named in the table): loiterers in watch zones with passers-by
+crossing them, intruders in night-restricted areas, a blocked sidewalk in an alley, residents' calls about some of them;
 and the negatives: a bus-stop queue, passers-by (the world's walkers and the crossers), people
 standing together outside watch zones. Ground truth "when the rule could first be met" is
 measured from what the robots' lidars saw: the subject was in a robot's line of sight (a beam
@@ -38,9 +39,11 @@ for pkg in ("dawnpatrol_core", "dawnpatrol_sim"):
     sys.path.insert(0, str(ROOT / "src" / pkg))
 
 from dawnpatrol_core.errors import PlanningError  # noqa: E402
+from dawnpatrol_core.fleet.calls import seen_from_sidewalk  # noqa: E402
 from dawnpatrol_core.fleet.travel import make_travel  # noqa: E402
 from dawnpatrol_core.geometry import Pose2D  # noqa: E402
-from dawnpatrol_core.maps.district import DistrictMap  # noqa: E402
+from dawnpatrol_core.maps.district import DistrictMap, load_district_map  # noqa: E402
+from dawnpatrol_core.maps.zones import Zone  # noqa: E402
 from dawnpatrol_core.shift_clock import clock  # noqa: E402
 from dawnpatrol_sim.engine import SimEngine  # noqa: E402
 from dawnpatrol_sim.headless_shift import (  # noqa: E402
@@ -105,15 +108,27 @@ class Incident:
 
 
 def _inside(poly: shapely.Geometry, rng: np.random.Generator, dm: DistrictMap,
-            margin: float = 1.0) -> tuple[float, float]:
-    """A random free point of ``poly`` at least ``margin`` m inside it."""
+            margin: float = 1.0, tries: int = 2000) -> tuple[float, float] | None:
+    """A random free point of ``poly`` at least ``margin`` m inside it that a robot's lidar
+    could see from some sidewalk point where robots may stand (None: none found)."""
     inner = poly.buffer(-margin)
     x0, y0, x1, y1 = inner.bounds
-    for _ in range(2000):
+    for _ in range(tries):
         x, y = float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1))
-        if inner.contains(shapely.Point(x, y)) and dm.grid.is_free_at(x, y):
+        if (inner.contains(shapely.Point(x, y)) and dm.grid.is_free_at(x, y)
+                and seen_from_sidewalk(dm, x, y, LIDAR_RANGE)):
             return x, y
-    raise RuntimeError(f"no free point in {poly.bounds}")
+    return None
+
+
+def in_sight_areas(dm: DistrictMap, kind: str, margin: float) -> tuple[list[Zone], list[str]]:
+    """The zones of ``kind`` with places in a robot's sight from the sidewalks, and the ids
+    of those without (behind a hoarding: only CCTV sees in; no incident is drawn there)."""
+    rng = np.random.default_rng(0)
+    seen, hidden = [], []
+    for z in dm.zones_of_kind(kind):
+        (seen if _inside(z.polygon, rng, dm, margin, 300) is not None else hidden).append(z)
+    return seen, [z.id for z in hidden]
 
 
 def draw_shift(dm: DistrictMap, seed: int, n_robots: int, hours: float
@@ -142,7 +157,7 @@ def draw_shift(dm: DistrictMap, seed: int, n_robots: int, hours: float
     # incidents, in the later 90 % of the shift so a patrol is under way
     watch = [z for z in dm.zones_of_kind("watch")]
     dwell = {z.id: float(z.properties.get("max_dwell_s", 60.0)) for z in watch}
-    restricted = dm.zones_of_kind("night_restricted")
+    restricted, _ = in_sight_areas(dm, "night_restricted", 2.0)
     people: list[PersonSpec] = []
     obstacles: list[ObstacleSpec] = []
     incidents: list[Incident] = []
@@ -151,7 +166,9 @@ def draw_shift(dm: DistrictMap, seed: int, n_robots: int, hours: float
     lone = [z for z in watch if not z.properties.get("waiting_area")]  # not with the queue
     for i in range(2):  # loiterers with passers-by crossing between them and the street
         z = lone[int(rng.integers(len(lone)))]
-        x, y = _inside(z.polygon, rng, dm, 0.5)
+        spot = _inside(z.polygon, rng, dm, 0.5)
+        assert spot is not None, z.id
+        x, y = spot
         t0, stay = float(rng.uniform(300.0, t_hi)), float(rng.uniform(900.0, 1200.0))
         name = f"loiterer_{i}"
         people.append(PersonSpec(name, "loiterer", center=(x, y), radius=1.5, start=t0,
@@ -166,7 +183,9 @@ def draw_shift(dm: DistrictMap, seed: int, n_robots: int, hours: float
     for i in range(2):  # intruders: from the street (a gate: a hotspot by the area, else the
         # nearest sidewalk) to a place inside, where they wait
         z = restricted[int(rng.integers(len(restricted)))]
-        x, y = _inside(z.polygon, rng, dm, 2.0)
+        spot = _inside(z.polygon, rng, dm, 2.0)
+        assert spot is not None, z.id
+        x, y = spot
         gates = [h.observation_pose for h in dm.hotspots
                  if z.polygon.distance(shapely.Point(h.observation_pose.x,
                                                      h.observation_pose.y)) < 10.0]
@@ -209,7 +228,7 @@ def draw_shift(dm: DistrictMap, seed: int, n_robots: int, hours: float
         t0 = float(rng.uniform(0.0, duration / 2))
         people.append(PersonSpec("bus_queue", "waiting", center=(qx, qy), count=4, start=t0,
                                  end=t0 + duration / 2))
-    zones = [z.polygon for z in (*watch, *restricted)]
+    zones = [z.polygon for z in (*watch, *dm.zones_of_kind("night_restricted"))]
     for _ in range(200):
         node = list(dm.graph.nodes.values())[int(rng.integers(len(dm.graph.nodes)))]
         if all(zp.distance(shapely.Point(node.x, node.y)) > 8.0 for zp in zones):
@@ -408,7 +427,7 @@ def run_seed(stage: ShiftStage, settings: ShiftSettings, base: ShiftDuties, seed
     return replace(r, seed=seed)
 
 
-def table(all_rows: Sequence[SeedResult], load: str, cmd: str) -> None:
+def table(all_rows: Sequence[SeedResult], load: str, cmd: str, hidden: Sequence[str]) -> None:
     refused = [r for r in all_rows if r.refused]
     rows = [r for r in all_rows if not r.refused]
     inc = sum(r.incidents for r in rows)
@@ -417,6 +436,10 @@ def table(all_rows: Sequence[SeedResult], load: str, cmd: str) -> None:
     exc = [x for r in rows for x in r.call_excess]
     print(f"\n# Crime prevention in a delivery shift — suwon_dawn, headless, {len(all_rows)} seeds\n")
     print(f"`{cmd}`; {load}\n")
+    if hidden:
+        print(f"Incidents are drawn where a robot's lidar could see them from a sidewalk within "
+              f"{LIDAR_RANGE:.0f} m; no place inside {', '.join(hidden)} is (a hoarding): "
+              "only CCTV sees in there, and no intrusion is drawn in it.\n")
     for r in refused:
         print(f"- seed {r.seed}: batch of {r.parcels} refused up front: {r.refused}")
     if refused:
@@ -537,8 +560,10 @@ def main() -> int:
     load1 = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() \
         else ["?"]
     cmd = "python test/bench/bench_crime_prevention.py " + " ".join(sys.argv[1:])
+    _, hidden = in_sight_areas(load_district_map(MAP), "night_restricted", 2.0)
     table(rows, f"pose from {pose.replace('_', ' ')}; {args.jobs} process(es); load average "
-          f"{' '.join(load0)} at the start, {' '.join(load1)} at the end (2 cores)", cmd.strip())
+          f"{' '.join(load0)} at the start, {' '.join(load1)} at the end (2 cores)", cmd.strip(),
+          hidden)
     return 0
 
 

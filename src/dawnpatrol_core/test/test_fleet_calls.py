@@ -16,6 +16,7 @@ from dawnpatrol_core.fleet.calls import (
     lookout,
     needs_a_look,
     no_entry_reason,
+    seen_from_sidewalk,
 )
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 from dawnpatrol_core.patrol.interleave import RouteStop
@@ -110,6 +111,17 @@ def test_an_allowed_place_is_watched_from_a_standoff_in_sight(suwon: DistrictMap
     # nowhere in sight within reach: the place itself
     alone = lookout(suwon, *park, 12.0, standoff_m=40.0)
     assert (alone.pose.x, alone.pose.y, alone.distance_m) == (*park, 0.0)
+
+
+def test_what_a_hoarding_hides_is_not_seen_from_the_sidewalks(suwon: DistrictMap) -> None:
+    # the construction site's barriers hide its inside from a planar lidar on any sidewalk;
+    # the school yard is seen through its gate, its far corner is not
+    site = next(z for z in suwon.zones if z.id == "night_construction").polygon.centroid
+    assert not seen_from_sidewalk(suwon, site.x + 5.0, site.y + 5.0, 25.0)
+    assert seen_from_sidewalk(suwon, 85.0, 100.0, 25.0)  # just inside the gate
+    assert not seen_from_sidewalk(suwon, 85.0, 100.0, 1.0)  # the gate's path ends 2 m away
+    assert not seen_from_sidewalk(suwon, 15.0, 88.0, 25.0)
+    assert seen_from_sidewalk(suwon, 150.0, 105.0, 1.0)  # on the park path itself
 
 
 def test_alerts_about_people_call_for_a_look() -> None:

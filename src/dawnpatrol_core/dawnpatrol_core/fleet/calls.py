@@ -61,6 +61,27 @@ def _route_points(dm: DistrictMap, step_m: float) -> FloatArray:
     return np.array(pts, dtype=np.float64).reshape(-1, 2)
 
 
+def _watch_points(dm: DistrictMap) -> FloatArray:
+    """(N, 2) m: points every 0.5 m along the route graph where robots may stand."""
+    pts = _route_points(dm, 0.5)
+    ok = dm.allowed_xy(pts)
+    for z in dm.zones:
+        if z.kind in NO_ENTRY_KINDS:
+            ok &= ~np.asarray(shapely.intersects_xy(z.polygon, pts[:, 0], pts[:, 1]), dtype=bool)
+    return pts[ok]
+
+
+def seen_from_sidewalk(dm: DistrictMap, x: float, y: float, reach_m: float) -> bool:
+    """Some point of the sidewalks where robots may stand, within ``reach_m`` of (x, y) m, has
+    it in line of sight on the map (a fence or hoarding hides what is behind it from a robot's
+    planar lidar)."""
+    cand = _watch_points(dm)
+    d = np.hypot(cand[:, 0] - x, cand[:, 1] - y)
+    near = np.flatnonzero(d <= reach_m)
+    return any(_in_sight(dm, (float(cand[i, 0]), float(cand[i, 1])), (x, y))
+               for i in near[np.argsort(d[near], kind="stable")])
+
+
 def _in_sight(dm: DistrictMap, a: tuple[float, float], b: tuple[float, float],
               near_target_m: float = 0.5) -> bool:
     """No occupied map cell on the segment a -> b (the last ``near_target_m`` before b, the
@@ -89,12 +110,7 @@ def lookout(dm: DistrictMap, x: float, y: float, reach_m: float,
     why = no_entry_reason(dm, x, y)
     if not why and standoff_m <= 0.0:
         return Lookout(Pose2D(x, y, 0.0), 0.0, "")
-    pts = _route_points(dm, 0.5)
-    ok = dm.allowed_xy(pts)
-    for z in dm.zones:
-        if z.kind in NO_ENTRY_KINDS:
-            ok &= ~np.asarray(shapely.intersects_xy(z.polygon, pts[:, 0], pts[:, 1]), dtype=bool)
-    cand = pts[ok]
+    cand = _watch_points(dm)
     if cand.size == 0:
         return Lookout(Pose2D(x, y, 0.0), 0.0, why)
     d = np.hypot(cand[:, 0] - x, cand[:, 1] - y)
