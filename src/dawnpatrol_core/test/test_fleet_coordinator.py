@@ -740,6 +740,80 @@ def test_patrol_visits_ride_on_the_delivery_trips_within_their_bounds(fleet: Fle
         assert sch is not None and sch.last_left()[0] == pytest.approx(fleet.now)
 
 
+def drive_ticks(fleet: Fleet, rid: str, x: float, y: float, until: float,
+                mode: RobotMode = RobotMode.DELIVERING) -> list[Command]:
+    """Ticks every 10 s with ``rid`` reporting from (x, y) until the fleet cancels its
+    mission or ``until`` (fleet s); the commands of the last tick."""
+    while fleet.now < until:
+        fleet.status(rid, mode, dt=10.0, x=x, y=y)
+        cmds = fleet.on(Tick())
+        if any(isinstance(c, CancelMission) for c in cmds):
+            return cmds
+    return []
+
+
+def test_a_hotspot_nobody_will_reach_in_time_takes_the_delivering_robot_that_can(
+        fleet: Fleet) -> None:
+    # The trip went out before the patrol started: it carries no visit, and nobody else is
+    # about. The yard corner (600 s bound) would go unwatched; r1's parcel (window to 04:00)
+    # holds a detour, so r1 leaves its trip in time to be there before the bound runs out,
+    # watches, and resumes its trip.
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(ONE)
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.on(PatrolRequested("r1", True))
+    due = fleet.coord.shift_now(fleet.now) + 600.0
+    corner = fleet.coord.patrol.hotspot_pose("hs_yard_corner")
+    t, _ = fleet.coord.travel(np.array([[22.0, 17.0], [corner.x, corner.y]]), CONFIG.speed)
+    eta = float(t[0, 1])
+    cmds = drive_ticks(fleet, "r1", 22.0, 17.0, fleet.now + 600.0)
+    left = fleet.coord.shift_now(fleet.now)
+    assert CancelMission("r1", m.mission_id) in cmds
+    assert due - 190.0 <= left + eta <= due - 170.0  # not before it must, 180 s to spare
+    (line,) = [c.text for c in cmds if isinstance(c, LogLine) and "hs_yard_corner" in c.text]
+    assert line.startswith("hs_yard_corner: due by 02:06:40, no robot on its way: r1 leaves "
+                           "its delivery trip (resumes after)")
+    fleet.status("r1", x=22.0, y=17.0, dt=1.0)
+    (m2,) = sent(fleet.on(Tick()))
+    assert [(t.kind, t.id) for t in m2.tasks] == [
+        (TaskKind.PATROL, "hs_yard_corner"), (TaskKind.DELIVER, "D"), (TaskKind.RETURN, "depot")]
+    assert m2.tasks[0].pose == corner and m2.tasks[0].dwell_s == 20.0
+    fleet.on(MissionAccepted("r1", m2.mission_id))
+    fleet.on(MissionEventReceived("r1", "hs_yard_corner", "patrol", TaskEvent.ARRIVED), dt=60.0)
+    fleet.on(MissionEventReceived("r1", "hs_yard_corner", "patrol", TaskEvent.DWELL_DONE),
+             dt=20.0)
+    sch = fleet.coord.patrol.scheduler
+    assert sch is not None and sch.last_left()[0] == pytest.approx(fleet.now)
+    # the corner is watched again within its bound: nothing more is needed for now
+    assert drive_ticks(fleet, "r1", corner.x, corner.y, fleet.now + 120.0) == []
+
+
+def test_a_hotspot_is_left_to_its_planned_visit_while_that_is_in_time(fleet: Fleet) -> None:
+    fleet.status("r1")
+    fleet.on(PatrolRequested("r1", True))
+    answer, cmds = fleet.dispatch(THREE)  # the trips carry the corner's visits
+    (m,) = sent(cmds)
+    assert any(t.kind is TaskKind.PATROL for t in m.tasks)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    assert drive_ticks(fleet, "r1", 3.0, 3.0, fleet.now + 60.0) == []
+
+
+def test_a_hotspot_no_robot_can_reach_without_a_late_parcel_is_told_once(
+        fleet: Fleet) -> None:
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(TIGHT)  # T by 02:03: no detour holds
+    (m,) = sent(cmds)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.on(PatrolRequested("r1", True))
+    before = len(fleet.out)
+    assert drive_ticks(fleet, "r1", 22.0, 17.0, fleet.now + 300.0) == []
+    lines = [c.text for c in fleet.out[before:] if isinstance(c, LogLine)
+             and c.text.startswith("hs_yard_corner: unwatched past its bound")]
+    assert lines == ["hs_yard_corner: unwatched past its bound at 02:06:40 unless plans "
+                     "change: no robot can go without a late parcel"]
+
+
 # Handovers of 10 min, one after the other at the same door: no 20 s watch fits between them,
 # so the yard corner (600 s bound) cannot be held with both parcels.
 OVERLOAD = """id,address_id,window_start,window_end

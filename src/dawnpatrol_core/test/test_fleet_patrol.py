@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dawnpatrol_core.fleet.patrol import PatrolCoordinator
+from dawnpatrol_core.fleet.patrol import Ahead, PatrolCoordinator, first_arrivals
 from dawnpatrol_core.fleet.tasks import investigate_dwell_s
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 
@@ -37,3 +37,17 @@ def test_investigation_watches_long_enough_to_tell_loitering(suwon: DistrictMap)
     assert investigate_dwell_s(suwon, 150.0, 105.0, 60.0) == 180.0 + 30.0  # park watch zone
     assert investigate_dwell_s(suwon, 92.6, 100.0, 60.0) == 60.0  # school gate: no watch zone
     assert investigate_dwell_s(suwon, 150.0, 105.0, 400.0) == 400.0
+
+
+def test_first_arrivals_follow_the_stops_in_order_with_their_waits_and_services() -> None:
+    def straight(pts: np.ndarray, speed: float) -> tuple[np.ndarray, np.ndarray]:
+        d = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+        return d / speed, d
+
+    ahead = [Ahead(10.0, 0.0, 60.0, 200.0),  # a door: there at 110, waits to 200, 60 s
+             Ahead(10.0, 20.0, 30.0, 0.0, "hs_a"),  # 20 s on: 280
+             Ahead(0.0, 20.0, 0.0, 0.0, "hs_b"),  # 10 s on after the 30 s watch: 320
+             Ahead(10.0, 20.0, 30.0, 0.0, "hs_a")]  # again: the first arrival counts
+    got = first_arrivals(straight, 1.0, 0.0, 0.0, ahead, 100.0)
+    assert got == {"hs_a": pytest.approx(280.0), "hs_b": pytest.approx(320.0)}
+    assert first_arrivals(straight, 1.0, 0.0, 0.0, [], 100.0) == {}

@@ -50,7 +50,13 @@ from dawnpatrol_core.fleet.events import (
     TaskEvent,
     Tick,
 )
-from dawnpatrol_core.fleet.patrol import VISIT_PREFIX, PatrolCoordinator, hotspot_of
+from dawnpatrol_core.fleet.patrol import (
+    VISIT_PREFIX,
+    Ahead,
+    PatrolCoordinator,
+    first_arrivals,
+    hotspot_of,
+)
 from dawnpatrol_core.fleet.plans import parse_batch, plan_batch, plan_to_json
 from dawnpatrol_core.fleet.records import (
     MissionKind,
@@ -87,7 +93,7 @@ from dawnpatrol_core.planning.dispatch import (
     Robot,
     UnservedCause,
 )
-from dawnpatrol_core.shift_clock import shift_seconds
+from dawnpatrol_core.shift_clock import clock, shift_seconds
 from dawnpatrol_core.store.fleet import FleetRepository, NewOrder, RobotRecord
 
 #: A mission the fleet no longer follows (the fleet or the robot's mission node restarted) is
@@ -105,6 +111,15 @@ LET_GO_S = 10.0
 #: What an optional patrol visit (patrol_bounds: soft) is worth against driving (metres): a
 #: quarter of a parcel's worth, so parcels come first and visits still beat short detours.
 VISIT_VALUE_M = 5_000.0
+#: Hard hotspot bounds are held while plans slip (a call, a blocked sidewalk, a slow door):
+#: every GUARD_PERIOD_S the fleet checks the hotspots due within GUARD_HORIZON_S; one no robot
+#: will reach by then (GUARD_SLACK_S to spare) along its stops gets the robot that can be there
+#: first with every parcel window held, once it must leave to arrive GUARD_LEAD_S before the
+#: bound runs out.
+GUARD_PERIOD_S = 10.0
+GUARD_HORIZON_S = 900.0
+GUARD_SLACK_S = 60.0
+GUARD_LEAD_S = 180.0
 #: A robot whose trip did not get back to the depot is sent back before its next trip at most
 #: this many times in a row; then its waiting trips go to other robots.
 HOMING_TRIES = 2
@@ -134,6 +149,8 @@ class FleetCoordinator:
         self.depot = depot_pose(dm)
         self.bays = depot_bays(dm)
         self.travel = make_travel(dm)
+        # hotspot id -> (observation pose, watch time s)
+        self._hotspots = {h.id: (h.observation_pose, float(h.dwell_s)) for h in dm.hotspots}
         self.patrol = PatrolCoordinator(
             dm, self.robot_ids, config.speed, self.shift_now(now),
             rng if rng is not None else np.random.default_rng(config.patrol_seed), self.travel)
@@ -166,6 +183,8 @@ class FleetCoordinator:
             for rid, c in json.loads(store.setting("calls", "{}")).items()}
         self._done: dict[str, set[str]] = {}  # mission id -> task ids done (events heard)
         self._homing: dict[str, int] = {}  # robot -> failed returns in a row, trips waiting
+        self._guard_next = -math.inf  # when the hotspot bounds are checked next (s)
+        self._guard_told: dict[str, float] = {}  # hotspot -> the due time told as missed
         self._arrivals: dict[tuple[str, str], float] = {}
         self._closed_sent: tuple[int, ...] | None = None
         # (free robots, waiting orders) last planned: the same again is not replanned
@@ -305,6 +324,7 @@ class FleetCoordinator:
         self._reassign_waiting()
         self._serve_calls()
         self._serve_investigations()
+        self._guard_bounds()
         self._patrol_step()
 
     # -- missions --------------------------------------------------------------------------------
@@ -405,9 +425,12 @@ class FleetCoordinator:
         if rejected and m.at is not None:
             # The rest of a trip after a look: its parcels are on board, so the robot (not
             # another) takes it again, look first, once it accepts missions.
-            look = TaskPlan(TaskKind.INVESTIGATE, m.tasks[0], Pose2D(*m.at, 0.0),
-                            dwell_s=investigate_dwell_s(self.dm, *m.at,
-                                                        self.cfg.investigate_dwell_s))
+            hid = hotspot_of(m.tasks[0])
+            look = (TaskPlan(TaskKind.PATROL, hid, *self._hotspots[hid])
+                    if self._is_hotspot(hid) else
+                    TaskPlan(TaskKind.INVESTIGATE, m.tasks[0], Pose2D(*m.at, 0.0),
+                             dwell_s=investigate_dwell_s(self.dm, *m.at,
+                                                         self.cfg.investigate_dwell_s)))
             rest = tuple(t if t in m.orders else f"{VISIT_PREFIX}{t}" for t in m.tasks[1:]
                          if t in m.orders or self._is_hotspot(hotspot_of(t)))
             self._calls[rid] = (look, rest, m.at)
@@ -757,6 +780,135 @@ class FleetCoordinator:
                        (TaskPlan(TaskKind.PATROL, task.hotspot_id, pose, dwell_s=task.dwell_s),),
                        hotspot=task.hotspot_id)
 
+    def _guard_bounds(self) -> None:
+        """Hard bounds held while plans slip: a hotspot due soon that no robot will reach in
+        time along its stops (trips, looks, patrols, the trips waiting at the depot) is
+        watched by the robot that can be there first with every parcel window held — leaving
+        its trip (and resuming it after) or going from the depot — once it must leave to be
+        there ``GUARD_LEAD_S`` before the bound runs out. Robots on a patrol of their own are
+        the scheduler's, which knows the bounds."""
+        sch = self.patrol.scheduler
+        if (sch is None or self.cfg.patrol_bounds != "hard" or self._now < self._guard_next
+                or not any(self._patrolling.values())):
+            return
+        self._guard_next = self._now + GUARD_PERIOD_S
+        now = self.shift_now(self._now)
+        plan = sch.plan
+        due = sch.last_left() + plan.max_idleness_s
+        soon = [h for h in np.argsort(due, kind="stable") if due[h] - now <= GUARD_HORIZON_S]
+        if not soon:
+            return
+        planned = self._planned_arrivals(now)
+        for h in soon:
+            hid, d = plan.hotspots[h].id, float(due[h])
+            if planned.get(hid, math.inf) <= d - GUARD_SLACK_S:
+                continue
+            pose = self.patrol.hotspot_pose(hid)
+            dwell = float(plan.dwell_s[h])
+            cands = [c for c in self._candidates(pose.x, pose.y, dwell)
+                     if not self._on_own_patrol(c.robot_id)]
+            pick = choose_responder(cands, now, dwell)
+            if pick is None:
+                if self._guard_told.get(hid) != d:
+                    self._guard_told[hid] = d
+                    self._log(Level.WARNING, f"{hid}: unwatched past its bound at {clock(d)} "
+                              "unless plans change: no robot can go without a late parcel")
+                continue
+            if now + pick.eta_s + GUARD_LEAD_S < d:
+                continue  # not yet: the plan may still catch up
+            self._watch_hotspot(pick.robot_id, hid, pose, dwell, pick.eta_s, d, planned.get(hid))
+            planned[hid] = now + pick.eta_s
+
+    def _on_own_patrol(self, rid: str) -> bool:
+        m = self._missions.get(rid)
+        return m is not None and m.kind is MissionKind.PATROL
+
+    def _watch_hotspot(self, rid: str, hid: str, pose: Pose2D, dwell: float, eta: float,
+                       due: float, planned: float | None) -> None:
+        """Send ``rid`` to watch ``hid`` now: a free robot goes, a delivering one leaves its
+        trip (parcels stay on board) and resumes it after the watch."""
+        watch = TaskPlan(TaskKind.PATROL, hid, pose, dwell_s=dwell)
+        m = self._missions.get(rid)
+        if m is not None and m.kind is MissionKind.DELIVER:
+            self._calls[rid] = (watch, self._rest_of(m), (pose.x, pose.y))
+            self._out.append(CancelMission(rid, m.id))
+            self._missions.pop(rid, None)
+            self._followed.discard(m.id)
+            self._save()
+            how = "leaves its delivery trip (resumes after)"
+        else:
+            self._send(rid, MissionKind.PATROL, (watch,), hotspot=hid)
+            how = "goes"
+        when = "no robot on its way" if planned is None else f"next planned {clock(planned)}"
+        self._log(Level.INFO, f"{hid}: due by {clock(due)}, {when}: {rid} {how}, on scene in "
+                  f"about {eta:.0f} s")
+
+    def _rest_of(self, m: MissionRecord) -> tuple[str, ...]:
+        """The rest of a delivery mission as trip ids: orders not yet handed over and visits
+        not yet made (its return follows)."""
+        done = self._done.pop(m.id, set())
+        return tuple(
+            t if t in m.orders else f"{VISIT_PREFIX}{t}" for t in m.tasks if t not in done
+            and ((t in m.orders and self._orders.get(t) is not None
+                  and self._orders[t].state is OrderState.ASSIGNED)
+                 or (t not in m.orders and self._is_hotspot(hotspot_of(t)))))
+
+    def _planned_arrivals(self, now: float) -> dict[str, float]:
+        """Hotspot -> the earliest any online robot reaches it along its stops (shift-day s)."""
+        views = {v.id: v for v in self._views()}
+        best: dict[str, float] = {}
+        for rid in self.robot_ids:
+            v = views.get(rid)
+            if v is None or v.connection is not Connection.ONLINE:
+                continue
+            for hid, t in first_arrivals(self.travel, self.cfg.speed, v.x, v.y,
+                                         self._ahead(rid), now).items():
+                best[hid] = min(best.get(hid, math.inf), t)
+        return best
+
+    def _ahead(self, rid: str) -> list[Ahead]:
+        """The stops ``rid`` has yet to make, in order: its look and the rest of its trip, or
+        its mission's tasks not yet done, then the trips waiting for it at the depot."""
+        out: list[Ahead] = []
+        bay = self._bay(rid)
+        home = Ahead(bay.x, bay.y)
+        call = self._calls.get(rid)
+        m = self._missions.get(rid)
+        if call is not None:
+            look, rest, _ = call
+            out.append(Ahead(look.pose.x, look.pose.y, look.dwell_s,
+                             hotspot=look.id if look.kind is TaskKind.PATROL else ""))
+            if rest is not None:
+                out += [a for a in map(self._ahead_of, rest) if a is not None] + [home]
+        elif m is not None:
+            done = self._done.get(m.id, set())
+            for k, tid in enumerate(m.tasks):
+                if tid in done:
+                    continue
+                if k == 0 and m.at is not None and not self._is_hotspot(hotspot_of(tid)):
+                    out.append(Ahead(*m.at, self.cfg.investigate_dwell_s))  # a look first
+                    continue
+                a = home if tid == RETURN_TASK_ID else self._ahead_of(tid)
+                if a is not None:
+                    out.append(a)
+        for trip in self._queues.get(rid, []):
+            out += [a for a in map(self._ahead_of, trip) if a is not None] + [home]
+        return out
+
+    def _ahead_of(self, tid: str) -> Ahead | None:
+        """A trip id as a stop: an order's door (from its window's start) or a hotspot visit
+        ('@<hotspot>[#k][/<planned start>]', or a mission's hotspot task id)."""
+        rec = self._orders.get(tid)
+        if rec is not None:
+            o = rec.order
+            return Ahead(o.x, o.y, self.cfg.service_time_s, o.window_start)
+        name, _, stay = tid.removeprefix(VISIT_PREFIX).partition("/")
+        hid = hotspot_of(name)
+        info = self._hotspots.get(hid)
+        if info is None:
+            return None
+        return Ahead(info[0].x, info[0].y, info[1], float(stay) if stay else 0.0, hid)
+
     def _on_investigate(self, x: float, y: float, source: str = "operator") -> None:
         if not (math.isfinite(x) and math.isfinite(y)):
             self._log(Level.WARNING, f"investigate ({x}, {y}): not a place")
@@ -896,12 +1048,7 @@ class FleetCoordinator:
         if m is not None and m.kind is MissionKind.DELIVER:
             # Pre-empt: the trip's parcels stay on board; the rest of the trip (orders not yet
             # handed over, visits not yet made) follows the look in one mission.
-            done = self._done.pop(m.id, set())
-            rest = tuple(
-                t if t in m.orders else f"{VISIT_PREFIX}{t}" for t in m.tasks if t not in done
-                and ((t in m.orders and self._orders.get(t) is not None
-                      and self._orders[t].state is OrderState.ASSIGNED)
-                     or (t not in m.orders and self._is_hotspot(hotspot_of(t)))))
+            rest = self._rest_of(m)
             self._out.append(CancelMission(rid, m.id))
             self._missions.pop(rid, None)
             self._followed.discard(m.id)
@@ -946,7 +1093,7 @@ class FleetCoordinator:
         self._save()
 
     def _is_hotspot(self, hid: str) -> bool:
-        return any(h.id == hid for h in self.dm.hotspots)
+        return hid in self._hotspots
 
     # -- closed sidewalks ------------------------------------------------------------------------
     def _on_sidewalks(self, reports: tuple[tuple[float, float, float], ...]) -> None:

@@ -4,6 +4,9 @@ hotspot goes over its idleness bound."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
 from dawnpatrol_core.errors import PatrolError
@@ -53,6 +56,37 @@ def visit_windows(last_left_s: FloatArray, bound_s: FloatArray, dwell_s: FloatAr
             due = earliest + float(dwell_s[h]) + b
             width = b * share * float(rng.uniform(0.5, 1.0))
             k += 1
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Ahead:
+    """A stop a robot has yet to make, in its order: where (m), how long it stays (s), not
+    before when (shift-day s: a door's window, a visit's planned start; 0: at once) and the
+    hotspot it watches ('' for a door, a look or the depot)."""
+
+    x: float
+    y: float
+    service_s: float = 0.0
+    not_before_s: float = 0.0
+    hotspot: str = ""
+
+
+def first_arrivals(travel: TravelFn, speed: float, x: float, y: float,
+                   ahead: Sequence[Ahead], now: float) -> dict[str, float]:
+    """When (shift-day s) a robot at (x, y) m at ``now`` first reaches each hotspot it is to
+    watch, making its stops ``ahead`` in order at ``speed`` m/s (waiting for each stop's
+    start). Time at a door beyond its service (a recipient slow to come) is not foreseen."""
+    if not ahead:
+        return {}
+    t, _ = travel(np.array([[x, y]] + [[a.x, a.y] for a in ahead], dtype=np.float64), speed)
+    out: dict[str, float] = {}
+    clock = now
+    for i, a in enumerate(ahead):
+        clock += float(t[i, i + 1])
+        if a.hotspot and a.hotspot not in out:
+            out[a.hotspot] = clock
+        clock = max(clock, a.not_before_s) + a.service_s
     return out
 
 
