@@ -426,7 +426,7 @@ class FleetCoordinator:
             # The rest of a trip after a look: its parcels are on board, so the robot (not
             # another) takes it again, look first, once it accepts missions.
             hid = hotspot_of(m.tasks[0])
-            look = (TaskPlan(TaskKind.PATROL, hid, *self._hotspots[hid])
+            look = (TaskPlan(TaskKind.PATROL, m.tasks[0], *self._hotspots[hid])
                     if self._is_hotspot(hid) else
                     TaskPlan(TaskKind.INVESTIGATE, m.tasks[0], Pose2D(*m.at, 0.0),
                              dwell_s=investigate_dwell_s(self.dm, *m.at,
@@ -827,7 +827,9 @@ class FleetCoordinator:
                        due: float, planned: float | None) -> None:
         """Send ``rid`` to watch ``hid`` now: a free robot goes, a delivering one leaves its
         trip (parcels stay on board) and resumes it after the watch."""
-        watch = TaskPlan(TaskKind.PATROL, hid, pose, dwell_s=dwell)
+        # its own task id: the rest of the trip may hold a visit of the same hotspot
+        self._seq += 1
+        watch = TaskPlan(TaskKind.PATROL, f"{hid}#g{self._seq}", pose, dwell_s=dwell)
         m = self._missions.get(rid)
         if m is not None and m.kind is MissionKind.DELIVER:
             self._calls[rid] = (watch, self._rest_of(m), (pose.x, pose.y))
@@ -877,7 +879,8 @@ class FleetCoordinator:
         if call is not None:
             look, rest, _ = call
             out.append(Ahead(look.pose.x, look.pose.y, look.dwell_s,
-                             hotspot=look.id if look.kind is TaskKind.PATROL else ""))
+                             hotspot=hotspot_of(look.id) if look.kind is TaskKind.PATROL
+                             else ""))
             if rest is not None:
                 out += [a for a in map(self._ahead_of, rest) if a is not None] + [home]
         elif m is not None:
