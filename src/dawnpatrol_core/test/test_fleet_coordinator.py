@@ -782,7 +782,11 @@ def test_a_hotspot_nobody_will_reach_in_time_takes_the_delivering_robot_that_can
     assert len({t.id for t in m2.tasks}) == len(m2.tasks)
     assert watch.pose == corner and watch.dwell_s == 20.0
     fleet.on(MissionAccepted("r1", m2.mission_id))
-    fleet.on(MissionEventReceived("r1", watch.id, "patrol", TaskEvent.ARRIVED), dt=60.0)
+    # on scene as the bound runs out, watching: it is not sent again (nor is anyone else)
+    until = fleet.now + due - fleet.coord.shift_now(fleet.now) - 15.0  # ticks every 10 s
+    assert drive_ticks(fleet, "r1", corner.x, corner.y, until) == []
+    assert not [c for c in fleet.out[-20:] if isinstance(c, LogLine) and "unwatched" in c.text]
+    fleet.on(MissionEventReceived("r1", watch.id, "patrol", TaskEvent.ARRIVED), dt=1.0)
     fleet.on(MissionEventReceived("r1", watch.id, "patrol", TaskEvent.DWELL_DONE), dt=20.0)
     assert fleet.store.visits()[-1]["hotspot_id"] == "hs_yard_corner"
     sch = fleet.coord.patrol.scheduler

@@ -798,16 +798,23 @@ class FleetCoordinator:
         soon = [h for h in np.argsort(due, kind="stable") if due[h] - now <= GUARD_HORIZON_S]
         if not soon:
             return
-        planned = self._planned_arrivals(now)
+        arrivals = self._planned_arrivals(now)
+        planned = {hid: min(a.get(hid, math.inf) for a in arrivals.values())
+                   for hid in self._hotspots}
         for h in soon:
             hid, d = plan.hotspots[h].id, float(due[h])
-            if planned.get(hid, math.inf) <= d - GUARD_SLACK_S:
+            p = planned[hid]
+            # in time, with GUARD_SLACK_S to spare (less for a robot about to be there)
+            if p + min(GUARD_SLACK_S, 0.25 * max(p - now, 0.0)) <= d:
                 continue
             pose = self.patrol.hotspot_pose(hid)
             dwell = float(plan.dwell_s[h])
             cands = [c for c in self._candidates(pose.x, pose.y, dwell)
                      if not self._on_own_patrol(c.robot_id)]
             pick = choose_responder(cands, now, dwell)
+            if pick is not None and (arrivals.get(pick.robot_id, {}).get(hid, math.inf)
+                                     <= now + pick.eta_s + GUARD_SLACK_S):
+                continue  # going straight there would gain it little: let it go on
             if pick is None:
                 if self._guard_told.get(hid) != d:
                     self._guard_told[hid] = d
@@ -816,7 +823,8 @@ class FleetCoordinator:
                 continue
             if now + pick.eta_s + GUARD_LEAD_S < d:
                 continue  # not yet: the plan may still catch up
-            self._watch_hotspot(pick.robot_id, hid, pose, dwell, pick.eta_s, d, planned.get(hid))
+            self._watch_hotspot(pick.robot_id, hid, pose, dwell, pick.eta_s, d,
+                                p if math.isfinite(p) else None)
             planned[hid] = now + pick.eta_s
 
     def _on_own_patrol(self, rid: str) -> bool:
@@ -855,18 +863,13 @@ class FleetCoordinator:
                   and self._orders[t].state is OrderState.ASSIGNED)
                  or (t not in m.orders and self._is_hotspot(hotspot_of(t)))))
 
-    def _planned_arrivals(self, now: float) -> dict[str, float]:
-        """Hotspot -> the earliest any online robot reaches it along its stops (shift-day s)."""
+    def _planned_arrivals(self, now: float) -> dict[str, dict[str, float]]:
+        """Robot -> hotspot -> when it first reaches it along its stops (shift-day s), for
+        every online robot."""
         views = {v.id: v for v in self._views()}
-        best: dict[str, float] = {}
-        for rid in self.robot_ids:
-            v = views.get(rid)
-            if v is None or v.connection is not Connection.ONLINE:
-                continue
-            for hid, t in first_arrivals(self.travel, self.cfg.speed, v.x, v.y,
-                                         self._ahead(rid), now).items():
-                best[hid] = min(best.get(hid, math.inf), t)
-        return best
+        return {rid: first_arrivals(self.travel, self.cfg.speed, v.x, v.y, self._ahead(rid), now)
+                for rid in self.robot_ids
+                if (v := views.get(rid)) is not None and v.connection is Connection.ONLINE}
 
     def _ahead(self, rid: str) -> list[Ahead]:
         """The stops ``rid`` has yet to make, in order: its look and the rest of its trip, or
