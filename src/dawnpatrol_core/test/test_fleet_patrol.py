@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dawnpatrol_core.fleet.patrol import Ahead, PatrolCoordinator, first_arrivals
+from dawnpatrol_core.fleet.patrol import (
+    Ahead,
+    PatrolCoordinator,
+    arrivals,
+    first_arrivals,
+    slack_s,
+)
 from dawnpatrol_core.fleet.tasks import investigate_dwell_s
 from dawnpatrol_core.maps.district import DistrictMap, load_district_map
 
@@ -51,3 +58,13 @@ def test_first_arrivals_follow_the_stops_in_order_with_their_waits_and_services(
     got = first_arrivals(straight, 1.0, 0.0, 0.0, ahead, 100.0)
     assert got == {"hs_a": pytest.approx(280.0), "hs_b": pytest.approx(320.0)}
     assert first_arrivals(straight, 1.0, 0.0, 0.0, [], 100.0) == {}
+    # a door due by 230 (its window's end less the handover) starts at 200 (it waits for its
+    # window): 30 s to spare; one due by 300 is reached at 280 (after the first's 60 s and a
+    # 20 s walk): 20 s, the least of the two
+    doors = [Ahead(10.0, 0.0, 60.0, 200.0, due_s=230.0), Ahead(10.0, 20.0, 0.0, 0.0,
+                                                              due_s=300.0)]
+    arrive = arrivals(straight, 1.0, 0.0, 0.0, doors, 100.0)
+    assert arrive == [pytest.approx(110.0), pytest.approx(280.0)]
+    assert slack_s(doors[:1], arrive[:1]) == pytest.approx(30.0)
+    assert slack_s(doors, arrive) == pytest.approx(20.0)
+    assert slack_s([], []) == math.inf

@@ -54,8 +54,10 @@ from dawnpatrol_core.fleet.patrol import (
     VISIT_PREFIX,
     Ahead,
     PatrolCoordinator,
+    arrivals,
     first_arrivals,
     hotspot_of,
+    slack_s,
 )
 from dawnpatrol_core.fleet.plans import parse_batch, plan_batch, plan_to_json
 from dawnpatrol_core.fleet.records import (
@@ -874,6 +876,18 @@ class FleetCoordinator:
     def _ahead(self, rid: str) -> list[Ahead]:
         """The stops ``rid`` has yet to make, in order: its look and the rest of its trip, or
         its mission's tasks not yet done, then the trips waiting for it at the depot."""
+        return self._ahead_now(rid) + self._ahead_queued(rid)
+
+    def _ahead_queued(self, rid: str) -> list[Ahead]:
+        """The stops of the trips waiting for ``rid`` at the depot, each back to its bay."""
+        bay = self._bay(rid)
+        out: list[Ahead] = []
+        for trip in self._queues.get(rid, []):
+            out += [a for a in map(self._ahead_of, trip) if a is not None] + [Ahead(bay.x, bay.y)]
+        return out
+
+    def _ahead_now(self, rid: str) -> list[Ahead]:
+        """The stops of ``rid``'s look and the rest of its trip, or of its mission."""
         out: list[Ahead] = []
         bay = self._bay(rid)
         home = Ahead(bay.x, bay.y)
@@ -897,8 +911,6 @@ class FleetCoordinator:
                 a = home if tid == RETURN_TASK_ID else self._ahead_of(tid)
                 if a is not None:
                     out.append(a)
-        for trip in self._queues.get(rid, []):
-            out += [a for a in map(self._ahead_of, trip) if a is not None] + [home]
         return out
 
     def _ahead_of(self, tid: str) -> Ahead | None:
@@ -907,7 +919,8 @@ class FleetCoordinator:
         rec = self._orders.get(tid)
         if rec is not None:
             o = rec.order
-            return Ahead(o.x, o.y, self.cfg.service_time_s, o.window_start)
+            svc = self.cfg.service_time_s
+            return Ahead(o.x, o.y, svc, o.window_start, due_s=o.window_end - svc)
         name, _, stay = tid.removeprefix(VISIT_PREFIX).partition("/")
         hid = hotspot_of(name)
         info = self._hotspots.get(hid)
@@ -1025,12 +1038,14 @@ class FleetCoordinator:
             svc = self.cfg.service_time_s
             stops = tuple(RouteStop(o.id, k, o.window_start, o.window_end - svc, svc)
                           for k, o in enumerate(left))
-            slack = [self._orders[o].order.window_end - svc - (self._orders[o].eta or now)
-                     for trip in self._queues.get(rid, []) for o in trip if o in self._orders]
+            # the queued trips' slack from where the robot is now, after its trip (the plan's
+            # times go stale as looks and slow doors push the trips later)
+            now_stops, later = self._ahead_now(rid), self._ahead_queued(rid)
+            arrive = arrivals(self.travel, self.cfg.speed, v.x, v.y, now_stops + later, now)
             out.append(Candidate(
                 rid, float(t[0, 1]), stops, float(t[0, 2]) if left else 0.0,
                 float(t[1, 2]) if left else 0.0, t[2:, 2:] if left else None,
-                min(slack, default=math.inf), delivering=True))
+                slack_s(later, arrive[len(now_stops):]), delivering=True))
         return out
 
     def _investigate(self, x: float, y: float, source: str) -> bool:

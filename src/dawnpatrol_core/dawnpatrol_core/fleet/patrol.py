@@ -4,6 +4,7 @@ hotspot goes over its idleness bound."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -70,24 +71,42 @@ class Ahead:
     service_s: float = 0.0
     not_before_s: float = 0.0
     hotspot: str = ""
+    due_s: float = math.inf  # a door's latest start that keeps its window (shift-day s)
+
+
+def arrivals(travel: TravelFn, speed: float, x: float, y: float, ahead: Sequence[Ahead],
+             now: float) -> list[float]:
+    """When (shift-day s) a robot at (x, y) m at ``now`` reaches each of its stops ``ahead``,
+    making them in order at ``speed`` m/s (waiting for each stop's start). Time at a door
+    beyond its service (a recipient slow to come) is not foreseen."""
+    if not ahead:
+        return []
+    t, _ = travel(np.array([[x, y]] + [[a.x, a.y] for a in ahead], dtype=np.float64), speed)
+    out: list[float] = []
+    clock = now
+    for i, a in enumerate(ahead):
+        clock += float(t[i, i + 1])
+        out.append(clock)
+        clock = max(clock, a.not_before_s) + a.service_s
+    return out
 
 
 def first_arrivals(travel: TravelFn, speed: float, x: float, y: float,
                    ahead: Sequence[Ahead], now: float) -> dict[str, float]:
-    """When (shift-day s) a robot at (x, y) m at ``now`` first reaches each hotspot it is to
-    watch, making its stops ``ahead`` in order at ``speed`` m/s (waiting for each stop's
-    start). Time at a door beyond its service (a recipient slow to come) is not foreseen."""
-    if not ahead:
-        return {}
-    t, _ = travel(np.array([[x, y]] + [[a.x, a.y] for a in ahead], dtype=np.float64), speed)
+    """When (shift-day s) the robot first reaches each hotspot it is to watch (see
+    :func:`arrivals`)."""
     out: dict[str, float] = {}
-    clock = now
-    for i, a in enumerate(ahead):
-        clock += float(t[i, i + 1])
+    for a, t in zip(ahead, arrivals(travel, speed, x, y, ahead, now), strict=True):
         if a.hotspot and a.hotspot not in out:
-            out[a.hotspot] = clock
-        clock = max(clock, a.not_before_s) + a.service_s
+            out[a.hotspot] = t
     return out
+
+
+def slack_s(ahead: Sequence[Ahead], arrive: Sequence[float]) -> float:
+    """How much later (s) the stops ``ahead``, reached at ``arrive``, could all start and
+    still keep every door's window (inf with no door)."""
+    return min((a.due_s - max(t, a.not_before_s) for a, t in zip(ahead, arrive, strict=True)),
+               default=math.inf)
 
 
 def hotspot_of(task_id: str) -> str:
