@@ -786,6 +786,14 @@ def test_a_hotspot_nobody_will_reach_in_time_takes_the_delivering_robot_that_can
     until = fleet.now + due - fleet.coord.shift_now(fleet.now) - 15.0  # ticks every 10 s
     assert drive_ticks(fleet, "r1", corner.x, corner.y, until) == []
     assert not [c for c in fleet.out[-20:] if isinstance(c, LogLine) and "unwatched" in c.text]
+    # nor is a second robot while it is there, even past the bound (its watch not yet begun)
+    before = len(fleet.out)
+    for _ in range(9):
+        fleet.status("r1", RobotMode.DELIVERING, dt=10.0, x=corner.x, y=corner.y)
+        fleet.status("r2")  # free at the depot
+        fleet.on(Tick())
+    assert fleet.coord.shift_now(fleet.now) > due
+    assert sent(fleet.out[before:]) == []
     fleet.on(MissionEventReceived("r1", watch.id, "patrol", TaskEvent.ARRIVED), dt=1.0)
     fleet.on(MissionEventReceived("r1", watch.id, "patrol", TaskEvent.DWELL_DONE), dt=20.0)
     assert fleet.store.visits()[-1]["hotspot_id"] == "hs_yard_corner"

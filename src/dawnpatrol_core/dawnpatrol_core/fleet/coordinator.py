@@ -187,6 +187,7 @@ class FleetCoordinator:
         self._homing: dict[str, int] = {}  # robot -> failed returns in a row, trips waiting
         self._guard_next = -math.inf  # when the hotspot bounds are checked next (s)
         self._guard_told: dict[str, float] = {}  # hotspot -> the due time told as missed
+        self._guarding: dict[str, str] = {}  # hotspot -> the robot the guard sent to watch it
         self._arrivals: dict[tuple[str, str], float] = {}
         self._closed_sent: tuple[int, ...] | None = None
         # (free robots, waiting orders) last planned: the same again is not replanned
@@ -806,6 +807,10 @@ class FleetCoordinator:
         for h in soon:
             hid, d = plan.hotspots[h].id, float(due[h])
             p = planned[hid]
+            sent_to = self._guarding.get(hid)
+            if sent_to is not None and hid in arrivals.get(sent_to, {}):
+                continue  # a robot sent to watch it is on its way: one is enough
+            self._guarding.pop(hid, None)
             # in time, with GUARD_SLACK_S to spare (less for a robot about to be there)
             if p + min(GUARD_SLACK_S, 0.25 * max(p - now, 0.0)) <= d:
                 continue
@@ -827,6 +832,7 @@ class FleetCoordinator:
                 continue  # not yet: the plan may still catch up
             self._watch_hotspot(pick.robot_id, hid, pose, dwell, pick.eta_s, d,
                                 p if math.isfinite(p) else None)
+            self._guarding[hid] = pick.robot_id
             planned[hid] = now + pick.eta_s
 
     def _on_own_patrol(self, rid: str) -> bool:
