@@ -209,3 +209,20 @@ def test_a_second_robot_confirming_a_stay_continues_the_incident(tmp_path: Path)
         # a stay that began after the gap is another episode
         again = seen("r1", 1800.0, 2040.0, 3)
         assert ib.upsert(again, 2041.0) is InboxResult.NEW
+
+
+def test_two_people_lingering_apart_in_one_zone_are_two_incidents(tmp_path: Path) -> None:
+    """Two loiterers 6.5 m apart in the park at the same time are two episodes; one person's
+    reports from two robots (a site centre 1.5 m off) are one."""
+    def seen(robot: str, x: float, y: float, seed: int) -> AnomalyEvent:
+        m = EventManager(robot, np.random.default_rng(seed))
+        e = m.report(Detection("loitering", "site:1", x, y, 500.0, 500.0, zone="park",
+                               began_at=320.0), 500.0)
+        assert e is not None
+        return e
+
+    with Inbox(tmp_path / "f.db") as ib:
+        assert ib.upsert(seen("r1", 149.4, 102.2, 1), 501.0) is InboxResult.NEW
+        assert ib.upsert(seen("r2", 150.6, 103.1, 2), 502.0) is InboxResult.MERGED
+        assert ib.upsert(seen("r1", 154.5, 106.3, 3), 503.0) is InboxResult.NEW
+        assert len(ib.incidents(kind="loitering")) == 2

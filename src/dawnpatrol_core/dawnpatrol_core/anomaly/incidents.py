@@ -25,7 +25,7 @@ class IncidentPolicy:
                                  "blocked_sidewalk": 1800.0}
     )
     radius_m_by_kind: Mapping[str, float] = field(
-        default_factory=lambda: {"loitering": 8.0, "blocked_sidewalk": 6.0}
+        default_factory=lambda: {"loitering": 5.0, "blocked_sidewalk": 6.0}
     )
 
     def gap(self, kind: str) -> float:
