@@ -833,7 +833,6 @@ class FleetCoordinator:
             self._watch_hotspot(pick.robot_id, hid, pose, dwell, pick.eta_s, d,
                                 p if math.isfinite(p) else None)
             self._guarding[hid] = pick.robot_id
-            planned[hid] = now + pick.eta_s
 
     def _on_own_patrol(self, rid: str) -> bool:
         m = self._missions.get(rid)
