@@ -327,16 +327,17 @@ def evaluate(res: ShiftResult, incidents: Sequence[Incident], sight: Sightings,
     recs = [r for r in res.incidents if r.event.kind in kinds]
     matched: dict[int, list[str]] = {}
     used: set[str] = set()
-    for k, inc in enumerate(incidents):
-        for r in recs:
-            e = r.event
-            at = first_rx.get(r.event.uuid, e.first_seen) - t0
-            if e.kind != inc.kind or not inc.start - 5.0 <= at <= inc.end + 300.0:
-                continue
-            if (e.zone == inc.zone if inc.kind != "blocked_sidewalk"
-                    else math.hypot(e.x - inc.x, e.y - inc.y) <= 5.0):
-                matched.setdefault(k, []).append(e.uuid)
-                used.add(e.uuid)
+    for r in recs:  # each report to the nearest incident it could be about
+        e = r.event
+        at = first_rx.get(r.event.uuid, e.first_seen) - t0
+        fits = [k for k, inc in enumerate(incidents)
+                if e.kind == inc.kind and inc.start - 5.0 <= at <= inc.end + 300.0
+                and (e.zone == inc.zone if inc.kind != "blocked_sidewalk"
+                     else math.hypot(e.x - inc.x, e.y - inc.y) <= 5.0)]
+        if fits:
+            k = min(fits, key=lambda k: math.hypot(e.x - incidents[k].x, e.y - incidents[k].y))
+            matched.setdefault(k, []).append(e.uuid)
+            used.add(e.uuid)
     lat, missed = [], []
     observable = reported = on_time = dup = 0
     for k, inc in enumerate(incidents):
