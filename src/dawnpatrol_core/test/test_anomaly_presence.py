@@ -112,6 +112,25 @@ def test_a_queue_in_a_waiting_area_is_not_lingering_but_one_person_is() -> None:
     assert len(pm2.update(queue, T0 + 10, nobody_free)) == 1  # a group in a park lingers
 
 
+def test_a_queue_member_seen_alone_still_waits_until_the_queue_is_forgotten() -> None:
+    # A robot close to a bus-stop queue sees only its nearest member for minutes (the others
+    # hidden behind): still a queue. Someone alone where no queue stood lingers; so does the
+    # same spot once the queue has not been seen for queue_memory_s.
+    cfg = PresenceConfig(queue_memory_s=600.0)
+    pm = PresenceMap([STOP], cfg)
+    queue = [still(i, 24.0 + 0.8 * i, 2.0, T0, T0 + 10) for i in range(3)]
+    assert pm.update(queue, T0 + 10, nobody_free) == ()
+    for k in range(1, 81):  # 400 s of the middle one alone
+        t = T0 + 10 + 5.0 * k
+        assert pm.update([still(1, 24.8, 2.1, T0, t)], t, nobody_free) == (), t
+    apart = pm.update([still(1, 24.8, 2.1, T0, T0 + 415), still(9, 28.0, 2.0, T0, T0 + 415)],
+                      T0 + 415, nobody_free)
+    assert [(round(s.x), round(s.y)) for s in apart] == [(28, 2)]
+    late = T0 + 10 + 601.0
+    assert [s.zone for s in pm.update([still(1, 24.8, 2.1, T0, late)], late, nobody_free)] == [
+        "stop"]
+
+
 def test_a_site_survives_occlusion_but_ends_when_seen_empty_or_after_the_gap() -> None:
     cfg = PresenceConfig(gap_s=60.0, absent_s=15.0)
     for seen, lost_at in ((nobody_free, 60.0), (everywhere_free, 15.0)):

@@ -42,7 +42,10 @@ class PresenceConfig:
     while turning round: a commuter walking up and down a bus stop at 0.5 m/s is waiting, and
     would otherwise leave a stay at each end of the walk that they come back to every minute.
     In a zone marked as a waiting area (a bus stop), people lingering within ``group_radius``
-    m of another lingering person wait together: a queue, not a loiterer.
+    m of another lingering person wait together: a queue, not a loiterer. The queue is
+    remembered for ``queue_memory_s`` s: someone lingering alone within ``queue_spot_m`` m of
+    where a queue member stood is one of them with the others hidden behind (a robot close to
+    a queue sees only its nearest members).
     """
 
     link_radius: float = 4.0
@@ -57,6 +60,8 @@ class PresenceConfig:
     history_s: float = 660.0
     pace_window_s: float = 30.0
     pace_speed: float = 0.35
+    queue_memory_s: float = 600.0
+    queue_spot_m: float = 0.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +173,8 @@ class PresenceMap:
         self.zones = tuple(zones)
         self._sites: dict[int, _SiteState] = {}
         self._link: dict[int, int] = {}  # track id -> site id
+        # (x, y) cells (queue_spot_m) where queue members stood in a waiting area -> when (s)
+        self._queue_spots: dict[tuple[int, int], float] = {}
         self._next = 1
 
     def _zone_of(self, xy: FloatArray) -> list[PresenceZone | None]:
@@ -188,12 +195,9 @@ class PresenceMap:
         linger = [t for t in tracks if lingering(t, now, cfg)]
         xy = np.array([[t.x, t.y] for t in linger], dtype=np.float64).reshape(-1, 2)
         zones = self._zone_of(xy)
-        if len(xy) > 1:  # people standing together in a waiting area are a queue
-            d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-            np.fill_diagonal(d, np.inf)
-            grouped = d.min(axis=1) <= cfg.group_radius
-            zones = [None if z is not None and z.waiting_area and g else z
-                     for z, g in zip(zones, grouped.tolist(), strict=True)]
+        waiting = [z is not None and z.waiting_area for z in zones]
+        if any(waiting):  # people standing together in a waiting area are a queue
+            zones = self._queued(xy, zones, waiting, now)
         centres = {sid: s.centre(now, cfg.centre_window_s) for sid, s in self._sites.items()}
         present: dict[int, list[int]] = {}
         for tr, zone, (x, y) in zip(linger, zones, xy.tolist(), strict=True):
@@ -236,6 +240,30 @@ class PresenceMap:
             out.append(Site(sid, s.zone, cx, cy, float(rows[0, 0]), s.last_seen, rows,
                             tuple(tids)))
         return tuple(out)
+
+    def _queued(self, xy: FloatArray, zones: list[PresenceZone | None], waiting: list[bool],
+                now: float) -> list[PresenceZone | None]:
+        """``zones`` with those of people waiting in a queue (with another lingering person
+        within ``group_radius``, or where a queue member stood lately) set to None."""
+        cfg = self.config
+        grouped = np.zeros(len(xy), dtype=bool)
+        if len(xy) > 1:
+            d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+            np.fill_diagonal(d, np.inf)
+            grouped = d.min(axis=1) <= cfg.group_radius
+        cell = cfg.queue_spot_m
+        for (x, y), w, g in zip(xy.tolist(), waiting, grouped.tolist(), strict=True):
+            if w and g:
+                self._queue_spots[(round(x / cell), round(y / cell))] = now
+        self._queue_spots = {k: t for k, t in self._queue_spots.items()
+                             if now - t <= cfg.queue_memory_s}
+        spots = np.array(list(self._queue_spots), dtype=np.float64).reshape(-1, 2) * cell
+        out = []
+        for (x, y), z, w, g in zip(xy.tolist(), zones, waiting, grouped.tolist(), strict=True):
+            stood = bool(len(spots)) and float(
+                np.min(np.hypot(spots[:, 0] - x, spots[:, 1] - y))) <= cell
+            out.append(None if w and (g or stood) else z)
+        return out
 
     def stays(self, now: float, within_s: float) -> tuple[tuple[int, str, float], ...]:
         """(site id, zone id, stay start s) of every site someone lingered at within the last
