@@ -307,6 +307,28 @@ def test_replans_round_people_on_the_goal_never_cross_the_road() -> None:
     assert t < 120.0, nav.events
 
 
+def test_a_robot_in_an_alley_closed_on_both_sides_of_it_drives_out() -> None:
+    # A 60 m alley P(0, 0) - Q(0, 30) - R(0, 60) off the street R - T(40, 60), and P - U(40, 0)
+    # - T round the block. Something dumped at Q: the fleet closes the alley on both sides of
+    # the robot watching there, and no open edge is within the join distance. The robot must
+    # still leave (the way it faces away from) and reach its next door.
+    pts = {0: (0.0, 0.0), 1: (0.0, 30.0), 2: (0.0, 60.0), 3: (40.0, 60.0), 4: (40.0, 0.0)}
+    links = [(0, 1), (1, 2), (2, 3), (0, 4), (4, 3)]
+    edges: list[RouteEdge] = []
+    for a, b in links:
+        (ax, ay), (bx, by) = pts[a], pts[b]
+        for s_, e_ in ((a, b), (b, a)):
+            edges.append(RouteEdge(len(edges), s_, e_, math.hypot(bx - ax, by - ay), 1.5,
+                                   points=(pts[s_], pts[e_])))
+    graph = RouteGraph.build([RouteNode(i, x, y) for i, (x, y) in pts.items()], edges)
+    nav = NavigatorCore(RoutePlanner(graph))
+    nav.closed_edges = {0, 1, 2, 3}  # the whole alley
+    here = Pose2D(0.0, 29.8, math.pi / 2)  # facing the dumped furniture, north
+    r = nav.set_goal(0.0, here, Pose2D(40.0, 30.0))
+    assert r.accepted, r.reason
+    assert nav.path[1][1] < here.y  # out to the south, away from the furniture
+
+
 def test_blocked_corridor_reroutes_through_the_graph() -> None:
     # A barrier across the whole lower sidewalk (not in the map): the grid detour would be far
     # longer than the blocked stretch, so the route goes round by y = 15 instead.

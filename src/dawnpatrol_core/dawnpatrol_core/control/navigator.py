@@ -434,9 +434,8 @@ class NavigatorCore:
                 if self.grid is None:
                     raise
             else:
-                lead = self.routes.join(pose.x, pose.y, closed).distance > 0.05
-                tail = self.routes.join(goal.x, goal.y, closed).distance > 0.05
-                path = self._fix_legs(route.points, lead, tail)
+                path = self._fix_legs(route.points, self._off_graph(pose.x, pose.y, closed),
+                                      self._off_graph(goal.x, goal.y, closed))
                 # With edges closed round a blockage the nearest open edge may lie across a
                 # road: a replan must keep to allowed places as a new goal does, or the robot
                 # stands at the kerb for ever with "keep-out ahead".
@@ -449,6 +448,16 @@ class NavigatorCore:
             raise PlanningError("navigator: field 'planners': got none, expected a route or "
                                 "grid planner")
         return self.grid.plan(pose, goal).points, None
+
+    def _off_graph(self, x: float, y: float, closed: set[int]) -> bool:
+        """(x, y) joins the open graph by a leg of its own. A robot standing on a sidewalk
+        closed on both sides of it (something dumped on it) has no open edge in reach; the
+        route leaves along the closed one, and the first leg is checked like any join."""
+        assert self.routes is not None
+        try:
+            return self.routes.join(x, y, closed).distance > 0.05
+        except PlanningError:
+            return True
 
     def _fix_legs(self, pts: FloatArray, lead: bool, tail: bool) -> FloatArray:
         """Replace the straight join legs (pose -> graph, graph -> goal) by grid paths when the
