@@ -471,7 +471,36 @@ def test_a_free_robot_watches_a_called_place_from_a_standoff(
     p = look.tasks[0].pose
     assert answer.robot_id == "r1" and (answer.x, answer.y) == (p.x, p.y)
     assert 3.0 <= math.hypot(p.x - SPOT[0], p.y - SPOT[1]) <= CONFIG.call_sensor_reach_m
+    # a second call about the same scene joins the look by the called place, not by the
+    # watch point standing off from it
+    beyond = (SPOT[0] + (SPOT[0] - p.x) * 2.0, SPOT[1] + (SPOT[1] - p.y) * 2.0)
+    assert math.dist(beyond, (p.x, p.y)) > CONFIG.call_merge_m >= math.dist(beyond, SPOT)
+    fleet.status("r2")
+    cmds = fleet.on(InvestigateRequested(*beyond))
+    assert sent(cmds) == [] and any(isinstance(c, InvestigateAnswered) and c.robot_id == "r1"
+                                    for c in cmds)
     fleet.store.close()
+
+
+def test_an_alert_from_a_robot_watching_there_sends_nobody_else(fleet: Fleet) -> None:
+    # r1 watches SPOT on a look and raises an alert 12 m into the scene: it is there already.
+    # The same alert from a robot driving by (not watching) gets a look.
+    fleet.status("r1")
+    fleet.status("r2")
+    (look,) = sent(fleet.on(InvestigateRequested(*SPOT)))
+    rid = look.robot_id
+    fleet.on(MissionAccepted(rid, look.mission_id))
+    fleet.on(MissionEventReceived(rid, look.tasks[0].id, "investigate", TaskEvent.ARRIVED,
+                                  *SPOT), dt=30.0)
+    place = (SPOT[0] - 12.0, SPOT[1])
+    cmds = fleet.on(InvestigateRequested(*place, f"{rid}'s intrusion alert", rid))
+    assert sent(cmds) == [] and not any(isinstance(c, CancelMission) for c in cmds)
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert answer.robot_id == rid and "is watching there already" in answer.message
+    other = "r2" if rid == "r1" else "r1"
+    fleet.status(other)
+    cmds = fleet.on(InvestigateRequested(*place, f"{other}'s intrusion alert", other))
+    assert [m.robot_id for m in sent(cmds)] == [other]
 
 
 def test_calls_wait_in_order_while_no_robot_can_go_without_a_late_parcel(

@@ -189,6 +189,10 @@ class FleetCoordinator:
         self._guard_told: dict[str, float] = {}  # hotspot -> the due time told as missed
         self._guarding: dict[str, str] = {}  # hotspot -> the robot the guard sent to watch it
         self._arrivals: dict[tuple[str, str], float] = {}
+        # robot -> (task id, x m, y m) of the look or patrol watch it is at now
+        self._dwelling: dict[str, tuple[str, float, float]] = {}
+        # look mission id -> the called place it watches (its watch point may stand off)
+        self._look_place: dict[str, tuple[float, float]] = {}
         self._closed_sent: tuple[int, ...] | None = None
         # (free robots, waiting orders) last planned: the same again is not replanned
         self._waiting_tried: tuple[frozenset[str], frozenset[str]] | None = None
@@ -218,8 +222,8 @@ class FleetCoordinator:
                 self._tick()
             case DispatchRequested():
                 self._on_dispatch(event)
-            case InvestigateRequested(x, y, source):
-                self._on_investigate(x, y, source)
+            case InvestigateRequested(x, y, source, rid):
+                self._on_investigate(x, y, source, rid)
             case PatrolRequested(rid, active):
                 self._on_patrol(rid, active)
             case SidewalkReports(reports):
@@ -410,6 +414,8 @@ class FleetCoordinator:
         if m is None:
             return
         self._followed.discard(m.id)
+        self._dwelling.pop(rid, None)
+        self._look_place.pop(m.id, None)
         self._save()
         if m.kind is MissionKind.PATROL:
             self.patrol.visit_done(rid, self.shift_now(self._now))
@@ -507,11 +513,15 @@ class FleetCoordinator:
                     self._set_order(rec.id, OrderState.RETURNED, reason=rec.reason, at=t)
         elif e.event is TaskEvent.ARRIVED and kind in (TaskKind.PATROL, TaskKind.INVESTIGATE):
             self._arrivals[(rid, tid)] = t
+            self._dwelling[rid] = (tid, e.x, e.y)
         elif e.event is TaskEvent.DWELL_DONE and kind == TaskKind.PATROL:
             self.store.record_visit(rid, hotspot_of(tid), self._arrivals.pop((rid, tid), t), t)
             self.patrol.observed(hotspot_of(tid), self.shift_now(t))
         elif e.event is TaskEvent.DWELL_DONE and kind == TaskKind.INVESTIGATE:
             self._incident(rid, "investigation", f"observed ({e.x:.1f}, {e.y:.1f}): {e.detail}", t)
+        if (e.event in (TaskEvent.DWELL_DONE, TaskEvent.FAILED)
+                and self._dwelling.get(rid, ("",))[0] == tid):
+            self._dwelling.pop(rid, None)
 
     # -- orders and plans ------------------------------------------------------------------------
     def _on_dispatch(self, req: DispatchRequested) -> None:
@@ -850,6 +860,7 @@ class FleetCoordinator:
             self._calls[rid] = (watch, self._rest_of(m), (pose.x, pose.y))
             self._out.append(CancelMission(rid, m.id))
             self._missions.pop(rid, None)
+            self._dwelling.pop(rid, None)
             self._followed.discard(m.id)
             self._save()
             how = "leaves its delivery trip (resumes after)"
@@ -933,13 +944,14 @@ class FleetCoordinator:
             return None
         return Ahead(info[0].x, info[0].y, info[1], float(stay) if stay else 0.0, hid)
 
-    def _on_investigate(self, x: float, y: float, source: str = "operator") -> None:
+    def _on_investigate(self, x: float, y: float, source: str = "operator",
+                        robot_id: str = "") -> None:
         if not (math.isfinite(x) and math.isfinite(y)):
             self._log(Level.WARNING, f"investigate ({x}, {y}): not a place")
             self._out.append(InvestigateAnswered("", math.nan, x, y,
                                                  f"investigate ({x}, {y}): not a place"))
             return
-        if self._join_look(x, y, source):
+        if self._watching_already(x, y, source, robot_id) or self._join_look(x, y, source):
             return
         if not self._investigate(x, y, source):
             # Nobody can go without making a parcel late: the call waits for the next robot.
@@ -950,13 +962,28 @@ class FleetCoordinator:
             self._log(Level.WARNING, text)
             self._out.append(InvestigateAnswered("", math.nan, x, y, text))
 
+    def _watching_already(self, x: float, y: float, source: str, robot_id: str) -> bool:
+        """A robot's alert raised while it watches on a look or a patrol, within its sensor
+        reach of the place: it is there already, no other robot goes. True when so (and
+        answered)."""
+        at = self._dwelling.get(robot_id)
+        if at is None or math.dist((x, y), at[1:]) > self.cfg.call_sensor_reach_m:
+            return False
+        text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: {robot_id} is watching there "
+                f"already, from ({at[1]:.1f}, {at[2]:.1f}), "
+                f"{math.dist((x, y), at[1:]):.1f} m away")
+        self._log(Level.INFO, text)
+        self._out.append(InvestigateAnswered(robot_id, 0.0, at[1], at[2], text))
+        return True
+
     def _looks(self) -> list[tuple[str, tuple[float, float], tuple[float, float]]]:
         """(robot, watch point, called place) of every look a robot is on its way to or
         watching: robots that made way for a call, investigations and trips that begin with a
         look (whose mission keeps only the watch point)."""
         out = [(rid, (look.pose.x, look.pose.y), place)
                for rid, (look, _, place) in self._calls.items()]
-        out += [(rid, m.at, m.at) for rid, m in self._missions.items()
+        out += [(rid, m.at, self._look_place.get(m.id, m.at))
+                for rid, m in self._missions.items()
                 if m.at is not None and m.tasks and m.tasks[0] not in self._done.get(m.id, set())]
         return out
 
@@ -1003,13 +1030,14 @@ class FleetCoordinator:
         """Robots that made way for a call take it once they have let go of their mission."""
         free = set(self._free(include_called=True))
         for rid in [r for r in self._calls if r in free]:
-            look, rest, _ = self._calls.pop(rid)
+            look, rest, place = self._calls.pop(rid)
             self._reserved.pop(rid, None)
             self._save()
             if rest is not None:  # the rest of its trip, back to the depot at least
                 self._send_delivery(rid, rest, first=(look,))
             else:
                 self._send(rid, MissionKind.INVESTIGATE, (look,), at=(look.pose.x, look.pose.y))
+            self._look_place[self._missions[rid].id] = place
 
     def _candidates(self, px: float, py: float, watch_s: float) -> list[Candidate]:
         """Every robot that could take a call at (px, py) m: free, patrolling or delivering
@@ -1077,6 +1105,7 @@ class FleetCoordinator:
             rest = self._rest_of(m)
             self._out.append(CancelMission(rid, m.id))
             self._missions.pop(rid, None)
+            self._dwelling.pop(rid, None)
             self._followed.discard(m.id)
             self._calls[rid] = (look, rest, (x, y))
             self._save()
@@ -1092,6 +1121,7 @@ class FleetCoordinator:
         else:
             self._reserved.pop(rid, None)
             self._send(rid, MissionKind.INVESTIGATE, (look,), at=(spot.pose.x, spot.pose.y))
+            self._look_place[self._missions[rid].id] = (x, y)
             how = "goes"
         if pick.late_s > 0.0:
             how += (f"; no robot could go with every parcel in its window: its parcels may be "

@@ -111,6 +111,7 @@ class InvestigateRequested:
     x: float
     y: float
     source: str = "operator"
+    robot_id: str = ""  # the robot whose alert it is ('' for an operator's call)
 
 
 @dataclass(frozen=True, slots=True)

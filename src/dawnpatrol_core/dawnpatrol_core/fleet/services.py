@@ -283,7 +283,8 @@ class FleetServices:
             events.append(ev.SidewalkReports(self.blocked()))
         if result is InboxResult.NEW and needs_a_look(event.kind):
             events.append(ev.InvestigateRequested(event.x, event.y,
-                                                  f"{event.robot_id}'s {event.kind} alert"))
+                                                  f"{event.robot_id}'s {event.kind} alert",
+                                                  event.robot_id))
         return AnomalyReceived(event if incident is None else incident.event, tuple(events))
 
     def blocked(self) -> tuple[tuple[float, float, float], ...]:
