@@ -963,11 +963,12 @@ class FleetCoordinator:
             self._out.append(InvestigateAnswered("", math.nan, x, y, text))
 
     def _watching_already(self, x: float, y: float, source: str, robot_id: str) -> bool:
-        """A robot's alert raised while it watches on a look or a patrol, within its sensor
-        reach of the place: it is there already, no other robot goes. True when so (and
+        """A robot's alert raised while it watches on a look or a patrol: it saw the place
+        from there (its lidar reaches beyond call_sensor_reach_m: an intruder 18 m into the
+        school yard from the gate) and stays, no other robot goes. True when so (and
         answered)."""
         at = self._dwelling.get(robot_id)
-        if at is None or math.dist((x, y), at[1:]) > self.cfg.call_sensor_reach_m:
+        if at is None:
             return False
         text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: {robot_id} is watching there "
                 f"already, from ({at[1]:.1f}, {at[2]:.1f}), "
