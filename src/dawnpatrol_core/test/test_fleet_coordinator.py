@@ -491,13 +491,16 @@ def test_an_alert_from_a_robot_watching_there_sends_nobody_else(fleet: Fleet) ->
     (look,) = sent(fleet.on(InvestigateRequested(*SPOT)))
     rid = look.robot_id
     fleet.on(MissionAccepted(rid, look.mission_id))
-    fleet.on(MissionEventReceived(rid, look.tasks[0].id, "investigate", TaskEvent.ARRIVED,
-                                  *SPOT), dt=30.0)
     place = (SPOT[0] - 20.0, SPOT[1] - 2.0)
-    cmds = fleet.on(InvestigateRequested(*place, f"{rid}'s intrusion alert", rid))
-    assert sent(cmds) == [] and not any(isinstance(c, CancelMission) for c in cmds)
-    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
-    assert answer.robot_id == rid and "is watching there already" in answer.message
+    for arrived in (False, True):  # seen on its way in, and while watching
+        if arrived:
+            fleet.on(MissionEventReceived(rid, look.tasks[0].id, "investigate",
+                                          TaskEvent.ARRIVED, *SPOT), dt=30.0)
+        cmds = fleet.on(InvestigateRequested(*place, f"{rid}'s intrusion alert", rid))
+        assert sent(cmds) == [] and not any(isinstance(c, CancelMission) for c in cmds)
+        (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+        how = "is watching there already" if arrived else "is on its way to watch there"
+        assert answer.robot_id == rid and how in answer.message
     other = "r2" if rid == "r1" else "r1"
     fleet.status(other)
     cmds = fleet.on(InvestigateRequested(*place, f"{other}'s intrusion alert", other))

@@ -963,16 +963,20 @@ class FleetCoordinator:
             self._out.append(InvestigateAnswered("", math.nan, x, y, text))
 
     def _watching_already(self, x: float, y: float, source: str, robot_id: str) -> bool:
-        """A robot's alert raised while it watches on a look or a patrol: it saw the place
-        from there (its lidar reaches beyond call_sensor_reach_m: an intruder 18 m into the
-        school yard from the gate) and stays, no other robot goes. True when so (and
-        answered)."""
+        """A robot's alert raised while it watches on a look or a patrol, or on its way to a
+        look whose place is within twice call_sensor_reach_m of it: it saw the place (its lidar
+        reaches farther: an intruder 18 m into the school yard from the gate) and stays there,
+        no other robot goes. True when so (and answered)."""
         at = self._dwelling.get(robot_id)
+        if at is None:  # or on its way to a look that sees it (it saw it on the way in)
+            at = next((("", *watch) for rid, watch, place in self._looks() if rid == robot_id
+                       and min(math.dist((x, y), watch), math.dist((x, y), place))
+                       <= 2.0 * self.cfg.call_sensor_reach_m), None)
         if at is None:
             return False
-        text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: {robot_id} is watching there "
-                f"already, from ({at[1]:.1f}, {at[2]:.1f}), "
-                f"{math.dist((x, y), at[1:]):.1f} m away")
+        how = "is watching there already" if at[0] else "is on its way to watch there"
+        text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: {robot_id} {how}, from "
+                f"({at[1]:.1f}, {at[2]:.1f}), {math.dist((x, y), at[1:]):.1f} m away")
         self._log(Level.INFO, text)
         self._out.append(InvestigateAnswered(robot_id, 0.0, at[1], at[2], text))
         return True
