@@ -181,16 +181,23 @@ def test_failure_fails_parcels_on_board_and_requeues_trips_for_a_free_robot(
     assert fleet.states()[on_board] is OrderState.RETURNED
 
 
+def first_of_three_trips(fleet: Fleet) -> tuple[SendMission, str]:
+    """r1 takes THREE, one parcel a trip (two trips wait at the depot), and accepts the first:
+    its mission and parcel."""
+    fleet.status("r1")
+    _, cmds = fleet.dispatch(THREE)
+    (m,) = sent(cmds)
+    (first,) = orders_of(m)
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    return m, first
+
+
 def test_a_robot_whose_return_failed_goes_back_to_load_before_its_next_trip(
         fleet: Fleet) -> None:
     # The trip is done but the way back was blocked: the next parcels are at the depot, so the
     # robot is sent back first (not off on a trip with nothing loaded); a second failed return
     # tries once more, a third gives its trips to others and is told to the operator.
-    fleet.status("r1")
-    _, cmds = fleet.dispatch(THREE)  # one parcel a trip: two trips wait at the depot
-    (m,) = sent(cmds)
-    (first,) = orders_of(m)
-    fleet.on(MissionAccepted("r1", m.mission_id))
+    m, first = first_of_three_trips(fleet)
     blocked = (("depot", "unreachable: blocked"),)
     cmds = fleet.on(MissionResultReceived("r1", m.mission_id, MissionOutcome.FAILED, (first,),
                                           blocked), dt=600.0)
@@ -924,11 +931,7 @@ def test_an_overloaded_batch_is_told_before_it_is_accepted(
 
 def test_a_robot_called_on_its_way_back_looks_then_returns_to_load_its_next_trip(
         fleet: Fleet) -> None:
-    fleet.status("r1")
-    _, cmds = fleet.dispatch(THREE)  # one parcel a trip: two trips wait at the depot
-    (m,) = sent(cmds)
-    (first,) = orders_of(m)
-    fleet.on(MissionAccepted("r1", m.mission_id))
+    m, first = first_of_three_trips(fleet)
     fleet.on(MissionEventReceived("r1", first, "deliver", TaskEvent.HANDED_OVER, *SPOT, "pin"),
              dt=400.0)
     fleet.status("r1", RobotMode.DELIVERING, x=22.0, y=17.0)

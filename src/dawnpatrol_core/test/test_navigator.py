@@ -19,21 +19,25 @@ from dawnpatrol_core.planning.route_search import RoutePlanner
 from dawnpatrol_core.safety.governor import SpeedGovernor
 
 
-def line_graph() -> RouteGraph:
-    """Sidewalk 0 -(20 m)- 1 -(20 m)- 2 along y = 5, and a parallel one 0'-1'-2' along y = 15
-    joined at both ends, all two-way, 1.5 m/s."""
-    pts = {0: (0.0, 5.0), 1: (20.0, 5.0), 2: (40.0, 5.0),
-           3: (0.0, 15.0), 4: (20.0, 15.0), 5: (40.0, 15.0)}
-    links = [(0, 1), (1, 2), (3, 4), (4, 5), (0, 3), (2, 5)]
+def two_way_graph(pts: dict[int, tuple[float, float]],
+                  links: list[tuple[int, int]]) -> RouteGraph:
+    """Straight two-way 1.5 m/s sidewalks between the nodes ``pts`` along ``links``."""
     nodes = [RouteNode(i, x, y) for i, (x, y) in pts.items()]
     edges: list[RouteEdge] = []
     for a, b in links:
         (ax, ay), (bx, by) = pts[a], pts[b]
         length = math.hypot(bx - ax, by - ay)
         for s, e in ((a, b), (b, a)):
-            edges.append(RouteEdge(len(edges), s, e, length, 1.5,
-                                   points=(pts[s], pts[e])))
+            edges.append(RouteEdge(len(edges), s, e, length, 1.5, points=(pts[s], pts[e])))
     return RouteGraph.build(nodes, edges)
+
+
+def line_graph() -> RouteGraph:
+    """Sidewalk 0 -(20 m)- 1 -(20 m)- 2 along y = 5, and a parallel one 0'-1'-2' along y = 15
+    joined at both ends, all two-way, 1.5 m/s."""
+    return two_way_graph({0: (0.0, 5.0), 1: (20.0, 5.0), 2: (40.0, 5.0),
+                          3: (0.0, 15.0), 4: (20.0, 15.0), 5: (40.0, 15.0)},
+                         [(0, 1), (1, 2), (3, 4), (4, 5), (0, 3), (2, 5)])
 
 
 def open_grid() -> OccupancyGrid:
@@ -256,17 +260,9 @@ def bay_graph() -> RouteGraph:
     """Sidewalk A(0, 5) - E(20, 5) - B(40, 5) with a 4.8 m path up from E to a bus-stop bay
     G(20, 9.8); across the road (10.2 < y < 13, crossed only at the ends) the sidewalk
     C(0, 13.5) - D(40, 13.5); crosswalks A-C and B-D. All two-way, 1.5 m/s."""
-    pts = {0: (0.0, 5.0), 1: (20.0, 5.0), 2: (40.0, 5.0), 3: (20.0, 9.8),
-           4: (0.0, 13.5), 5: (40.0, 13.5)}
-    links = [(0, 1), (1, 2), (1, 3), (4, 5), (0, 4), (2, 5)]
-    nodes = [RouteNode(i, x, y) for i, (x, y) in pts.items()]
-    edges: list[RouteEdge] = []
-    for a, b in links:
-        (ax, ay), (bx, by) = pts[a], pts[b]
-        length = math.hypot(bx - ax, by - ay)
-        for s, e in ((a, b), (b, a)):
-            edges.append(RouteEdge(len(edges), s, e, length, 1.5, points=(pts[s], pts[e])))
-    return RouteGraph.build(nodes, edges)
+    return two_way_graph({0: (0.0, 5.0), 1: (20.0, 5.0), 2: (40.0, 5.0), 3: (20.0, 9.8),
+                          4: (0.0, 13.5), 5: (40.0, 13.5)},
+                         [(0, 1), (1, 2), (1, 3), (4, 5), (0, 4), (2, 5)])
 
 
 class RoadAcross(PointwiseZoneRules):
@@ -312,15 +308,8 @@ def test_a_robot_in_an_alley_closed_on_both_sides_of_it_drives_out() -> None:
     # - T round the block. Something dumped at Q: the fleet closes the alley on both sides of
     # the robot watching there, and no open edge is within the join distance. The robot must
     # still leave (the way it faces away from) and reach its next door.
-    pts = {0: (0.0, 0.0), 1: (0.0, 30.0), 2: (0.0, 60.0), 3: (40.0, 60.0), 4: (40.0, 0.0)}
-    links = [(0, 1), (1, 2), (2, 3), (0, 4), (4, 3)]
-    edges: list[RouteEdge] = []
-    for a, b in links:
-        (ax, ay), (bx, by) = pts[a], pts[b]
-        for s_, e_ in ((a, b), (b, a)):
-            edges.append(RouteEdge(len(edges), s_, e_, math.hypot(bx - ax, by - ay), 1.5,
-                                   points=(pts[s_], pts[e_])))
-    graph = RouteGraph.build([RouteNode(i, x, y) for i, (x, y) in pts.items()], edges)
+    graph = two_way_graph({0: (0.0, 0.0), 1: (0.0, 30.0), 2: (0.0, 60.0), 3: (40.0, 60.0),
+                           4: (40.0, 0.0)}, [(0, 1), (1, 2), (2, 3), (0, 4), (4, 3)])
     nav = NavigatorCore(RoutePlanner(graph))
     nav.closed_edges = {0, 1, 2, 3}  # the whole alley
     here = Pose2D(0.0, 29.8, math.pi / 2)  # facing the dumped furniture, north
