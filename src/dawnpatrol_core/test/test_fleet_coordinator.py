@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from dawnpatrol_core.delivery.orders import Order
+from dawnpatrol_core.fleet.calls import sees
 from dawnpatrol_core.fleet.commands import (
     CancelMission,
     ClosedEdgesChanged,
@@ -442,6 +443,51 @@ def test_an_investigation_takes_a_patrolling_robot_once_it_let_go(fleet: Fleet) 
     assert PatrolAnswered(True, "patrol stopped: r1, r2") in cmds
     assert "r1" not in fleet.coord.missions
     assert fleet.on(PatrolRequested("r9", True)) == [PatrolAnswered(False, "unknown robot 'r9'")]
+
+
+def test_a_call_a_patrol_point_sees_joins_the_robot_on_its_way_there(
+        fleet: Fleet, yard: DistrictMap) -> None:
+    # r1 patrols to the yard corner (8, 24); the called place is 5.7 m from it and in sight:
+    # r1 watches it there, r2 (free, as near) is not sent and r1's patrol is not stopped
+    patrol = patrolling(fleet, "*")
+    fleet.status("r2")
+    (hid,) = [t.id for t in patrol.tasks]
+    corner = (patrol.tasks[0].pose.x, patrol.tasks[0].pose.y)
+    place = (12.0, 28.0)
+    assert sees(yard, corner, place, CONFIG.call_sensor_reach_m)
+    cmds = fleet.on(InvestigateRequested(*place))
+    assert sent(cmds) == [] and not any(isinstance(c, CancelMission) for c in cmds)
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert answer.robot_id == "r1" and (answer.x, answer.y) == corner
+    assert f"r1 is on its way to watch {hid}" in answer.message and answer.eta_s > 0.0
+    # a second call about the scene joins it too, r2 stays free
+    cmds = fleet.on(InvestigateRequested(place[0] + 2.0, place[1]))
+    assert sent(cmds) == [] and [c.robot_id for c in cmds
+                                 if isinstance(c, InvestigateAnswered)] == ["r1"]
+    # once r1 has watched the corner, a new call there gets a look of its own
+    fleet.on(MissionEventReceived("r1", hid, "patrol", TaskEvent.DWELL_DONE, *corner), dt=60.0)
+    fleet.status("r1", RobotMode.PATROLLING, x=corner[0], y=corner[1])
+    fleet.status("r2")
+    cmds = fleet.on(InvestigateRequested(*place))
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert "r1 stops its patrol" in answer.message or sent(cmds, MissionKind.INVESTIGATE)
+    # a place the corner does not see (6 m from it, behind the wall) is not joined either
+    assert not sees(yard, corner, (8.0, 30.0), CONFIG.call_sensor_reach_m)
+
+
+def test_a_call_is_not_left_to_a_patrol_slower_than_a_robot_going_straight(
+        yard: DistrictMap, tmp_path: Path) -> None:
+    # r1 patrols to the corner from the far side of the yard; r2 is next to the called place
+    # and would be there more than call_join_patrol_s before r1
+    fleet = Fleet(yard, tmp_path / "fleet.db", replace(CONFIG, call_join_patrol_s=5.0))
+    patrol = patrolling(fleet, "*")
+    fleet.status("r1", RobotMode.PATROLLING, x=27.0, y=3.0)
+    fleet.status("r2", x=12.0, y=26.0)
+    cmds = fleet.on(InvestigateRequested(12.0, 28.0))
+    (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
+    assert answer.robot_id == "r2" and [m.robot_id for m in sent(cmds)] == ["r2"]
+    assert CancelMission("r1", patrol.mission_id) not in cmds
+    fleet.store.close()
 
 
 def call_during_a_tight_trip(fleet: Fleet) -> tuple[SendMission, list[Command],

@@ -53,6 +53,10 @@ PARAMETERS: dict[str, tuple[object, str]] = {
                              "on top of the person), m; 0 = from the place itself"),
     "call_merge_m": (8.0, "a call this close to a place a robot is already going to watch (or "
                            "a call already waiting) joins that look, m"),
+    "call_join_patrol_s": (45.0, "a call a hotspot's watch point sees is left to the robot on its "
+                                 "way to watch that hotspot (patrol, a visit of its trip) when it "
+                                 "is there no more than this long after the first robot that "
+                                 "could go straight, s"),
     "pin_secret": ("", "recipients' PIN secret: robots check PINs; the fleet never sends it"),
 }
 
@@ -101,6 +105,7 @@ class FleetConfig:
     patrol_margin_s: float = 120.0
     call_sensor_reach_m: float = 12.0
     call_merge_m: float = 8.0
+    call_join_patrol_s: float = 45.0
     calls_before_parcels: bool = True
     call_standoff_m: float = 3.0
 
@@ -158,6 +163,7 @@ class FleetConfig:
             patrol_margin_s=num("patrol_margin_s", 0.0, 3600.0),
             call_sensor_reach_m=num("call_sensor_reach_m", 1.0, 100.0),
             call_merge_m=num("call_merge_m", 0.0, 100.0),
+            call_join_patrol_s=num("call_join_patrol_s", 0.0, 3600.0),
             calls_before_parcels=flag("calls_before_parcels"),
             call_standoff_m=num("call_standoff_m", 0.0, 50.0),
         )

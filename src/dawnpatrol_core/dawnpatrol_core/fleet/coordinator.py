@@ -18,7 +18,7 @@ import numpy as np
 
 from dawnpatrol_core.delivery.orders import Order
 from dawnpatrol_core.errors import DawnPatrolError, OrderError
-from dawnpatrol_core.fleet.calls import Candidate, choose_responder, lookout
+from dawnpatrol_core.fleet.calls import Candidate, choose_responder, lookout, sees
 from dawnpatrol_core.fleet.closures import closed_edges
 from dawnpatrol_core.fleet.commands import (
     CancelMission,
@@ -193,6 +193,9 @@ class FleetCoordinator:
         self._dwelling: dict[str, tuple[str, float, float]] = {}
         # look mission id -> the called place it watches (its watch point may stand off)
         self._look_place: dict[str, tuple[float, float]] = {}
+        # robot -> (hotspot, its watch point, the called place) of a call that joined the
+        # robot's visit of a hotspot that sees the place (until it has made that visit)
+        self._joined: dict[str, tuple[str, tuple[float, float], tuple[float, float]]] = {}
         self._closed_sent: tuple[int, ...] | None = None
         # (free robots, waiting orders) last planned: the same again is not replanned
         self._waiting_tried: tuple[frozenset[str], frozenset[str]] | None = None
@@ -990,7 +993,35 @@ class FleetCoordinator:
         out += [(rid, m.at, self._look_place.get(m.id, m.at))
                 for rid, m in self._missions.items()
                 if m.at is not None and m.tasks and m.tasks[0] not in self._done.get(m.id, set())]
+        out += [(rid, watch, place) for rid, (_, watch, place) in self._joins().items()]
         return out
+
+    def _joins(self) -> dict[str, tuple[str, tuple[float, float], tuple[float, float]]]:
+        """The calls that joined a robot's hotspot visit it has not made yet (or is making)."""
+        for rid, (hid, _, _) in list(self._joined.items()):
+            if all(a.hotspot != hid for a in self._ahead_now(rid)):
+                del self._joined[rid]
+        return self._joined
+
+    def _visit_seeing(self, x: float, y: float, now: float) -> tuple[float, str, Ahead] | None:
+        """(when, robot, stop): the first arrival of any online robot, along its stops (not
+        the trips waiting at the depot), at a hotspot whose watch point sees (x, y) m."""
+        best: tuple[float, str, Ahead] | None = None
+        reach = self.cfg.call_sensor_reach_m
+        for v in self._views():
+            if (v.connection is not Connection.ONLINE or v.estopped
+                    or v.mode in (RobotMode.FAULT, RobotMode.ESTOPPED)):
+                continue
+            stops = self._ahead_now(v.id)
+            if not any(a.hotspot for a in stops):
+                continue
+            for a, t in zip(stops, arrivals(self.travel, self.cfg.speed, v.x, v.y, stops, now),
+                            strict=True):
+                if a.hotspot and sees(self.dm, (a.x, a.y), (x, y), reach):
+                    if best is None or t < best[0]:
+                        best = (t, v.id, a)
+                    break
+        return best
 
     def _join_look(self, x: float, y: float, source: str) -> bool:
         """A call within ``call_merge_m`` of a place a robot is already going to watch (or of a
@@ -1051,10 +1082,11 @@ class FleetCoordinator:
         out: list[Candidate] = []
         views = {v.id: v for v in self._views()}
         free = set(self._free(include_patrol=True))
+        joined = self._joins()
         for rid in self.robot_ids:
             v = views.get(rid)
-            if v is None or rid in self._calls:
-                continue
+            if v is None or rid in self._calls or rid in joined:
+                continue  # a robot that made way for a call, or whose visit a call joined
             m = self._missions.get(rid)
             if rid in free:
                 t, _ = self.travel(np.array([[v.x, v.y], [px, py]], dtype=np.float64),
@@ -1094,8 +1126,13 @@ class FleetCoordinator:
                        self.cfg.call_standoff_m)
         dwell = investigate_dwell_s(self.dm, x, y, self.cfg.investigate_dwell_s)
         now = self.shift_now(self._now)
-        pick = choose_responder(self._candidates(spot.pose.x, spot.pose.y, dwell), now, dwell,
-                                late_ok=self.cfg.calls_before_parcels)
+        cands = self._candidates(spot.pose.x, spot.pose.y, dwell)
+        visit = self._visit_seeing(x, y, now)
+        first = min((c.to_call_s for c in cands), default=math.inf)
+        if visit is not None and visit[0] - now <= first + self.cfg.call_join_patrol_s:
+            self._join_visit(x, y, source, *visit)
+            return True
+        pick = choose_responder(cands, now, dwell, late_ok=self.cfg.calls_before_parcels)
         if pick is None:
             return False
         rid = pick.robot_id
@@ -1136,6 +1173,21 @@ class FleetCoordinator:
         self._log(Level.INFO, text)
         self._out.append(InvestigateAnswered(rid, pick.eta_s, spot.pose.x, spot.pose.y, text))
         return True
+
+    def _join_visit(self, x: float, y: float, source: str, when: float, rid: str,
+                    stop: Ahead) -> None:
+        """The call at (x, y) m is watched by ``rid``'s visit ``stop`` of a hotspot that sees
+        it (within call_sensor_reach_m, in line of sight), reached at ``when`` (shift-day s) —
+        no more than call_join_patrol_s after the first robot that could go straight there:
+        nobody leaves their work for it (someone lingering in view keeps the robot watching
+        until the rule can tell)."""
+        self._joined[rid] = (stop.hotspot, (stop.x, stop.y), (x, y))
+        eta = max(0.0, when - self.shift_now(self._now))
+        text = (f"investigate ({x:.1f}, {y:.1f}) [{source}]: {rid} is on its way to watch "
+                f"{stop.hotspot} from ({stop.x:.1f}, {stop.y:.1f}), which sees it "
+                f"{math.dist((x, y), (stop.x, stop.y)):.1f} m away, on scene in about {eta:.0f} s")
+        self._log(Level.INFO, text)
+        self._out.append(InvestigateAnswered(rid, eta, stop.x, stop.y, text))
 
     def _drop_call(self, rid: str, why: str) -> None:
         """A robot that made way for a call is gone: the call waits for another robot, the
