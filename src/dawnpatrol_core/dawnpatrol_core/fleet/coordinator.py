@@ -860,12 +860,7 @@ class FleetCoordinator:
         watch = TaskPlan(TaskKind.PATROL, f"{hid}#g{self._seq}", pose, dwell_s=dwell)
         m = self._missions.get(rid)
         if m is not None and m.kind is MissionKind.DELIVER:
-            self._calls[rid] = (watch, self._rest_of(m), (pose.x, pose.y))
-            self._out.append(CancelMission(rid, m.id))
-            self._missions.pop(rid, None)
-            self._dwelling.pop(rid, None)
-            self._followed.discard(m.id)
-            self._save()
+            self._leave_trip(m, watch, (pose.x, pose.y))
             how = "leaves its delivery trip (resumes after)"
         else:
             self._send(rid, MissionKind.PATROL, (watch,), hotspot=hid)
@@ -874,15 +869,23 @@ class FleetCoordinator:
         self._log(Level.INFO, f"{hid}: due by {clock(due)}, {when}: {rid} {how}, on scene in "
                   f"about {eta:.0f} s")
 
-    def _rest_of(self, m: MissionRecord) -> tuple[str, ...]:
-        """The rest of a delivery mission as trip ids: orders not yet handed over and visits
-        not yet made (its return follows)."""
+    def _leave_trip(self, m: MissionRecord, look: TaskPlan, place: tuple[float, float]) -> None:
+        """Pre-empt ``m``, a delivery mission, for ``look`` at ``place``: its parcels stay on
+        board and the rest of the trip (orders not yet handed over, visits not yet made, then
+        the return) follows the look in one mission once the robot has let go of ``m``."""
         done = self._done.pop(m.id, set())
-        return tuple(
+        rest = tuple(
             t if t in m.orders else f"{VISIT_PREFIX}{t}" for t in m.tasks if t not in done
             and ((t in m.orders and self._orders.get(t) is not None
                   and self._orders[t].state is OrderState.ASSIGNED)
                  or (t not in m.orders and self._is_hotspot(hotspot_of(t)))))
+        rid = m.robot_id
+        self._out.append(CancelMission(rid, m.id))
+        self._missions.pop(rid, None)
+        self._dwelling.pop(rid, None)
+        self._followed.discard(m.id)
+        self._calls[rid] = (look, rest, place)
+        self._save()
 
     def _planned_arrivals(self, now: float) -> dict[str, dict[str, float]]:
         """Robot -> hotspot -> when it first reaches it along its stops (shift-day s), for
@@ -1142,15 +1145,7 @@ class FleetCoordinator:
                  f"{spot.pose.y:.1f}), {spot.distance_m:.1f} m away" if spot.why else "")
         m = self._missions.get(rid)
         if m is not None and m.kind is MissionKind.DELIVER:
-            # Pre-empt: the trip's parcels stay on board; the rest of the trip (orders not yet
-            # handed over, visits not yet made) follows the look in one mission.
-            rest = self._rest_of(m)
-            self._out.append(CancelMission(rid, m.id))
-            self._missions.pop(rid, None)
-            self._dwelling.pop(rid, None)
-            self._followed.discard(m.id)
-            self._calls[rid] = (look, rest, (x, y))
-            self._save()
+            self._leave_trip(m, look, (x, y))
             how = "leaves its delivery trip (resumes after)"
         elif m is not None and m.kind is MissionKind.PATROL:
             # Stop the patrol first; the robot takes the look once it has let go of it (a robot
