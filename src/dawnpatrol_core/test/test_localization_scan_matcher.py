@@ -140,6 +140,28 @@ def test_in_a_featureless_corridor_the_length_keeps_the_seed() -> None:
     assert fit.delta.theta == pytest.approx(motion.theta, abs=math.radians(0.1))
 
 
+# The north alley of suwon_dawn: 2.5 m between the walls.
+ALLEY = np.array([[-200.0, -1.25, 200.0, -1.25], [-200.0, 1.25, 200.0, 1.25]])
+
+
+@pytest.mark.parametrize("heading", [0.12, 0.2, -0.2, 0.3])
+def test_a_wall_seen_edge_on_across_the_scans_seam_is_no_post(heading: float) -> None:
+    # Turned in a narrow alley, the beam straight behind (the last of a full turn, beside
+    # beam 0) meets a wall edge-on, the beam before it much farther along the wall. Beam 0,
+    # nearer on the same wall, lies beside it across the seam: no post. A 'post' there (demo
+    # run AB) fixed the alley's length, told the wheels they slipped and left the estimate 2 m
+    # behind the robot, which drove off the map's edge.
+    rng = np.random.default_rng(5)
+    start = Pose2D(10.0, 0.45, heading)
+    ref = reference(cast(start, ALLEY, np.zeros((0, 3)), 0.02, rng))
+    axis = np.array([math.cos(-start.theta), math.sin(-start.theta)])
+    assert not np.any(np.abs(ref.normals @ axis) > 0.5)  # nothing faces along the alley
+    motion = Pose2D(0.4, 0.0, 0.0)
+    scan = points(cast(start.compose(motion), ALLEY, np.zeros((0, 3)), 0.02, rng))
+    fit = match_scan(ref, scan, Pose2D(0.25, 0.0, 0.0), CONFIG)
+    assert not fit.fully_constrained  # the length keeps the wheels'
+
+
 def test_one_post_in_the_corridor_fixes_its_length() -> None:
     rng = np.random.default_rng(4)
     post = np.array([[16.0, -1.0, 0.1]])

@@ -195,14 +195,21 @@ def prepare_reference(ranges: FloatArray, beams: npt.NDArray[np.int64], angle_mi
     last = np.append(starts[1:] - 1, n - 1)
     near = np.minimum.reduceat(r, starts)
     left, right = starts - 1, last + 1
-    li, ri = np.maximum(left, 0), np.minimum(right, n - 1)
     # Beside a post lies open space (several beams without a return) or something farther
-    # away; a beam or two without a return is a dropout, and the return past it decides.
-    # (Before beam 0 is the end of the scan, or the other end of a full turn: unknown.)
-    open_left = np.where(left >= 0, b[starts] - b[li] - 1, b[starts]) > _MAX_DROPOUT
-    open_right = np.where(right < n, b[ri] - b[last] - 1, _MAX_DROPOUT + 1) > _MAX_DROPOUT
-    left_far = open_left | ((left >= 0) & (r[li] > near + _POST_GAP))
-    right_far = open_right | ((right < n) & (r[ri] > near + _POST_GAP))
+    # away; a beam or two without a return is a dropout, and the return past it decides. A
+    # scan of a full turn goes on across its seam (the last beam lies beside beam 0: straight
+    # behind the robot, where a corridor's wall seen edge-on would otherwise end in a 'post'
+    # that fixes the corridor's length); before beam 0 of a partial scan is unknown.
+    turn = round(2.0 * math.pi / dtheta)
+    seam = abs(turn * dtheta - 2.0 * math.pi) < 0.5 * dtheta and int(b[-1]) < turn
+    across = int(b[0]) + turn - 1 - int(b[-1])  # beams without a return across the seam
+    has_left, has_right = (left >= 0) | seam, (right < n) | seam
+    li, ri = left % n, right % n
+    gap_left = np.where(left >= 0, b[starts] - b[li] - 1, across if seam else b[starts])
+    gap_right = np.where(right < n, b[ri] - b[last] - 1, across if seam else _MAX_DROPOUT + 1)
+    open_left, open_right = gap_left > _MAX_DROPOUT, gap_right > _MAX_DROPOUT
+    left_far = open_left | (has_left & (r[li] > near + _POST_GAP))
+    right_far = open_right | (has_right & (r[ri] > near + _POST_GAP))
     extent = np.hypot(*(pts[last] - pts[starts]).T) + near * dtheta
     post = left_far & right_far & (extent <= _POST_SIZE)
     line &= ~post[run]
