@@ -889,6 +889,34 @@ def test_a_hotspot_nobody_will_reach_in_time_takes_the_delivering_robot_that_can
     assert drive_ticks(fleet, "r1", corner.x, corner.y, fleet.now + 120.0) == []
 
 
+def test_a_later_visit_of_the_robot_the_guard_sent_is_not_the_watch_it_was_sent_for(
+        fleet: Fleet) -> None:
+    # r1 alone: the guard sends it to the corner; its next trip (waiting at the depot) visits
+    # the corner too, after E's door at 02:40, past the corner's next bound. Once the watch is
+    # made, that later visit does not count as it: r1 leaves its trip again in time.
+    fleet.status("r1")
+    (m,) = sent(fleet.dispatch(ONE)[1])
+    fleet.on(MissionAccepted("r1", m.mission_id))
+    fleet.on(PatrolRequested("r1", True))
+    fleet.dispatch("id,address_id,window_start,window_end\nE,101-1,02:40,04:00\n")
+    fleet.coord._queues["r1"] = [("E", "@hs_yard_corner")]  # as a joint plan would queue it
+    corner = fleet.coord.patrol.hotspot_pose("hs_yard_corner")
+    assert CancelMission("r1", m.mission_id) in drive_ticks(fleet, "r1", 22.0, 17.0,
+                                                            fleet.now + 600.0)
+    fleet.status("r1", x=22.0, y=17.0, dt=1.0)
+    (m2,) = sent(fleet.on(Tick()))
+    watch = m2.tasks[0]
+    fleet.on(MissionAccepted("r1", m2.mission_id))
+    fleet.on(MissionEventReceived("r1", watch.id, "patrol", TaskEvent.ARRIVED), dt=60.0)
+    fleet.on(MissionEventReceived("r1", watch.id, "patrol", TaskEvent.DWELL_DONE), dt=20.0)
+    sch = fleet.coord.patrol.scheduler
+    assert sch is not None
+    due = sch.last_left()[0] + 600.0
+    cmds = drive_ticks(fleet, "r1", corner.x + 10.0, corner.y - 5.0, fleet.now + 600.0)
+    assert CancelMission("r1", m2.mission_id) in cmds
+    assert fleet.coord.shift_now(fleet.now) < due
+
+
 def test_a_hotspot_is_left_to_its_planned_visit_while_that_is_in_time(fleet: Fleet) -> None:
     fleet.status("r1")
     fleet.on(PatrolRequested("r1", True))

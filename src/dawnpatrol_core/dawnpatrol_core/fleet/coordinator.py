@@ -187,7 +187,8 @@ class FleetCoordinator:
         self._homing: dict[str, int] = {}  # robot -> failed returns in a row, trips waiting
         self._guard_next = -math.inf  # when the hotspot bounds are checked next (s)
         self._guard_told: dict[str, float] = {}  # hotspot -> the due time told as missed
-        self._guarding: dict[str, str] = {}  # hotspot -> the robot the guard sent to watch it
+        # hotspot -> (robot, task id) of the watch the guard sent, until it is made
+        self._guarding: dict[str, tuple[str, str]] = {}
         self._arrivals: dict[tuple[str, str], float] = {}
         # robot -> (task id, x m, y m) of the look or patrol watch it is at now
         self._dwelling: dict[str, tuple[str, float, float]] = {}
@@ -820,9 +821,9 @@ class FleetCoordinator:
         for h in soon:
             hid, d = plan.hotspots[h].id, float(due[h])
             p = planned[hid]
-            sent_to = self._guarding.get(hid)
-            if sent_to is not None and hid in arrivals.get(sent_to, {}):
-                continue  # a robot sent to watch it is on its way: one is enough
+            sent = self._guarding.get(hid)
+            if sent is not None and self._pending(*sent):
+                continue  # the watch it sent is still to be made: one is enough
             self._guarding.pop(hid, None)
             # in time, with GUARD_SLACK_S to spare (less for a robot about to be there)
             if p + min(GUARD_SLACK_S, 0.25 * max(p - now, 0.0)) <= d:
@@ -843,18 +844,27 @@ class FleetCoordinator:
                 continue
             if now + pick.eta_s + GUARD_LEAD_S < d:
                 continue  # not yet: the plan may still catch up
-            self._watch_hotspot(pick.robot_id, hid, pose, dwell, pick.eta_s, d,
-                                p if math.isfinite(p) else None)
-            self._guarding[hid] = pick.robot_id
+            tid = self._watch_hotspot(pick.robot_id, hid, pose, dwell, pick.eta_s, d,
+                                      p if math.isfinite(p) else None)
+            self._guarding[hid] = (pick.robot_id, tid)
+
+    def _pending(self, rid: str, tid: str) -> bool:
+        """Task ``tid`` is still ahead of ``rid``: the look it made way for, or a task of its
+        mission not yet done (a watch ends done, failed or cancelled)."""
+        call = self._calls.get(rid)
+        if call is not None and call[0].id == tid:
+            return True
+        m = self._missions.get(rid)
+        return m is not None and tid in m.tasks and tid not in self._done.get(m.id, set())
 
     def _on_own_patrol(self, rid: str) -> bool:
         m = self._missions.get(rid)
         return m is not None and m.kind is MissionKind.PATROL
 
     def _watch_hotspot(self, rid: str, hid: str, pose: Pose2D, dwell: float, eta: float,
-                       due: float, planned: float | None) -> None:
+                       due: float, planned: float | None) -> str:
         """Send ``rid`` to watch ``hid`` now: a free robot goes, a delivering one leaves its
-        trip (parcels stay on board) and resumes it after the watch."""
+        trip (parcels stay on board) and resumes it after the watch. The watch's task id."""
         # its own task id: the rest of the trip may hold a visit of the same hotspot
         self._seq += 1
         watch = TaskPlan(TaskKind.PATROL, f"{hid}#g{self._seq}", pose, dwell_s=dwell)
@@ -868,6 +878,7 @@ class FleetCoordinator:
         when = "no robot on its way" if planned is None else f"next planned {clock(planned)}"
         self._log(Level.INFO, f"{hid}: due by {clock(due)}, {when}: {rid} {how}, on scene in "
                   f"about {eta:.0f} s")
+        return watch.id
 
     def _leave_trip(self, m: MissionRecord, look: TaskPlan, place: tuple[float, float]) -> None:
         """Pre-empt ``m``, a delivery mission, for ``look`` at ``place``: its parcels stay on
