@@ -153,8 +153,10 @@ def test_shift_with_duties_patrols_answers_the_call_and_reports_the_loiterer(
     assert res.progress is not None
     assert res.end_s == pytest.approx(res.start_s + 420.0, abs=0.2)  # the duty runs its time
     assert res.calls and res.calls[0][0] == pytest.approx(res.start_s + 60.0, abs=0.2)
-    # a robot went to look at the call's point, and the loiterer was reported once
-    assert res.progress.looks, log
+    # the call's point is the yard corner's: the call joined the robot on its way to watch it
+    # (nobody else was sent), and the loiterer was reported once
+    assert "is on its way to watch hs_yard_corner from (8.0, 24.0), which sees it" in log, log
+    assert not res.progress.looks, log
     kinds = [r.event.kind for r in res.incidents]
     assert kinds.count("loitering") == 1, (kinds, log)
     assert "ALERT loitering" in log
