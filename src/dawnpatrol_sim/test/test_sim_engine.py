@@ -15,7 +15,14 @@ from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.world import load_robot_model, load_world
 from dawnpatrol_sim.engine import SimEngine
 from dawnpatrol_sim.engine.raycast import boxes_to_segments
-from dawnpatrol_sim.scenario import FaultSpec, PersonSpec, RobotStart, Scenario, load_scenario
+from dawnpatrol_sim.scenario import (
+    FaultSpec,
+    ObstacleSpec,
+    PersonSpec,
+    RobotStart,
+    Scenario,
+    load_scenario,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 YARD = ROOT / "sim/worlds/test_yard.sdf"
@@ -176,6 +183,33 @@ def test_reacting_walkers_on_two_point_loops_turn_round_and_walk_back() -> None:
     for k in range(2):  # 45 m a leg at 1.3-1.5 m/s: at least up, down, up through the middle
         crossings = int(np.count_nonzero(np.diff(np.sign(y[:, k] - 172.5)) != 0))
         assert crossings >= 3, (k, crossings, y[::200, k].round(1).tolist())
+
+
+def test_a_walker_at_something_dumped_across_an_alley_turns_back_and_leaves() -> None:
+    """A 2.5 m alley (walls at y = +-1.25) with furniture across it from t = 5 s: the walker
+    on a loop through it stops at it (never walks through), then turns back and leaves the
+    way they came. Walkers once walked into the furniture or stood at it for the rest of the
+    shift, and a robot reported them loitering there (crime bench: all 11 false alerts)."""
+    walls = np.array([[-40.0, 1.25, 40.0, 1.25], [-40.0, -1.25, 40.0, -1.25]])
+    walker = PersonSpec("pat", "walker", waypoints=((-8.0, 0.0), (20.0, 0.0)), loop=True)
+    sofa = ObstacleSpec("sofa", 3.0, (0.0, 0.0), (1.2, 2.6))
+    e = SimEngine(open_world(walls), MODEL, scenario(("r1", 30.0, 30.0, 0.0), people=(walker,),
+                                                     obstacles=(sofa,)), seed=2)
+    xs, ons = [], []
+    for _ in range(int(60.0 / e.dt)):
+        e.step({})
+        _, xy, on = e.people()
+        xs.append(float(xy[0, 0]))
+        ons.append(bool(on[0]))
+    x, present = np.array(xs), np.array(ons)
+    face = -0.6  # the furniture's near side
+    assert x[present].max() < face - 0.05  # a soft body, but never into it
+    stood = present & (x > -2.0)
+    assert 25.0 <= stood.sum() * e.dt <= 40.0  # stood there about give_up_s (30 s), then went
+    assert np.median(x[stood]) < face - 0.25
+    assert not present[-1]  # back where they set off, and gone
+    home = int(np.flatnonzero(present)[-1])
+    assert x[home] == pytest.approx(-8.0, abs=1.0)
 
 
 def test_reacting_crowd_is_deterministic_for_a_seed_and_speeds_are_drawn() -> None:

@@ -374,13 +374,15 @@ class SimEngine:
                     slip[i] = 1.0 - s
         av, aw = self._v * slip, self._w * slip
         nx, ny, nth = integrate_arc(self._x, self._y, self._th, av, aw, dt)
-        # people react to the robots where they are at the start of the step
-        self._people_xy, self._people_on = self.social.step(t1, dt, self._robot_bodies(av))
+        # people react to the robots where they are at the start of the step, and keep out of
+        # the things put in the way
+        obst = [(o.name, s) for o, s in self._obstacles if o.at <= t1 < o.until]
+        self._people_xy, self._people_on = self.social.step(
+            t1, dt, self._robot_bodies(av), np.vstack([s for _, s in obst]) if obst else None)
         people_c = np.column_stack(
             [self._people_xy[self._people_on], np.full(int(self._people_on.sum()), PERSON_RADIUS)]
         )
         names = self._names[self._people_on]
-        obst = [(o.name, s) for o, s in self._obstacles if o.at <= t1 < o.until]
         contact = np.zeros(n, dtype=bool)
         # broadphase: people within reach of each robot's new pose (R,P)
         reach = math.hypot(self._hl, self._hw) + PERSON_RADIUS + 0.05

@@ -7,7 +7,10 @@ and the static geometry push them away with exponentially decaying forces (Helbi
 in acceleration units). Things outside a person's field of view weigh ``behind_weight`` (heard,
 not seen). Everything ahead also nudges them to their right (Korean sidewalks keep right), which
 breaks the head-on deadlock of a purely repulsive model, unless they are already passing it on
-its left. Scripted people (loiterers, intruders,
+its left. Things put in the way (a scenario's obstacles) push like walls; someone who has got
+no further along their path for ``give_up_s`` s turns back, as people do at a blocked alley:
+they walk their path back to where they set off and leave (a loop is not walked again).
+Scripted people (loiterers, intruders,
 waiting groups, SDF actors unless the scenario says otherwise) are evaluated from their tracks and
 only push; they are never pushed.
 
@@ -53,6 +56,8 @@ class SocialParams:
     sidestep to the right. ``robot_horizon``: people also keep clear of where a robot will be
     this far ahead. ``cutoff``: people and robots farther than this are ignored.
     ``max_speed_factor``: a pushed person walks at most this times their desired speed.
+    ``give_up_s``: a walker who has not got ``give_up_m`` further along their path in this long
+    turns back.
     """
 
     tau: float = 0.5
@@ -69,6 +74,8 @@ class SocialParams:
     lookahead: float = 2.0
     cutoff: float = 3.0
     max_speed_factor: float = 1.3
+    give_up_s: float = 30.0
+    give_up_m: float = 1.0
 
 
 class SocialCrowd:
@@ -187,10 +194,14 @@ class SocialCrowd:
         self._loop = np.array([t.loop for t in tr_r], dtype=bool)
         self._start = np.array([t.start for t in tr_r], dtype=np.float64)
         self._prog = np.zeros(r)
+        self._dir = np.ones(r)  # +1 along the path, -1 back (turned back)
+        self._mark = np.zeros(r)  # progress when they last got give_up_m further
+        self._mark_t = self._start.copy()  # and when
+        self._gone = np.zeros(r, dtype=bool)  # turned back and home again: left the scene
 
     def _project(self) -> None:
         """Move each reacting person's progress to their nearest path point in a window ahead
-        of it (0.5 m back, 4 m forward; wrapping on loops)."""
+        of it, the way they walk (0.5 m back, 4 m forward; wrapping on loops)."""
         if not self._ri.shape[0]:
             return
         x = self._pos[self._seg_own]
@@ -201,7 +212,7 @@ class SocialCrowd:
         s = self._seg_s0 + t * np.sqrt(self._seg_len2)
         prog = self._prog[self._seg_own]
         tot = self._total[self._seg_own]
-        ds = s - prog
+        ds = (s - prog) * self._dir[self._seg_own]  # along the way they walk
         loop = self._loop[self._seg_own]
         ds = np.where(loop & (tot > 0), np.mod(ds + 0.5, np.maximum(tot, 1e-9)) - 0.5, ds)
         ok = (ds >= -0.5) & (ds <= 4.0)
@@ -239,13 +250,18 @@ class SocialCrowd:
         out[self._ri] = self._vel
         return out
 
-    def step(self, now: float, dt: float, robots: FloatArray) -> tuple[FloatArray, BoolArray]:
+    def step(self, now: float, dt: float, robots: FloatArray,
+             obstacles: FloatArray | None = None) -> tuple[FloatArray, BoolArray]:
         """Advance to ``now`` (s) by ``dt`` s. ``robots`` (R,6): x, y, yaw, v, half length,
-        half width of every robot (m, rad, m/s). Returns positions (P,2) and presence (P,)."""
+        half width of every robot (m, rad, m/s); ``obstacles`` (K,4): outline segments of the
+        things put in the way now (m). Returns positions (P,2) and presence (P,)."""
         xy, on = self._scripted.positions(now)
         if self._ri.shape[0]:
+            if self._gone.any():
+                on = on.copy()
+                on[self._ri[self._gone]] = False
             on_r = on[self._ri]
-            acc = self._forces(now, xy, on, robots)
+            acc = self._forces(now, xy, on, robots, obstacles)
             vel = self._vel + acc * dt
             vmax = np.maximum(self.params.max_speed_factor * self._v0, 1.0)
             sp = np.hypot(*vel.T)
@@ -254,22 +270,48 @@ class SocialCrowd:
             self._vel = vel
             self._pos = self._pos + vel * dt
             self._project()
+            self._turn_back(now, on_r)
             xy = xy.copy()
             xy[self._ri] = self._pos
         self._xy, self._on = xy, on
         return xy, on
 
-    def _forces(self, now: float, xy: FloatArray, on: BoolArray, robots: FloatArray) -> FloatArray:
+    def _left(self) -> FloatArray:
+        """(R,) m of path left the way each reacting person walks (inf on a loop)."""
+        ahead = np.where(self._dir > 0, self._total - self._prog, self._prog)
+        return np.where(self._loop, np.inf, ahead)
+
+    def _turn_back(self, now: float, on: BoolArray) -> None:
+        """Walkers who have got no further for ``give_up_s`` turn back (once: a loop becomes
+        the way home); those back where they set off leave."""
+        p = self.params
+        moved = (self._prog - self._mark) * self._dir
+        tot = np.maximum(self._total, 1e-9)
+        moved = np.where(self._loop, np.mod(moved + 0.5 * tot, tot) - 0.5 * tot, moved)
+        on_way = on & (now >= self._start) & (self._left() > 0.5) & ~self._gone
+        got_on = moved >= p.give_up_m
+        self._mark = np.where(got_on | ~on_way, self._prog, self._mark)
+        self._mark_t = np.where(got_on | ~on_way, now, self._mark_t)
+        stuck = on_way & (now - self._mark_t >= p.give_up_s) & (self._dir > 0)
+        if stuck.any():
+            self._dir[stuck] = -1.0
+            self._loop[stuck] = False
+            self._mark_t[stuck] = now
+        self._gone |= (self._dir < 0) & (self._prog <= 0.5)
+        self._vel[self._gone] = 0.0
+
+    def _forces(self, now: float, xy: FloatArray, on: BoolArray, robots: FloatArray,
+                obstacles: FloatArray | None = None) -> FloatArray:
         p = self.params
         pos, vel = self._pos, self._vel
         r = pos.shape[0]
         # goal: towards the carrot on the path at the desired speed; stand still before the
         # start and at the end of an open path
-        carrot = self._point_at(self._prog + p.lookahead)
+        carrot = self._point_at(self._prog + self._dir * p.lookahead)
         to = carrot - pos
         dist = np.hypot(*to.T)
         e = to / np.maximum(dist, 1e-9)[:, None]
-        left = np.where(self._loop, np.inf, self._total - self._prog)
+        left = self._left()
         v_des = self._v0 * np.clip(np.minimum(left, dist) / 1.0, 0.0, 1.0)
         v_des = np.where(now >= self._start, v_des, 0.0)
         acc = (v_des[:, None] * e - vel) / p.tau
@@ -338,6 +380,11 @@ class SocialCrowd:
             use = (dc > PERSON_RADIUS + 0.2) & (dw < 2.0)
             mag = np.where(use, p.a_wall * np.exp((PERSON_RADIUS - dw) / p.b_wall), 0.0)
             acc += np.column_stack([gx, gy]) * mag[:, None]
+        # things put in the way push like walls, wherever the path goes
+        if obstacles is not None and obstacles.shape[0]:
+            n, d = nearest_segment(pos, obstacles)
+            mag = np.where(d < 2.0, p.a_wall * np.exp((PERSON_RADIUS - d) / p.b_wall), 0.0)
+            acc += n * mag[:, None]
         return np.asarray(acc)
 
     def resolve_overlaps(self, robots: FloatArray) -> None:
@@ -392,6 +439,20 @@ def footprint_gaps(
     n = np.stack([c * nu - s * nv, s * nu + c * nv], axis=-1)
     gap = np.where(ins, -inside, outside) - PERSON_RADIUS
     return n, gap
+
+
+def nearest_segment(pos: FloatArray, segs: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Unit directions (N,2) from the nearest of ``segs`` (K,4: x0, y0, x1, y1 m) to each of
+    ``pos`` (N,2) m, and the distances (N,) m."""
+    a, d = segs[None, :, :2], segs[None, :, 2:] - segs[None, :, :2]
+    ap = pos[:, None, :] - a
+    t = np.clip(np.sum(ap * d, axis=2) / np.maximum(np.sum(d * d, axis=2), 1e-12), 0.0, 1.0)
+    off = ap - d * t[:, :, None]  # (N,K,2) from the nearest point of each segment
+    dist = np.hypot(off[:, :, 0], off[:, :, 1])
+    k = np.argmin(dist, axis=1)
+    rows = np.arange(pos.shape[0])
+    best, dmin = off[rows, k], dist[rows, k]
+    return best / np.maximum(dmin, 1e-9)[:, None], dmin
 
 
 def _near_pairs(pos: FloatArray, robots: FloatArray, extra: FloatArray) -> tuple[IntArray,
