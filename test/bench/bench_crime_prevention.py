@@ -6,14 +6,16 @@ fleet's inbox — the shared headless shift with its duties (`headless_shift.run
 [--localization] [--jobs J] [--quick]``
 
 Each seed draws 40-60 parcels with windows inside 02:00-04:00 and incidents at random times and
-places from the map's zones, where a robot's lidar could see them from a sidewalk (an area
-behind a hoarding is left out and named in the table): loiterers in watch zones with passers-by
-crossing them, intruders in night-restricted areas, a blocked sidewalk in an alley, residents' calls about some of them;
-and the negatives: a bus-stop queue, passers-by (the world's walkers and the crossers), people
-standing together outside watch zones. Ground truth "when the rule could first be met" is
-measured from what the robots' lidars saw: the subject was in a robot's line of sight (a beam
-ended on it) — intrusion: the first such moment inside the area; loitering: the zone's dwell
-time of sight with gaps shorter than the presence gap; blocked sidewalk: the block time.
+places from the map's zones, where a robot's lidar could see them from a sidewalk (people
+within 18 m, where a body still gets two returns; an area behind a hoarding is left out and
+named in the table): loiterers in watch zones with passers-by crossing them, intruders in
+night-restricted areas, a blocked sidewalk in an alley, residents' calls about some of them;
+and the negatives: a bus-stop queue, passers-by (the world's walkers, who react as the
+crossers do, and the crossers), people standing together outside watch zones. Ground truth "when the rule could first be met" is
+measured from what the robots' lidars saw: the subject was in a robot's sight (two beams or
+more ended on a person, a beam on an obstacle) for the rule's time, with gaps no longer than
+the presence gap (loitering: the zone's dwell time) or 3 s (intrusion: the monitor's time
+inside, 5 s; blocked sidewalk: the block time).
 The patrol is on when the batch comes at 02:00 (as in the demo), so the dispatcher plans the
 parcels and the patrol visits in one schedule; a batch it refuses up front (it cannot hold both
 with hard bounds) is listed and left out of the table.
@@ -46,6 +48,7 @@ from dawnpatrol_core.maps.district import DistrictMap, load_district_map  # noqa
 from dawnpatrol_core.maps.zones import Zone  # noqa: E402
 from dawnpatrol_core.shift_clock import clock  # noqa: E402
 from dawnpatrol_sim.engine import SimEngine  # noqa: E402
+from dawnpatrol_sim.engine.people import PERSON_RADIUS  # noqa: E402
 from dawnpatrol_sim.headless_shift import (  # noqa: E402
     Recipients,
     ShiftDuties,
@@ -72,14 +75,19 @@ BAYS = (62.0, 78.0, 86.0, 66.0, 74.0, 82.0)
 START = 2 * 3600.0  # 02:00, shift-day s
 ON_TIME_S = 120.0  # reported within this of the moment the rule could first be met
 LIDAR_RANGE = 25.0  # m (the dawnbot model's)
-HIT_TOLERANCE = 0.6  # m: a beam ending this close to a subject saw it
+HIT_TOLERANCE = 0.6  # m: a beam ending this close to an obstacle's place saw it
+# A lidar shows a person with two returns or more: one lone return is anything (a post, a bag,
+# a stray reflection) to any detector. At the dawnbot's 1 degree sweep a body 0.6 m wide gets
+# two returns to about 18 m, so people's incidents are drawn within that of a sidewalk.
+PERSON_BEAMS = 2
+PERSON_SIGHT_M = 18.0
 
 
 @dataclass
 class Incident:
     """A scripted incident: ``kind`` (loitering | intrusion | blocked_sidewalk), the subject
     (person or obstacle name), zone id, place (m), start/end (engine s), the rule's time (s:
-    dwell or block time), and what the robots saw (engine s of each sighting)."""
+    dwell, time inside or block time), and what the robots saw (engine s of each sighting)."""
 
     kind: str
     subject: str
@@ -93,9 +101,8 @@ class Incident:
     seen: list[float] = field(default_factory=list)
 
     def rule_met(self, gap_s: float) -> float | None:
-        """Engine s when the rule could first be met on what the robots saw, or None."""
-        if self.kind == "intrusion":
-            return self.seen[0] if self.seen else None
+        """Engine s when the rule could first be met on what the robots saw (in sight for the
+        rule's time, with gaps no longer than ``gap_s``), or None."""
         run0 = None
         last = -math.inf
         for t in self.seen:
@@ -108,15 +115,17 @@ class Incident:
 
 
 def _inside(poly: shapely.Geometry, rng: np.random.Generator, dm: DistrictMap,
-            margin: float = 1.0, tries: int = 2000) -> tuple[float, float] | None:
+            margin: float = 1.0, tries: int = 2000, reach: float = PERSON_SIGHT_M
+            ) -> tuple[float, float] | None:
     """A random free point of ``poly`` at least ``margin`` m inside it that a robot's lidar
-    could see from some sidewalk point where robots may stand (None: none found)."""
+    could see from some sidewalk point within ``reach`` m where robots may stand (None: none
+    found)."""
     inner = poly.buffer(-margin)
     x0, y0, x1, y1 = inner.bounds
     for _ in range(tries):
         x, y = float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1))
         if (inner.contains(shapely.Point(x, y)) and dm.grid.is_free_at(x, y)
-                and seen_from_sidewalk(dm, x, y, LIDAR_RANGE)):
+                and seen_from_sidewalk(dm, x, y, reach)):
             return x, y
     return None
 
@@ -131,9 +140,11 @@ def in_sight_areas(dm: DistrictMap, kind: str, margin: float) -> tuple[list[Zone
     return seen, [z.id for z in hidden]
 
 
-def draw_shift(dm: DistrictMap, seed: int, n_robots: int, hours: float
+def draw_shift(dm: DistrictMap, seed: int, n_robots: int, hours: float,
+               intrusion_s: float = 5.0
                ) -> tuple[Scenario, str, frozenset[str], list[Incident], list[OperatorCall]]:
-    """(scenario, orders CSV, absent ids, incidents, operator calls) of one seed."""
+    """(scenario, orders CSV, absent ids, incidents, operator calls) of one seed;
+    ``intrusion_s``: how long someone must be inside a restricted area to be an intruder."""
     rng = np.random.default_rng(seed)
     duration = hours * 3600.0
     # parcels
@@ -199,7 +210,8 @@ def draw_shift(dm: DistrictMap, seed: int, n_robots: int, hours: float
         people.append(PersonSpec(name, "intruder", waypoints=((gx, gy), (x, y)), speed=1.2,
                                  start=t0, dwell=stay))
         walk = math.hypot(gx - x, gy - y) / 1.2
-        incidents.append(Incident("intrusion", name, z.id, x, y, t0, t0 + walk + stay, 0.0))
+        incidents.append(Incident("intrusion", name, z.id, x, y, t0, t0 + walk + stay,
+                                  intrusion_s))
         if i == 0 and dm.is_allowed(gx, gy):  # CCTV saw them climb in: the operator calls
             calls.append(OperatorCall(t0 + 60.0, gx, gy, "someone climbed in"))
     # a resident phones in the first loiterer
@@ -237,9 +249,12 @@ def draw_shift(dm: DistrictMap, seed: int, n_robots: int, hours: float
             break
     robots = tuple(RobotStart(f"r{k + 1}", Pose2D(BAYS[k], 7.0, -math.pi / 2))
                    for k in range(n_robots))
+    # the world's passers-by react too: they step aside for robots and turn back at the
+    # furniture (walking through it on their script, the north alley's walker was reported
+    # loitering there: every false alert of the sixth session's 18 seeds)
     scen = Scenario(name=f"crime_{seed}", world=WORLD, robots=robots, robot_model=MODEL,
                     seed=seed, duration=duration, people=tuple(people),
-                    obstacles=tuple(obstacles))
+                    obstacles=tuple(obstacles), actors_react=True)
     for c in calls:
         near = min(incidents, key=lambda i: math.hypot(i.x - c.x, i.y - c.y))
         near.called = c.at
@@ -288,9 +303,17 @@ class Sightings:
                 bearing = math.atan2(p[1] - ly, p[0] - lx) - pose.theta
                 k = int(round((math.remainder(bearing - sc.angle_min, 2 * math.pi)
                                % (2 * math.pi)) / sc.angle_increment)) % sc.ranges.size
-                near = sc.ranges[[(k + j) % sc.ranges.size for j in (-1, 0, 1)]]
-                reach = 1.5 if inc.kind == "blocked_sidewalk" else HIT_TOLERANCE
-                if np.any(np.abs(near - d) <= reach):
+                if inc.kind == "blocked_sidewalk":  # something 2.6 m long: a beam on it
+                    near = sc.ranges[[(k + j) % sc.ranges.size for j in (-1, 0, 1)]]
+                    if np.any(np.abs(near - d) <= 1.5):
+                        inc.seen.append(t)
+                    continue
+                # a person: PERSON_BEAMS or more beams ending on their body
+                ks = [(k + j) % sc.ranges.size for j in range(-3, 4)]
+                a = pose.theta + sc.angle_min + np.array(ks) * sc.angle_increment
+                r = sc.ranges[ks]
+                ends = np.hypot(lx + r * np.cos(a) - p[0], ly + r * np.sin(a) - p[1])
+                if np.count_nonzero(ends <= PERSON_RADIUS + 0.15) >= PERSON_BEAMS:
                     inc.seen.append(t)
 
 
@@ -407,7 +430,9 @@ def _overruns(res: ShiftResult, dm: DistrictMap) -> list[str]:
 
 def run_seed(stage: ShiftStage, settings: ShiftSettings, base: ShiftDuties, seed: int,
              n_robots: int, hours: float, logs: Path | None = None) -> SeedResult:
-    scen, text, absent, incidents, calls = draw_shift(stage.dm, seed, n_robots, hours)
+    assert base.monitor is not None
+    scen, text, absent, incidents, calls = draw_shift(stage.dm, seed, n_robots, hours,
+                                                      base.monitor.intrusion_time_s)
     sight = Sightings(incidents, stage.dm, settings.start_time_s)
     duties = replace(base, duration_s=scen.duration, calls=tuple(calls))
     with tempfile.TemporaryDirectory() as d:
@@ -422,7 +447,6 @@ def run_seed(stage: ShiftStage, settings: ShiftSettings, base: ShiftDuties, seed
                               len(calls), (), 0.0, str(exc).splitlines()[0])
     if logs is not None:  # the fleet's and robots' log of the shift, to see why a seed missed
         (logs / f"crime_{seed}.log").write_text("\n".join(res.log) + "\n", encoding="utf-8")
-    assert base.monitor is not None
     r = evaluate(res, incidents, sight, stage.dm, settings.fleet.speed,
                  base.monitor.presence_gap_s, n_robots)
     return replace(r, seed=seed)
@@ -438,8 +462,9 @@ def table(all_rows: Sequence[SeedResult], load: str, cmd: str, hidden: Sequence[
     print(f"\n# Crime prevention in a delivery shift — suwon_dawn, headless, {len(all_rows)} seeds\n")
     print(f"`{cmd}`; {load}\n")
     if hidden:
-        print(f"Incidents are drawn where a robot's lidar could see them from a sidewalk within "
-              f"{LIDAR_RANGE:.0f} m; no place inside {', '.join(hidden)} is (a hoarding): "
+        print(f"People's incidents are drawn where a robot's lidar could see them from a "
+              f"sidewalk within {PERSON_SIGHT_M:.0f} m (two returns on a body); no place inside "
+              f"{', '.join(hidden)} is (a hoarding): "
               "only CCTV sees in there, and no intrusion is drawn in it.\n")
     for r in refused:
         print(f"- seed {r.seed}: batch of {r.parcels} refused up front: {r.refused}")
