@@ -34,10 +34,8 @@ PARAMETERS: dict[str, tuple[object, str]] = {
     "patrol_seed": (0, "random seed of the patrol scheduler"),
     "patrol_bounds": ("hard", "hotspot idleness bounds against parcels: 'hard' (a batch that "
                               "would break a bound is refused, saying which parcels would be "
-                              "late and which hotspots over; in the shift a hotspot about to "
-                              "go over gets the robot it makes least late when none keeps "
-                              "every window) or 'soft' (accepted; parcels first, saying which "
-                              "hotspots go over)"),
+                              "late and which hotspots over) or 'soft' (accepted; parcels first, "
+                              "saying which hotspots go over)"),
     "patrol_window_share": (0.5, "a planned patrol visit's window as a share of its hotspot's "
                                  "bound (0.1..1; smaller: fewer visits are needed but each is "
                                  "less flexible)"),

@@ -802,10 +802,8 @@ class FleetCoordinator:
         time along its stops (trips, looks, patrols, the trips waiting at the depot) is
         watched by the robot that can be there first with every parcel window held — leaving
         its trip (and resuming it after) or going from the depot — once it must leave to be
-        there ``GUARD_LEAD_S`` before the bound runs out. When every robot's detour would make
-        a parcel late, the bound still holds (``patrol_bounds: hard``): the robot whose parcels
-        it makes least late goes, and the log says how late. Robots on a patrol of their own
-        are the scheduler's, which knows the bounds."""
+        there ``GUARD_LEAD_S`` before the bound runs out. Robots on a patrol of their own are
+        the scheduler's, which knows the bounds."""
         sch = self.patrol.scheduler
         if (sch is None or self.cfg.patrol_bounds != "hard" or self._now < self._guard_next
                 or not any(self._patrolling.values())):
@@ -834,7 +832,7 @@ class FleetCoordinator:
             dwell = float(plan.dwell_s[h])
             cands = [c for c in self._candidates(pose.x, pose.y, dwell)
                      if not self._on_own_patrol(c.robot_id)]
-            pick = choose_responder(cands, now, dwell, late_ok=True)
+            pick = choose_responder(cands, now, dwell)
             if pick is not None and (arrivals.get(pick.robot_id, {}).get(hid, math.inf)
                                      <= now + pick.eta_s + GUARD_SLACK_S):
                 continue  # going straight there would gain it little: let it go on
@@ -842,12 +840,12 @@ class FleetCoordinator:
                 if self._guard_told.get(hid) != d:
                     self._guard_told[hid] = d
                     self._log(Level.WARNING, f"{hid}: unwatched past its bound at {clock(d)} "
-                              "unless plans change: no robot can go")
+                              "unless plans change: no robot can go without a late parcel")
                 continue
             if now + pick.eta_s + GUARD_LEAD_S < d:
                 continue  # not yet: the plan may still catch up
             tid = self._watch_hotspot(pick.robot_id, hid, pose, dwell, pick.eta_s, d,
-                                      p if math.isfinite(p) else None, pick.late_s)
+                                      p if math.isfinite(p) else None)
             self._guarding[hid] = (pick.robot_id, tid)
 
     def _pending(self, rid: str, tid: str) -> bool:
@@ -864,10 +862,9 @@ class FleetCoordinator:
         return m is not None and m.kind is MissionKind.PATROL
 
     def _watch_hotspot(self, rid: str, hid: str, pose: Pose2D, dwell: float, eta: float,
-                       due: float, planned: float | None, late_s: float = 0.0) -> str:
+                       due: float, planned: float | None) -> str:
         """Send ``rid`` to watch ``hid`` now: a free robot goes, a delivering one leaves its
-        trip (parcels stay on board) and resumes it after the watch, its parcels up to
-        ``late_s`` s late. The watch's task id."""
+        trip (parcels stay on board) and resumes it after the watch. The watch's task id."""
         # its own task id: the rest of the trip may hold a visit of the same hotspot
         self._seq += 1
         watch = TaskPlan(TaskKind.PATROL, f"{hid}#g{self._seq}", pose, dwell_s=dwell)
@@ -879,11 +876,8 @@ class FleetCoordinator:
             self._send(rid, MissionKind.PATROL, (watch,), hotspot=hid)
             how = "goes"
         when = "no robot on its way" if planned is None else f"next planned {clock(planned)}"
-        late = (f"; its parcels up to {late_s:.0f} s late (hard bounds: no robot could go "
-                "with every window held)" if late_s > 0.0 else "")
-        self._log(Level.WARNING if late else Level.INFO,
-                  f"{hid}: due by {clock(due)}, {when}: {rid} {how}, on scene in about "
-                  f"{eta:.0f} s{late}")
+        self._log(Level.INFO, f"{hid}: due by {clock(due)}, {when}: {rid} {how}, on scene in "
+                  f"about {eta:.0f} s")
         return watch.id
 
     def _leave_trip(self, m: MissionRecord, look: TaskPlan, place: tuple[float, float]) -> None:
