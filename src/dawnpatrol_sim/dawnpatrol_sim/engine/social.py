@@ -9,7 +9,7 @@ not seen). Everything ahead also nudges them to their right (Korean sidewalks ke
 breaks the head-on deadlock of a purely repulsive model, unless they are already passing it on
 its left. Things put in the way (a scenario's obstacles) push like walls; someone who has got
 no further along their path for ``give_up_s`` s turns back, as people do at a blocked alley:
-they walk their path back to where they set off and leave (a loop is not walked again).
+they walk back to the last corner of their path they came round and leave there.
 Scripted people (loiterers, intruders,
 waiting groups, SDF actors unless the scenario says otherwise) are evaluated from their tracks and
 only push; they are never pushed.
@@ -197,6 +197,7 @@ class SocialCrowd:
         self._dir = np.ones(r)  # +1 along the path, -1 back (turned back)
         self._mark = np.zeros(r)  # progress when they last got give_up_m further
         self._mark_t = self._start.copy()  # and when
+        self._home = np.zeros(r)  # where a walker who turned back leaves (path m)
         self._gone = np.zeros(r, dtype=bool)  # turned back and home again: left the scene
 
     def _project(self) -> None:
@@ -282,8 +283,9 @@ class SocialCrowd:
         return np.where(self._loop, np.inf, ahead)
 
     def _turn_back(self, now: float, on: BoolArray) -> None:
-        """Walkers who have got no further for ``give_up_s`` turn back (once: a loop becomes
-        the way home); those back where they set off leave."""
+        """Walkers who have got no further for ``give_up_s`` turn back to the last corner of
+        their path they came round (its start, or the far end of a loop's outward leg) and
+        leave there; stuck again on the way back, they leave where they stand."""
         p = self.params
         moved = (self._prog - self._mark) * self._dir
         tot = np.maximum(self._total, 1e-9)
@@ -292,12 +294,14 @@ class SocialCrowd:
         got_on = moved >= p.give_up_m
         self._mark = np.where(got_on | ~on_way, self._prog, self._mark)
         self._mark_t = np.where(got_on | ~on_way, now, self._mark_t)
-        stuck = on_way & (now - self._mark_t >= p.give_up_s) & (self._dir > 0)
-        if stuck.any():
-            self._dir[stuck] = -1.0
-            self._loop[stuck] = False
-            self._mark_t[stuck] = now
-        self._gone |= (self._dir < 0) & (self._prog <= 0.5)
+        stuck = on_way & (now - self._mark_t >= p.give_up_s)
+        self._gone |= stuck & (self._dir < 0)
+        for i in np.flatnonzero(stuck & (self._dir > 0)).tolist():
+            knots = self._cum[self._pt_off[i]:self._pt_last[i] + 1]
+            behind = knots[knots < self._prog[i] - 0.5]
+            self._home[i] = float(behind[-1]) if behind.size else 0.0
+            self._dir[i], self._loop[i], self._mark_t[i] = -1.0, False, now
+        self._gone |= (self._dir < 0) & (self._prog <= self._home + 0.5)
         self._vel[self._gone] = 0.0
 
     def _forces(self, now: float, xy: FloatArray, on: BoolArray, robots: FloatArray,
