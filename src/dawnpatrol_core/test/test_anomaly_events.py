@@ -63,8 +63,28 @@ def test_a_broken_track_is_the_same_incident() -> None:
     assert first is not None and again is not None
     assert again.uuid == first.uuid and again.count == 2 and again.x == 3.0
     intruder = m.report(det(kind="intrusion", key="track:2", zone="yard", t=31.0), 31.0)
-    other = m.report(det(kind="intrusion", key="track:9", zone="yard", t=40.0, x=40.0), 40.0)
+    # 39 m further in 30 s (1.3 m/s): it may be the same person again, in the same yard
+    other = m.report(det(kind="intrusion", key="track:9", zone="yard", t=61.0, x=40.0), 61.0)
     assert intruder is not None and other is not None and other.uuid == intruder.uuid
+
+
+def test_a_second_intruder_in_sight_with_the_first_is_a_second_incident() -> None:
+    """Two people in one yard at once, 20 m apart: nobody walks 20 m in half a second, so the
+    second is a new incident (it used to vanish into the first: crime bench seeds 2 and 4). Each
+    person's later reports, and a broken track of either, go to their own incident."""
+    m = manager(min_update_interval_s=0.0)
+    one = m.report(det(kind="intrusion", key="track:1", zone="yard", t=100.0, x=0.0), 100.0)
+    two = m.report(det(kind="intrusion", key="track:2", zone="yard", t=100.5, x=20.0), 100.5)
+    assert one is not None and two is not None and two.uuid != one.uuid
+    again_one = m.report(det(kind="intrusion", key="track:1", zone="yard", t=101.0, x=0.5), 101.0)
+    broken_two = m.report(det(kind="intrusion", key="track:5", zone="yard", t=104.0, x=21.0),
+                          104.0)
+    assert again_one is not None and again_one.uuid == one.uuid
+    assert broken_two is not None and broken_two.uuid == two.uuid
+    # a step or two apart is one person (tracking and localization error)
+    near = m.report(det(kind="intrusion", key="track:8", zone="yard", t=104.2, x=3.5), 104.2)
+    assert near is not None and near.uuid == one.uuid
+    assert len(m.open_events) == 2
 
 
 def test_event_closed_after_silence_reopens_as_new() -> None:

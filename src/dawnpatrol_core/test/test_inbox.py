@@ -152,6 +152,20 @@ def test_intrusions_merge_by_area_faults_stay_with_their_robot(tmp_path: Path) -
         assert len(ib.incidents()) == 4 and len(ib.incidents(kind="intrusion")) == 2
 
 
+def test_two_robots_seeing_two_intruders_at_once_raise_two_incidents(tmp_path: Path) -> None:
+    """r1 and r2 each watch a person in the yard at the same moment, 25 m apart: two people, two
+    incidents; r1's later report of its person, 10 s on and 6 m away, continues its own."""
+    with Inbox(tmp_path / "f.db") as ib:
+        a = at("intrusion", "r1", 0.0, 100.0, 110.0, zone="yard", seed=1)
+        b = at("intrusion", "r2", 25.0, 105.0, 110.5, zone="yard", seed=2)
+        assert ib.upsert(a, 110.0) is InboxResult.NEW
+        assert ib.upsert(b, 110.5) is InboxResult.NEW
+        c = at("intrusion", "r1", 6.0, 118.0, 120.0, zone="yard", seed=3)
+        assert ib.upsert(c, 120.0) is InboxResult.MERGED
+        assert ib.incident_of(c.uuid) == a.uuid
+        assert len(ib.incidents(kind="intrusion")) == 2
+
+
 def test_ack_covers_the_incident_and_what_joins_it_later(tmp_path: Path) -> None:
     a = at("loitering", "r1", 5.0, 100.0, 150.0, zone="park", seed=1)
     b = at("loitering", "r2", 7.0, 140.0, 160.0, zone="park", seed=2)

@@ -174,7 +174,7 @@ class Inbox:
         best: tuple[float, float, str] | None = None
         for inc, rid, x, y, first, last in rows:
             if self.policy.same(ev.kind, ev.robot_id, ev.zone, ev.x, ev.y, ev.first_seen,
-                                ev.kind, rid, ev.zone, x, y, first, last):
+                                ev.kind, rid, ev.zone, x, y, first, last, at=ev.last_seen):
                 key = (math.hypot(ev.x - x, ev.y - y), -last, str(inc))
                 best = key if best is None or key < best else best
         return None if best is None else best[2]
