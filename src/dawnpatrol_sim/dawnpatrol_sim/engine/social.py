@@ -278,8 +278,9 @@ class SocialCrowd:
         return xy, on
 
     def _left(self) -> FloatArray:
-        """(R,) m of path left the way each reacting person walks (inf on a loop)."""
-        ahead = np.where(self._dir > 0, self._total - self._prog, self._prog)
+        """(R,) m of path left the way each reacting person walks (inf on a loop; for one
+        who turned back, to where they leave)."""
+        ahead = np.where(self._dir > 0, self._total - self._prog, self._prog - self._home)
         return np.where(self._loop, np.inf, ahead)
 
     def _turn_back(self, now: float, on: BoolArray) -> None:
