@@ -59,6 +59,12 @@ class NavigatorConfig:
     m from where it was for ``stall_timeout`` s is blocked, however often it stopped and
     resumed meanwhile (someone dithering in its way resets the wait, never this): it replans
     around, then recovers, then the goal fails as blocked for the fleet to plan again.
+    ``goal_taken_radius``/``goal_taken_range``: a robot that has waited ``wait_timeout`` s
+    within ``goal_taken_range`` m (along its path) of the goal for something standing within
+    ``goal_taken_radius`` m of the goal (a bus-stop queue on a watch point, a person at a door)
+    ends the goal as blocked there at once: a detour round the block only brings it to the
+    same people from the other side (minutes, a bus-stop patrol) — the mission decides whether
+    that is near enough to watch or hand over.
     ``predict_movers``: track people and robots in the scan (``moving``) and stop short of
     where they are about to be. ``pass_clearance``: m between a mover coming the other way and
     the robot's centre line when passing it; the robot steps aside along its path (keeping
@@ -83,6 +89,8 @@ class NavigatorConfig:
     resume_margin: float = 0.15
     stall_timeout: float = 45.0
     stall_distance: float = 1.0
+    goal_taken_radius: float = 1.5
+    goal_taken_range: float = 4.0
     predict_movers: bool = True
     moving: MovingConfig = field(default_factory=MovingConfig)
     pass_clearance: float = 0.95
@@ -94,7 +102,7 @@ class NavigatorConfig:
     def __post_init__(self) -> None:
         for name in ("wait_timeout", "backup_speed", "recovery_wait", "detour_ahead",
                      "pass_clearance", "pass_speed", "pass_horizon", "stall_timeout",
-                     "stall_distance"):
+                     "stall_distance", "goal_taken_radius", "goal_taken_range"):
             v = getattr(self, name)
             if not v > 0.0:
                 raise ConfigError(f"navigator: field '{name}': got {v!r}, expected > 0")
@@ -291,6 +299,11 @@ class NavigatorCore:
                     self._wait_since = now
                     self._event(now, f"stopped: obstacle {a.gap:.2f} m ahead")
                 if now - self._wait_since >= self.config.wait_timeout:
+                    if self._goal_taken(pose, a.blocker):
+                        self.status, self.failure = "failed", NavCause.BLOCKED
+                        self._reason = "failed: blocked, something stands on the goal"
+                        self._event(now, self._reason)
+                        return self._out(now, pose, 0.0, 0.0, self._reason)
                     return self._replan_around(now, pose, a.points)
                 return self._out(now, pose, 0.0, 0.0, f"waiting: obstacle {a.gap:.2f} m ahead")
             if a.speed_cap < v:
@@ -317,6 +330,19 @@ class NavigatorCore:
             return False
         self._mark = (pose.x, pose.y, now)
         return True
+
+    def _goal_taken(self, pose: Pose2D, blocker: tuple[float, float] | None) -> bool:
+        """What holds the robot (``blocker``, robot frame) stands on the goal, and the goal is
+        near along the path (see ``goal_taken_radius``)."""
+        f, goal, cfg = self._follower, self._goal, self.config
+        if blocker is None or f is None or goal is None:
+            return False
+        if f.length - f.progress > cfg.goal_taken_range:
+            return False
+        c, s = math.cos(pose.theta), math.sin(pose.theta)
+        bx = pose.x + c * blocker[0] - s * blocker[1]
+        by = pose.y + s * blocker[0] + c * blocker[1]
+        return math.hypot(bx - goal.x, by - goal.y) <= cfg.goal_taken_radius
 
     def _with_predictions(self, pose: Pose2D, scan: Scan) -> Scan:
         """The scan plus points on the predicted discs of the movers not being passed."""

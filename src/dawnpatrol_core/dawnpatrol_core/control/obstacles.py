@@ -61,7 +61,8 @@ class ObstacleAssessment:
     (inf if none). ``stop``: something is in the stop zone (or TTC below ``ttc_stop``).
     ``slow``: something is in the slow-down zone. ``ttc``: s until contact at the current speed
     (inf if none / not moving). ``speed_cap``: m/s the robot may drive given ``gap``.
-    ``points``: (K, 2) float64 valid returns in the robot frame, m.
+    ``points``: (K, 2) float64 valid returns in the robot frame, m. ``blocker``: the return
+    that sets ``gap`` (robot frame, m), None when nothing is in the travel corridor.
     """
 
     gap: float
@@ -70,6 +71,7 @@ class ObstacleAssessment:
     ttc: float
     speed_cap: float
     points: FloatArray
+    blocker: tuple[float, float] | None = None
 
 
 def scan_points(ranges: FloatArray, angles: FloatArray, config: ObstacleConfig) -> FloatArray:
@@ -123,6 +125,10 @@ def assess_scan(
     in_lane = (lat <= half_w + cfg.side_margin) & behind_ok
     in_slow_lane = (lat <= half_w + cfg.slow_side_margin) & behind_ok
     gap = float(np.min(np.maximum(ahead[in_lane], 0.0))) if in_lane.any() else math.inf
+    blocker = None
+    if in_lane.any():
+        k = int(np.flatnonzero(in_lane)[np.argmin(ahead[in_lane])])
+        blocker = (float(pts[k, 0]), float(pts[k, 1]))
     slow_gap = (
         float(np.min(np.maximum(ahead[in_slow_lane], 0.0))) if in_slow_lane.any() else math.inf
     )
@@ -147,4 +153,5 @@ def assess_scan(
         ttc=ttc,
         speed_cap=0.0 if stop else cap,
         points=pts,
+        blocker=blocker,
     )
