@@ -130,9 +130,12 @@ def test_one_object_seen_by_two_robots_is_one_incident(tmp_path: Path) -> None:
         inc2 = ib.incident(a.uuid)
         assert inc2 is not None and inc2.event.last_seen == 500.0 and inc2.event.count == 10
         assert inc2.event.revision > before
-        # after the gap (1800 s for a blocked sidewalk) it is a new incident
-        late = at("blocked_sidewalk", "r2", 11.0, 2400.0, 2410.0, seed=4)
-        assert ib.upsert(late, 2411.0) is InboxResult.NEW
+        # seen again an hour on (the crime bench's furniture, 57 min unseen): the same object
+        again = at("blocked_sidewalk", "r2", 11.0, 3900.0, 3910.0, seed=5)
+        assert ib.upsert(again, 3911.0) is InboxResult.MERGED
+        # after the gap (3 h for a blocked sidewalk: it stays until cleared) a new incident
+        late = at("blocked_sidewalk", "r2", 11.0, 15000.0, 15010.0, seed=4)
+        assert ib.upsert(late, 15011.0) is InboxResult.NEW
 
 
 def test_intrusions_merge_by_area_faults_stay_with_their_robot(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ class IncidentPolicy:
     gap_s: float = 60.0
     gap_s_by_kind: Mapping[str, float] = field(
         default_factory=lambda: {"loitering": 600.0, "intrusion": 600.0,
-                                 "blocked_sidewalk": 1800.0}
+                                 "blocked_sidewalk": 10800.0}
     )
     radius_m_by_kind: Mapping[str, float] = field(
         default_factory=lambda: {"loitering": 5.0, "blocked_sidewalk": 6.0}

@@ -98,7 +98,7 @@ class MonitorConfig:
     presence_absent_s: float = 15.0
     loitering_gap_s: float = 600.0
     intrusion_gap_s: float = 600.0
-    blocked_gap_s: float = 1800.0
+    blocked_gap_s: float = 10800.0
     battery_low: float = 0.20
     battery_critical: float = 0.08
     link_timeout_s: float = 3.0
