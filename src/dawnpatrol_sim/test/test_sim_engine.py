@@ -15,6 +15,7 @@ from dawnpatrol_core.geometry import Pose2D
 from dawnpatrol_core.world import load_robot_model, load_world
 from dawnpatrol_sim.engine import SimEngine
 from dawnpatrol_sim.engine.raycast import boxes_to_segments
+from dawnpatrol_sim.engine.social import SocialParams
 from dawnpatrol_sim.scenario import (
     FaultSpec,
     ObstacleSpec,
@@ -107,9 +108,11 @@ def test_collision_is_recorded_and_stops_the_robot() -> None:
 
 
 def test_scripted_person_walking_into_a_standing_robot_is_a_contact_by_the_person() -> None:
+    # a script played blind (as Gazebo's actors move; by default scripted people wait instead)
     walker = PersonSpec("pat", "walker", waypoints=((5.0, 0.0), (-5.0, 0.0)), speed=1.0,
                         react=False)
-    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), people=(walker,)), seed=1)
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), people=(walker,)), seed=1,
+                  social=SocialParams(scripted_wait=False))
     run(e, 6.0, {})
     assert [(c.robot, c.what, c.by) for c in e.contacts] == [("r1", "person:pat", "person")]
     assert e.contacts[0].time == pytest.approx(5.0 - 0.5 - 0.3, abs=0.06)
@@ -217,6 +220,33 @@ def test_a_walker_at_something_dumped_across_an_alley_turns_back_and_leaves(
     assert not present[-1]  # at the corner, and gone
     last = int(np.flatnonzero(present)[-1])
     assert x[last] == pytest.approx(home, abs=2.5)  # its path progress runs ahead of it
+
+
+@pytest.mark.parametrize("kind", ["walker", "loiterer"])
+def test_a_scripted_person_stands_aside_for_a_robot_instead_of_walking_into_it(
+        kind: str) -> None:
+    """A scripted walker (``react: false``) whose path runs through a parked robot, and a
+    scripted loiterer wandering round the spot a robot watches from: neither walks into the
+    robot (they used to: 3 contacts a demo by the park loiterer). The walker stands beside it
+    while its script runs through, then goes on on time — never stuck there for good."""
+    if kind == "walker":
+        person = PersonSpec("pat", "walker", waypoints=((-10.0, 0.0), (10.0, 0.0)), speed=1.3,
+                            react=False)
+    else:
+        person = PersonSpec("lo", "loiterer", center=(0.0, 0.0), radius=3.0, start=0.0,
+                            duration=600.0)
+    at = 0.0 if kind == "walker" else 1.5  # the loiterer sets off from the centre
+    e = SimEngine(open_world(), MODEL, scenario(("r1", at, 0.0, math.pi / 2),
+                                                people=(person,)), seed=4)
+    xs = []
+    for _ in range(int((300.0 if kind == "loiterer" else 12.0) / e.dt)):
+        e.step({})
+        xs.append(float(e.people()[1][0, 0]))
+    assert e.contacts == []
+    if kind == "walker":
+        x = np.array(xs)
+        assert np.any(np.diff(x) == 0.0)  # it stood for a moment
+        assert x[-1] == pytest.approx(-10.0 + 1.3 * 12.0, abs=0.1)  # and is on time again
 
 
 def test_reacting_crowd_is_deterministic_for_a_seed_and_speeds_are_drawn() -> None:

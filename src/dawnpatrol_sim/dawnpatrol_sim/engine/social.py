@@ -57,7 +57,9 @@ class SocialParams:
     this far ahead. ``cutoff``: people and robots farther than this are ignored.
     ``max_speed_factor``: a pushed person walks at most this times their desired speed.
     ``give_up_s``: a walker who has not got ``give_up_m`` further along their path in this long
-    turns back.
+    turns back. ``scripted_wait``: scripted people do not walk into a robot: where their script
+    runs through one they stand beside it until the script comes out (their timing is kept);
+    False plays every script blind, as Gazebo's actors move.
     """
 
     tau: float = 0.5
@@ -76,6 +78,7 @@ class SocialParams:
     max_speed_factor: float = 1.3
     give_up_s: float = 30.0
     give_up_m: float = 1.0
+    scripted_wait: bool = True
 
 
 class SocialCrowd:
@@ -257,6 +260,8 @@ class SocialCrowd:
         half width of every robot (m, rad, m/s); ``obstacles`` (K,4): outline segments of the
         things put in the way now (m). Returns positions (P,2) and presence (P,)."""
         xy, on = self._scripted.positions(now)
+        if robots.shape[0] and self.params.scripted_wait:
+            xy = self._stand_aside(xy, on, robots)
         if self._ri.shape[0]:
             if self._gone.any():
                 on = on.copy()
@@ -276,6 +281,34 @@ class SocialCrowd:
             xy[self._ri] = self._pos
         self._xy, self._on = xy, on
         return xy, on
+
+    def _stand_aside(self, xy: FloatArray, on: BoolArray, robots: FloatArray) -> FloatArray:
+        """Scripted people keep their path and timing but do not walk into a robot: while their
+        script would carry them closer to a robot's footprint than where they stand, within
+        ``PERSON_RADIUS`` + 0.1 m of it, they stand where they are, and take up the script again
+        where it comes out (a step of about the robot's length past a parked robot; never
+        stuck beside one, which would look like someone lingering there). A scripted loiterer
+        walked into the robot watching them, again and again (demo: 3 contacts a run)."""
+        held = ~self._react & on & self._on
+        if not held.any():
+            return xy
+        idx = np.flatnonzero(held)
+
+        def gaps(p: FloatArray) -> FloatArray:  # (K, R) m from each person to each footprint
+            dx = p[:, None, 0] - robots[None, :, 0]
+            dy = p[:, None, 1] - robots[None, :, 1]
+            c, s = np.cos(robots[:, 2]), np.sin(robots[:, 2])
+            lx, ly = np.abs(c * dx + s * dy), np.abs(-s * dx + c * dy)
+            return np.asarray(np.hypot(np.maximum(lx - robots[:, 4], 0.0),
+                                       np.maximum(ly - robots[:, 5], 0.0)))
+
+        nxt, now_at = gaps(xy[idx]), gaps(self._xy[idx])
+        into = ((nxt < PERSON_RADIUS + 0.1) & (nxt < now_at - 1e-9)).any(axis=1)
+        if not into.any():
+            return xy
+        xy = xy.copy()
+        xy[idx[into]] = self._xy[idx[into]]
+        return xy
 
     def _left(self) -> FloatArray:
         """(R,) m of path left the way each reacting person walks (inf on a loop; for one
