@@ -249,6 +249,23 @@ def test_a_scripted_person_stands_aside_for_a_robot_instead_of_walking_into_it(
         assert x[-1] == pytest.approx(-10.0 + 1.3 * 12.0, abs=0.1)  # and is on time again
 
 
+def test_a_queue_due_round_a_standing_robot_forms_once_it_has_room() -> None:
+    """A bus-stop queue (4 people on a 0.8 m ring) due while a robot stands on its centre: the
+    two due in front of and behind it (the footprint's long axis) wait; the robot is not hemmed
+    in and drives off; then the queue is whole. (It appeared round the robot watching the stop
+    and held it there for the queue's hour: crime bench seed 7.)"""
+    queue = PersonSpec("q", "waiting", center=(0.0, 0.0), count=4, start=1.0, end=1e9)
+    e = SimEngine(open_world(), MODEL, scenario(("r1", 0.0, 0.0, 0.0), people=(queue,)), seed=1)
+    run(e, 5.0, {})
+    _, xy, on = e.people()
+    assert int(on.sum()) == 2 and np.all(np.abs(xy[on, 1]) > 0.7)  # the two at its sides
+    run(e, 4.0, {"r1": (0.8, 0.0)})
+    run(e, 1.0, {})
+    assert e.pose("r1").x > 2.5  # out of the ring
+    assert int(e.people()[2].sum()) == 4
+    assert e.contacts == []
+
+
 def test_reacting_crowd_is_deterministic_for_a_seed_and_speeds_are_drawn() -> None:
     people = tuple(
         PersonSpec(f"p{k}", "walker", waypoints=((-10.0, 0.3 * k), (10.0, -0.3 * k)), loop=True)

@@ -261,7 +261,7 @@ class SocialCrowd:
         things put in the way now (m). Returns positions (P,2) and presence (P,)."""
         xy, on = self._scripted.positions(now)
         if robots.shape[0] and self.params.scripted_wait:
-            xy = self._stand_aside(xy, on, robots)
+            xy, on = self._stand_aside(xy, on, robots)
         if self._ri.shape[0]:
             if self._gone.any():
                 on = on.copy()
@@ -282,17 +282,18 @@ class SocialCrowd:
         self._xy, self._on = xy, on
         return xy, on
 
-    def _stand_aside(self, xy: FloatArray, on: BoolArray, robots: FloatArray) -> FloatArray:
+    def _stand_aside(self, xy: FloatArray, on: BoolArray, robots: FloatArray
+                     ) -> tuple[FloatArray, BoolArray]:
         """Scripted people keep their path and timing but do not walk into a robot: while their
         script would carry them closer to a robot's footprint than where they stand, within
         ``PERSON_RADIUS`` + 0.1 m of it, they stand where they are, and take up the script again
         where it comes out (a step of about the robot's length past a parked robot; never
-        stuck beside one, which would look like someone lingering there). A scripted loiterer
-        walked into the robot watching them, again and again (demo: 3 contacts a run)."""
-        held = ~self._react & on & self._on
-        if not held.any():
-            return xy
-        idx = np.flatnonzero(held)
+        stuck beside one, which would look like someone lingering there). Nor do they appear
+        there: someone due where a robot stands arrives once it has room. A scripted loiterer
+        walked into the robot watching them, again and again (demo: 3 contacts a run); a bus
+        queue appeared in a ring round the robot watching the stop and held it there for an
+        hour (crime bench seed 7)."""
+        reach = PERSON_RADIUS + 0.1
 
         def gaps(p: FloatArray) -> FloatArray:  # (K, R) m from each person to each footprint
             dx = p[:, None, 0] - robots[None, :, 0]
@@ -302,13 +303,22 @@ class SocialCrowd:
             return np.asarray(np.hypot(np.maximum(lx - robots[:, 4], 0.0),
                                        np.maximum(ly - robots[:, 5], 0.0)))
 
+        scripted = ~self._react & on
+        arriving = np.flatnonzero(scripted & ~self._on)
+        if arriving.shape[0]:
+            crowded = (gaps(xy[arriving]) < reach).any(axis=1)
+            if crowded.any():
+                on = on.copy()
+                on[arriving[crowded]] = False
+        idx = np.flatnonzero(scripted & self._on)
+        if not idx.shape[0]:
+            return xy, on
         nxt, now_at = gaps(xy[idx]), gaps(self._xy[idx])
-        into = ((nxt < PERSON_RADIUS + 0.1) & (nxt < now_at - 1e-9)).any(axis=1)
-        if not into.any():
-            return xy
-        xy = xy.copy()
-        xy[idx[into]] = self._xy[idx[into]]
-        return xy
+        into = ((nxt < reach) & (nxt < now_at - 1e-9)).any(axis=1)
+        if into.any():
+            xy = xy.copy()
+            xy[idx[into]] = self._xy[idx[into]]
+        return xy, on
 
     def _left(self) -> FloatArray:
         """(R,) m of path left the way each reacting person walks (inf on a loop; for one
