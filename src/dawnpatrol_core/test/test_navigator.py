@@ -242,34 +242,35 @@ def test_a_safety_pause_does_not_count_as_no_progress() -> None:
     assert not any(text.startswith("no progress") for _, text in nav.events)
 
 
+def drive_to_parked(at_x: float) -> tuple[NavigatorCore, Pose2D, list[tuple[float, str, float]]]:
+    """From (0, 5) to the goal (30, 5) along line_graph with a 0.45 m disc parked at (at_x, 5)."""
+    nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()),
+                        config=NavigatorConfig(wait_timeout=3.0))
+    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), Pose2D(30.0, 5.0)).accepted
+    pose, log = run(nav, Pose2D(0.0, 5.0, 0.0), lambda t: [(at_x, 5.0, 0.45)], t_max=600.0)
+    return nav, pose, log
+
+
 def test_goal_occupied_by_a_parked_obstacle_fails_instead_of_circling() -> None:
     # Another robot parked on the goal (a shared depot pose). Detours only brought the robot
     # to it from the other side (grid detours, then recoveries: minutes); the goal ends as
     # blocked where the robot first waited for it, one wait_timeout later, without a detour.
-    nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()),
-                        config=NavigatorConfig(wait_timeout=3.0))
-    goal = Pose2D(30.0, 5.0)
-    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), goal).accepted
-    pose, log = run(nav, Pose2D(0.0, 5.0, 0.0), lambda t: [(30.0, 5.0, 0.45)], t_max=600.0)
+    nav, pose, log = drive_to_parked(30.0)
     assert log[-1][1] == "failed", nav.events[-6:]
     waited = next(t for t, text in nav.events if text.startswith("stopped"))
     assert log[-1][0] <= waited + 3.0 + 0.2
     assert nav.events[-1][1] == "failed: blocked, something stands on the goal"
     assert nav.failure is NavCause.BLOCKED
     assert not any("detour" in text or "recovery" in text for _, text in nav.events)
-    assert 1.0 < pose.distance_to(goal) < 3.0
+    assert 1.0 < pose.distance_to(Pose2D(30.0, 5.0)) < 3.0
 
 
 def test_something_standing_short_of_the_goal_is_still_passed() -> None:
-    # A parked cart 5 m short of the goal, beside the way on: not on the goal, so the robot
-    # detours round it and arrives (the goal is not given up for what merely stands near it).
-    nav = NavigatorCore(RoutePlanner(line_graph()), GridPlanner(open_grid()),
-                        config=NavigatorConfig(wait_timeout=3.0))
-    goal = Pose2D(30.0, 5.0)
-    assert nav.set_goal(0.0, Pose2D(0.0, 5.0), goal).accepted
-    pose, log = run(nav, Pose2D(0.0, 5.0, 0.0), lambda t: [(26.0, 5.0, 0.45)], t_max=600.0)
+    # A parked cart on the way 4 m short of the goal: not on the goal, so the robot detours
+    # round it and arrives (the goal is not given up for what merely stands near it).
+    nav, pose, log = drive_to_parked(26.0)
     assert log[-1][1] == "succeeded", nav.events[-6:]
-    assert pose.distance_to(goal) <= 0.25
+    assert pose.distance_to(Pose2D(30.0, 5.0)) <= 0.25
 
 
 def bay_graph() -> RouteGraph:

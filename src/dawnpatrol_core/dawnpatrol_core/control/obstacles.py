@@ -124,11 +124,10 @@ def assess_scan(
     behind_ok = along > 0.0
     in_lane = (lat <= half_w + cfg.side_margin) & behind_ok
     in_slow_lane = (lat <= half_w + cfg.slow_side_margin) & behind_ok
-    gap = float(np.min(np.maximum(ahead[in_lane], 0.0))) if in_lane.any() else math.inf
-    blocker = None
+    gap, blocker = math.inf, None
     if in_lane.any():
         k = int(np.flatnonzero(in_lane)[np.argmin(ahead[in_lane])])
-        blocker = (float(pts[k, 0]), float(pts[k, 1]))
+        gap, blocker = max(float(ahead[k]), 0.0), (float(pts[k, 0]), float(pts[k, 1]))
     slow_gap = (
         float(np.min(np.maximum(ahead[in_slow_lane], 0.0))) if in_slow_lane.any() else math.inf
     )

@@ -286,27 +286,22 @@ class SocialCrowd:
                      ) -> tuple[FloatArray, BoolArray]:
         """Scripted people keep their path and timing but do not walk into a robot: while their
         script would carry them closer to a robot's footprint than where they stand, within
-        ``PERSON_RADIUS`` + 0.1 m of it, they stand where they are, and take up the script again
+        0.1 m of it (disc to footprint), they stand where they are, and take up the script again
         where it comes out (a step of about the robot's length past a parked robot; never
         stuck beside one, which would look like someone lingering there). Nor do they appear
         there: someone due where a robot stands arrives once it has room. A scripted loiterer
         walked into the robot watching them, again and again (demo: 3 contacts a run); a bus
         queue appeared in a ring round the robot watching the stop and held it there for an
         hour (crime bench seed 7)."""
-        reach = PERSON_RADIUS + 0.1
+        margin = 0.1  # m between a person's disc and a footprint they will not close
 
-        def gaps(p: FloatArray) -> FloatArray:  # (K, R) m from each person to each footprint
-            dx = p[:, None, 0] - robots[None, :, 0]
-            dy = p[:, None, 1] - robots[None, :, 1]
-            c, s = np.cos(robots[:, 2]), np.sin(robots[:, 2])
-            lx, ly = np.abs(c * dx + s * dy), np.abs(-s * dx + c * dy)
-            return np.asarray(np.hypot(np.maximum(lx - robots[:, 4], 0.0),
-                                       np.maximum(ly - robots[:, 5], 0.0)))
+        def gaps(p: FloatArray) -> FloatArray:  # (K, R) m from each person's disc to each robot
+            return footprint_gaps(p, robots, 0.0)[1]
 
         scripted = ~self._react & on
         arriving = np.flatnonzero(scripted & ~self._on)
         if arriving.shape[0]:
-            crowded = (gaps(xy[arriving]) < reach).any(axis=1)
+            crowded = (gaps(xy[arriving]) < margin).any(axis=1)
             if crowded.any():
                 on = on.copy()
                 on[arriving[crowded]] = False
@@ -314,7 +309,7 @@ class SocialCrowd:
         if not idx.shape[0]:
             return xy, on
         nxt, now_at = gaps(xy[idx]), gaps(self._xy[idx])
-        into = ((nxt < reach) & (nxt < now_at - 1e-9)).any(axis=1)
+        into = ((nxt < margin) & (nxt < now_at - 1e-9)).any(axis=1)
         if into.any():
             xy = xy.copy()
             xy[idx[into]] = self._xy[idx[into]]
