@@ -113,8 +113,9 @@ class LaunchedGraph:
 
 
 @pytest.fixture
-def launch() -> Iterator[Callable[..., LaunchedGraph]]:
-    """Start launch files through our launcher; everything is stopped at teardown."""
+def launch(tmp_path: Path) -> Iterator[Callable[..., LaunchedGraph]]:
+    """Start launch files through our launcher; everything is stopped at teardown, and each
+    graph's whole output is kept as ``launch-<n>.log`` in the test's ``tmp_path``."""
     started: list[LaunchedGraph] = []
 
     def start(launch_file: str | Path, **args: str) -> LaunchedGraph:
@@ -134,6 +135,8 @@ def launch() -> Iterator[Callable[..., LaunchedGraph]]:
             for pid in pids:
                 if pid_alive(pid):
                     os.kill(pid, signal.SIGKILL)
+    for n, graph in enumerate(started, 1):
+        (tmp_path / f"launch-{n}.log").write_text(graph.output + "\n", encoding="utf-8")
 
 
 class FleetKey:
