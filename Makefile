@@ -74,7 +74,7 @@ test: build lint  ## build, lint, then every test (unit, launch, end-to-end)
 	source ./env.sh
 	# One retry: ROS-graph tests time real processes on a shared 2-core machine; a test that
 	# fails twice fails the run.
-	python -m pytest src test -q --reruns 1 --durations=20 $(PYTEST_ARGS)
+	python -m pytest src test -q --reruns 1 -rR --durations=20 $(PYTEST_ARGS)
 
 demo: build  ## run a simulated dawn shift: reports and node logs in reports/<date>/
 	@source ./env.sh
