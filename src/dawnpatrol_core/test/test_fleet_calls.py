@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,28 @@ def test_when_no_robot_holds_every_window_the_least_late_goes_and_says_how_late(
     # queued trips: the slack they lack is the lateness
     assert detour_overrun(_delivering("r1", 20.0, 30.0, 25.0, 1120.0, slack=80.0),
                           NOW, WATCH) == pytest.approx(5.0)
+
+
+def test_a_call_waits_for_a_trips_last_door_when_that_robot_is_there_not_much_later() -> None:
+    # r1 would make its parcel 10 s late going now; after its door it is on scene in 100 s,
+    # 80 s after the 20 s it needs going straight: with 90 s allowed it goes after its trip
+    r1 = replace(_delivering("r1", 20.0, 30.0, 25.0, latest=1100.0), after_trip_s=100.0,
+                 after_trip_delay_s=150.0)
+    pick = choose_responder([r1], NOW, WATCH, late_ok=True, wait_s=90.0)
+    assert pick is not None and (pick.robot_id, pick.eta_s, pick.after_trip) == ("r1", 100.0, True)
+    assert pick.late_s == 0.0
+    # 60 s allowed: the least-late goes at once, as without waiting
+    pick = choose_responder([r1], NOW, WATCH, late_ok=True, wait_s=60.0)
+    assert pick is not None and not pick.after_trip and pick.late_s == pytest.approx(10.0)
+    # the wait is counted from the first robot that could go straight, whoever that is
+    r2 = _delivering("r2", 5.0, 90.0, 25.0, latest=1120.0)
+    assert choose_responder([r1, r2], NOW, WATCH, wait_s=90.0) is None
+    # what waits after the trip must hold: queued trips with less slack than the look costs
+    short = replace(r1, later_slack_s=149.0)
+    assert choose_responder([short], NOW, WATCH, wait_s=90.0) is None
+    # a robot whose windows hold still goes first
+    pick = choose_responder([r1, Candidate("r3", 300.0)], NOW, WATCH, wait_s=90.0)
+    assert pick is not None and pick.robot_id == "r3" and not pick.after_trip
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,7 @@ YARD = Path(__file__).resolve().parents[3] / "maps" / "test_yard"
 T0 = 7000.0  # 01:56:40, before the 02:00 shift start
 # Calls are watched from the called place itself here (the standoff has its own test).
 CONFIG = FleetConfig(map_dir=str(YARD), robot_ids=("r1", "r2"), compartments=1,
-                     solver_time_limit_s=0.1, call_standoff_m=0.0)
+                     solver_time_limit_s=0.1, call_standoff_m=0.0, call_wait_s=0.0)
 THREE = """id,address_id,window_start,window_end
 A,101-1,02:10,04:00
 B,101-1,02:10,04:00
@@ -490,16 +490,16 @@ def test_a_call_is_not_left_to_a_patrol_slower_than_a_robot_going_straight(
     fleet.store.close()
 
 
-def call_during_a_tight_trip(fleet: Fleet) -> tuple[SendMission, list[Command],
-                                                     InvestigateAnswered]:
-    """r1 out with T (handover must start by 02:02) at 02:01:10, when a call comes in: the trip,
-    the call's commands and its answer."""
+def call_during_a_tight_trip(fleet: Fleet, spot: tuple[float, float] = SPOT
+                             ) -> tuple[SendMission, list[Command], InvestigateAnswered]:
+    """r1 out with T (handover must start by 02:02) at 02:01:10, when a call to ``spot``
+    comes in: the trip, the call's commands and its answer."""
     fleet.status("r1")
     _, cmds = fleet.dispatch(TIGHT)
     (m,) = sent(cmds)
     fleet.on(MissionAccepted("r1", m.mission_id))
     fleet.status("r1", RobotMode.DELIVERING, dt=270.0, x=20.0, y=12.0)
-    cmds = fleet.on(InvestigateRequested(*SPOT))
+    cmds = fleet.on(InvestigateRequested(*spot))
     (answer,) = [c for c in cmds if isinstance(c, InvestigateAnswered)]
     return m, cmds, answer
 
@@ -512,6 +512,44 @@ def test_a_call_no_robot_can_take_in_time_goes_to_the_least_late_robot_at_once(
     assert "its parcels may be up to" in answer.message and "s late" in answer.message
     assert CancelMission("r1", m.mission_id) in cmds
     assert fleet.coord.investigations == ()
+
+
+def test_a_call_waits_for_the_last_parcel_of_a_trip_when_that_is_soon_enough(
+        yard: DistrictMap, tmp_path: Path) -> None:
+    # r1 is seconds from T's door (due by 02:02) when a call comes 8 m away: going at once
+    # would make T late; handing T over first (60 s at the door) puts it on scene well within
+    # call_wait_s of going at once. It goes from the door; the trip's return follows the look.
+    fleet = Fleet(yard, tmp_path / "fleet.db", replace(CONFIG, call_wait_s=90.0))
+    m, cmds, answer = call_during_a_tight_trip(fleet, (18.0, 14.0))
+    assert answer.robot_id == "r1" and "after handing over its trip's last parcel" in answer.message
+    assert 60.0 < answer.eta_s < 90.0 and "late" not in answer.message
+    assert sent(cmds) == [] and not any(isinstance(c, CancelMission) for c in cmds)
+    assert fleet.coord.missions["r1"].id == m.mission_id
+    fleet.restart()  # a call waiting for a trip survives a restart
+    cmds = fleet.on(MissionEventReceived("r1", "T", "deliver", TaskEvent.HANDED_OVER, 24.0, 19.0,
+                                         "door"), dt=65.0)
+    assert CancelMission("r1", m.mission_id) in cmds and sent(cmds) == []
+    assert fleet.coord.orders["T"].state is OrderState.DELIVERED
+    fleet.status("r1", x=24.0, y=19.0, dt=1.0)
+    (m2,) = sent(fleet.on(Tick()))
+    assert m2.robot_id == "r1" and [t.kind for t in m2.tasks] == [TaskKind.INVESTIGATE,
+                                                                  TaskKind.RETURN]
+    assert (m2.tasks[0].pose.x, m2.tasks[0].pose.y) == (answer.x, answer.y)
+    fleet.store.close()
+
+
+def test_a_call_waiting_for_a_trip_waits_for_any_robot_when_that_robot_is_lost(
+        yard: DistrictMap, tmp_path: Path) -> None:
+    fleet = Fleet(yard, tmp_path / "fleet.db", replace(CONFIG, call_wait_s=90.0))
+    _, _, answer = call_during_a_tight_trip(fleet, (18.0, 14.0))
+    assert answer.robot_id == "r1" and fleet.coord.investigations == ()
+    fleet.on(Tick())  # r1 online
+    fleet.on(Tick(), dt=CONFIG.offline_after_s + 1.0)  # no status from r1 since: link lost
+    assert fleet.coord.investigations == ((18.0, 14.0),)
+    fleet.status("r2")
+    (look,) = sent(fleet.on(Tick(), dt=1.0))
+    assert look.robot_id == "r2" and look.kind is MissionKind.INVESTIGATE
+    fleet.store.close()
 
 
 def test_a_free_robot_watches_a_called_place_from_a_standoff(

@@ -168,6 +168,7 @@ class Responder:
     eta_s: float
     delivering: bool
     late_s: float = 0.0
+    after_trip: bool = False  # it goes once its trip's last parcel is handed over
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,9 @@ class Candidate:
     robot also gives ``stops`` (the rest of its trip, in order, windows in shift-day s),
     ``to_first_s`` (from where it is to its next stop), ``call_to_first_s`` (lookout to next
     stop), ``stop_travel_s`` (K, K) between its stops and ``later_slack_s``: how much later its
-    queued trips may start (s, inf when none)."""
+    queued trips may start (s, inf when none). ``after_trip_s``: when it would be on scene
+    going after the last door of its trip (s from now, inf when it has none left), and
+    ``after_trip_delay_s``: how much later that makes what follows the door (s)."""
 
     robot_id: str
     to_call_s: float
@@ -186,6 +189,8 @@ class Candidate:
     stop_travel_s: FloatArray | None = None
     later_slack_s: float = math.inf
     delivering: bool = False
+    after_trip_s: float = math.inf
+    after_trip_delay_s: float = 0.0
 
 
 def detour_overrun(c: Candidate, now: float, watch_s: float) -> float:
@@ -215,11 +220,13 @@ def detour_holds(c: Candidate, now: float, watch_s: float) -> bool:
 
 
 def choose_responder(cands: Sequence[Candidate], now: float, watch_s: float,
-                     late_ok: bool = False) -> Responder | None:
+                     late_ok: bool = False, wait_s: float = 0.0) -> Responder | None:
     """The robot that can be on scene first among those whose parcels still hold after the
-    detour (ties: a robot that is not delivering, then the first given). When none holds and
-    ``late_ok``: the one that makes its parcels least late (then the first on scene). None
-    when no robot can go."""
+    detour (ties: a robot that is not delivering, then the first given). When none holds: the
+    robot first on scene after the last door of its trip, if that is no more than ``wait_s``
+    after the first robot that could go straight and what waits after its trip still holds;
+    else, with ``late_ok``, the one that makes its parcels least late (then the first on
+    scene). None when no robot can go."""
     best: Responder | None = None
     least: tuple[float, float, int] | None = None
     for i, c in enumerate(cands):
@@ -231,6 +238,13 @@ def choose_responder(cands: Sequence[Candidate], now: float, watch_s: float,
                 best = Responder(c.robot_id, c.to_call_s, c.delivering)
         elif least is None or (late, c.to_call_s) < least[:2]:
             least = (late, c.to_call_s, i)
+    first = min((c.to_call_s for c in cands if math.isfinite(c.to_call_s)), default=math.inf)
+    if best is None and wait_s > 0.0:
+        after = [c for c in cands if c.delivering and c.after_trip_s <= first + wait_s
+                 and c.after_trip_delay_s <= c.later_slack_s + 1e-6]
+        if after:
+            c = min(after, key=lambda c: c.after_trip_s)
+            return Responder(c.robot_id, c.after_trip_s, True, after_trip=True)
     if best is None and late_ok and least is not None:
         c = cands[least[2]]
         best = Responder(c.robot_id, c.to_call_s, c.delivering, least[0])

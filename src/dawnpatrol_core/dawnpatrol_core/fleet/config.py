@@ -48,6 +48,10 @@ PARAMETERS: dict[str, tuple[object, str]] = {
                                    "answered at once by the robot that makes its parcels least "
                                    "late (the answer says how late); false: it waits for a "
                                    "robot that can"),
+    "call_wait_s": (90.0, "a call no robot can take with every parcel window held waits for "
+                          "a robot to hand over its trip's last parcel when that robot is on "
+                          "scene no more than this long after the first that could go at once, "
+                          "s; 0: never waits (then calls_before_parcels decides)"),
     "call_standoff_m": (3.0, "a robot answering a call to a place it may enter watches from an "
                              "allowed sidewalk point at least this far, in line of sight (not "
                              "on top of the person), m; 0 = from the place itself"),
@@ -107,6 +111,7 @@ class FleetConfig:
     call_merge_m: float = 8.0
     call_join_patrol_s: float = 45.0
     calls_before_parcels: bool = True
+    call_wait_s: float = 90.0
     call_standoff_m: float = 3.0
 
     @classmethod
@@ -165,5 +170,6 @@ class FleetConfig:
             call_merge_m=num("call_merge_m", 0.0, 100.0),
             call_join_patrol_s=num("call_join_patrol_s", 0.0, 3600.0),
             calls_before_parcels=flag("calls_before_parcels"),
+            call_wait_s=num("call_wait_s", 0.0, 600.0),
             call_standoff_m=num("call_standoff_m", 0.0, 50.0),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -183,6 +183,12 @@ class FleetCoordinator:
                   None if c["rest"] is None else tuple(str(i) for i in c["rest"]),
                   (float(c["at"][0]), float(c["at"][1])))
             for rid, c in json.loads(store.setting("calls", "{}")).items()}
+        # robot -> (the look, the called place) it takes once its trip's last parcel is handed
+        # over (a call that waits for it rather than make parcels late)
+        self._after: dict[str, tuple[TaskPlan, tuple[float, float]]] = {
+            rid: (TaskPlan(TaskKind.INVESTIGATE, str(c["id"]), Pose2D(*map(float, c["pose"])),
+                           dwell_s=float(c["dwell_s"])), (float(c["at"][0]), float(c["at"][1])))
+            for rid, c in json.loads(store.setting("calls_after", "{}")).items()}
         self._done: dict[str, set[str]] = {}  # mission id -> task ids done (events heard)
         self._homing: dict[str, int] = {}  # robot -> failed returns in a row, trips waiting
         self._guard_next = -math.inf  # when the hotspot bounds are checked next (s)
@@ -447,9 +453,11 @@ class FleetCoordinator:
             rest = tuple(t if t in m.orders else f"{VISIT_PREFIX}{t}" for t in m.tasks[1:]
                          if t in m.orders or self._is_hotspot(hotspot_of(t)))
             self._calls[rid] = (look, rest, m.at)
+            self._release_after(rid)
             self._save()
             return
         if rejected:
+            self._release_after(rid)
             why = f"{rid} did not accept the mission"
             self._requeue(m.orders, why)
             self._requeue([o for trip in self._queues.pop(rid, []) for o in trip], why)
@@ -463,6 +471,11 @@ class FleetCoordinator:
             if unattempted:
                 self._robot_failed(rid, f"{rid} aborted its mission", unattempted)
                 return
+        after = self._after.pop(rid, None)
+        if after is not None:  # the trip ended before a door told: the look now, trips after
+            self._calls[rid] = (after[0], None, after[1])
+            self._save()
+            return
         if self._home_first(rid, result):
             return
         trips = self._queues.get(rid)
@@ -480,6 +493,7 @@ class FleetCoordinator:
     def _robot_failed(self, rid: str, why: str, unattempted: tuple[str, ...] | None = None) -> None:
         """A delivery robot failed: parcels still at the depot (later trips) go back to the
         waiting list and are replanned onto free robots; parcels on board stay with it."""
+        self._release_after(rid)
         m = self._missions.pop(rid, None)
         if m is not None:
             self._followed.discard(m.id)
@@ -526,6 +540,27 @@ class FleetCoordinator:
         if (e.event in (TaskEvent.DWELL_DONE, TaskEvent.FAILED)
                 and self._dwelling.get(rid, ("",))[0] == tid):
             self._dwelling.pop(rid, None)
+        if m is not None and rid in self._after and m.kind is MissionKind.DELIVER:
+            self._after_trip_done(m)
+
+    def _after_trip_done(self, m: MissionRecord) -> None:
+        """A call waits for this trip's last parcel: once none is left to hand over, the robot
+        leaves the rest of the trip (visits, the return) for the look, as for any call."""
+        done = self._done.get(m.id, set())
+        if any(o not in done and (rec := self._orders.get(o)) is not None
+               and rec.state is OrderState.ASSIGNED for o in m.orders):
+            return
+        look, place = self._after.pop(m.robot_id)
+        self._leave_trip(m, look, place)
+
+    def _release_after(self, rid: str) -> None:
+        """A call waiting for ``rid``'s trip to end waits for any robot again (the robot failed
+        or is gone)."""
+        after = self._after.pop(rid, None)
+        if after is not None:
+            self._investigations.append(after[1])
+            self._save_investigations()
+            self._save()
 
     # -- orders and plans ------------------------------------------------------------------------
     def _on_dispatch(self, req: DispatchRequested) -> None:
@@ -1004,6 +1039,8 @@ class FleetCoordinator:
         look (whose mission keeps only the watch point)."""
         out = [(rid, (look.pose.x, look.pose.y), place)
                for rid, (look, _, place) in self._calls.items()]
+        out += [(rid, (look.pose.x, look.pose.y), place)
+                for rid, (look, place) in self._after.items()]
         out += [(rid, m.at, self._look_place.get(m.id, m.at))
                 for rid, m in self._missions.items()
                 if m.at is not None and m.tasks and m.tasks[0] not in self._done.get(m.id, set())]
@@ -1099,8 +1136,9 @@ class FleetCoordinator:
         joined = self._joins()
         for rid in self.robot_ids:
             v = views.get(rid)
-            if v is None or rid in self._calls or rid in joined:
-                continue  # a robot that made way for a call, or whose visit a call joined
+            if v is None or rid in self._calls or rid in self._after or rid in joined:
+                continue  # a robot that made way for a call, has one after its trip, or whose
+                # visit a call joined
             m = self._missions.get(rid)
             if rid in free:
                 t, _ = self.travel(np.array([[v.x, v.y], [px, py]], dtype=np.float64),
@@ -1126,11 +1164,31 @@ class FleetCoordinator:
             # times go stale as looks and slow doors push the trips later)
             now_stops, later = self._ahead_now(rid), self._ahead_queued(rid)
             arrive = arrivals(self.travel, self.cfg.speed, v.x, v.y, now_stops + later, now)
+            after_s, after_delay_s = self._after_trip(now_stops, arrive, px, py, watch_s, now)
             out.append(Candidate(
                 rid, float(t[0, 1]), stops, float(t[0, 2]) if left else 0.0,
                 float(t[1, 2]) if left else 0.0, t[2:, 2:] if left else None,
-                slack_s(later, arrive[len(now_stops):]), delivering=True))
+                slack_s(later, arrive[len(now_stops):]), delivering=True,
+                after_trip_s=after_s, after_trip_delay_s=after_delay_s))
         return out
+
+    def _after_trip(self, stops: Sequence[Ahead], arrive: Sequence[float], px: float,
+                    py: float, watch_s: float, now: float) -> tuple[float, float]:
+        """Going to the lookout (px, py) m after the last door of ``stops`` (reached at
+        ``arrive``), and watching ``watch_s`` s: on scene in how long (s from ``now``; inf with
+        no door left), and how much later the stops after that door are reached (s)."""
+        doors = [k for k, a in enumerate(stops) if math.isfinite(a.due_s)]
+        if not doors:
+            return math.inf, 0.0
+        k = doors[-1]
+        door = stops[k]
+        done = max(arrive[k], door.not_before_s) + door.service_s
+        pts = [[door.x, door.y], [px, py]]
+        if k + 1 < len(stops):
+            pts.append([stops[k + 1].x, stops[k + 1].y])
+        t, _ = self.travel(np.array(pts, dtype=np.float64), self.cfg.speed)
+        back = float(t[1, 2] - t[0, 2]) if len(pts) == 3 else 0.0
+        return done - now + float(t[0, 1]), float(t[0, 1]) + watch_s + back
 
     def _investigate(self, x: float, y: float, source: str) -> bool:
         """Send the robot that can be there first (delivering or not, when its parcels' windows
@@ -1146,7 +1204,8 @@ class FleetCoordinator:
         if visit is not None and visit[0] - now <= first + self.cfg.call_join_patrol_s:
             self._join_visit(x, y, source, *visit)
             return True
-        pick = choose_responder(cands, now, dwell, late_ok=self.cfg.calls_before_parcels)
+        pick = choose_responder(cands, now, dwell, late_ok=self.cfg.calls_before_parcels,
+                                wait_s=self.cfg.call_wait_s)
         if pick is None:
             return False
         rid = pick.robot_id
@@ -1155,7 +1214,14 @@ class FleetCoordinator:
         where = (f"; ({x:.1f}, {y:.1f}) is {spot.why}: watched from ({spot.pose.x:.1f}, "
                  f"{spot.pose.y:.1f}), {spot.distance_m:.1f} m away" if spot.why else "")
         m = self._missions.get(rid)
-        if m is not None and m.kind is MissionKind.DELIVER:
+        if pick.after_trip:
+            # no robot could go at once with every parcel in its window: this one goes from
+            # its trip's last door, not much later than the first could have been there
+            self._after[rid] = (look, (x, y))
+            self._save()
+            how = ("goes after handing over its trip's last parcel (no robot could go at once "
+                   "with every parcel in its window)")
+        elif m is not None and m.kind is MissionKind.DELIVER:
             self._leave_trip(m, look, (x, y))
             how = "leaves its delivery trip (resumes after)"
         elif m is not None and m.kind is MissionKind.PATROL:
@@ -1199,6 +1265,7 @@ class FleetCoordinator:
         """A robot that made way for a call is gone: the call waits for another robot, the
         parcels of its interrupted trip stay on board (failed), its queued trips are
         replanned."""
+        self._release_after(rid)
         call = self._calls.pop(rid, None)
         if call is None:
             return
@@ -1237,6 +1304,9 @@ class FleetCoordinator:
             {rid: {"id": t.id, "pose": [t.pose.x, t.pose.y, t.pose.theta], "dwell_s": t.dwell_s,
                    "rest": None if rest is None else list(rest), "at": list(at)}
              for rid, (t, rest, at) in self._calls.items()}))
+        self.store.set_setting("calls_after", json.dumps(
+            {rid: {"id": t.id, "pose": [t.pose.x, t.pose.y, t.pose.theta], "dwell_s": t.dwell_s,
+                   "at": list(at)} for rid, (t, at) in self._after.items()}))
         self.store.set_setting("queues", json.dumps(
             {rid: [list(t) for t in trips] for rid, trips in self._queues.items()}))
 
