@@ -313,7 +313,7 @@ class ScenarioRunnerNode(DawnPatrolNode):
                 self.get_logger().warning(f"{said} → refused: {res.message}")
             else:
                 self._say(f"{said} → " + call_answer(res.robot_id, res.eta_s, call.x, call.y,
-                                                     res.watch_x, res.watch_y))
+                                                     res.watch_x, res.watch_y, res.message))
 
         self.investigate.call_async(req).add_done_callback(answered)
 

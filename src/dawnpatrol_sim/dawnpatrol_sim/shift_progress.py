@@ -7,6 +7,7 @@ to print, so the same logic is unit-tested without a ROS graph.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,16 +57,26 @@ def operator_calls(operator: Mapping[str, Any] | None, source: str) -> list[Oper
     return sorted(calls, key=lambda k: k.at)
 
 
+_LATE = re.compile(r"may be up to (\d+) s late")
+
+
 def call_answer(robot_id: str, eta_s: float, x: float, y: float, watch_x: float,
-                watch_y: float) -> str:
+                watch_y: float, message: str = "") -> str:
     """The fleet's answer to a call at (x, y) m for the shift's story: who goes and when (or
-    that the call waits), and where from when that is not the place itself (off limits)."""
+    that the call waits), and where from when that is not the place itself (off limits); from
+    the fleet's ``message``, what it costs: going after the trip's last parcel, or parcels
+    made late."""
     if not robot_id:
         said = "queued: no robot can go yet without making a parcel late"
     else:
-        said = f"{robot_id} goes, on scene in about {eta_s:.0f} s"
+        after = " after handing over its trip's last parcel" if "after handing over" in message \
+            else ""
+        said = f"{robot_id} goes{after}, on scene in about {eta_s:.0f} s"
     if math.hypot(watch_x - x, watch_y - y) > 0.5:
         said += f", watching from ({watch_x:.1f}, {watch_y:.1f})"
+    late = _LATE.search(message)
+    if robot_id and late:
+        said += f"; its parcels may be up to {late.group(1)} s late"
     return said
 
 

@@ -105,3 +105,12 @@ def test_a_calls_answer_names_the_robot_and_eta_or_says_it_waits() -> None:
         "r1 goes, on scene in about 40 s, watching from (16.0, 18.0)")
     assert call_answer("", float("nan"), 3.0, 4.0, 3.0, 4.0) == (
         "queued: no robot can go yet without making a parcel late")
+    # what the fleet says it costs is told too
+    assert call_answer("r3", 82.0, 88.0, 100.0, 88.0, 100.0, (
+        "investigate (88.0, 100.0) [call]: r3 leaves its delivery trip (resumes after); no robot "
+        "could go with every parcel in its window: its parcels may be up to 205 s late, on scene "
+        "in about 82 s")) == "r3 goes, on scene in about 82 s; its parcels may be up to 205 s late"
+    assert call_answer("r1", 140.0, 88.0, 100.0, 88.0, 100.0, (
+        "investigate (88.0, 100.0) [call]: r1 goes after handing over its trip's last parcel "
+        "(no robot could go at once with every parcel in its window), on scene in about 140 s")
+    ) == "r1 goes after handing over its trip's last parcel, on scene in about 140 s"
