@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -178,16 +179,13 @@ class FleetCoordinator:
         # robot -> (the look, the rest of its trip or None when it was not delivering, the
         # called place) it takes once it has let go of its mission
         self._calls: dict[str, tuple[TaskPlan, tuple[str, ...] | None, tuple[float, float]]] = {
-            rid: (TaskPlan(TaskKind.INVESTIGATE, str(c["id"]), Pose2D(*map(float, c["pose"])),
-                           dwell_s=float(c["dwell_s"])),
-                  None if c["rest"] is None else tuple(str(i) for i in c["rest"]),
+            rid: (_look_from(c), None if c["rest"] is None else tuple(str(i) for i in c["rest"]),
                   (float(c["at"][0]), float(c["at"][1])))
             for rid, c in json.loads(store.setting("calls", "{}")).items()}
         # robot -> (the look, the called place) it takes once its trip's last parcel is handed
         # over (a call that waits for it rather than make parcels late)
         self._after: dict[str, tuple[TaskPlan, tuple[float, float]]] = {
-            rid: (TaskPlan(TaskKind.INVESTIGATE, str(c["id"]), Pose2D(*map(float, c["pose"])),
-                           dwell_s=float(c["dwell_s"])), (float(c["at"][0]), float(c["at"][1])))
+            rid: (_look_from(c), (float(c["at"][0]), float(c["at"][1])))
             for rid, c in json.loads(store.setting("calls_after", "{}")).items()}
         self._done: dict[str, set[str]] = {}  # mission id -> task ids done (events heard)
         self._homing: dict[str, int] = {}  # robot -> failed returns in a row, trips waiting
@@ -1301,15 +1299,24 @@ class FleetCoordinator:
         self.store.set_setting("missions", json.dumps(
             {rid: m.to_dict() for rid, m in self._missions.items()}))
         self.store.set_setting("calls", json.dumps(
-            {rid: {"id": t.id, "pose": [t.pose.x, t.pose.y, t.pose.theta], "dwell_s": t.dwell_s,
-                   "rest": None if rest is None else list(rest), "at": list(at)}
+            {rid: {**_look_to(t), "rest": None if rest is None else list(rest), "at": list(at)}
              for rid, (t, rest, at) in self._calls.items()}))
         self.store.set_setting("calls_after", json.dumps(
-            {rid: {"id": t.id, "pose": [t.pose.x, t.pose.y, t.pose.theta], "dwell_s": t.dwell_s,
-                   "at": list(at)} for rid, (t, at) in self._after.items()}))
+            {rid: {**_look_to(t), "at": list(at)} for rid, (t, at) in self._after.items()}))
         self.store.set_setting("queues", json.dumps(
             {rid: [list(t) for t in trips] for rid, trips in self._queues.items()}))
 
     def _save_investigations(self) -> None:
         self.store.set_setting("investigations", json.dumps([list(p) for p in
                                                              self._investigations]))
+
+
+def _look_to(t: TaskPlan) -> dict[str, object]:
+    """A look as the store keeps it (with a call waiting for a robot)."""
+    return {"id": t.id, "pose": [t.pose.x, t.pose.y, t.pose.theta], "dwell_s": t.dwell_s}
+
+
+def _look_from(c: Mapping[str, Any]) -> TaskPlan:
+    """A look back from the store (:func:`_look_to`)."""
+    return TaskPlan(TaskKind.INVESTIGATE, str(c["id"]), Pose2D(*map(float, c["pose"])),
+                    dwell_s=float(c["dwell_s"]))
